@@ -1,0 +1,228 @@
+package v1alpha1
+
+import (
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// LabelPrefix is the prefix of every label and annotation this operator reads or writes.
+const LabelPrefix = "licensing.license-operator.dev/"
+
+const (
+	// ProductAnnotation on a Pod or a pod template names the LicenseProduct whose
+	// seat the workload needs.
+	ProductAnnotation = LabelPrefix + "product"
+	// CreatedByAnnotation records the user that created a licensing object.
+	CreatedByAnnotation = LabelPrefix + "created-by"
+	// UpdatedByAnnotation records the user that last changed a licensing object.
+	UpdatedByAnnotation = LabelPrefix + "updated-by"
+	// LicenseFinalizer protects a SoftwareLicense with bound seats from deletion.
+	LicenseFinalizer = LabelPrefix + "seats-protection"
+)
+
+// CalendarDuration is a duration written as one whole number and one unit:
+// y (calendar years), m (calendar months), w (weeks), d (days), h (hours) or
+// min (minutes), for example 1y, 2m, 3w, 30d, 4h, 5min. Years and months are
+// calendar arithmetic: Jan 31 + 1m is the last day of February.
+// +kubebuilder:validation:Pattern=`^[0-9]{1,6}(y|m|w|d|h|min)$`
+// +kubebuilder:validation:MaxLength=9
+type CalendarDuration string
+
+// Decimal is a non-negative decimal amount written as a string, such as "1200"
+// or "19.99", so that money is never a floating-point number.
+// +kubebuilder:validation:Pattern=`^[0-9]{1,12}(\.[0-9]{1,4})?$`
+// +kubebuilder:validation:MaxLength=17
+type Decimal string
+
+// CurrencyCode is an ISO 4217 currency code such as EUR or USD.
+// +kubebuilder:validation:Pattern=`^[A-Z]{3}$`
+type CurrencyCode string
+
+// LicenseType is the licence model of a policy.
+// +kubebuilder:validation:Enum=Perpetual;TimeLimited;Subscription;Consumption
+type LicenseType string
+
+const (
+	// LicenseTypePerpetual never expires.
+	LicenseTypePerpetual LicenseType = "Perpetual"
+	// LicenseTypeTimeLimited is valid for validDuration from its start, or until expiryDate.
+	LicenseTypeTimeLimited LicenseType = "TimeLimited"
+	// LicenseTypeSubscription renews every validDuration while autoRenew is set.
+	LicenseTypeSubscription LicenseType = "Subscription"
+	// LicenseTypeConsumption counts usage against maxConsumptions.
+	LicenseTypeConsumption LicenseType = "Consumption"
+)
+
+// SeatModel says what one seat is.
+// +kubebuilder:validation:Enum=Concurrent;NamedUser;NodeLocked;Site
+type SeatModel string
+
+const (
+	// SeatModelConcurrent is a pool of simultaneous users: a seat is held by a
+	// service account or by running Pods.
+	SeatModelConcurrent SeatModel = "Concurrent"
+	// SeatModelNamedUser ties each seat to one named person.
+	SeatModelNamedUser SeatModel = "NamedUser"
+	// SeatModelNodeLocked ties each seat to one node.
+	SeatModelNodeLocked SeatModel = "NodeLocked"
+	// SeatModelSite covers every workload of the namespaces the licence is shared with; seats are not counted.
+	SeatModelSite SeatModel = "Site"
+)
+
+// Enforcement says what happens when seats run out.
+// +kubebuilder:validation:Enum=Hard;Soft
+type Enforcement string
+
+const (
+	// EnforcementHard never grants more seats than exist.
+	EnforcementHard Enforcement = "Hard"
+	// EnforcementSoft grants beyond the seats that exist, flags OverAllocated and warns.
+	EnforcementSoft Enforcement = "Soft"
+)
+
+// NamespacesFrom says which namespaces may use something.
+// +kubebuilder:validation:Enum=Namespace;All;Selector
+type NamespacesFrom string
+
+const (
+	// NamespacesFromNamespace allows only the object's own namespace.
+	NamespacesFromNamespace NamespacesFrom = "Namespace"
+	// NamespacesFromAll allows every namespace.
+	NamespacesFromAll NamespacesFrom = "All"
+	// NamespacesFromSelector allows the namespaces matched by namespaceSelector.
+	NamespacesFromSelector NamespacesFrom = "Selector"
+)
+
+// PolicyFeature is a product feature a policy grants.
+type PolicyFeature struct {
+	// code identifies the feature, for example "export-step".
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=63
+	Code string `json:"code"`
+
+	// maxConsumption is the most times the feature may be used per period, for consumption features.
+	// +optional
+	// +kubebuilder:validation:Minimum=0
+	MaxConsumption *int64 `json:"maxConsumption,omitempty"`
+}
+
+// ConsumptionPolicy limits usage of a Consumption licence.
+// +kubebuilder:validation:XValidation:rule="!has(self.maxOverages) || (has(self.allowOverages) && self.allowOverages)",message="consumption.maxOverages needs consumption.allowOverages: true"
+type ConsumptionPolicy struct {
+	// maxConsumptions is how many units of usage the licence allows per period.
+	// +optional
+	// +kubebuilder:validation:Minimum=0
+	MaxConsumptions *int64 `json:"maxConsumptions,omitempty"`
+
+	// allowOverages lets usage go beyond maxConsumptions, up to maxOverages more. Default false.
+	// +optional
+	AllowOverages *bool `json:"allowOverages,omitempty"`
+
+	// maxOverages is the most usage allowed beyond maxConsumptions when allowOverages is true.
+	// Absent with allowOverages means unlimited overage.
+	// +optional
+	// +kubebuilder:validation:Minimum=0
+	MaxOverages *int64 `json:"maxOverages,omitempty"`
+
+	// resetPeriod resets consumption every period (any calendar duration, for example 1m or 1w).
+	// Absent means usage is never reset.
+	// +optional
+	ResetPeriod *CalendarDuration `json:"resetPeriod,omitempty"`
+}
+
+// PolicySettings are the properties a licence policy sets. Every field is
+// optional: a licence resolves each field from its overrides, then its policy,
+// then the product's default policy, then the built-in default.
+type PolicySettings struct {
+	// type is the licence model. Built-in default: Perpetual.
+	// +optional
+	Type *LicenseType `json:"type,omitempty"`
+
+	// seatModel says what one seat is. Built-in default: Concurrent.
+	// +optional
+	SeatModel *SeatModel `json:"seatModel,omitempty"`
+
+	// enforcement says what happens when seats run out: Hard never grants more
+	// seats than exist, Soft grants, flags OverAllocated and warns. Built-in default: Hard.
+	// +optional
+	Enforcement *Enforcement `json:"enforcement,omitempty"`
+
+	// maxActivations is the most assignments (activations) one licence may hold. Built-in default: 1.
+	// +optional
+	// +kubebuilder:validation:Minimum=0
+	// +kubebuilder:validation:Maximum=1000000
+	MaxActivations *int32 `json:"maxActivations,omitempty"`
+
+	// validDuration is how long a licence is valid from its start when it has no expiryDate.
+	// +optional
+	ValidDuration *CalendarDuration `json:"validDuration,omitempty"`
+
+	// maintenanceDuration is how long maintenance (updates, support) lasts from the start.
+	// +optional
+	MaintenanceDuration *CalendarDuration `json:"maintenanceDuration,omitempty"`
+
+	// gracePeriod is how long workloads keep running after the licence's end. Built-in default: none.
+	// +optional
+	GracePeriod *CalendarDuration `json:"gracePeriod,omitempty"`
+
+	// expiringSoonWindow is how long before the renewal time the licence counts as ExpiringSoon.
+	// Built-in default: 90d.
+	// +optional
+	ExpiringSoonWindow *CalendarDuration `json:"expiringSoonWindow,omitempty"`
+
+	// trial marks a trial licence. Built-in default: false.
+	// +optional
+	Trial *bool `json:"trial,omitempty"`
+
+	// preventVM forbids use on virtual machines. Built-in default: false.
+	// +optional
+	PreventVM *bool `json:"preventVM,omitempty"`
+
+	// maxTransfers is how many times an assignment may change its assignee. Built-in default: 0.
+	// +optional
+	// +kubebuilder:validation:Minimum=0
+	// +kubebuilder:validation:Maximum=1000000
+	MaxTransfers *int32 `json:"maxTransfers,omitempty"`
+
+	// underUtilizedThresholdPercent flags the licence UnderUtilized when used seats are below
+	// this share of the total. Absent means never UnderUtilized.
+	// +optional
+	// +kubebuilder:validation:Minimum=0
+	// +kubebuilder:validation:Maximum=100
+	UnderUtilizedThresholdPercent *int32 `json:"underUtilizedThresholdPercent,omitempty"`
+
+	// features are the product features granted.
+	// +optional
+	// +listType=map
+	// +listMapKey=code
+	// +kubebuilder:validation:MaxItems=64
+	Features []PolicyFeature `json:"features,omitempty"`
+
+	// consumption limits usage of a Consumption licence.
+	// +optional
+	Consumption *ConsumptionPolicy `json:"consumption,omitempty"`
+}
+
+// NamespaceSharing says which namespaces may use an object.
+// +kubebuilder:validation:XValidation:rule="self.from != 'Selector' || has(self.namespaceSelector)",message="namespaceSelector is required when from is Selector"
+// +kubebuilder:validation:XValidation:rule="self.from == 'Selector' || !has(self.namespaceSelector)",message="namespaceSelector is only allowed when from is Selector"
+type NamespaceSharing struct {
+	// from is Namespace (only the object's own namespace), All, or Selector
+	// (the namespaces matched by namespaceSelector).
+	// +optional
+	// +kubebuilder:default=Namespace
+	From NamespacesFrom `json:"from,omitempty"`
+
+	// namespaceSelector selects the namespaces when from is Selector.
+	// +optional
+	NamespaceSelector *metav1.LabelSelector `json:"namespaceSelector,omitempty"`
+}
+
+// ProductReference names a LicenseProduct.
+type ProductReference struct {
+	// name of the LicenseProduct.
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	Name string `json:"name"`
+}

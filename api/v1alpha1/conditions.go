@@ -1,0 +1,85 @@
+package v1alpha1
+
+// Condition types of SoftwareLicense.
+const (
+	// ConditionReady is True when the licence resolved its product and policy and can grant seats.
+	ConditionReady = "Ready"
+	// ConditionExpired is True once the licence is past its end and grace period.
+	ConditionExpired = "Expired"
+	// ConditionExpiringSoon is True within expiringSoonWindow of the renewal time.
+	ConditionExpiringSoon = "ExpiringSoon"
+	// ConditionInGracePeriod is True past the end but within the grace period.
+	ConditionInGracePeriod = "InGracePeriod"
+	// ConditionOverAllocated is True when more seats are bound than the licence has.
+	ConditionOverAllocated = "OverAllocated"
+	// ConditionUnderUtilized is True when used seats are below underUtilizedThresholdPercent.
+	ConditionUnderUtilized = "UnderUtilized"
+	// ConditionSeatsExhausted is True when no seat is free.
+	ConditionSeatsExhausted = "SeatsExhausted"
+	// ConditionPolicyResolved is True when every policy field resolved.
+	ConditionPolicyResolved = "PolicyResolved"
+)
+
+// Condition types of LicenseAssignment.
+const (
+	// ConditionBound is True while the assignment holds its seats.
+	ConditionBound = "Bound"
+)
+
+// Condition reasons.
+const (
+	// ReasonResolved: the product and policy resolved.
+	ReasonResolved = "Resolved"
+	// ReasonProductNotFound: spec.productRef names no LicenseProduct.
+	ReasonProductNotFound = "ProductNotFound"
+	// ReasonPolicyNotFound: the policy code names no policy of the product.
+	ReasonPolicyNotFound = "PolicyNotFound"
+	// ReasonBundlePolicyRequired: a licence of a bundle product names no policy code.
+	ReasonBundlePolicyRequired = "BundlePolicyRequired"
+	// ReasonBundleMemberNotFound: a bundle includes a product that does not exist.
+	ReasonBundleMemberNotFound = "BundleMemberNotFound"
+	// ReasonKeyNotFound: the key Secret or key is missing.
+	ReasonKeyNotFound = "KeyNotFound"
+	// ReasonValid: the licence is within its term.
+	ReasonValid = "Valid"
+	// ReasonNotYetValid: the licence's start is in the future.
+	ReasonNotYetValid = "NotYetValid"
+	// ReasonExpiringSoon: the renewal time is within the window.
+	ReasonExpiringSoon = "RenewalDue"
+	// ReasonGracePeriod: past the end, within grace.
+	ReasonGracePeriod = "GracePeriod"
+	// ReasonExpired: past the end and grace.
+	ReasonExpired = "PastEnd"
+	// ReasonSuspended: an administrator suspended the licence.
+	ReasonSuspended = "Suspended"
+	// ReasonRevoked: an administrator revoked the licence.
+	ReasonRevoked = "Revoked"
+	// ReasonWithinSeats: used seats are within the total.
+	ReasonWithinSeats = "WithinSeats"
+	// ReasonSeatsExceeded: more seats are used than the licence has.
+	ReasonSeatsExceeded = "SeatsExceeded"
+	// ReasonBelowThreshold: used seats are below the utilisation threshold.
+	ReasonBelowThreshold = "BelowThreshold"
+	// ReasonNoSeatsFree: every seat is used.
+	ReasonNoSeatsFree = "NoSeatsFree"
+	// ReasonSeatsFree: seats are free or the licence is unlimited.
+	ReasonSeatsFree = "SeatsFree"
+	// ReasonSeatsGranted: the assignment holds its seats.
+	ReasonSeatsGranted = "SeatsGranted"
+	// ReasonWaitingForSeats: the assignment waits in the queue for free seats.
+	ReasonWaitingForSeats = "WaitingForSeats"
+	// ReasonLicenseNotFound: the referenced licence does not exist.
+	ReasonLicenseNotFound = "LicenseNotFound"
+	// ReasonLicenseNotUsable: the licence is expired, suspended, revoked or not yet valid.
+	ReasonLicenseNotUsable = "LicenseNotUsable"
+	// ReasonSharingForbidden: the licence is not shared with the assignment's namespace.
+	ReasonSharingForbidden = "SharingForbidden"
+	// ReasonTransferLimit: the assignee changed more often than maxTransfers allows.
+	ReasonTransferLimit = "TransferLimitReached"
+	// ReasonActivationLimit: the licence holds maxActivations assignments already.
+	ReasonActivationLimit = "ActivationLimitReached"
+	// ReasonAssigneeNotAllowed: the assignee does not fit the seat model (for example a user not on the licence).
+	ReasonAssigneeNotAllowed = "AssigneeNotAllowed"
+	// ReasonConsumptionExhausted: usage reached maxConsumptions plus allowed overages.
+	ReasonConsumptionExhausted = "ConsumptionExhausted"
+)

@@ -1,0 +1,491 @@
+package v1alpha1
+
+import (
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// AdminState is the state an administrator sets on a licence.
+// +kubebuilder:validation:Enum=Active;Suspended;Revoked
+type AdminState string
+
+const (
+	// AdminStateActive is a licence in use.
+	AdminStateActive AdminState = "Active"
+	// AdminStateSuspended binds and admits nothing until it is set Active again.
+	AdminStateSuspended AdminState = "Suspended"
+	// AdminStateRevoked binds and admits nothing, for good.
+	AdminStateRevoked AdminState = "Revoked"
+)
+
+// LicenseState is the computed lifecycle state of a licence.
+// +kubebuilder:validation:Enum=Pending;Active;ExpiringSoon;InGracePeriod;Expired;Suspended;Revoked
+type LicenseState string
+
+const (
+	// LicenseStatePending is a licence before its start.
+	LicenseStatePending LicenseState = "Pending"
+	// LicenseStateActive is a valid licence.
+	LicenseStateActive LicenseState = "Active"
+	// LicenseStateExpiringSoon is valid, within expiringSoonWindow of its renewal time.
+	LicenseStateExpiringSoon LicenseState = "ExpiringSoon"
+	// LicenseStateInGracePeriod is past its end but within its grace period.
+	LicenseStateInGracePeriod LicenseState = "InGracePeriod"
+	// LicenseStateExpired is past its end and grace period.
+	LicenseStateExpired LicenseState = "Expired"
+	// LicenseStateSuspended was suspended by an administrator.
+	LicenseStateSuspended LicenseState = "Suspended"
+	// LicenseStateRevoked was revoked by an administrator.
+	LicenseStateRevoked LicenseState = "Revoked"
+)
+
+// Compliance is the licence's compliance posture.
+// +kubebuilder:validation:Enum=Compliant;OverAllocated;UnderUtilized
+type Compliance string
+
+const (
+	// ComplianceCompliant means seats used are within total and above the utilisation threshold.
+	ComplianceCompliant Compliance = "Compliant"
+	// ComplianceOverAllocated means more seats are used than the licence has.
+	ComplianceOverAllocated Compliance = "OverAllocated"
+	// ComplianceUnderUtilized means used seats are below underUtilizedThresholdPercent of the total.
+	ComplianceUnderUtilized Compliance = "UnderUtilized"
+)
+
+// EntitlementIssuer is the licensing platform that issued an entitlement.
+// +kubebuilder:validation:Enum=cryptlex;keygen;licensespring;zentitle;sentinel;reprise;flexnet;openlm;amazon-license-manager;suger;other
+type EntitlementIssuer string
+
+// SecretKeyReference names a key in a Secret of the licence's namespace.
+type SecretKeyReference struct {
+	// name of the Secret, in the licence's namespace.
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	Name string `json:"name"`
+
+	// key within the Secret's data. Default: license-key.
+	// +optional
+	// +kubebuilder:default=license-key
+	// +kubebuilder:validation:MaxLength=253
+	// +kubebuilder:validation:Pattern=`^[-._a-zA-Z0-9]+$`
+	Key string `json:"key,omitempty"`
+}
+
+// LicenseKeySource says where the licence key is. The key itself is never in the spec.
+type LicenseKeySource struct {
+	// secretRef names the Secret key holding the licence key.
+	// +required
+	SecretRef SecretKeyReference `json:"secretRef"`
+}
+
+// LicenseUser is a user of a user-based licence.
+type LicenseUser struct {
+	// email of the licence user.
+	// +required
+	// +kubebuilder:validation:MinLength=3
+	// +kubebuilder:validation:MaxLength=254
+	// +kubebuilder:validation:Pattern=`^[^@\s]+@[^@\s]+$`
+	Email string `json:"email"`
+
+	// manager marks the user as a licence manager.
+	// +optional
+	Manager bool `json:"manager,omitempty"`
+}
+
+// LicenseCost is what the licence costs.
+type LicenseCost struct {
+	// listPrice is the vendor list price per seat per period before discount; defaults to the product's.
+	// +optional
+	ListPrice *Decimal `json:"listPrice,omitempty"`
+
+	// currency is the ISO 4217 code of listPrice; defaults to the product's.
+	// +optional
+	Currency CurrencyCode `json:"currency,omitempty"`
+
+	// negotiatedDiscountPercent is the discount off listPrice, a decimal from 0 to 100.
+	// +optional
+	// +kubebuilder:validation:MaxLength=8
+	// +kubebuilder:validation:XValidation:rule="self.matches('^[0-9]{1,3}([.][0-9]{1,4})?$') && double(self) <= 100.0",message="negotiatedDiscountPercent must be a decimal from 0 to 100, such as 12.5"
+	NegotiatedDiscountPercent string `json:"negotiatedDiscountPercent,omitempty"`
+
+	// costCenter funds the licence.
+	// +optional
+	// +kubebuilder:validation:MaxLength=128
+	CostCenter string `json:"costCenter,omitempty"`
+
+	// contractRef identifies the contract that governs the licence.
+	// +optional
+	// +kubebuilder:validation:MaxLength=128
+	ContractRef string `json:"contractRef,omitempty"`
+
+	// contractReference is the purchase order, contract number or procurement reference.
+	// +optional
+	// +kubebuilder:validation:MaxLength=128
+	ContractReference string `json:"contractReference,omitempty"`
+
+	// supplier is the vendor or reseller the licence was bought from.
+	// +optional
+	// +kubebuilder:validation:MaxLength=256
+	Supplier string `json:"supplier,omitempty"`
+}
+
+// Customer is the organisation that holds an entitlement.
+type Customer struct {
+	// id of the customer in the issuing platform.
+	// +optional
+	// +kubebuilder:validation:MaxLength=128
+	ID string `json:"id,omitempty"`
+
+	// name of the customer.
+	// +optional
+	// +kubebuilder:validation:MaxLength=256
+	Name string `json:"name,omitempty"`
+
+	// email of the customer's licensing contact.
+	// +optional
+	// +kubebuilder:validation:MaxLength=254
+	// +kubebuilder:validation:Pattern=`^[^@\s]+@[^@\s]+$`
+	Email string `json:"email,omitempty"`
+}
+
+// Entitlement records the entitlement as the issuing licence platform knows it.
+type Entitlement struct {
+	// issuer is the licensing platform that issued the entitlement.
+	// +optional
+	Issuer EntitlementIssuer `json:"issuer,omitempty"`
+
+	// entitlementID identifies the entitlement in the issuing platform.
+	// +optional
+	// +kubebuilder:validation:MaxLength=128
+	EntitlementID string `json:"entitlementID,omitempty"`
+
+	// customer holds the entitlement.
+	// +optional
+	Customer *Customer `json:"customer,omitempty"`
+
+	// productVersion is the product version or version range covered, for example "2026.1".
+	// +optional
+	// +kubebuilder:validation:MaxLength=64
+	ProductVersion string `json:"productVersion,omitempty"`
+
+	// machineFingerprint is the fingerprint of the machine a device-bound licence is activated on.
+	// +optional
+	// +kubebuilder:validation:MaxLength=256
+	MachineFingerprint string `json:"machineFingerprint,omitempty"`
+
+	// offlineGracePeriod is how long an activation may stay offline.
+	// +optional
+	OfflineGracePeriod *CalendarDuration `json:"offlineGracePeriod,omitempty"`
+}
+
+// SoftwareLicenseSpec is a licence the organisation holds.
+// +kubebuilder:validation:XValidation:rule="!has(self.startDate) || !has(self.expiryDate) || self.expiryDate > self.startDate",message="spec.expiryDate must be after spec.startDate"
+// +kubebuilder:validation:XValidation:rule="!has(oldSelf.productRef) || (has(self.productRef) && self.productRef.name == oldSelf.productRef.name)",message="spec.productRef is immutable once set: bound seats would be orphaned; create a new licence instead"
+type SoftwareLicenseSpec struct {
+	// productRef names the LicenseProduct. Optional: a licence may be tracked without a product.
+	// +optional
+	ProductRef *ProductReference `json:"productRef,omitempty"`
+
+	// vendor is the software vendor; defaults to the product's.
+	// +optional
+	// +kubebuilder:validation:MaxLength=256
+	Vendor string `json:"vendor,omitempty"`
+
+	// productName is the commercial product name; defaults to the product's displayName.
+	// +optional
+	// +kubebuilder:validation:MaxLength=256
+	ProductName string `json:"productName,omitempty"`
+
+	// productSKU is the vendor SKU; defaults to the product's.
+	// +optional
+	// +kubebuilder:validation:MaxLength=128
+	ProductSKU string `json:"productSKU,omitempty"`
+
+	// policyCode names the product policy this licence follows; the product's defaultPolicy otherwise.
+	// Mandatory for licences of bundle products.
+	// +optional
+	// +kubebuilder:validation:MaxLength=63
+	PolicyCode string `json:"policyCode,omitempty"`
+
+	// overrides beat the policy, field by field.
+	// +optional
+	Overrides *PolicySettings `json:"overrides,omitempty"`
+
+	// seats is the number of seats purchased. Absent means unlimited (site licences).
+	// +optional
+	// +kubebuilder:validation:Minimum=0
+	// +kubebuilder:validation:Maximum=10000000
+	Seats *int32 `json:"seats,omitempty"`
+
+	// purchaseDate is when the licence was bought or the subscription began.
+	// +optional
+	PurchaseDate *metav1.Time `json:"purchaseDate,omitempty"`
+
+	// startDate is when the licence becomes valid; purchaseDate, then creation, otherwise.
+	// +optional
+	StartDate *metav1.Time `json:"startDate,omitempty"`
+
+	// expiryDate is the explicit end of the licence; otherwise start plus validDuration.
+	// +optional
+	ExpiryDate *metav1.Time `json:"expiryDate,omitempty"`
+
+	// renewalDate is when the licence is due for renewal; ExpiringSoon counts from it when set.
+	// +optional
+	RenewalDate *metav1.Time `json:"renewalDate,omitempty"`
+
+	// autoRenew renews a Subscription or TimeLimited licence for another validDuration at
+	// the end of each term instead of expiring.
+	// +optional
+	AutoRenew bool `json:"autoRenew,omitempty"`
+
+	// state is set by an administrator: Active (default), Suspended or Revoked.
+	// +optional
+	// +kubebuilder:default=Active
+	State AdminState `json:"state,omitempty"`
+
+	// key says where the licence key is. For a Key product with no key, the operator
+	// generates one into a Secret the licence owns.
+	// +optional
+	Key *LicenseKeySource `json:"key,omitempty"`
+
+	// users of a user-based licence.
+	// +optional
+	// +listType=map
+	// +listMapKey=email
+	// +kubebuilder:validation:MaxItems=1000
+	Users []LicenseUser `json:"users,omitempty"`
+
+	// cost is what the licence costs.
+	// +optional
+	Cost *LicenseCost `json:"cost,omitempty"`
+
+	// entitlement records the entitlement as the issuing platform knows it.
+	// +optional
+	Entitlement *Entitlement `json:"entitlement,omitempty"`
+
+	// sharing says which namespaces may draw seats: Namespace (default), All or Selector.
+	// +optional
+	Sharing *NamespaceSharing `json:"sharing,omitempty"`
+
+	// assetRef identifies the technology asset this licence covers.
+	// +optional
+	// +kubebuilder:validation:MaxLength=253
+	AssetRef string `json:"assetRef,omitempty"`
+
+	// tags group and filter licences.
+	// +optional
+	// +listType=set
+	// +kubebuilder:validation:MaxItems=32
+	// +kubebuilder:validation:items:MaxLength=63
+	Tags []string `json:"tags,omitempty"`
+}
+
+// LicenseSeatStatus counts a licence's seats.
+type LicenseSeatStatus struct {
+	// total is the number of seats; absent when unlimited.
+	// +optional
+	Total *int32 `json:"total,omitempty"`
+
+	// used is the number of seats held by bound assignments.
+	// +optional
+	Used int32 `json:"used"`
+
+	// available is total minus used, never below zero; absent when total is.
+	// +optional
+	Available *int32 `json:"available,omitempty"`
+
+	// pending is the number of seats requested by assignments waiting for a seat.
+	// +optional
+	Pending int32 `json:"pending"`
+}
+
+// ResolvedProduct is the product a licence resolved to.
+type ResolvedProduct struct {
+	// name of the LicenseProduct, if any.
+	// +optional
+	Name string `json:"name,omitempty"`
+	// displayName is the commercial product name.
+	// +optional
+	DisplayName string `json:"displayName,omitempty"`
+	// vendor of the product.
+	// +optional
+	Vendor string `json:"vendor,omitempty"`
+	// sku of the product.
+	// +optional
+	SKU string `json:"sku,omitempty"`
+	// authorization of the product.
+	// +optional
+	Authorization AuthorizationMethod `json:"authorization,omitempty"`
+	// covers lists the products a seat of this licence is a seat of: the product and, for a
+	// bundle, every product it includes.
+	// +optional
+	// +listType=set
+	Covers []string `json:"covers,omitempty"`
+}
+
+// PolicySource says where an effective policy field came from: "Override",
+// "Policy/<code>" or "Default" (built in).
+type PolicySource string
+
+// EffectivePolicy is every policy field as resolved for a licence.
+type EffectivePolicy struct {
+	// code of the policy the licence follows, if any.
+	// +optional
+	Code string `json:"code,omitempty"`
+
+	PolicySettings `json:",inline"`
+
+	// sources says, for each field set above, where its value came from: Override,
+	// Policy/<code> or Default.
+	// +optional
+	Sources map[string]PolicySource `json:"sources,omitempty"`
+}
+
+// ConsumptionStatus is usage of a Consumption licence in the current period.
+type ConsumptionStatus struct {
+	// used is the usage counted in the current period.
+	// +optional
+	Used int64 `json:"used"`
+	// overage is the usage beyond maxConsumptions in the current period.
+	// +optional
+	Overage int64 `json:"overage"`
+	// periodStart is when the current period began.
+	// +optional
+	PeriodStart *metav1.Time `json:"periodStart,omitempty"`
+}
+
+// CostStatus is the computed cost of a licence.
+type CostStatus struct {
+	// unitPrice is the list price less the negotiated discount.
+	// +optional
+	UnitPrice Decimal `json:"unitPrice,omitempty"`
+	// total is unitPrice times seats, per period.
+	// +optional
+	Total Decimal `json:"total,omitempty"`
+	// currency of unitPrice and total.
+	// +optional
+	Currency CurrencyCode `json:"currency,omitempty"`
+	// period the total is for.
+	// +optional
+	Period CalendarDuration `json:"period,omitempty"`
+}
+
+// SoftwareLicenseStatus is computed by the operator; nothing else writes it.
+type SoftwareLicenseStatus struct {
+	// observedGeneration is the generation this status was computed from.
+	// +optional
+	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
+
+	// conditions: Ready, Expired, ExpiringSoon, InGracePeriod, OverAllocated,
+	// UnderUtilized, SeatsExhausted, PolicyResolved.
+	// +optional
+	// +listType=map
+	// +listMapKey=type
+	// +kubebuilder:validation:MaxItems=16
+	Conditions []metav1.Condition `json:"conditions,omitempty"`
+
+	// state is the lifecycle state now.
+	// +optional
+	State LicenseState `json:"state,omitempty"`
+
+	// compliance is the compliance posture now.
+	// +optional
+	Compliance Compliance `json:"compliance,omitempty"`
+
+	// seats counts the licence's seats.
+	// +optional
+	Seats LicenseSeatStatus `json:"seats"`
+
+	// activations is the number of assignments bound to the licence.
+	// +optional
+	Activations int32 `json:"activations"`
+
+	// product is the product the licence resolved to.
+	// +optional
+	Product *ResolvedProduct `json:"product,omitempty"`
+
+	// effectivePolicy is every resolved policy field and where each came from.
+	// +optional
+	EffectivePolicy *EffectivePolicy `json:"effectivePolicy,omitempty"`
+
+	// validFrom is when the current term began.
+	// +optional
+	ValidFrom *metav1.Time `json:"validFrom,omitempty"`
+	// validUntil is when the current term ends; absent for perpetual licences.
+	// +optional
+	ValidUntil *metav1.Time `json:"validUntil,omitempty"`
+	// renewalTime is renewalDate, else validUntil.
+	// +optional
+	RenewalTime *metav1.Time `json:"renewalTime,omitempty"`
+	// maintenanceUntil is when maintenance ends.
+	// +optional
+	MaintenanceUntil *metav1.Time `json:"maintenanceUntil,omitempty"`
+	// graceUntil is validUntil plus the grace period.
+	// +optional
+	GraceUntil *metav1.Time `json:"graceUntil,omitempty"`
+	// nextResetTime is when consumption is next reset.
+	// +optional
+	NextResetTime *metav1.Time `json:"nextResetTime,omitempty"`
+	// renewals counts the automatic renewals since the licence's first term.
+	// +optional
+	Renewals int32 `json:"renewals,omitempty"`
+
+	// consumption is usage in the current period, for Consumption licences.
+	// +optional
+	Consumption *ConsumptionStatus `json:"consumption,omitempty"`
+
+	// cost is the computed cost.
+	// +optional
+	Cost *CostStatus `json:"cost,omitempty"`
+
+	// keyFingerprint is "sha256:" and the hex SHA-256 of the licence key. The key itself is never shown.
+	// +optional
+	KeyFingerprint string `json:"keyFingerprint,omitempty"`
+
+	// keySecretName is the Secret holding the licence key, when the operator generated it.
+	// +optional
+	KeySecretName string `json:"keySecretName,omitempty"`
+}
+
+// +kubebuilder:object:root=true
+// +kubebuilder:subresource:status
+// +kubebuilder:resource:shortName=swl,categories=licensing
+// +kubebuilder:printcolumn:name="Product",type=string,JSONPath=`.status.product.name`
+// +kubebuilder:printcolumn:name="Used",type=integer,JSONPath=`.status.seats.used`
+// +kubebuilder:printcolumn:name="Total",type=integer,JSONPath=`.status.seats.total`
+// +kubebuilder:printcolumn:name="Available",type=integer,JSONPath=`.status.seats.available`
+// +kubebuilder:printcolumn:name="State",type=string,JSONPath=`.status.state`
+// +kubebuilder:printcolumn:name="Compliance",type=string,JSONPath=`.status.compliance`,priority=1
+// +kubebuilder:printcolumn:name="Policy",type=string,JSONPath=`.status.effectivePolicy.code`,priority=1
+// +kubebuilder:printcolumn:name="Expires",type=string,JSONPath=`.status.validUntil`
+// +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
+
+// SoftwareLicense is a software licence the organisation holds, in the namespace of the tenant that holds it.
+type SoftwareLicense struct {
+	metav1.TypeMeta `json:",inline"`
+
+	// metadata is the standard object metadata.
+	// +optional
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+
+	// spec is the licence as the administrator describes it.
+	// +required
+	Spec SoftwareLicenseSpec `json:"spec"`
+
+	// status is computed by the operator.
+	// +optional
+	Status SoftwareLicenseStatus `json:"status,omitempty"`
+}
+
+// +kubebuilder:object:root=true
+
+// SoftwareLicenseList contains a list of SoftwareLicense.
+type SoftwareLicenseList struct {
+	metav1.TypeMeta `json:",inline"`
+	metav1.ListMeta `json:"metadata,omitempty"`
+	Items           []SoftwareLicense `json:"items"`
+}
+
+func init() {
+	SchemeBuilder.Register(&SoftwareLicense{}, &SoftwareLicenseList{})
+}

@@ -1,0 +1,333 @@
+// Package testing holds fixture builders and envtest helpers shared by the
+// tests of every layer, so that no test builds licensing objects by hand.
+package testing
+
+import (
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
+
+	licensingv1alpha1 "github.com/license-operator/license-operator/api/v1alpha1"
+)
+
+// ProductWrapper builds a LicenseProduct.
+type ProductWrapper struct{ licensingv1alpha1.LicenseProduct }
+
+// MakeProduct returns a Key-authorised product with no policies.
+func MakeProduct(name string) *ProductWrapper {
+	return &ProductWrapper{licensingv1alpha1.LicenseProduct{
+		ObjectMeta: metav1.ObjectMeta{Name: name},
+		Spec: licensingv1alpha1.LicenseProductSpec{
+			DisplayName:   name,
+			Authorization: licensingv1alpha1.AuthorizationKey,
+		},
+	}}
+}
+
+// Obj returns the product.
+func (w *ProductWrapper) Obj() *licensingv1alpha1.LicenseProduct { return &w.LicenseProduct }
+
+// Vendor sets spec.vendor.
+func (w *ProductWrapper) Vendor(v string) *ProductWrapper { w.Spec.Vendor = v; return w }
+
+// SKU sets spec.sku.
+func (w *ProductWrapper) SKU(v string) *ProductWrapper { w.Spec.SKU = v; return w }
+
+// Authorization sets spec.authorization.
+func (w *ProductWrapper) Authorization(a licensingv1alpha1.AuthorizationMethod) *ProductWrapper {
+	w.Spec.Authorization = a
+	return w
+}
+
+// Policy appends a policy.
+func (w *ProductWrapper) Policy(p licensingv1alpha1.LicensePolicy) *ProductWrapper {
+	w.Spec.Policies = append(w.Spec.Policies, p)
+	return w
+}
+
+// DefaultPolicy sets spec.defaultPolicy.
+func (w *ProductWrapper) DefaultPolicy(code string) *ProductWrapper {
+	w.Spec.DefaultPolicy = code
+	return w
+}
+
+// Bundle makes the product a bundle of the named products.
+func (w *ProductWrapper) Bundle(products ...string) *ProductWrapper {
+	w.Spec.Bundle = &licensingv1alpha1.BundleSpec{Products: products}
+	return w
+}
+
+// Images sets spec.workloads.images.
+func (w *ProductWrapper) Images(patterns ...string) *ProductWrapper {
+	w.Spec.Workloads = &licensingv1alpha1.WorkloadMatch{Images: patterns}
+	return w
+}
+
+// Pricing sets spec.pricing.
+func (w *ProductWrapper) Pricing(listPrice, currency string, period licensingv1alpha1.CalendarDuration) *ProductWrapper {
+	w.Spec.Pricing = &licensingv1alpha1.Pricing{
+		ListPrice: ptr.To(licensingv1alpha1.Decimal(listPrice)),
+		Currency:  licensingv1alpha1.CurrencyCode(currency),
+		Unit:      licensingv1alpha1.PriceUnitSeat,
+		Period:    ptr.To(period),
+	}
+	return w
+}
+
+// AllowAssignmentsFromSelector limits the product to namespaces with the given labels.
+func (w *ProductWrapper) AllowAssignmentsFromSelector(labels map[string]string) *ProductWrapper {
+	w.Spec.AllowAssignmentsFrom = &licensingv1alpha1.AllowAssignmentsFrom{
+		From:              licensingv1alpha1.AssignmentsFromSelector,
+		NamespaceSelector: &metav1.LabelSelector{MatchLabels: labels},
+	}
+	return w
+}
+
+// PolicyWrapper builds a LicensePolicy.
+type PolicyWrapper struct{ licensingv1alpha1.LicensePolicy }
+
+// MakePolicy returns a policy with only its code set.
+func MakePolicy(code string) *PolicyWrapper {
+	return &PolicyWrapper{licensingv1alpha1.LicensePolicy{Code: code}}
+}
+
+// Obj returns the policy.
+func (w *PolicyWrapper) Obj() licensingv1alpha1.LicensePolicy { return w.LicensePolicy }
+
+// Type sets the licence type.
+func (w *PolicyWrapper) Type(t licensingv1alpha1.LicenseType) *PolicyWrapper {
+	w.PolicySettings.Type = &t
+	return w
+}
+
+// SeatModel sets the seat model.
+func (w *PolicyWrapper) SeatModel(m licensingv1alpha1.SeatModel) *PolicyWrapper {
+	w.PolicySettings.SeatModel = &m
+	return w
+}
+
+// Enforcement sets the enforcement.
+func (w *PolicyWrapper) Enforcement(e licensingv1alpha1.Enforcement) *PolicyWrapper {
+	w.PolicySettings.Enforcement = &e
+	return w
+}
+
+// ValidDuration sets validDuration.
+func (w *PolicyWrapper) ValidDuration(d licensingv1alpha1.CalendarDuration) *PolicyWrapper {
+	w.PolicySettings.ValidDuration = &d
+	return w
+}
+
+// GracePeriod sets gracePeriod.
+func (w *PolicyWrapper) GracePeriod(d licensingv1alpha1.CalendarDuration) *PolicyWrapper {
+	w.PolicySettings.GracePeriod = &d
+	return w
+}
+
+// ExpiringSoonWindow sets expiringSoonWindow.
+func (w *PolicyWrapper) ExpiringSoonWindow(d licensingv1alpha1.CalendarDuration) *PolicyWrapper {
+	w.PolicySettings.ExpiringSoonWindow = &d
+	return w
+}
+
+// MaxActivations sets maxActivations.
+func (w *PolicyWrapper) MaxActivations(n int32) *PolicyWrapper {
+	w.PolicySettings.MaxActivations = &n
+	return w
+}
+
+// MaxTransfers sets maxTransfers.
+func (w *PolicyWrapper) MaxTransfers(n int32) *PolicyWrapper {
+	w.PolicySettings.MaxTransfers = &n
+	return w
+}
+
+// Consumption sets the consumption limits.
+func (w *PolicyWrapper) Consumption(c licensingv1alpha1.ConsumptionPolicy) *PolicyWrapper {
+	w.PolicySettings.Consumption = &c
+	return w
+}
+
+// LicenseWrapper builds a SoftwareLicense.
+type LicenseWrapper struct{ licensingv1alpha1.SoftwareLicense }
+
+// MakeLicense returns an Active licence with no product and unlimited seats.
+func MakeLicense(name, namespace string) *LicenseWrapper {
+	return &LicenseWrapper{licensingv1alpha1.SoftwareLicense{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: namespace},
+	}}
+}
+
+// Obj returns the licence.
+func (w *LicenseWrapper) Obj() *licensingv1alpha1.SoftwareLicense { return &w.SoftwareLicense }
+
+// Product sets spec.productRef.
+func (w *LicenseWrapper) Product(name string) *LicenseWrapper {
+	w.Spec.ProductRef = &licensingv1alpha1.ProductReference{Name: name}
+	return w
+}
+
+// PolicyCode sets spec.policyCode.
+func (w *LicenseWrapper) PolicyCode(code string) *LicenseWrapper { w.Spec.PolicyCode = code; return w }
+
+// Seats sets spec.seats.
+func (w *LicenseWrapper) Seats(n int32) *LicenseWrapper { w.Spec.Seats = &n; return w }
+
+// Start sets spec.startDate.
+func (w *LicenseWrapper) Start(t time.Time) *LicenseWrapper {
+	w.Spec.StartDate = &metav1.Time{Time: t}
+	return w
+}
+
+// Expiry sets spec.expiryDate.
+func (w *LicenseWrapper) Expiry(t time.Time) *LicenseWrapper {
+	w.Spec.ExpiryDate = &metav1.Time{Time: t}
+	return w
+}
+
+// Renewal sets spec.renewalDate.
+func (w *LicenseWrapper) Renewal(t time.Time) *LicenseWrapper {
+	w.Spec.RenewalDate = &metav1.Time{Time: t}
+	return w
+}
+
+// Purchased sets spec.purchaseDate.
+func (w *LicenseWrapper) Purchased(t time.Time) *LicenseWrapper {
+	w.Spec.PurchaseDate = &metav1.Time{Time: t}
+	return w
+}
+
+// AutoRenew sets spec.autoRenew.
+func (w *LicenseWrapper) AutoRenew() *LicenseWrapper { w.Spec.AutoRenew = true; return w }
+
+// State sets spec.state.
+func (w *LicenseWrapper) State(s licensingv1alpha1.AdminState) *LicenseWrapper {
+	w.Spec.State = s
+	return w
+}
+
+// Overrides sets spec.overrides.
+func (w *LicenseWrapper) Overrides(o licensingv1alpha1.PolicySettings) *LicenseWrapper {
+	w.Spec.Overrides = &o
+	return w
+}
+
+// KeySecret sets spec.key.secretRef.
+func (w *LicenseWrapper) KeySecret(name, key string) *LicenseWrapper {
+	w.Spec.Key = &licensingv1alpha1.LicenseKeySource{SecretRef: licensingv1alpha1.SecretKeyReference{Name: name, Key: key}}
+	return w
+}
+
+// Users sets spec.users.
+func (w *LicenseWrapper) Users(emails ...string) *LicenseWrapper {
+	w.Spec.Users = nil
+	for _, e := range emails {
+		w.Spec.Users = append(w.Spec.Users, licensingv1alpha1.LicenseUser{Email: e})
+	}
+	return w
+}
+
+// Discount sets spec.cost.negotiatedDiscountPercent and the list price.
+func (w *LicenseWrapper) Discount(listPrice, percent string) *LicenseWrapper {
+	if w.Spec.Cost == nil {
+		w.Spec.Cost = &licensingv1alpha1.LicenseCost{}
+	}
+	if listPrice != "" {
+		w.Spec.Cost.ListPrice = ptr.To(licensingv1alpha1.Decimal(listPrice))
+	}
+	w.Spec.Cost.NegotiatedDiscountPercent = percent
+	return w
+}
+
+// SharedWithAll shares the licence with every namespace.
+func (w *LicenseWrapper) SharedWithAll() *LicenseWrapper {
+	w.Spec.Sharing = &licensingv1alpha1.NamespaceSharing{From: licensingv1alpha1.NamespacesFromAll}
+	return w
+}
+
+// SharedWithSelector shares the licence with the namespaces carrying the labels.
+func (w *LicenseWrapper) SharedWithSelector(labels map[string]string) *LicenseWrapper {
+	w.Spec.Sharing = &licensingv1alpha1.NamespaceSharing{
+		From:              licensingv1alpha1.NamespacesFromSelector,
+		NamespaceSelector: &metav1.LabelSelector{MatchLabels: labels},
+	}
+	return w
+}
+
+// Created sets metadata.creationTimestamp (for pure and fake-client tests).
+func (w *LicenseWrapper) Created(t time.Time) *LicenseWrapper {
+	w.CreationTimestamp = metav1.Time{Time: t}
+	return w
+}
+
+// AssignmentWrapper builds a LicenseAssignment.
+type AssignmentWrapper struct{ licensingv1alpha1.LicenseAssignment }
+
+// MakeAssignment returns an assignment of one seat with no reference and no assignee.
+func MakeAssignment(name, namespace string) *AssignmentWrapper {
+	return &AssignmentWrapper{licensingv1alpha1.LicenseAssignment{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: namespace},
+		Spec:       licensingv1alpha1.LicenseAssignmentSpec{Seats: 1},
+	}}
+}
+
+// Obj returns the assignment.
+func (w *AssignmentWrapper) Obj() *licensingv1alpha1.LicenseAssignment { return &w.LicenseAssignment }
+
+// License sets spec.licenseRef in the assignment's namespace, or in namespace when given.
+func (w *AssignmentWrapper) License(name string, namespace ...string) *AssignmentWrapper {
+	ref := &licensingv1alpha1.LicenseReference{Name: name}
+	if len(namespace) > 0 {
+		ref.Namespace = namespace[0]
+	}
+	w.Spec.LicenseRef = ref
+	return w
+}
+
+// Product sets spec.productRef.
+func (w *AssignmentWrapper) Product(name string) *AssignmentWrapper {
+	w.Spec.ProductRef = &licensingv1alpha1.ProductReference{Name: name}
+	return w
+}
+
+// Seats sets spec.seats.
+func (w *AssignmentWrapper) Seats(n int32) *AssignmentWrapper { w.Spec.Seats = n; return w }
+
+// User makes a named user the assignee.
+func (w *AssignmentWrapper) User(email string) *AssignmentWrapper {
+	w.Spec.Assignee = licensingv1alpha1.Assignee{User: &licensingv1alpha1.UserAssignee{Email: email}}
+	return w
+}
+
+// ServiceAccount makes a service account the assignee.
+func (w *AssignmentWrapper) ServiceAccount(name string) *AssignmentWrapper {
+	w.Spec.Assignee = licensingv1alpha1.Assignee{ServiceAccount: &licensingv1alpha1.ServiceAccountAssignee{Name: name}}
+	return w
+}
+
+// Node makes a node the assignee.
+func (w *AssignmentWrapper) Node(name string) *AssignmentWrapper {
+	w.Spec.Assignee = licensingv1alpha1.Assignee{Node: &licensingv1alpha1.NodeAssignee{Name: name}}
+	return w
+}
+
+// Workload makes the Pods matching the labels the assignee.
+func (w *AssignmentWrapper) Workload(labels map[string]string) *AssignmentWrapper {
+	w.Spec.Assignee = licensingv1alpha1.Assignee{Workload: &licensingv1alpha1.WorkloadAssignee{
+		Selector: metav1.LabelSelector{MatchLabels: labels},
+	}}
+	return w
+}
+
+// Consumption sets spec.consumption.
+func (w *AssignmentWrapper) Consumption(n int64) *AssignmentWrapper {
+	w.Spec.Consumption = &n
+	return w
+}
+
+// Created sets metadata.creationTimestamp (for pure and fake-client tests).
+func (w *AssignmentWrapper) Created(t time.Time) *AssignmentWrapper {
+	w.CreationTimestamp = metav1.Time{Time: t}
+	return w
+}
