@@ -1,0 +1,571 @@
+package licensing
+
+// This file holds the pure decisions of workload admission: which products a
+// Pod or pod template needs, which Bound assignments and Site licences could
+// cover it, and the text of denials and warnings. The webhook
+// (internal/webhook) only fetches objects and keeps the seat ledger; it never
+// decides anything this file does not. Nothing here talks to a client.
+
+import (
+	"fmt"
+	"regexp"
+	"sort"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+
+	licensingv1alpha1 "github.com/license-operator/license-operator/api/v1alpha1"
+)
+
+// UserAnnotation on a Pod or pod template names the person (an email) the
+// workload runs for; a Bound NamedUser assignment for that user covers it.
+const UserAnnotation = licensingv1alpha1.LabelPrefix + "user"
+
+// HostnameLabel is the node label a nodeSelector or node affinity pins a Pod with.
+const HostnameLabel = "kubernetes.io/hostname"
+
+// UsableForAdmission says whether a licence in this state admits workloads:
+// Active, ExpiringSoon and InGracePeriod do; everything else does not.
+func UsableForAdmission(state licensingv1alpha1.LicenseState) bool {
+	switch state {
+	case licensingv1alpha1.LicenseStateActive, licensingv1alpha1.LicenseStateExpiringSoon, licensingv1alpha1.LicenseStateInGracePeriod:
+		return true
+	}
+	return false
+}
+
+// ImagePatternRegexp converts an image pattern of spec.workloads.images, where
+// '*' matches any run of characters and everything else is literal, into an
+// anchored RE2 regular expression. The same expression is used in Go and in the
+// CEL matchConditions of the webhook configuration, so both agree.
+func ImagePatternRegexp(pattern string) string {
+	parts := strings.Split(pattern, "*")
+	for i, p := range parts {
+		parts[i] = regexp.QuoteMeta(p)
+	}
+	return "^" + strings.Join(parts, ".*") + "$"
+}
+
+// MatchImage reports whether image matches the pattern ('*' matches any run of characters).
+func MatchImage(pattern, image string) bool {
+	// A hand-written glob: no regexp compilation on the admission path.
+	parts := strings.Split(pattern, "*")
+	if len(parts) == 1 {
+		return pattern == image
+	}
+	if !strings.HasPrefix(image, parts[0]) {
+		return false
+	}
+	rest := image[len(parts[0]):]
+	last := parts[len(parts)-1]
+	for _, p := range parts[1 : len(parts)-1] {
+		i := strings.Index(rest, p)
+		if i < 0 {
+			return false
+		}
+		rest = rest[i+len(p):]
+	}
+	return len(rest) >= len(last) && strings.HasSuffix(rest, last)
+}
+
+// Workload is what admission needs to know about a Pod or a pod template.
+type Workload struct {
+	// Kind and Name identify the object for messages ("Pod", "Deployment" ...).
+	Kind string
+	Name string
+	// Namespace of the workload.
+	Namespace string
+	// ServiceAccount the Pods run as ("default" when the spec names none).
+	ServiceAccount string
+	// Labels and Annotations of the Pod or pod template.
+	Labels      map[string]string
+	Annotations map[string]string
+	// Images of every container, init container included.
+	Images []string
+	// Node the Pods are pinned to (spec.nodeName, or a nodeSelector or required
+	// node affinity naming exactly one kubernetes.io/hostname); empty when not pinned.
+	Node string
+	// Replicas the template asks for; nil for a Pod.
+	Replicas *int32
+}
+
+// IsTemplate says whether the workload is a pod template (nothing is counted for templates).
+func (w *Workload) IsTemplate() bool { return w.Kind != "Pod" }
+
+// WorkloadFromPodSpec fills a Workload from pod metadata and spec.
+func WorkloadFromPodSpec(kind, name, namespace string, meta metav1.ObjectMeta, spec *corev1.PodSpec, replicas *int32) Workload {
+	w := Workload{
+		Kind:           kind,
+		Name:           name,
+		Namespace:      namespace,
+		ServiceAccount: spec.ServiceAccountName,
+		Labels:         meta.Labels,
+		Annotations:    meta.Annotations,
+		Node:           PinnedNode(spec),
+		Replicas:       replicas,
+	}
+	if w.ServiceAccount == "" {
+		w.ServiceAccount = "default"
+	}
+	for _, c := range spec.InitContainers {
+		w.Images = append(w.Images, c.Image)
+	}
+	for _, c := range spec.Containers {
+		w.Images = append(w.Images, c.Image)
+	}
+	return w
+}
+
+// PinnedNode returns the one node a pod spec can run on, or "" when it may run on several.
+func PinnedNode(spec *corev1.PodSpec) string {
+	if spec.NodeName != "" {
+		return spec.NodeName
+	}
+	if n := spec.NodeSelector[HostnameLabel]; n != "" {
+		return n
+	}
+	if spec.Affinity == nil || spec.Affinity.NodeAffinity == nil ||
+		spec.Affinity.NodeAffinity.RequiredDuringSchedulingIgnoredDuringExecution == nil {
+		return ""
+	}
+	// Terms are ORed: the Pod is pinned only when every term pins the same node.
+	node := ""
+	for _, term := range spec.Affinity.NodeAffinity.RequiredDuringSchedulingIgnoredDuringExecution.NodeSelectorTerms {
+		n := termNode(term)
+		if n == "" || (node != "" && n != node) {
+			return ""
+		}
+		node = n
+	}
+	return node
+}
+
+func termNode(term corev1.NodeSelectorTerm) string {
+	for _, r := range term.MatchExpressions {
+		if r.Key == HostnameLabel && r.Operator == corev1.NodeSelectorOpIn && len(r.Values) == 1 {
+			return r.Values[0]
+		}
+	}
+	for _, r := range term.MatchFields {
+		if r.Key == "metadata.name" && r.Operator == corev1.NodeSelectorOpIn && len(r.Values) == 1 {
+			return r.Values[0]
+		}
+	}
+	return ""
+}
+
+// ProductNeed is one product a workload needs a seat of, and why.
+type ProductNeed struct {
+	Product string
+	// Reason is "annotation" or the image and the pattern it matched.
+	Reason string
+}
+
+// AnnotatedProducts splits the product annotation: a comma-separated list of product names.
+func AnnotatedProducts(annotations map[string]string) []string {
+	v, ok := annotations[licensingv1alpha1.ProductAnnotation]
+	if !ok {
+		return nil
+	}
+	var out []string
+	for _, p := range strings.Split(v, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// RequiredProducts returns the products the workload needs a seat of, sorted by
+// name: every product named by the product annotation, and every product whose
+// spec.workloads.images matches one of its images.
+func RequiredProducts(w *Workload, products []licensingv1alpha1.LicenseProduct) []ProductNeed {
+	needs := map[string]string{}
+	for _, p := range AnnotatedProducts(w.Annotations) {
+		needs[p] = "annotation " + licensingv1alpha1.ProductAnnotation
+	}
+	for i := range products {
+		p := &products[i]
+		if _, ok := needs[p.Name]; ok || p.Spec.Workloads == nil {
+			continue
+		}
+	images:
+		for _, img := range w.Images {
+			for _, pat := range p.Spec.Workloads.Images {
+				if MatchImage(pat, img) {
+					needs[p.Name] = fmt.Sprintf("image %s matches %q", img, pat)
+					break images
+				}
+			}
+		}
+	}
+	out := make([]ProductNeed, 0, len(needs))
+	for p, r := range needs {
+		out = append(out, ProductNeed{Product: p, Reason: r})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Product < out[j].Product })
+	return out
+}
+
+// LicenseKey is "namespace/name", the form of assignment status.license.
+func LicenseKey(l *licensingv1alpha1.SoftwareLicense) string { return l.Namespace + "/" + l.Name }
+
+// LicenseCovers says whether a seat of the licence is a seat of product (status.product.covers).
+func LicenseCovers(l *licensingv1alpha1.SoftwareLicense, product string) bool {
+	if l.Status.Product == nil {
+		return false
+	}
+	for _, c := range l.Status.Product.Covers {
+		if c == product {
+			return true
+		}
+	}
+	return false
+}
+
+// LicenseSharedWith says whether the licence's spec.sharing lets namespace (with
+// its labels) draw from it.
+func LicenseSharedWith(l *licensingv1alpha1.SoftwareLicense, namespace string, nsLabels map[string]string) bool {
+	if l.Namespace == namespace {
+		return true
+	}
+	s := l.Spec.Sharing
+	if s == nil {
+		return false
+	}
+	switch s.From {
+	case licensingv1alpha1.NamespacesFromAll:
+		return true
+	case licensingv1alpha1.NamespacesFromSelector:
+		if s.NamespaceSelector == nil {
+			return false
+		}
+		sel, err := metav1.LabelSelectorAsSelector(s.NamespaceSelector)
+		return err == nil && sel.Matches(labels.Set(nsLabels))
+	}
+	return false
+}
+
+func seatModel(l *licensingv1alpha1.SoftwareLicense) licensingv1alpha1.SeatModel {
+	if p := l.Status.EffectivePolicy; p != nil && p.SeatModel != nil {
+		return *p.SeatModel
+	}
+	return licensingv1alpha1.SeatModelConcurrent
+}
+
+func enforcement(l *licensingv1alpha1.SoftwareLicense) licensingv1alpha1.Enforcement {
+	if p := l.Status.EffectivePolicy; p != nil && p.Enforcement != nil {
+		return *p.Enforcement
+	}
+	return licensingv1alpha1.EnforcementHard
+}
+
+// Cover is one way a workload may be admitted for a product.
+type Cover struct {
+	Product string
+	License *licensingv1alpha1.SoftwareLicense
+	// Assignment is nil for a Site licence.
+	Assignment *licensingv1alpha1.LicenseAssignment
+	SeatModel  licensingv1alpha1.SeatModel
+	// Counted covers (Concurrent seats) admit a Pod only while the assignment's
+	// live Pods are fewer than Seats, under Hard enforcement.
+	Counted     bool
+	Seats       int32
+	Enforcement licensingv1alpha1.Enforcement
+}
+
+// Considered is a licence of the product that was looked at and why it did not cover.
+type Considered struct {
+	License string
+	State   licensingv1alpha1.LicenseState
+	Model   licensingv1alpha1.SeatModel
+	Why     string
+}
+
+// CoverageInput is everything FindCovers needs.
+type CoverageInput struct {
+	Workload *Workload
+	Product  string
+	// NamespaceLabels are the labels of the workload's namespace (for Site sharing selectors).
+	NamespaceLabels map[string]string
+	// Licenses are the licences whose status.product.covers contains Product, plus
+	// those the namespace's assignments are bound to.
+	Licenses []licensingv1alpha1.SoftwareLicense
+	// Assignments are the LicenseAssignments of the workload's namespace.
+	Assignments []licensingv1alpha1.LicenseAssignment
+}
+
+// FindCovers returns every cover of the workload for the product, uncounted
+// covers first (they admit without a ledger), then counted ones by assignment
+// name, and the licences considered that did not cover it, for denial text.
+func FindCovers(in CoverageInput) ([]Cover, []Considered) {
+	w := in.Workload
+	byKey := make(map[string]*licensingv1alpha1.SoftwareLicense, len(in.Licenses))
+	for i := range in.Licenses {
+		byKey[LicenseKey(&in.Licenses[i])] = &in.Licenses[i]
+	}
+	var covers []Cover
+	consideredWhy := map[string]string{}
+	note := func(key, why string) {
+		if _, ok := consideredWhy[key]; !ok {
+			consideredWhy[key] = why
+		}
+	}
+	covered := map[string]bool{}
+
+	// Site licences admit every Pod of the namespaces they are shared with.
+	keys := make([]string, 0, len(byKey))
+	for k := range byKey {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		l := byKey[k]
+		if !LicenseCovers(l, in.Product) || seatModel(l) != licensingv1alpha1.SeatModelSite {
+			continue
+		}
+		switch {
+		case !UsableForAdmission(l.Status.State):
+			note(k, fmt.Sprintf("licence is %s", stateText(l.Status.State)))
+		case !LicenseSharedWith(l, w.Namespace, in.NamespaceLabels):
+			note(k, fmt.Sprintf("Site licence is not shared with namespace %s", w.Namespace))
+		default:
+			covered[k] = true
+			covers = append(covers, Cover{Product: in.Product, License: l, SeatModel: licensingv1alpha1.SeatModelSite, Enforcement: enforcement(l)})
+		}
+	}
+
+	asgs := append([]licensingv1alpha1.LicenseAssignment(nil), in.Assignments...)
+	sort.Slice(asgs, func(i, j int) bool { return asgs[i].Name < asgs[j].Name })
+	var counted []Cover
+	for i := range asgs {
+		a := &asgs[i]
+		if a.Namespace != w.Namespace || a.DeletionTimestamp != nil {
+			continue
+		}
+		l, ok := byKey[a.Status.License]
+		if !ok || !LicenseCovers(l, in.Product) {
+			continue
+		}
+		k := a.Status.License
+		if a.Status.State != licensingv1alpha1.AssignmentStateBound {
+			note(k, fmt.Sprintf("assignment %s is %s", a.Name, orText(string(a.Status.State), "not bound yet")))
+			continue
+		}
+		if !UsableForAdmission(l.Status.State) {
+			note(k, fmt.Sprintf("licence is %s", stateText(l.Status.State)))
+			continue
+		}
+		model := seatModel(l)
+		if why := assigneeMismatch(a, w, model); why != "" {
+			note(k, fmt.Sprintf("assignment %s: %s", a.Name, why))
+			continue
+		}
+		seats := a.Status.Seats
+		if seats == 0 {
+			seats = a.Spec.Seats
+		}
+		c := Cover{Product: in.Product, License: l, Assignment: a, SeatModel: model, Seats: seats, Enforcement: enforcement(l)}
+		covered[k] = true
+		switch model {
+		case licensingv1alpha1.SeatModelConcurrent:
+			c.Counted = true
+			counted = append(counted, c)
+		default:
+			covers = append(covers, c)
+		}
+	}
+	covers = append(covers, counted...)
+
+	for _, k := range keys {
+		l := byKey[k]
+		if covered[k] || !LicenseCovers(l, in.Product) {
+			continue
+		}
+		if _, ok := consideredWhy[k]; !ok {
+			if !UsableForAdmission(l.Status.State) {
+				consideredWhy[k] = fmt.Sprintf("licence is %s", stateText(l.Status.State))
+			} else {
+				consideredWhy[k] = fmt.Sprintf("no Bound assignment in namespace %s covers %s", w.Namespace, assigneeText(w))
+			}
+		}
+	}
+	var considered []Considered
+	for k, why := range consideredWhy {
+		if covered[k] {
+			continue
+		}
+		c := Considered{License: k, Why: why}
+		if l, ok := byKey[k]; ok {
+			c.State, c.Model = l.Status.State, seatModel(l)
+		}
+		considered = append(considered, c)
+	}
+	sort.Slice(considered, func(i, j int) bool { return considered[i].License < considered[j].License })
+	return covers, considered
+}
+
+func orText(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}
+
+func stateText(s licensingv1alpha1.LicenseState) string {
+	if s == "" {
+		return "not evaluated yet (no status.state)"
+	}
+	return string(s)
+}
+
+// assigneeMismatch returns why the assignment's assignee does not cover the workload, or "".
+func assigneeMismatch(a *licensingv1alpha1.LicenseAssignment, w *Workload, model licensingv1alpha1.SeatModel) string {
+	as := a.Spec.Assignee
+	if model == licensingv1alpha1.SeatModelNodeLocked {
+		if as.Node == nil {
+			return "a NodeLocked seat is held by a node; this assignment names no node"
+		}
+		if w.Node != as.Node.Name {
+			return fmt.Sprintf("NodeLocked seat of node %s: pin the workload to it (spec.nodeName or nodeSelector %s=%s)", as.Node.Name, HostnameLabel, as.Node.Name)
+		}
+		return ""
+	}
+	switch {
+	case as.ServiceAccount != nil:
+		if as.ServiceAccount.Name != w.ServiceAccount {
+			return fmt.Sprintf("held by serviceAccount %s, workload runs as %s", as.ServiceAccount.Name, w.ServiceAccount)
+		}
+	case as.Workload != nil:
+		sel, err := metav1.LabelSelectorAsSelector(&as.Workload.Selector)
+		if err != nil || sel.Empty() || !sel.Matches(labels.Set(w.Labels)) {
+			return "its workload selector does not match the workload's labels"
+		}
+	case as.User != nil:
+		if w.Annotations[UserAnnotation] != as.User.Email {
+			return fmt.Sprintf("held by user %s: annotate the workload %s=%s", as.User.Email, UserAnnotation, as.User.Email)
+		}
+	case as.Node != nil:
+		if w.Node != as.Node.Name {
+			return fmt.Sprintf("held by node %s: pin the workload to it", as.Node.Name)
+		}
+	default:
+		return "it names no assignee"
+	}
+	return ""
+}
+
+func assigneeText(w *Workload) string {
+	return "serviceAccount " + w.ServiceAccount
+}
+
+// LedgerUse is how a counted cover's seats are used now.
+type LedgerUse struct {
+	Assignment string
+	Used       int
+	Seats      int32
+	Holders    []string
+}
+
+// DenialMessage explains why the workload is refused for product and what to do.
+// uses are the seat counts of the counted covers that were full (may be empty).
+func DenialMessage(w *Workload, need ProductNeed, covers []Cover, considered []Considered, uses []LedgerUse) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s %s/%s needs a seat of product %q (%s), ", w.Kind, w.Namespace, w.Name, need.Product, need.Reason)
+	if len(uses) > 0 {
+		b.WriteString("and every seat that covers it is taken: ")
+		for i, u := range uses {
+			if i > 0 {
+				b.WriteString("; ")
+			}
+			fmt.Fprintf(&b, "assignment %s holds %d/%d seats in use", u.Assignment, u.Used, u.Seats)
+			if len(u.Holders) > 0 {
+				h := u.Holders
+				if len(h) > 5 {
+					h = append(append([]string(nil), h[:5]...), "…")
+				}
+				fmt.Fprintf(&b, " (Pods %s)", strings.Join(h, ", "))
+			}
+		}
+		for _, c := range covers {
+			if c.Counted {
+				fmt.Fprintf(&b, " on licence %s (%s, Concurrent, %s)", LicenseKey(c.License), c.License.Status.State, c.Enforcement)
+				break
+			}
+		}
+		b.WriteString(". To fix: delete or scale down a workload holding a seat, raise spec.seats of the assignment (the licence needs free seats), or create another LicenseAssignment for this workload")
+		return b.String()
+	}
+	fmt.Fprintf(&b, "and no Bound LicenseAssignment in namespace %s covers it", w.Namespace)
+	if len(considered) == 0 {
+		fmt.Fprintf(&b, "; no licence of %q (or of a bundle containing it) is usable here", need.Product)
+	} else {
+		b.WriteString("; licences considered: ")
+		for i, c := range considered {
+			if i > 0 {
+				b.WriteString("; ")
+			}
+			fmt.Fprintf(&b, "%s (%s", c.License, stateText(c.State))
+			if c.Model != "" {
+				fmt.Fprintf(&b, ", %s", c.Model)
+			}
+			fmt.Fprintf(&b, "): %s", c.Why)
+		}
+	}
+	fmt.Fprintf(&b, ". To fix: create a LicenseAssignment in namespace %s with spec.productRef.name %s (or a licenseRef to a usable licence of it) and spec.assignee.serviceAccount.name %s, and wait until it is Bound",
+		w.Namespace, need.Product, w.ServiceAccount)
+	return b.String()
+}
+
+// CoverWarnings are the admission warnings a cover carries: a licence expiring
+// soon or in its grace period.
+func CoverWarnings(c Cover) []string {
+	l := c.License
+	switch l.Status.State {
+	case licensingv1alpha1.LicenseStateExpiringSoon:
+		until := "soon"
+		if t := l.Status.RenewalTime; t != nil {
+			until = "at " + t.UTC().Format("2006-01-02T15:04:05Z")
+		} else if t := l.Status.ValidUntil; t != nil {
+			until = "at " + t.UTC().Format("2006-01-02T15:04:05Z")
+		}
+		return []string{fmt.Sprintf("licence %s of product %q is ExpiringSoon: renew it (due %s) or workloads needing %q will be refused", LicenseKey(l), c.Product, until, c.Product)}
+	case licensingv1alpha1.LicenseStateInGracePeriod:
+		until := ""
+		if t := l.Status.GraceUntil; t != nil {
+			until = " until " + t.UTC().Format("2006-01-02T15:04:05Z")
+		}
+		return []string{fmt.Sprintf("licence %s of product %q has expired and is in its grace period%s: renew it", LicenseKey(l), c.Product, until)}
+	}
+	return nil
+}
+
+// OverSeatsWarning is the warning of a Soft licence admitting beyond its seats.
+func OverSeatsWarning(w *Workload, c Cover, used int) string {
+	return fmt.Sprintf("%s %s/%s admitted beyond the seats of assignment %s (product %q, licence %s, Soft enforcement): %d/%d seats in use; the licence is over-allocated",
+		w.Kind, w.Namespace, w.Name, c.Assignment.Name, c.Product, LicenseKey(c.License), used, c.Seats)
+}
+
+// ReplicasWarning warns when a template asks for more replicas than the counted
+// covers have seats; it returns "" when replicas fit or an uncounted cover exists.
+func ReplicasWarning(w *Workload, product string, covers []Cover) string {
+	if w.Replicas == nil {
+		return ""
+	}
+	var seats int32
+	var names []string
+	for _, c := range covers {
+		if !c.Counted || c.Enforcement == licensingv1alpha1.EnforcementSoft {
+			return ""
+		}
+		seats += c.Seats
+		names = append(names, c.Assignment.Name)
+	}
+	if *w.Replicas <= seats {
+		return ""
+	}
+	return fmt.Sprintf("%s %s/%s asks for %d replicas but the assignments covering it (%s) hold %d Concurrent seats of product %q: at most %d Pods will be admitted",
+		w.Kind, w.Namespace, w.Name, *w.Replicas, strings.Join(names, ", "), seats, product, seats)
+}

@@ -1,0 +1,229 @@
+package licensing
+
+import (
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/utils/ptr"
+
+	licensingv1alpha1 "github.com/license-operator/license-operator/api/v1alpha1"
+	utiltesting "github.com/license-operator/license-operator/internal/util/testing"
+)
+
+func TestMatchImage(t *testing.T) {
+	cases := []struct {
+		pattern, image string
+		want           bool
+	}{
+		{"registry.example.com/acme/cad:*", "registry.example.com/acme/cad:2026.1", true},
+		{"registry.example.com/acme/cad:*", "registry.example.com/acme/cadx:1", false},
+		{"*/acme-cad*", "quay.io/x/acme-cad:1", true},
+		{"*/acme-cad*", "acme-cad:1", false},
+		{"nginx", "nginx", true},
+		{"nginx", "nginx:1", false},
+		{"a*b*c", "abc", true},
+		{"a*b*c", "aXbYc", true},
+		{"a*b*c", "acb", false},
+		{"*", "anything", true},
+		{"a.b*", "aXb", false},
+		{"*c*c", "cc", true},
+		{"ab*ba", "aba", false},
+	}
+	for _, c := range cases {
+		if got := MatchImage(c.pattern, c.image); got != c.want {
+			t.Errorf("MatchImage(%q, %q) = %v, want %v", c.pattern, c.image, got, c.want)
+		}
+		re := regexp.MustCompile(ImagePatternRegexp(c.pattern))
+		if got := re.MatchString(c.image); got != c.want {
+			t.Errorf("regexp %s on %q = %v, want %v (Go glob and CEL regexp must agree)", re, c.image, got, c.want)
+		}
+	}
+}
+
+func TestPinnedNode(t *testing.T) {
+	aff := func(terms ...[]string) *corev1.Affinity {
+		var ts []corev1.NodeSelectorTerm
+		for _, vals := range terms {
+			ts = append(ts, corev1.NodeSelectorTerm{MatchExpressions: []corev1.NodeSelectorRequirement{{Key: HostnameLabel, Operator: corev1.NodeSelectorOpIn, Values: vals}}})
+		}
+		return &corev1.Affinity{NodeAffinity: &corev1.NodeAffinity{RequiredDuringSchedulingIgnoredDuringExecution: &corev1.NodeSelector{NodeSelectorTerms: ts}}}
+	}
+	cases := map[string]struct {
+		spec corev1.PodSpec
+		want string
+	}{
+		"nodeName":       {corev1.PodSpec{NodeName: "n1"}, "n1"},
+		"nodeSelector":   {corev1.PodSpec{NodeSelector: map[string]string{HostnameLabel: "n2"}}, "n2"},
+		"affinity":       {corev1.PodSpec{Affinity: aff([]string{"n3"})}, "n3"},
+		"two nodes":      {corev1.PodSpec{Affinity: aff([]string{"n3", "n4"})}, ""},
+		"two terms":      {corev1.PodSpec{Affinity: aff([]string{"n3"}, []string{"n4"})}, ""},
+		"same two terms": {corev1.PodSpec{Affinity: aff([]string{"n3"}, []string{"n3"})}, "n3"},
+		"not pinned":     {corev1.PodSpec{}, ""},
+	}
+	for name, c := range cases {
+		if got := PinnedNode(&c.spec); got != c.want {
+			t.Errorf("%s: PinnedNode = %q, want %q", name, got, c.want)
+		}
+	}
+}
+
+func TestRequiredProducts(t *testing.T) {
+	products := []licensingv1alpha1.LicenseProduct{
+		*utiltesting.MakeProduct("cad").Images("registry.example.com/acme/cad:*").Obj(),
+		*utiltesting.MakeProduct("db").Obj(),
+	}
+	w := &Workload{
+		Annotations: map[string]string{licensingv1alpha1.ProductAnnotation: " db , other,"},
+		Images:      []string{"busybox", "registry.example.com/acme/cad:1"},
+	}
+	var got []string
+	for _, n := range RequiredProducts(w, products) {
+		got = append(got, n.Product)
+	}
+	if diff := cmp.Diff([]string{"cad", "db", "other"}, got); diff != "" {
+		t.Errorf("RequiredProducts (-want +got):\n%s", diff)
+	}
+	if n := RequiredProducts(&Workload{Images: []string{"busybox"}}, products); len(n) != 0 {
+		t.Errorf("a Pod with no annotation and no matching image needs %v", n)
+	}
+}
+
+func licence(name, ns string, state licensingv1alpha1.LicenseState, model licensingv1alpha1.SeatModel, enf licensingv1alpha1.Enforcement, covers ...string) licensingv1alpha1.SoftwareLicense {
+	l := *utiltesting.MakeLicense(name, ns).Obj()
+	l.Status.State = state
+	l.Status.Product = &licensingv1alpha1.ResolvedProduct{Name: covers[0], Covers: covers}
+	l.Status.EffectivePolicy = &licensingv1alpha1.EffectivePolicy{PolicySettings: licensingv1alpha1.PolicySettings{SeatModel: &model, Enforcement: &enf}}
+	return l
+}
+
+func bound(a *utiltesting.AssignmentWrapper, lic string, seats int32) licensingv1alpha1.LicenseAssignment {
+	o := *a.Obj()
+	o.Status.State = licensingv1alpha1.AssignmentStateBound
+	o.Status.License = lic
+	o.Status.Seats = seats
+	return o
+}
+
+func TestFindCovers(t *testing.T) {
+	const ns = "team"
+	pod := &Workload{Kind: "Pod", Name: "p", Namespace: ns, ServiceAccount: "builder", Labels: map[string]string{"app": "cad"}}
+	conc := licence("conc", ns, licensingv1alpha1.LicenseStateActive, licensingv1alpha1.SeatModelConcurrent, licensingv1alpha1.EnforcementHard, "cad")
+	bundle := licence("suite", ns, licensingv1alpha1.LicenseStateExpiringSoon, licensingv1alpha1.SeatModelConcurrent, licensingv1alpha1.EnforcementSoft, "suite", "cad", "db")
+	expired := licence("old", ns, licensingv1alpha1.LicenseStateExpired, licensingv1alpha1.SeatModelConcurrent, licensingv1alpha1.EnforcementHard, "cad")
+	site := licence("site", "other", licensingv1alpha1.LicenseStateActive, licensingv1alpha1.SeatModelSite, licensingv1alpha1.EnforcementHard, "cad")
+	siteShared := site
+	siteShared.Spec.Sharing = &licensingv1alpha1.NamespaceSharing{From: licensingv1alpha1.NamespacesFromAll}
+	node := licence("node", ns, licensingv1alpha1.LicenseStateActive, licensingv1alpha1.SeatModelNodeLocked, licensingv1alpha1.EnforcementHard, "cad")
+	named := licence("named", ns, licensingv1alpha1.LicenseStateActive, licensingv1alpha1.SeatModelNamedUser, licensingv1alpha1.EnforcementHard, "cad")
+
+	type want struct {
+		covers     []string // assignment name or licence key for site
+		counted    []bool
+		considered []string
+	}
+	cases := map[string]struct {
+		w    *Workload
+		lics []licensingv1alpha1.SoftwareLicense
+		asgs []licensingv1alpha1.LicenseAssignment
+		want want
+	}{
+		"service account": {
+			w: pod, lics: []licensingv1alpha1.SoftwareLicense{conc},
+			asgs: []licensingv1alpha1.LicenseAssignment{bound(utiltesting.MakeAssignment("a", ns).ServiceAccount("builder"), "team/conc", 2)},
+			want: want{covers: []string{"a"}, counted: []bool{true}},
+		},
+		"other service account": {
+			w: pod, lics: []licensingv1alpha1.SoftwareLicense{conc},
+			asgs: []licensingv1alpha1.LicenseAssignment{bound(utiltesting.MakeAssignment("a", ns).ServiceAccount("x"), "team/conc", 2)},
+			want: want{considered: []string{"team/conc"}},
+		},
+		"workload selector via bundle": {
+			w: pod, lics: []licensingv1alpha1.SoftwareLicense{bundle},
+			asgs: []licensingv1alpha1.LicenseAssignment{bound(utiltesting.MakeAssignment("b", ns).Workload(map[string]string{"app": "cad"}), "team/suite", 1)},
+			want: want{covers: []string{"b"}, counted: []bool{true}},
+		},
+		"pending assignment": {
+			w: pod, lics: []licensingv1alpha1.SoftwareLicense{conc},
+			asgs: []licensingv1alpha1.LicenseAssignment{*utiltesting.MakeAssignment("a", ns).ServiceAccount("builder").Obj()},
+			want: want{considered: []string{"team/conc"}},
+		},
+		"expired licence": {
+			w: pod, lics: []licensingv1alpha1.SoftwareLicense{expired},
+			asgs: []licensingv1alpha1.LicenseAssignment{bound(utiltesting.MakeAssignment("a", ns).ServiceAccount("builder"), "team/old", 1)},
+			want: want{considered: []string{"team/old"}},
+		},
+		"site not shared": {
+			w: pod, lics: []licensingv1alpha1.SoftwareLicense{site},
+			want: want{considered: []string{"other/site"}},
+		},
+		"site shared": {
+			w: pod, lics: []licensingv1alpha1.SoftwareLicense{siteShared},
+			want: want{covers: []string{"other/site"}, counted: []bool{false}},
+		},
+		"node locked unpinned": {
+			w: pod, lics: []licensingv1alpha1.SoftwareLicense{node},
+			asgs: []licensingv1alpha1.LicenseAssignment{bound(utiltesting.MakeAssignment("n", ns).Node("n1"), "team/node", 1)},
+			want: want{considered: []string{"team/node"}},
+		},
+		"node locked pinned": {
+			w: &Workload{Kind: "Pod", Name: "p", Namespace: ns, ServiceAccount: "default", Node: "n1"}, lics: []licensingv1alpha1.SoftwareLicense{node},
+			asgs: []licensingv1alpha1.LicenseAssignment{bound(utiltesting.MakeAssignment("n", ns).Node("n1"), "team/node", 1)},
+			want: want{covers: []string{"n"}, counted: []bool{false}},
+		},
+		"named user": {
+			w:    &Workload{Kind: "Pod", Name: "p", Namespace: ns, ServiceAccount: "default", Annotations: map[string]string{UserAnnotation: "ann@example.com"}},
+			lics: []licensingv1alpha1.SoftwareLicense{named},
+			asgs: []licensingv1alpha1.LicenseAssignment{bound(utiltesting.MakeAssignment("u", ns).User("ann@example.com"), "team/named", 1)},
+			want: want{covers: []string{"u"}, counted: []bool{false}},
+		},
+	}
+	for name, c := range cases {
+		covers, considered := FindCovers(CoverageInput{Workload: c.w, Product: "cad", Licenses: c.lics, Assignments: c.asgs})
+		var got want
+		for _, cv := range covers {
+			if cv.Assignment != nil {
+				got.covers = append(got.covers, cv.Assignment.Name)
+			} else {
+				got.covers = append(got.covers, LicenseKey(cv.License))
+			}
+			got.counted = append(got.counted, cv.Counted)
+		}
+		for _, cs := range considered {
+			got.considered = append(got.considered, cs.License)
+		}
+		if diff := cmp.Diff(c.want, got, cmp.AllowUnexported(want{})); diff != "" {
+			t.Errorf("%s: FindCovers (-want +got):\n%s", name, diff)
+		}
+	}
+}
+
+func TestMessages(t *testing.T) {
+	w := &Workload{Kind: "Pod", Name: "p", Namespace: "team", ServiceAccount: "builder", Replicas: nil}
+	need := ProductNeed{Product: "cad", Reason: "annotation"}
+	msg := DenialMessage(w, need, nil, []Considered{{License: "team/old", State: licensingv1alpha1.LicenseStateExpired, Why: "licence is Expired"}}, nil)
+	for _, s := range []string{`"cad"`, "team/old (Expired", "create a LicenseAssignment", "serviceAccount.name builder"} {
+		if !strings.Contains(msg, s) {
+			t.Errorf("denial %q lacks %q", msg, s)
+		}
+	}
+	l := licence("conc", "team", licensingv1alpha1.LicenseStateActive, licensingv1alpha1.SeatModelConcurrent, licensingv1alpha1.EnforcementHard, "cad")
+	a := bound(utiltesting.MakeAssignment("a", "team").ServiceAccount("builder"), "team/conc", 2)
+	cv := Cover{Product: "cad", License: &l, Assignment: &a, Counted: true, Seats: 2, Enforcement: licensingv1alpha1.EnforcementHard}
+	msg = DenialMessage(w, need, []Cover{cv}, nil, []LedgerUse{{Assignment: "a", Used: 2, Seats: 2, Holders: []string{"p1", "p2"}}})
+	for _, s := range []string{"2/2 seats", "p1, p2", "team/conc"} {
+		if !strings.Contains(msg, s) {
+			t.Errorf("denial %q lacks %q", msg, s)
+		}
+	}
+	dep := &Workload{Kind: "Deployment", Name: "d", Namespace: "team", Replicas: ptr.To[int32](3)}
+	if got := ReplicasWarning(dep, "cad", []Cover{cv}); !strings.Contains(got, "3 replicas") {
+		t.Errorf("ReplicasWarning = %q", got)
+	}
+	dep.Replicas = ptr.To[int32](2)
+	if got := ReplicasWarning(dep, "cad", []Cover{cv}); got != "" {
+		t.Errorf("ReplicasWarning for replicas within seats = %q", got)
+	}
+}

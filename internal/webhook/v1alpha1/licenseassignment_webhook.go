@@ -1,0 +1,150 @@
+package v1alpha1
+
+import (
+	"context"
+	"fmt"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/validation/field"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
+
+	licensingv1alpha1 "github.com/license-operator/license-operator/api/v1alpha1"
+	"github.com/license-operator/license-operator/internal/licensing"
+)
+
+// +kubebuilder:webhook:path=/mutate-licensing-license-operator-dev-v1alpha1-licenseassignment,mutating=true,failurePolicy=fail,sideEffects=None,groups=licensing.license-operator.dev,resources=licenseassignments,verbs=create;update,versions=v1alpha1,name=mlicenseassignment-v1alpha1.licensing.license-operator.dev,admissionReviewVersions=v1,timeoutSeconds=5
+// +kubebuilder:webhook:path=/validate-licensing-license-operator-dev-v1alpha1-licenseassignment,mutating=false,failurePolicy=fail,sideEffects=None,groups=licensing.license-operator.dev,resources=licenseassignments,verbs=create;update,versions=v1alpha1,name=vlicenseassignment-v1alpha1.licensing.license-operator.dev,admissionReviewVersions=v1,timeoutSeconds=5
+
+// SetupLicenseAssignmentWebhookWithManager registers the LicenseAssignment webhooks.
+func SetupLicenseAssignmentWebhookWithManager(mgr ctrl.Manager) error {
+	return ctrl.NewWebhookManagedBy(mgr, &licensingv1alpha1.LicenseAssignment{}).
+		WithDefaulter(&LicenseAssignmentCustomDefaulter{}).
+		WithValidator(&LicenseAssignmentCustomValidator{Reader: mgr.GetAPIReader()}).
+		Complete()
+}
+
+// LicenseAssignmentCustomDefaulter stamps created-by and updated-by and defaults seats to 1.
+type LicenseAssignmentCustomDefaulter struct{}
+
+var _ admission.Defaulter[*licensingv1alpha1.LicenseAssignment] = &LicenseAssignmentCustomDefaulter{}
+
+// Default implements admission.Defaulter.
+func (d *LicenseAssignmentCustomDefaulter) Default(ctx context.Context, a *licensingv1alpha1.LicenseAssignment) error {
+	if a.Spec.Seats == 0 {
+		a.Spec.Seats = 1
+	}
+	return Stamp(ctx, a, specOf(a.Spec))
+}
+
+// LicenseAssignmentCustomValidator checks the assignment against the licence or product it names.
+type LicenseAssignmentCustomValidator struct {
+	Reader client.Reader
+}
+
+var _ admission.Validator[*licensingv1alpha1.LicenseAssignment] = &LicenseAssignmentCustomValidator{}
+
+// ValidateCreate implements admission.Validator.
+func (v *LicenseAssignmentCustomValidator) ValidateCreate(ctx context.Context, a *licensingv1alpha1.LicenseAssignment) (admission.Warnings, error) {
+	return v.validate(ctx, a)
+}
+
+// ValidateUpdate implements admission.Validator.
+func (v *LicenseAssignmentCustomValidator) ValidateUpdate(ctx context.Context, _, a *licensingv1alpha1.LicenseAssignment) (admission.Warnings, error) {
+	return v.validate(ctx, a)
+}
+
+// ValidateDelete implements admission.Validator.
+func (v *LicenseAssignmentCustomValidator) ValidateDelete(context.Context, *licensingv1alpha1.LicenseAssignment) (admission.Warnings, error) {
+	return nil, nil
+}
+
+func (v *LicenseAssignmentCustomValidator) validate(ctx context.Context, a *licensingv1alpha1.LicenseAssignment) (admission.Warnings, error) {
+	in := AssignmentContext{}
+	ns := &corev1.Namespace{}
+	if err := v.Reader.Get(ctx, types.NamespacedName{Name: a.Namespace}, ns); err == nil {
+		in.NamespaceLabels = ns.Labels
+	}
+	if ref := a.Spec.LicenseRef; ref != nil {
+		key := types.NamespacedName{Namespace: ref.Namespace, Name: ref.Name}
+		if key.Namespace == "" {
+			key.Namespace = a.Namespace
+		}
+		l := &licensingv1alpha1.SoftwareLicense{}
+		if err := v.Reader.Get(ctx, key, l); err == nil {
+			in.License = l
+		} else if !apierrors.IsNotFound(err) {
+			return nil, err
+		}
+	}
+	productName := ""
+	if a.Spec.ProductRef != nil {
+		productName = a.Spec.ProductRef.Name
+	} else if in.License != nil && in.License.Spec.ProductRef != nil {
+		productName = in.License.Spec.ProductRef.Name
+	}
+	if productName != "" {
+		p := &licensingv1alpha1.LicenseProduct{}
+		if err := v.Reader.Get(ctx, types.NamespacedName{Name: productName}, p); err == nil {
+			in.Product = p
+		} else if !apierrors.IsNotFound(err) {
+			return nil, err
+		}
+	}
+	errs, warnings := ValidateLicenseAssignment(a, in)
+	return warnings, invalid("LicenseAssignment", a.Name, errs)
+}
+
+// AssignmentContext is what ValidateLicenseAssignment needs besides the assignment.
+type AssignmentContext struct {
+	// License is the licence of spec.licenseRef, nil when absent or not found.
+	License *licensingv1alpha1.SoftwareLicense
+	// Product is the product of spec.productRef (or of the licence), nil when not found.
+	Product *licensingv1alpha1.LicenseProduct
+	// NamespaceLabels are the labels of the assignment's namespace.
+	NamespaceLabels map[string]string
+}
+
+// ValidateLicenseAssignment is the pure validation of an assignment: the
+// licence's sharing allows the assignment's namespace, the product accepts
+// assignments from it, and the assignee fits the licence's seat model. A
+// missing licence or product is a warning, so that GitOps ordering works.
+func ValidateLicenseAssignment(a *licensingv1alpha1.LicenseAssignment, in AssignmentContext) (field.ErrorList, admission.Warnings) {
+	spec := field.NewPath("spec")
+	var errs field.ErrorList
+	var warnings admission.Warnings
+	if ref := a.Spec.LicenseRef; ref != nil {
+		ns := ref.Namespace
+		if ns == "" {
+			ns = a.Namespace
+		}
+		if in.License == nil {
+			warnings = append(warnings, fmt.Sprintf("spec.licenseRef: SoftwareLicense %s/%s does not exist (yet); the assignment stays Pending until it does", ns, ref.Name))
+		} else if !licensing.LicenseSharedWith(in.License, a.Namespace, in.NamespaceLabels) {
+			errs = append(errs, field.Forbidden(spec.Child("licenseRef"), fmt.Sprintf("SoftwareLicense %s/%s is not shared with namespace %s: its spec.sharing must allow it", ns, ref.Name, a.Namespace)))
+		}
+	}
+	if ref := a.Spec.ProductRef; ref != nil && in.Product == nil {
+		warnings = append(warnings, fmt.Sprintf("spec.productRef: LicenseProduct %q does not exist (yet); the assignment stays Pending until it does", ref.Name))
+	}
+	if in.Product != nil && !productAllowsNamespace(in.Product, in.NamespaceLabels) {
+		errs = append(errs, field.Forbidden(spec, fmt.Sprintf("LicenseProduct %s does not accept assignments from namespace %s (spec.allowAssignmentsFrom)", in.Product.Name, a.Namespace)))
+	}
+	if l := in.License; l != nil && l.Status.EffectivePolicy != nil && l.Status.EffectivePolicy.SeatModel != nil {
+		assignee := field.NewPath("spec", "assignee")
+		switch *l.Status.EffectivePolicy.SeatModel {
+		case licensingv1alpha1.SeatModelNodeLocked:
+			if a.Spec.Assignee.Node == nil {
+				errs = append(errs, field.Invalid(assignee, "", "the licence is NodeLocked: the assignee must be a node (spec.assignee.node.name)"))
+			}
+		case licensingv1alpha1.SeatModelNamedUser:
+			if a.Spec.Assignee.User == nil {
+				errs = append(errs, field.Invalid(assignee, "", "the licence is NamedUser: the assignee must be a user (spec.assignee.user.email)"))
+			}
+		}
+	}
+	return errs, warnings
+}

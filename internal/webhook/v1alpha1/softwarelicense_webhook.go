@@ -1,0 +1,157 @@
+package v1alpha1
+
+import (
+	"context"
+	"fmt"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/validation/field"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
+
+	licensingv1alpha1 "github.com/license-operator/license-operator/api/v1alpha1"
+)
+
+// +kubebuilder:webhook:path=/mutate-licensing-license-operator-dev-v1alpha1-softwarelicense,mutating=true,failurePolicy=fail,sideEffects=None,groups=licensing.license-operator.dev,resources=softwarelicenses,verbs=create;update,versions=v1alpha1,name=msoftwarelicense-v1alpha1.licensing.license-operator.dev,admissionReviewVersions=v1,timeoutSeconds=5
+// +kubebuilder:webhook:path=/validate-licensing-license-operator-dev-v1alpha1-softwarelicense,mutating=false,failurePolicy=fail,sideEffects=None,groups=licensing.license-operator.dev,resources=softwarelicenses,verbs=create;update,versions=v1alpha1,name=vsoftwarelicense-v1alpha1.licensing.license-operator.dev,admissionReviewVersions=v1,timeoutSeconds=5
+
+// SetupSoftwareLicenseWebhookWithManager registers the SoftwareLicense webhooks.
+func SetupSoftwareLicenseWebhookWithManager(mgr ctrl.Manager) error {
+	return ctrl.NewWebhookManagedBy(mgr, &licensingv1alpha1.SoftwareLicense{}).
+		WithDefaulter(&SoftwareLicenseCustomDefaulter{Reader: mgr.GetAPIReader()}).
+		WithValidator(&SoftwareLicenseCustomValidator{Reader: mgr.GetAPIReader()}).
+		Complete()
+}
+
+// SoftwareLicenseCustomDefaulter stamps the users and, on create, copies the
+// vendor, product name and SKU from the product when the licence gives none.
+type SoftwareLicenseCustomDefaulter struct {
+	Reader client.Reader
+}
+
+var _ admission.Defaulter[*licensingv1alpha1.SoftwareLicense] = &SoftwareLicenseCustomDefaulter{}
+
+// Default implements admission.Defaulter.
+func (d *SoftwareLicenseCustomDefaulter) Default(ctx context.Context, l *licensingv1alpha1.SoftwareLicense) error {
+	if err := Stamp(ctx, l, specOf(l.Spec)); err != nil {
+		return err
+	}
+	if req, err := admission.RequestFromContext(ctx); err == nil && req.Operation == "CREATE" && l.Spec.ProductRef != nil {
+		p := &licensingv1alpha1.LicenseProduct{}
+		if err := d.Reader.Get(ctx, types.NamespacedName{Name: l.Spec.ProductRef.Name}, p); err == nil {
+			DefaultSoftwareLicense(l, p)
+		}
+	}
+	return nil
+}
+
+// DefaultSoftwareLicense fills vendor, productName and productSKU from the product.
+func DefaultSoftwareLicense(l *licensingv1alpha1.SoftwareLicense, p *licensingv1alpha1.LicenseProduct) {
+	if l.Spec.Vendor == "" {
+		l.Spec.Vendor = p.Spec.Vendor
+	}
+	if l.Spec.ProductName == "" {
+		l.Spec.ProductName = p.Spec.DisplayName
+	}
+	if l.Spec.ProductSKU == "" {
+		l.Spec.ProductSKU = p.Spec.SKU
+	}
+}
+
+// SoftwareLicenseCustomValidator checks the licence against its product.
+type SoftwareLicenseCustomValidator struct {
+	Reader client.Reader
+}
+
+var _ admission.Validator[*licensingv1alpha1.SoftwareLicense] = &SoftwareLicenseCustomValidator{}
+
+// ValidateCreate implements admission.Validator.
+func (v *SoftwareLicenseCustomValidator) ValidateCreate(ctx context.Context, l *licensingv1alpha1.SoftwareLicense) (admission.Warnings, error) {
+	return v.validate(ctx, l)
+}
+
+// ValidateUpdate implements admission.Validator.
+func (v *SoftwareLicenseCustomValidator) ValidateUpdate(ctx context.Context, _, l *licensingv1alpha1.SoftwareLicense) (admission.Warnings, error) {
+	return v.validate(ctx, l)
+}
+
+// ValidateDelete implements admission.Validator.
+func (v *SoftwareLicenseCustomValidator) ValidateDelete(context.Context, *licensingv1alpha1.SoftwareLicense) (admission.Warnings, error) {
+	return nil, nil
+}
+
+func (v *SoftwareLicenseCustomValidator) validate(ctx context.Context, l *licensingv1alpha1.SoftwareLicense) (admission.Warnings, error) {
+	if l.Spec.ProductRef == nil {
+		return nil, nil
+	}
+	p := &licensingv1alpha1.LicenseProduct{}
+	err := v.Reader.Get(ctx, types.NamespacedName{Name: l.Spec.ProductRef.Name}, p)
+	if apierrors.IsNotFound(err) {
+		p = nil
+	} else if err != nil {
+		return nil, err
+	}
+	var nsLabels map[string]string
+	if p != nil && p.Spec.AllowAssignmentsFrom != nil && p.Spec.AllowAssignmentsFrom.From == licensingv1alpha1.AssignmentsFromSelector {
+		ns := &corev1.Namespace{}
+		if err := v.Reader.Get(ctx, types.NamespacedName{Name: l.Namespace}, ns); err != nil {
+			return nil, err
+		}
+		nsLabels = ns.Labels
+	}
+	errs, warnings := ValidateSoftwareLicense(l, p, nsLabels)
+	return warnings, invalid("SoftwareLicense", l.Name, errs)
+}
+
+// ValidateSoftwareLicense is the pure validation of a licence against its
+// product p (nil when it does not exist: a warning, not a denial, so GitOps
+// ordering works): the policy code exists, a bundle licence names a policy,
+// and the product accepts licences from the licence's namespace.
+func ValidateSoftwareLicense(l *licensingv1alpha1.SoftwareLicense, p *licensingv1alpha1.LicenseProduct, nsLabels map[string]string) (field.ErrorList, admission.Warnings) {
+	spec := field.NewPath("spec")
+	if p == nil {
+		return nil, admission.Warnings{fmt.Sprintf("spec.productRef: LicenseProduct %q does not exist (yet); the licence stays not Ready and grants no seats until it does", l.Spec.ProductRef.Name)}
+	}
+	var errs field.ErrorList
+	if l.Spec.PolicyCode != "" && !hasPolicy(p, l.Spec.PolicyCode) {
+		errs = append(errs, field.NotFound(spec.Child("policyCode"), fmt.Sprintf("%s (LicenseProduct %s has policies %v)", l.Spec.PolicyCode, p.Name, policyCodes(p))))
+	}
+	if p.Spec.Bundle != nil && l.Spec.PolicyCode == "" {
+		errs = append(errs, field.Required(spec.Child("policyCode"), fmt.Sprintf("LicenseProduct %s is a bundle: a licence of a bundle must name one of its policies %v", p.Name, policyCodes(p))))
+	}
+	if !productAllowsNamespace(p, nsLabels) {
+		errs = append(errs, field.Forbidden(spec.Child("productRef"), fmt.Sprintf("LicenseProduct %s does not accept licences and assignments from namespace %s (spec.allowAssignmentsFrom)", p.Name, l.Namespace)))
+	}
+	return errs, nil
+}
+
+func hasPolicy(p *licensingv1alpha1.LicenseProduct, code string) bool {
+	for _, pol := range p.Spec.Policies {
+		if pol.Code == code {
+			return true
+		}
+	}
+	return false
+}
+
+func policyCodes(p *licensingv1alpha1.LicenseProduct) []string {
+	out := []string{}
+	for _, pol := range p.Spec.Policies {
+		out = append(out, pol.Code)
+	}
+	return out
+}
+
+func productAllowsNamespace(p *licensingv1alpha1.LicenseProduct, nsLabels map[string]string) bool {
+	a := p.Spec.AllowAssignmentsFrom
+	if a == nil || a.From != licensingv1alpha1.AssignmentsFromSelector || a.NamespaceSelector == nil {
+		return true
+	}
+	sel, err := metav1.LabelSelectorAsSelector(a.NamespaceSelector)
+	return err == nil && sel.Matches(labels.Set(nsLabels))
+}

@@ -1,0 +1,201 @@
+package workload
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+
+	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/equality"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/util/retry"
+	"k8s.io/klog/v2"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	licensingv1alpha1 "github.com/license-operator/license-operator/api/v1alpha1"
+	"github.com/license-operator/license-operator/internal/licensing"
+)
+
+// Names of the workload webhooks in the ValidatingWebhookConfiguration.
+const (
+	PodWebhookName      = "pods.workloads.licensing.license-operator.dev"
+	TemplateWebhookName = "templates.workloads.licensing.license-operator.dev"
+	CronJobWebhookName  = "cronjobs.workloads.licensing.license-operator.dev"
+	// MatchConditionName is the matchCondition this operator owns on those webhooks.
+	MatchConditionName = "needs-licence"
+)
+
+// templatePaths is where each webhook finds the pod metadata and spec in "object".
+var templatePaths = map[string]string{
+	PodWebhookName:      "object",
+	TemplateWebhookName: "object.spec.template",
+	CronJobWebhookName:  "object.spec.jobTemplate.spec.template",
+}
+
+// MatchConditionExpression is the CEL expression that sends a request to the
+// webhook: the pod (template) has the product annotation, or one of its
+// containers or init containers runs an image matching imagesRegexp (an RE2
+// expression; empty means no product has image patterns). Every optional level
+// is guarded with has(): an evaluation error would count as a webhook failure.
+func MatchConditionExpression(webhook, imagesRegexp string) string {
+	t := templatePaths[webhook]
+	guard := func(path string) string {
+		// has() on every optional level below "object.spec".
+		parts := strings.Split(path, ".")
+		var gs []string
+		for i := 2; i <= len(parts); i++ {
+			p := strings.Join(parts[:i], ".")
+			if p == "object.metadata" || p == "object.spec" {
+				continue
+			}
+			gs = append(gs, "has("+p+")")
+		}
+		return strings.Join(gs, " && ")
+	}
+	annotations := t + ".metadata.annotations"
+	expr := fmt.Sprintf("(%s && '%s' in %s)", guard(annotations), licensingv1alpha1.ProductAnnotation, annotations)
+	if imagesRegexp == "" {
+		return expr
+	}
+	lit := celString(imagesRegexp)
+	for _, f := range []string{"containers", "initContainers"} {
+		list := t + ".spec." + f
+		expr += fmt.Sprintf(" || (%s && %s.exists(c, has(c.image) && c.image.matches(%s)))", guard(list), list, lit)
+	}
+	return expr
+}
+
+// celString quotes s as a CEL string literal.
+func celString(s string) string {
+	s = strings.ReplaceAll(s, `\`, `\\`)
+	s = strings.ReplaceAll(s, `'`, `\'`)
+	return "'" + s + "'"
+}
+
+// ImagesRegexp is one RE2 expression matching every image pattern of the products, or "".
+func ImagesRegexp(products []licensingv1alpha1.LicenseProduct) string {
+	seen := map[string]bool{}
+	var res []string
+	for i := range products {
+		if products[i].Spec.Workloads == nil {
+			continue
+		}
+		for _, p := range products[i].Spec.Workloads.Images {
+			re := licensing.ImagePatternRegexp(p)
+			re = strings.TrimSuffix(strings.TrimPrefix(re, "^"), "$")
+			if !seen[re] {
+				seen[re] = true
+				res = append(res, re)
+			}
+		}
+	}
+	if len(res) == 0 {
+		return ""
+	}
+	sort.Strings(res)
+	return "^(?:" + strings.Join(res, "|") + ")$"
+}
+
+// MatchConditionsSyncer keeps the "needs-licence" matchCondition of the workload
+// webhooks in sync with the image patterns of every LicenseProduct, so that Pods
+// needing no licence never reach the webhook. It edits whichever
+// ValidatingWebhookConfiguration holds webhooks of those names.
+type MatchConditionsSyncer struct {
+	Client client.Client
+}
+
+// +kubebuilder:rbac:groups=admissionregistration.k8s.io,resources=validatingwebhookconfigurations,verbs=get;list;watch;update;patch
+// +kubebuilder:rbac:groups=licensing.license-operator.dev,resources=licenseproducts,verbs=get;list;watch
+
+// SetupWithManager registers the controller: every product change and every
+// change of a webhook configuration holding our webhooks reconciles one key.
+func (r *MatchConditionsSyncer) SetupWithManager(mgr ctrl.Manager) error {
+	one := handler.EnqueueRequestsFromMapFunc(func(context.Context, client.Object) []reconcile.Request {
+		return []reconcile.Request{{NamespacedName: types.NamespacedName{Name: "workload-webhooks"}}}
+	})
+	ours := predicate.NewPredicateFuncs(func(o client.Object) bool {
+		vwc, ok := o.(*admissionregistrationv1.ValidatingWebhookConfiguration)
+		if !ok {
+			return false
+		}
+		for _, w := range vwc.Webhooks {
+			if _, ok := templatePaths[w.Name]; ok {
+				return true
+			}
+		}
+		return false
+	})
+	return ctrl.NewControllerManagedBy(mgr).
+		Named("webhook-matchconditions").
+		Watches(&licensingv1alpha1.LicenseProduct{}, one, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
+		Watches(&admissionregistrationv1.ValidatingWebhookConfiguration{}, one, builder.WithPredicates(ours)).
+		Complete(r)
+}
+
+// Reconcile rewrites the matchConditions where they differ.
+func (r *MatchConditionsSyncer) Reconcile(ctx context.Context, _ reconcile.Request) (reconcile.Result, error) {
+	log := ctrl.LoggerFrom(ctx)
+	products := &licensingv1alpha1.LicenseProductList{}
+	if err := r.Client.List(ctx, products); err != nil {
+		return reconcile.Result{}, err
+	}
+	re := ImagesRegexp(products.Items)
+	vwcs := &admissionregistrationv1.ValidatingWebhookConfigurationList{}
+	if err := r.Client.List(ctx, vwcs); err != nil {
+		return reconcile.Result{}, err
+	}
+	for i := range vwcs.Items {
+		key := client.ObjectKeyFromObject(&vwcs.Items[i])
+		err := retry.RetryOnConflict(retry.DefaultBackoff, func() error {
+			vwc := &admissionregistrationv1.ValidatingWebhookConfiguration{}
+			if err := r.Client.Get(ctx, key, vwc); err != nil {
+				return err
+			}
+			if !SetMatchConditions(vwc, re) {
+				return nil
+			}
+			log.Info("Updating webhook matchConditions", "configuration", klog.KObj(vwc), "imagesRegexp", re)
+			return r.Client.Update(ctx, vwc)
+		})
+		if err != nil && !apierrors.IsNotFound(err) {
+			return reconcile.Result{}, err
+		}
+	}
+	return reconcile.Result{}, nil
+}
+
+// SetMatchConditions sets the "needs-licence" condition of our webhooks in vwc
+// and reports whether anything changed.
+func SetMatchConditions(vwc *admissionregistrationv1.ValidatingWebhookConfiguration, imagesRegexp string) bool {
+	changed := false
+	for i := range vwc.Webhooks {
+		w := &vwc.Webhooks[i]
+		if _, ok := templatePaths[w.Name]; !ok {
+			continue
+		}
+		want := admissionregistrationv1.MatchCondition{Name: MatchConditionName, Expression: MatchConditionExpression(w.Name, imagesRegexp)}
+		conds := make([]admissionregistrationv1.MatchCondition, 0, len(w.MatchConditions)+1)
+		found := false
+		for _, c := range w.MatchConditions {
+			if c.Name == MatchConditionName {
+				c, found = want, true
+			}
+			conds = append(conds, c)
+		}
+		if !found {
+			conds = append(conds, want)
+		}
+		if !equality.Semantic.DeepEqual(conds, w.MatchConditions) {
+			w.MatchConditions = conds
+			changed = true
+		}
+	}
+	return changed
+}

@@ -1,0 +1,57 @@
+package workload
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+
+	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
+	"sigs.k8s.io/yaml"
+
+	licensingv1alpha1 "github.com/license-operator/license-operator/api/v1alpha1"
+	utiltesting "github.com/license-operator/license-operator/internal/util/testing"
+)
+
+// The kustomize patch carries the static form of the condition the syncer
+// writes; they must agree, or a restart would flap the configuration.
+func TestScopePatchMatchesSyncer(t *testing.T) {
+	raw, err := os.ReadFile(filepath.Join(utiltesting.RepoRoot(), "config", "webhook", "scope_patch.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	vwc := &admissionregistrationv1.ValidatingWebhookConfiguration{}
+	if err := yaml.Unmarshal(raw, vwc); err != nil {
+		t.Fatal(err)
+	}
+	seen := 0
+	for _, w := range vwc.Webhooks {
+		if _, ok := templatePaths[w.Name]; !ok {
+			continue
+		}
+		seen++
+		want := MatchConditionExpression(w.Name, "")
+		if len(w.MatchConditions) != 1 || w.MatchConditions[0].Name != MatchConditionName || w.MatchConditions[0].Expression != want {
+			t.Errorf("webhook %s: matchConditions %+v, want one %q with %q", w.Name, w.MatchConditions, MatchConditionName, want)
+		}
+		if SetMatchConditions(&admissionregistrationv1.ValidatingWebhookConfiguration{Webhooks: []admissionregistrationv1.ValidatingWebhook{w}}, "") {
+			t.Errorf("webhook %s: the syncer would rewrite the shipped condition", w.Name)
+		}
+	}
+	if seen != len(templatePaths) {
+		t.Errorf("scope_patch.yaml scopes %d workload webhooks, want %d", seen, len(templatePaths))
+	}
+}
+
+func TestImagesRegexp(t *testing.T) {
+	if got := ImagesRegexp(nil); got != "" {
+		t.Errorf("ImagesRegexp(nil) = %q", got)
+	}
+	p := utiltesting.MakeProduct("cad").Images("r.io/acme/cad:*", "*/cad-cli").Obj()
+	want := `^(?:.*/cad-cli|r\.io/acme/cad:.*)$`
+	if got := ImagesRegexp([]licensingv1alpha1.LicenseProduct{*p}); got != want {
+		t.Errorf("ImagesRegexp = %q, want %q", got, want)
+	}
+	if got := MatchConditionExpression(PodWebhookName, want); got == MatchConditionExpression(PodWebhookName, "") {
+		t.Errorf("the expression ignores images: %s", got)
+	}
+}

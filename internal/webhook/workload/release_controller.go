@@ -1,0 +1,103 @@
+package workload
+
+import (
+	"context"
+	"fmt"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/util/workqueue"
+	"k8s.io/klog/v2"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/event"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+	"sigs.k8s.io/controller-runtime/pkg/source"
+
+	licensingv1alpha1 "github.com/license-operator/license-operator/api/v1alpha1"
+	"github.com/license-operator/license-operator/internal/licensing"
+)
+
+// podRelease asks to give back the seats one Pod (by UID) holds.
+type podRelease struct {
+	types.NamespacedName
+	UID types.UID
+}
+
+// SeatReleaser gives Concurrent seats back when a Pod that holds one is deleted
+// or finishes (Succeeded or Failed). It watches only Pods that need a licence.
+type SeatReleaser struct {
+	// Cache reads LicenseProducts for the predicate.
+	Cache client.Reader
+	// Reader lists ledgers live.
+	Reader client.Reader
+	Ledger *Ledger
+}
+
+// +kubebuilder:rbac:groups="",resources=pods,verbs=get;list;watch
+// +kubebuilder:rbac:groups="",resources=configmaps,verbs=get;list;watch;create;update;patch;delete
+
+// SetupWithManager registers the controller.
+func (r *SeatReleaser) SetupWithManager(mgr ctrl.Manager) error {
+	enqueue := func(p *corev1.Pod, q workqueue.TypedRateLimitingInterface[podRelease]) {
+		q.Add(podRelease{NamespacedName: types.NamespacedName{Namespace: p.Namespace, Name: p.Name}, UID: p.UID})
+	}
+	h := handler.TypedFuncs[*corev1.Pod, podRelease]{
+		CreateFunc: func(_ context.Context, e event.TypedCreateEvent[*corev1.Pod], q workqueue.TypedRateLimitingInterface[podRelease]) {
+			if podTerminal(e.Object) {
+				enqueue(e.Object, q)
+			}
+		},
+		UpdateFunc: func(_ context.Context, e event.TypedUpdateEvent[*corev1.Pod], q workqueue.TypedRateLimitingInterface[podRelease]) {
+			if podTerminal(e.ObjectNew) && !podTerminal(e.ObjectOld) {
+				enqueue(e.ObjectNew, q)
+			}
+		},
+		DeleteFunc: func(_ context.Context, e event.TypedDeleteEvent[*corev1.Pod], q workqueue.TypedRateLimitingInterface[podRelease]) {
+			enqueue(e.Object, q)
+		},
+	}
+	needs := predicate.NewTypedPredicateFuncs(func(p *corev1.Pod) bool { return r.needsLicence(p) })
+	return builder.TypedControllerManagedBy[podRelease](mgr).
+		Named("podseats").
+		WatchesRawSource(source.TypedKind(mgr.GetCache(), &corev1.Pod{}, h, needs)).
+		Complete(r)
+}
+
+// needsLicence is the narrow predicate: the Pod carries the product annotation
+// or runs an image of a product's spec.workloads.images.
+func (r *SeatReleaser) needsLicence(p *corev1.Pod) bool {
+	if _, ok := p.Annotations[licensingv1alpha1.ProductAnnotation]; ok {
+		return true
+	}
+	products := &licensingv1alpha1.LicenseProductList{}
+	if err := r.Cache.List(context.Background(), products); err != nil {
+		return true
+	}
+	w := licensing.WorkloadFromPodSpec("Pod", p.Name, p.Namespace, p.ObjectMeta, &p.Spec, nil)
+	return len(licensing.RequiredProducts(&w, products.Items)) > 0
+}
+
+// Reconcile removes the Pod's entry from every ledger of its namespace.
+func (r *SeatReleaser) Reconcile(ctx context.Context, req podRelease) (reconcile.Result, error) {
+	log := ctrl.LoggerFrom(ctx).WithValues("pod", klog.KRef(req.Namespace, req.Name))
+	ledgers := &corev1.ConfigMapList{}
+	if err := r.Reader.List(ctx, ledgers, client.InNamespace(req.Namespace), client.MatchingLabels{LedgerLabel: "true"}); err != nil {
+		return reconcile.Result{}, fmt.Errorf("listing seat ledgers: %w", err)
+	}
+	for i := range ledgers.Items {
+		cm := &ledgers.Items[i]
+		v, ok := cm.Data[req.Name]
+		if !ok || parseEntry(v).UID != req.UID {
+			continue
+		}
+		if err := r.Ledger.Release(ctx, client.ObjectKeyFromObject(cm), PodRef{Namespace: req.Namespace, Name: req.Name, UID: req.UID}); err != nil {
+			return reconcile.Result{}, err
+		}
+		log.V(1).Info("Released seat", "ledger", klog.KObj(cm), "assignment", cm.Annotations[LedgerAssignmentAnnotation])
+	}
+	return reconcile.Result{}, nil
+}

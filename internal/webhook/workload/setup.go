@@ -1,0 +1,55 @@
+package workload
+
+import (
+	"context"
+	"time"
+
+	"k8s.io/utils/clock"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/webhook"
+
+	licensingv1alpha1 "github.com/license-operator/license-operator/api/v1alpha1"
+)
+
+// LedgerGrace is how long a ledger entry is kept for a Pod that does not exist
+// yet: the Pod is admitted before it is stored, and a later admission plugin
+// may still refuse it.
+const LedgerGrace = 30 * time.Second
+
+// The webhooks: Pods on CREATE (seats are taken here), pod templates on CREATE and
+// UPDATE (checked, never counted). failurePolicy=Fail: see docs/admission.md; the
+// matchConditions and namespaceSelector that keep every other Pod away are added
+// by config/webhook/kustomization.yaml.
+//
+// +kubebuilder:webhook:path=/validate-licensed-pod,mutating=false,failurePolicy=fail,sideEffects=NoneOnDryRun,groups="",resources=pods,verbs=create,versions=v1,name=pods.workloads.licensing.license-operator.dev,admissionReviewVersions=v1,timeoutSeconds=5
+// +kubebuilder:webhook:path=/validate-licensed-workload,mutating=false,failurePolicy=fail,sideEffects=None,groups=apps;batch,resources=deployments;statefulsets;daemonsets;replicasets;jobs,verbs=create;update,versions=v1,name=templates.workloads.licensing.license-operator.dev,admissionReviewVersions=v1,timeoutSeconds=5
+// +kubebuilder:webhook:path=/validate-licensed-workload,mutating=false,failurePolicy=fail,sideEffects=None,groups=batch,resources=cronjobs,verbs=create;update,versions=v1,name=cronjobs.workloads.licensing.license-operator.dev,admissionReviewVersions=v1,timeoutSeconds=5
+
+// +kubebuilder:rbac:groups="",resources=namespaces,verbs=get;list;watch
+// +kubebuilder:rbac:groups=licensing.license-operator.dev,resources=softwarelicenses;licenseassignments,verbs=get;list;watch
+// +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
+
+// SetupWithManager registers the workload webhooks, the seat releaser and the
+// matchConditions syncer with the manager.
+func SetupWithManager(mgr ctrl.Manager) error {
+	if err := mgr.GetFieldIndexer().IndexField(context.Background(), &licensingv1alpha1.SoftwareLicense{}, CoversIndex,
+		func(o client.Object) []string {
+			l := o.(*licensingv1alpha1.SoftwareLicense)
+			if l.Status.Product == nil {
+				return nil
+			}
+			return l.Status.Product.Covers
+		}); err != nil {
+		return err
+	}
+	ledger := &Ledger{Reader: mgr.GetAPIReader(), Writer: mgr.GetClient(), Clock: clock.RealClock{}, Grace: LedgerGrace}
+	h := NewHandler(mgr.GetClient(), mgr.GetScheme(), ledger, mgr.GetEventRecorder("license-operator-admission"))
+	srv := mgr.GetWebhookServer()
+	srv.Register(PodPath, &webhook.Admission{Handler: h})
+	srv.Register(WorkloadPath, &webhook.Admission{Handler: h})
+	if err := (&SeatReleaser{Cache: mgr.GetClient(), Reader: mgr.GetAPIReader(), Ledger: ledger}).SetupWithManager(mgr); err != nil {
+		return err
+	}
+	return (&MatchConditionsSyncer{Client: mgr.GetClient()}).SetupWithManager(mgr)
+}
