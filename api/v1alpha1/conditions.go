@@ -66,6 +66,8 @@ const (
 	ReasonSeatsFree = "SeatsFree"
 	// ReasonSeatsGranted: the assignment holds its seats.
 	ReasonSeatsGranted = "SeatsGranted"
+	// ReasonReleased: the assignment is being deleted and gave its seats back.
+	ReasonReleased = "Released"
 	// ReasonWaitingForSeats: the assignment waits in the queue for free seats.
 	ReasonWaitingForSeats = "WaitingForSeats"
 	// ReasonLicenseNotFound: the referenced licence does not exist.
