@@ -331,3 +331,96 @@ func (w *AssignmentWrapper) Created(t time.Time) *AssignmentWrapper {
 	w.CreationTimestamp = metav1.Time{Time: t}
 	return w
 }
+
+// Namespace sets metadata.namespace.
+func (w *AssignmentWrapper) Namespace(ns string) *AssignmentWrapper { w.ObjectMeta.Namespace = ns; return w }
+
+// Generation sets metadata.generation (for pure and fake-client tests).
+func (w *AssignmentWrapper) Generation(g int64) *AssignmentWrapper { w.ObjectMeta.Generation = g; return w }
+
+// Deleting sets metadata.deletionTimestamp (for pure tests).
+func (w *AssignmentWrapper) Deleting(t time.Time) *AssignmentWrapper {
+	w.DeletionTimestamp = &metav1.Time{Time: t}
+	return w
+}
+
+// BoundTo sets the status of an assignment that holds seats of the licence
+// "namespace/name", granted to its current spec.assignee at t.
+func (w *AssignmentWrapper) BoundTo(license string, seats int32, t time.Time) *AssignmentWrapper {
+	w.Status.State = licensingv1alpha1.AssignmentStateBound
+	w.Status.License = license
+	w.Status.Seats = seats
+	w.Status.BoundTime = &metav1.Time{Time: t}
+	w.Status.BoundAssignee = w.Spec.Assignee.DeepCopy()
+	return w
+}
+
+// StatusState sets status.state.
+func (w *AssignmentWrapper) StatusState(s licensingv1alpha1.AssignmentState) *AssignmentWrapper {
+	w.Status.State = s
+	return w
+}
+
+// BoundAssigneeUser sets status.boundAssignee to a user.
+func (w *AssignmentWrapper) BoundAssigneeUser(email string) *AssignmentWrapper {
+	w.Status.BoundAssignee = &licensingv1alpha1.Assignee{User: &licensingv1alpha1.UserAssignee{Email: email}}
+	return w
+}
+
+// Transfers sets status.transfers.
+func (w *AssignmentWrapper) Transfers(n int32) *AssignmentWrapper { w.Status.Transfers = n; return w }
+
+// ConsumptionBaseline sets status.consumption: the baseline recorded for the
+// period that began at periodStart.
+func (w *AssignmentWrapper) ConsumptionBaseline(periodStart time.Time, baseline int64) *AssignmentWrapper {
+	w.Status.Consumption = &licensingv1alpha1.AssignmentConsumption{PeriodStart: &metav1.Time{Time: periodStart}, Baseline: baseline}
+	return w
+}
+
+// Deleting sets metadata.deletionTimestamp (for pure tests).
+func (w *LicenseWrapper) Deleting(t time.Time) *LicenseWrapper {
+	w.DeletionTimestamp = &metav1.Time{Time: t}
+	return w
+}
+
+// SharedWithNamespace sets spec.sharing to the licence's own namespace (the default, made explicit).
+func (w *LicenseWrapper) SharedWithNamespace() *LicenseWrapper {
+	w.Spec.Sharing = &licensingv1alpha1.NamespaceSharing{From: licensingv1alpha1.NamespacesFromNamespace}
+	return w
+}
+
+// MaxActivations sets spec.overrides.maxActivations.
+func (w *LicenseWrapper) MaxActivations(n int32) *LicenseWrapper {
+	if w.Spec.Overrides == nil {
+		w.Spec.Overrides = &licensingv1alpha1.PolicySettings{}
+	}
+	w.Spec.Overrides.MaxActivations = &n
+	return w
+}
+
+// SeatModel sets spec.overrides.seatModel.
+func (w *LicenseWrapper) SeatModel(m licensingv1alpha1.SeatModel) *LicenseWrapper {
+	if w.Spec.Overrides == nil {
+		w.Spec.Overrides = &licensingv1alpha1.PolicySettings{}
+	}
+	w.Spec.Overrides.SeatModel = &m
+	return w
+}
+
+// Enforcement sets spec.overrides.enforcement.
+func (w *LicenseWrapper) Enforcement(e licensingv1alpha1.Enforcement) *LicenseWrapper {
+	if w.Spec.Overrides == nil {
+		w.Spec.Overrides = &licensingv1alpha1.PolicySettings{}
+	}
+	w.Spec.Overrides.Enforcement = &e
+	return w
+}
+
+// MaxTransfers sets spec.overrides.maxTransfers.
+func (w *LicenseWrapper) MaxTransfers(n int32) *LicenseWrapper {
+	if w.Spec.Overrides == nil {
+		w.Spec.Overrides = &licensingv1alpha1.PolicySettings{}
+	}
+	w.Spec.Overrides.MaxTransfers = &n
+	return w
+}
