@@ -17,7 +17,7 @@ import (
 
 var (
 	grantNow = time.Date(2026, 3, 10, 12, 0, 0, 0, time.UTC)
-	gT0       = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	gT0      = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 )
 
 // at is gT0 plus n seconds: creation times that order the queue.

@@ -12,7 +12,9 @@ import (
 )
 
 // ProductWrapper builds a LicenseProduct.
-type ProductWrapper struct{ licensingv1alpha1.LicenseProduct }
+type ProductWrapper struct {
+	licensingv1alpha1.LicenseProduct
+}
 
 // MakeProduct returns a Key-authorised product with no policies.
 func MakeProduct(name string) *ProductWrapper {
@@ -85,7 +87,9 @@ func (w *ProductWrapper) AllowAssignmentsFromSelector(labels map[string]string) 
 }
 
 // PolicyWrapper builds a LicensePolicy.
-type PolicyWrapper struct{ licensingv1alpha1.LicensePolicy }
+type PolicyWrapper struct {
+	licensingv1alpha1.LicensePolicy
+}
 
 // MakePolicy returns a policy with only its code set.
 func MakePolicy(code string) *PolicyWrapper {
@@ -150,7 +154,9 @@ func (w *PolicyWrapper) Consumption(c licensingv1alpha1.ConsumptionPolicy) *Poli
 }
 
 // LicenseWrapper builds a SoftwareLicense.
-type LicenseWrapper struct{ licensingv1alpha1.SoftwareLicense }
+type LicenseWrapper struct {
+	licensingv1alpha1.SoftwareLicense
+}
 
 // MakeLicense returns an Active licence with no product and unlimited seats.
 func MakeLicense(name, namespace string) *LicenseWrapper {
@@ -262,7 +268,9 @@ func (w *LicenseWrapper) Created(t time.Time) *LicenseWrapper {
 }
 
 // AssignmentWrapper builds a LicenseAssignment.
-type AssignmentWrapper struct{ licensingv1alpha1.LicenseAssignment }
+type AssignmentWrapper struct {
+	licensingv1alpha1.LicenseAssignment
+}
 
 // MakeAssignment returns an assignment of one seat with no reference and no assignee.
 func MakeAssignment(name, namespace string) *AssignmentWrapper {
@@ -333,10 +341,16 @@ func (w *AssignmentWrapper) Created(t time.Time) *AssignmentWrapper {
 }
 
 // Namespace sets metadata.namespace.
-func (w *AssignmentWrapper) Namespace(ns string) *AssignmentWrapper { w.ObjectMeta.Namespace = ns; return w }
+func (w *AssignmentWrapper) Namespace(ns string) *AssignmentWrapper {
+	w.ObjectMeta.Namespace = ns
+	return w
+}
 
 // Generation sets metadata.generation (for pure and fake-client tests).
-func (w *AssignmentWrapper) Generation(g int64) *AssignmentWrapper { w.ObjectMeta.Generation = g; return w }
+func (w *AssignmentWrapper) Generation(g int64) *AssignmentWrapper {
+	w.ObjectMeta.Generation = g
+	return w
+}
 
 // Deleting sets metadata.deletionTimestamp (for pure tests).
 func (w *AssignmentWrapper) Deleting(t time.Time) *AssignmentWrapper {
