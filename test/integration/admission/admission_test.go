@@ -1,0 +1,476 @@
+package admission
+
+import (
+	"fmt"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	appsv1 "k8s.io/api/apps/v1"
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/envtest"
+
+	licensingv1alpha1 "github.com/license-operator/license-operator/api/v1alpha1"
+	"github.com/license-operator/license-operator/internal/licensing"
+	utiltesting "github.com/license-operator/license-operator/internal/util/testing"
+	"github.com/license-operator/license-operator/internal/webhook/workload"
+	"github.com/license-operator/license-operator/test/kubecluster"
+)
+
+const (
+	active   = licensingv1alpha1.LicenseStateActive
+	hard     = licensingv1alpha1.EnforcementHard
+	soft     = licensingv1alpha1.EnforcementSoft
+	conc     = licensingv1alpha1.SeatModelConcurrent
+	timeout  = 20 * time.Second
+	interval = 100 * time.Millisecond
+)
+
+func createProduct(p *licensingv1alpha1.LicenseProduct) {
+	Expect(k8sClient.Create(ctx, p)).To(Succeed())
+	DeferCleanup(func() { Expect(client.IgnoreNotFound(k8sClient.Delete(ctx, p))).To(Succeed()) })
+}
+
+func createLicence(l *licensingv1alpha1.SoftwareLicense, status licensingv1alpha1.SoftwareLicenseStatus) *licensingv1alpha1.SoftwareLicense {
+	Expect(k8sClient.Create(ctx, l)).To(Succeed())
+	l.Status = status
+	Expect(k8sClient.Status().Update(ctx, l)).To(Succeed())
+	return l
+}
+
+func setLicenceState(l *licensingv1alpha1.SoftwareLicense, state licensingv1alpha1.LicenseState) {
+	Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(l), l)).To(Succeed())
+	l.Status.State = state
+	Expect(k8sClient.Status().Update(ctx, l)).To(Succeed())
+}
+
+func createAssignment(a *licensingv1alpha1.LicenseAssignment, status licensingv1alpha1.LicenseAssignmentStatus) *licensingv1alpha1.LicenseAssignment {
+	Expect(k8sClient.Create(ctx, a)).To(Succeed())
+	a.Status = status
+	Expect(k8sClient.Status().Update(ctx, a)).To(Succeed())
+	return a
+}
+
+// admitErr creates the object and returns the error (nil when admitted).
+func admitErr(o client.Object, opts ...client.CreateOption) error {
+	return k8sClient.Create(ctx, o.DeepCopyObject().(client.Object), opts...)
+}
+
+// eventuallyAdmitted retries until the webhook (whose caches follow the API
+// server) admits the object, and returns the warnings of the admitting request.
+func eventuallyAdmitted(mk func() client.Object) []string {
+	var warnings []string
+	Eventually(func() error {
+		wctx, w := withWarnings()
+		err := k8sClient.Create(wctx, mk())
+		warnings = w.All()
+		return err
+	}).WithTimeout(timeout).WithPolling(interval).Should(Succeed())
+	return warnings
+}
+
+// eventuallyDenied retries until creating the object is refused with every part in the message.
+func eventuallyDenied(mk func() client.Object, parts ...string) string {
+	var msg string
+	Eventually(func(g Gomega) {
+		o := mk()
+		err := k8sClient.Create(ctx, o)
+		if err == nil {
+			_ = k8sClient.Delete(ctx, o)
+		}
+		g.Expect(err).To(HaveOccurred())
+		g.Expect(apierrors.IsForbidden(err) || apierrors.IsInvalid(err)).To(BeTrue(), "%v", err)
+		msg = err.Error()
+		for _, p := range parts {
+			g.Expect(msg).To(ContainSubstring(p))
+		}
+	}).WithTimeout(timeout).WithPolling(interval).Should(Succeed())
+	return msg
+}
+
+func ledger(ns, assignment string) *corev1.ConfigMap {
+	cm := &corev1.ConfigMap{}
+	err := k8sClient.Get(ctx, types.NamespacedName{Namespace: ns, Name: workload.LedgerName(assignment)}, cm)
+	if apierrors.IsNotFound(err) {
+		return &corev1.ConfigMap{}
+	}
+	Expect(err).NotTo(HaveOccurred())
+	return cm
+}
+
+var _ = Describe("Pod admission", func() {
+	var ns string
+	BeforeEach(func() { ns = newNamespace() })
+
+	It("refuses an annotated Pod without an assignment, naming product, licence and fix, and admits it once an assignment is Bound", func() {
+		product := ns + "-cad"
+		createProduct(utiltesting.MakeProduct(product).Obj())
+		lic := createLicence(utiltesting.MakeLicense("cad", ns).Product(product).Seats(5).Obj(),
+			kubecluster.LicenseStatus(active, conc, hard, ptr.To[int32](5), product))
+		pod := func() client.Object {
+			return kubecluster.MakePod("", ns).GenerateName("cad-").Product(product).ServiceAccount("builder").Obj()
+		}
+		msg := eventuallyDenied(pod, fmt.Sprintf("%q", product), ns+"/cad (Active, Concurrent)", "create a LicenseAssignment", "serviceAccount.name builder")
+		GinkgoWriter.Println("denial:", msg)
+
+		createAssignment(utiltesting.MakeAssignment("builder", ns).License(lic.Name).ServiceAccount("builder").Seats(2).Obj(), kubecluster.BoundStatus(ns+"/cad", 2))
+		eventuallyAdmitted(pod)
+		Expect(ledger(ns, "builder").Data).To(HaveLen(1))
+	})
+
+	It("refuses a Pod whose image (init container included) matches a product's workloads.images, without any annotation", func() {
+		product := ns + "-img"
+		image := "registry.example.com/" + ns + "/solver:2026.1"
+		createProduct(utiltesting.MakeProduct(product).Images("registry.example.com/" + ns + "/solver:*").Obj())
+		createLicence(utiltesting.MakeLicense("img", ns).Product(product).Obj(),
+			kubecluster.LicenseStatus(active, conc, hard, ptr.To[int32](1), product))
+		// The matchConditions syncer must first add the pattern to the webhook configuration.
+		eventuallyDenied(func() client.Object { return kubecluster.MakePod("", ns).GenerateName("m-").Image(image).Obj() },
+			"image "+image+" matches")
+		eventuallyDenied(func() client.Object { return kubecluster.MakePod("", ns).GenerateName("i-").InitImage(image).Obj() },
+			fmt.Sprintf("%q", product))
+
+		createAssignment(utiltesting.MakeAssignment("default-sa", ns).License("img").ServiceAccount("default").Obj(), kubecluster.BoundStatus(ns+"/img", 1))
+		eventuallyAdmitted(func() client.Object { return kubecluster.MakePod("", ns).GenerateName("m-").Image(image).Obj() })
+		// One seat: the next Pod of the image is refused with seats used/total.
+		eventuallyDenied(func() client.Object { return kubecluster.MakePod("", ns).GenerateName("m-").Image(image).Obj() }, "1/1 seats in use")
+	})
+
+	It("admits beyond the seats of a Soft licence with a warning, and warns for an ExpiringSoon licence", func() {
+		product := ns + "-soft"
+		createProduct(utiltesting.MakeProduct(product).Obj())
+		createLicence(utiltesting.MakeLicense("soft", ns).Product(product).Obj(),
+			kubecluster.LicenseStatus(licensingv1alpha1.LicenseStateExpiringSoon, conc, soft, ptr.To[int32](1), product))
+		createAssignment(utiltesting.MakeAssignment("web", ns).License("soft").Workload(map[string]string{"app": "web"}).Obj(), kubecluster.BoundStatus(ns+"/soft", 1))
+		pod := func() client.Object {
+			return kubecluster.MakePod("", ns).GenerateName("web-").Product(product).Label("app", "web").Obj()
+		}
+		w := eventuallyAdmitted(pod)
+		Expect(strings.Join(w, "\n")).To(ContainSubstring("ExpiringSoon"))
+		w = eventuallyAdmitted(pod)
+		Expect(strings.Join(w, "\n")).To(ContainSubstring("admitted beyond the seats of assignment web"))
+		Expect(ledger(ns, "web").Data).To(HaveLen(2))
+		// The over-use is recorded as an event on the assignment.
+		Eventually(func(g Gomega) {
+			evs := &corev1.EventList{}
+			g.Expect(k8sClient.List(ctx, evs, client.InNamespace(ns))).To(Succeed())
+			reasons := []string{}
+			for _, e := range evs.Items {
+				reasons = append(reasons, e.Reason)
+			}
+			g.Expect(reasons).To(ContainElement("SeatsOverused"))
+		}).WithTimeout(timeout).Should(Succeed())
+	})
+
+	It("admits NamedUser Pods annotated with the assigned user, and NodeLocked Pods only when pinned to the node", func() {
+		product := ns + "-models"
+		createProduct(utiltesting.MakeProduct(product).Obj())
+		createLicence(utiltesting.MakeLicense("named", ns).Product(product).Obj(),
+			kubecluster.LicenseStatus(active, licensingv1alpha1.SeatModelNamedUser, hard, ptr.To[int32](1), product))
+		createAssignment(utiltesting.MakeAssignment("ann", ns).License("named").User("ann@example.com").Obj(), kubecluster.BoundStatus(ns+"/named", 1))
+		eventuallyDenied(func() client.Object {
+			return kubecluster.MakePod("", ns).GenerateName("u-").Product(product).Annotation(licensing.UserAnnotation, "bob@example.com").Obj()
+		}, "held by user ann@example.com")
+		// A named user's seat is the person: any number of their Pods.
+		for range 3 {
+			eventuallyAdmitted(func() client.Object {
+				return kubecluster.MakePod("", ns).GenerateName("u-").Product(product).Annotation(licensing.UserAnnotation, "ann@example.com").Obj()
+			})
+		}
+
+		nodeProduct := ns + "-node"
+		createProduct(utiltesting.MakeProduct(nodeProduct).Obj())
+		createLicence(utiltesting.MakeLicense("node", ns).Product(nodeProduct).Obj(),
+			kubecluster.LicenseStatus(active, licensingv1alpha1.SeatModelNodeLocked, hard, ptr.To[int32](1), nodeProduct))
+		createAssignment(utiltesting.MakeAssignment("node-a", ns).License("node").Node("node-a").Obj(), kubecluster.BoundStatus(ns+"/node", 1))
+		eventuallyDenied(func() client.Object {
+			return kubecluster.MakePod("", ns).GenerateName("n-").Product(nodeProduct).Obj()
+		}, "pin the workload to it")
+		eventuallyAdmitted(func() client.Object {
+			return kubecluster.MakePod("", ns).GenerateName("n-").Product(nodeProduct).NodeSelector("node-a").Obj()
+		})
+		eventuallyAdmitted(func() client.Object {
+			return kubecluster.MakePod("", ns).GenerateName("n-").Product(nodeProduct).NodeName("node-a").Obj()
+		})
+		eventuallyDenied(func() client.Object {
+			return kubecluster.MakePod("", ns).GenerateName("n-").Product(nodeProduct).NodeName("node-b").Obj()
+		}, "NodeLocked seat of node node-a")
+	})
+
+	It("admits every Pod of the namespaces a Site licence is shared with, without counting, and none elsewhere", func() {
+		product := ns + "-site"
+		shared := newNamespace(map[string]string{"site": ns})
+		other := newNamespace()
+		createProduct(utiltesting.MakeProduct(product).Obj())
+		createLicence(utiltesting.MakeLicense("site", ns).Product(product).SharedWithSelector(map[string]string{"site": ns}).Obj(),
+			kubecluster.LicenseStatus(active, licensingv1alpha1.SeatModelSite, hard, nil, product))
+		for _, n := range []string{ns, shared, shared, shared} {
+			eventuallyAdmitted(func() client.Object { return kubecluster.MakePod("", n).GenerateName("s-").Product(product).Obj() })
+		}
+		eventuallyDenied(func() client.Object { return kubecluster.MakePod("", other).GenerateName("s-").Product(product).Obj() },
+			"Site licence is not shared with namespace "+other)
+	})
+
+	It("admits a Pod of a product through a Bound assignment on a bundle licence that covers it", func() {
+		cad, suite := ns+"-cad", ns+"-suite"
+		createProduct(utiltesting.MakeProduct(cad).Obj())
+		createProduct(utiltesting.MakeProduct(suite).Bundle(cad).Policy(utiltesting.MakePolicy("std").Obj()).Obj())
+		createLicence(utiltesting.MakeLicense("suite", ns).Product(suite).PolicyCode("std").Obj(),
+			kubecluster.LicenseStatus(active, conc, hard, ptr.To[int32](3), suite, cad))
+		createAssignment(utiltesting.MakeAssignment("sa", ns).Product(suite).ServiceAccount("default").Obj(), kubecluster.BoundStatus(ns+"/suite", 1))
+		eventuallyAdmitted(func() client.Object { return kubecluster.MakePod("", ns).GenerateName("b-").Product(cad).Obj() })
+	})
+
+	It("refuses Pods on expired and suspended licences, saying so, and admits again once Active", func() {
+		product := ns + "-exp"
+		createProduct(utiltesting.MakeProduct(product).Obj())
+		lic := createLicence(utiltesting.MakeLicense("exp", ns).Product(product).Obj(),
+			kubecluster.LicenseStatus(licensingv1alpha1.LicenseStateExpired, conc, hard, ptr.To[int32](5), product))
+		createAssignment(utiltesting.MakeAssignment("sa", ns).License("exp").ServiceAccount("default").Seats(5).Obj(), kubecluster.BoundStatus(ns+"/exp", 5))
+		pod := func() client.Object { return kubecluster.MakePod("", ns).GenerateName("e-").Product(product).Obj() }
+		eventuallyDenied(pod, ns+"/exp (Expired", "licence is Expired")
+		setLicenceState(lic, licensingv1alpha1.LicenseStateSuspended)
+		eventuallyDenied(pod, "licence is Suspended")
+		setLicenceState(lic, licensingv1alpha1.LicenseStateInGracePeriod)
+		w := eventuallyAdmitted(pod)
+		Expect(strings.Join(w, "\n")).To(ContainSubstring("grace period"))
+	})
+
+	It("never sends Pods that need no licence to the webhook", func() {
+		before := webhookRequests(workload.PodPath)
+		for i := range 5 {
+			Expect(k8sClient.Create(ctx, kubecluster.MakePod(fmt.Sprintf("plain-%d", i), ns).Obj())).To(Succeed())
+		}
+		Expect(k8sClient.Create(ctx, kubecluster.MakePod("annotated", ns).Product(ns+"-missing").Obj())).NotTo(Succeed())
+		Expect(webhookRequests(workload.PodPath)).To(Equal(before + 1))
+	})
+
+	It("consumes nothing on dry-run requests", func() {
+		product := ns + "-dry"
+		createProduct(utiltesting.MakeProduct(product).Obj())
+		createLicence(utiltesting.MakeLicense("dry", ns).Product(product).Obj(),
+			kubecluster.LicenseStatus(active, conc, hard, ptr.To[int32](1), product))
+		createAssignment(utiltesting.MakeAssignment("sa", ns).License("dry").ServiceAccount("default").Obj(), kubecluster.BoundStatus(ns+"/dry", 1))
+		pod := func(name string) client.Object { return kubecluster.MakePod(name, ns).Product(product).Obj() }
+		Eventually(func() error { return admitErr(pod("dry-1"), client.DryRunAll) }).WithTimeout(timeout).Should(Succeed())
+		Expect(admitErr(pod("dry-2"), client.DryRunAll)).To(Succeed())
+		Expect(ledger(ns, "sa").Data).To(BeEmpty())
+		Expect(admitErr(pod("real"))).To(Succeed())
+		Expect(ledger(ns, "sa").Data).To(HaveKey("real"))
+		err := admitErr(pod("dry-3"), client.DryRunAll)
+		Expect(err).To(HaveOccurred())
+		Expect(err.Error()).To(ContainSubstring("1/1 seats in use"))
+		Expect(ledger(ns, "sa").Data).To(HaveLen(1))
+	})
+})
+
+var _ = Describe("Concurrent seats under Hard enforcement", func() {
+	It("admits exactly as many of 200 concurrent Pods as there are seats across two webhook replicas, and exactly as many more as are deleted", func() {
+		ns := newNamespace()
+		product := ns + "-conc"
+		createProduct(utiltesting.MakeProduct(product).Obj())
+		createLicence(utiltesting.MakeLicense("conc", ns).Product(product).Obj(),
+			kubecluster.LicenseStatus(active, conc, hard, ptr.To[int32](10), product))
+		createAssignment(utiltesting.MakeAssignment("runners", ns).License("conc").ServiceAccount("runner").Seats(10).Obj(), kubecluster.BoundStatus(ns+"/conc", 10))
+		// Wait until both replicas' caches see the assignment: a dry run answers from either.
+		Eventually(func() error {
+			for range 4 {
+				if err := admitErr(kubecluster.MakePod("probe", ns).Product(product).ServiceAccount("runner").Obj(), client.DryRunAll); err != nil {
+					return err
+				}
+			}
+			return nil
+		}).WithTimeout(timeout).Should(Succeed())
+		served0, served1 := proxy.Requests[0].Load(), proxy.Requests[1].Load()
+
+		burst := func(round string, n int) []string {
+			var admitted []string
+			var mu sync.Mutex
+			var other atomic.Int32
+			var wg sync.WaitGroup
+			for i := range n {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					defer GinkgoRecover()
+					p := kubecluster.MakePod(fmt.Sprintf("%s-%03d", round, i), ns).Product(product).ServiceAccount("runner").Obj()
+					err := k8sClient.Create(ctx, p)
+					switch {
+					case err == nil:
+						mu.Lock()
+						admitted = append(admitted, p.Name)
+						mu.Unlock()
+					case apierrors.IsForbidden(err) && strings.Contains(err.Error(), "10/10 seats in use"):
+					default:
+						other.Add(1)
+						GinkgoWriter.Println("unexpected:", err)
+					}
+				}()
+			}
+			wg.Wait()
+			Expect(other.Load()).To(BeZero(), "every refusal is a full-seats denial")
+			return admitted
+		}
+		start := time.Now()
+		first := burst("a", 200)
+		GinkgoWriter.Printf("200 concurrent creates took %s\n", time.Since(start))
+		Expect(first).To(HaveLen(10))
+		Expect(ledger(ns, "runners").Data).To(HaveLen(10))
+		Expect(proxy.Requests[0].Load()).To(BeNumerically(">", served0), "replica 0 served")
+		Expect(proxy.Requests[1].Load()).To(BeNumerically(">", served1), "replica 1 served")
+
+		for _, name := range first[:3] {
+			Expect(k8sClient.Delete(ctx, &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns}})).To(Succeed())
+		}
+		// The seat releaser gives the seats back as the Pods go.
+		Eventually(func() map[string]string { return ledger(ns, "runners").Data }).WithTimeout(timeout).Should(HaveLen(7))
+		second := burst("b", 200)
+		Expect(second).To(HaveLen(3))
+		Expect(ledger(ns, "runners").Data).To(HaveLen(10))
+	})
+})
+
+var _ = Describe("Workload objects", func() {
+	var ns, product string
+	BeforeEach(func() {
+		ns = newNamespace()
+		product = ns + "-wl"
+		createProduct(utiltesting.MakeProduct(product).Obj())
+		createLicence(utiltesting.MakeLicense("wl", ns).Product(product).Obj(),
+			kubecluster.LicenseStatus(active, conc, hard, ptr.To[int32](2), product))
+	})
+
+	template := func(name string) corev1.PodTemplateSpec {
+		t := kubecluster.MakePod("", "").Product(product).ServiceAccount("app").Label("app", name).Template()
+		t.Spec.RestartPolicy = corev1.RestartPolicyOnFailure
+		return t
+	}
+	sel := func(name string) *metav1.LabelSelector {
+		return &metav1.LabelSelector{MatchLabels: map[string]string{"app": name}}
+	}
+	makers := map[string]func(name string) client.Object{
+		"Deployment": func(n string) client.Object {
+			t := template(n)
+			t.Spec.RestartPolicy = corev1.RestartPolicyAlways
+			return &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Name: n, Namespace: ns}, Spec: appsv1.DeploymentSpec{Replicas: ptr.To[int32](3), Selector: sel(n), Template: t}}
+		},
+		"StatefulSet": func(n string) client.Object {
+			t := template(n)
+			t.Spec.RestartPolicy = corev1.RestartPolicyAlways
+			return &appsv1.StatefulSet{ObjectMeta: metav1.ObjectMeta{Name: n, Namespace: ns}, Spec: appsv1.StatefulSetSpec{Replicas: ptr.To[int32](3), Selector: sel(n), Template: t}}
+		},
+		"DaemonSet": func(n string) client.Object {
+			t := template(n)
+			t.Spec.RestartPolicy = corev1.RestartPolicyAlways
+			return &appsv1.DaemonSet{ObjectMeta: metav1.ObjectMeta{Name: n, Namespace: ns}, Spec: appsv1.DaemonSetSpec{Selector: sel(n), Template: t}}
+		},
+		"ReplicaSet": func(n string) client.Object {
+			t := template(n)
+			t.Spec.RestartPolicy = corev1.RestartPolicyAlways
+			return &appsv1.ReplicaSet{ObjectMeta: metav1.ObjectMeta{Name: n, Namespace: ns}, Spec: appsv1.ReplicaSetSpec{Replicas: ptr.To[int32](3), Selector: sel(n), Template: t}}
+		},
+		"Job": func(n string) client.Object {
+			return &batchv1.Job{ObjectMeta: metav1.ObjectMeta{Name: n, Namespace: ns}, Spec: batchv1.JobSpec{Parallelism: ptr.To[int32](3), Template: template(n)}}
+		},
+		"CronJob": func(n string) client.Object {
+			return &batchv1.CronJob{ObjectMeta: metav1.ObjectMeta{Name: n, Namespace: ns}, Spec: batchv1.CronJobSpec{Schedule: "*/5 * * * *",
+				JobTemplate: batchv1.JobTemplateSpec{Spec: batchv1.JobSpec{Parallelism: ptr.To[int32](3), Template: template(n)}}}}
+		},
+	}
+	for _, kind := range []string{"Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob"} {
+		It(fmt.Sprintf("refuses a %s whose Pods no Bound assignment covers, and admits it with a warning when replicas exceed seats", kind), func() {
+			mk := makers[kind]
+			n := 0
+			next := func() client.Object { n++; return mk(fmt.Sprintf("w%d", n)) }
+			eventuallyDenied(next, kind+" "+ns+"/", fmt.Sprintf("%q", product), "serviceAccount.name app")
+			createAssignment(utiltesting.MakeAssignment("app", ns).License("wl").ServiceAccount("app").Seats(2).Obj(), kubecluster.BoundStatus(ns+"/wl", 2))
+			w := eventuallyAdmitted(next)
+			if kind != "DaemonSet" {
+				Expect(strings.Join(w, "\n")).To(ContainSubstring("asks for 3 replicas"))
+			}
+			// Templates take no seat.
+			Expect(ledger(ns, "app").Data).To(BeEmpty())
+		})
+	}
+})
+
+var _ = Describe("Licensing object webhooks", func() {
+	var ns string
+	BeforeEach(func() { ns = newNamespace() })
+
+	It("stamps created-by and updated-by from the requesting user", func() {
+		alice, err := testEnv.AddUser(envtest.User{Name: "alice@example.com", Groups: []string{"system:masters"}}, nil)
+		Expect(err).NotTo(HaveOccurred())
+		bob, err := testEnv.AddUser(envtest.User{Name: "bob@example.com", Groups: []string{"system:masters"}}, nil)
+		Expect(err).NotTo(HaveOccurred())
+		ac, err := client.New(alice.Config(), client.Options{Scheme: scheme})
+		Expect(err).NotTo(HaveOccurred())
+		bc, err := client.New(bob.Config(), client.Options{Scheme: scheme})
+		Expect(err).NotTo(HaveOccurred())
+
+		p := utiltesting.MakeProduct(ns + "-stamp").Obj()
+		p.Annotations = map[string]string{licensingv1alpha1.CreatedByAnnotation: "forged"}
+		Expect(ac.Create(ctx, p)).To(Succeed())
+		DeferCleanup(func() { _ = k8sClient.Delete(ctx, p) })
+		Expect(p.Annotations).To(HaveKeyWithValue(licensingv1alpha1.CreatedByAnnotation, "alice@example.com"))
+		Expect(p.Annotations).To(HaveKeyWithValue(licensingv1alpha1.UpdatedByAnnotation, "alice@example.com"))
+
+		p.Spec.Vendor = "Acme"
+		delete(p.Annotations, licensingv1alpha1.CreatedByAnnotation)
+		Expect(bc.Update(ctx, p)).To(Succeed())
+		Expect(p.Annotations).To(HaveKeyWithValue(licensingv1alpha1.CreatedByAnnotation, "alice@example.com"))
+		Expect(p.Annotations).To(HaveKeyWithValue(licensingv1alpha1.UpdatedByAnnotation, "bob@example.com"))
+
+		l := utiltesting.MakeLicense("stamped", ns).Product(p.Name).Obj()
+		Expect(bc.Create(ctx, l)).To(Succeed())
+		Expect(l.Annotations).To(HaveKeyWithValue(licensingv1alpha1.CreatedByAnnotation, "bob@example.com"))
+		Expect(l.Spec.Vendor).To(Equal("Acme"), "defaulted from the product")
+		a := utiltesting.MakeAssignment("stamped", ns).License("stamped").ServiceAccount("x").Obj()
+		Expect(ac.Create(ctx, a)).To(Succeed())
+		Expect(a.Annotations).To(HaveKeyWithValue(licensingv1alpha1.UpdatedByAnnotation, "alice@example.com"))
+		// A status write (the operator's bookkeeping) stamps nothing.
+		a.Status = kubecluster.BoundStatus(ns+"/stamped", 1)
+		Expect(bc.Status().Update(ctx, a)).To(Succeed())
+		Expect(a.Annotations).To(HaveKeyWithValue(licensingv1alpha1.UpdatedByAnnotation, "alice@example.com"))
+	})
+
+	It("refuses a licence naming a policy its product does not have, and a bundle licence naming none; warns for a missing product", func() {
+		p := ns + "-pol"
+		createProduct(utiltesting.MakeProduct(p).Policy(utiltesting.MakePolicy("std").Obj()).Obj())
+		err := k8sClient.Create(ctx, utiltesting.MakeLicense("bad", ns).Product(p).PolicyCode("gold").Obj())
+		Expect(apierrors.IsInvalid(err)).To(BeTrue(), "%v", err)
+		Expect(err.Error()).To(ContainSubstring("spec.policyCode"))
+
+		createProduct(utiltesting.MakeProduct(ns + "-bundle").Bundle(p).Policy(utiltesting.MakePolicy("std").Obj()).Obj())
+		err = k8sClient.Create(ctx, utiltesting.MakeLicense("bundle", ns).Product(ns+"-bundle").Obj())
+		Expect(err).To(HaveOccurred())
+		Expect(err.Error()).To(ContainSubstring("is a bundle"))
+
+		wctx, w := withWarnings()
+		Expect(k8sClient.Create(wctx, utiltesting.MakeLicense("later", ns).Product(ns+"-later").Obj())).To(Succeed())
+		Expect(strings.Join(w.All(), "\n")).To(ContainSubstring("does not exist (yet)"))
+	})
+
+	It("refuses an assignment of a licence not shared with its namespace and accepts it once shared", func() {
+		owner := newNamespace()
+		createLicence(utiltesting.MakeLicense("private", owner).Obj(), kubecluster.LicenseStatus(active, conc, hard, ptr.To[int32](1), "x"))
+		err := k8sClient.Create(ctx, utiltesting.MakeAssignment("a", ns).License("private", owner).ServiceAccount("x").Obj())
+		Expect(err).To(HaveOccurred())
+		Expect(err.Error()).To(ContainSubstring("is not shared with namespace " + ns))
+		createLicence(utiltesting.MakeLicense("public", owner).SharedWithAll().Obj(), kubecluster.LicenseStatus(active, conc, hard, ptr.To[int32](1), "x"))
+		Expect(k8sClient.Create(ctx, utiltesting.MakeAssignment("b", ns).License("public", owner).ServiceAccount("x").Obj())).To(Succeed())
+
+		wctx, w := withWarnings()
+		Expect(k8sClient.Create(wctx, utiltesting.MakeAssignment("c", ns).Product(ns+"-nothing").ServiceAccount("x").Obj())).To(Succeed())
+		Expect(strings.Join(w.All(), "\n")).To(ContainSubstring("does not exist (yet)"))
+	})
+})
