@@ -20,8 +20,14 @@ limitations under the License.
 package controller
 
 import (
+	"context"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 )
 
 // The permissions of the manager. controller-gen turns these markers into
@@ -49,5 +55,36 @@ type Options struct {
 // Each controller registers here; cmd/main.go and the envtest suites call
 // this one function, so the binary and the tests run the same set.
 func SetupWithManager(mgr ctrl.Manager, opts Options) error {
+	if err := SetupIndexes(context.Background(), mgr.GetFieldIndexer()); err != nil {
+		return err
+	}
+	if err := (&SoftwareLicenseReconciler{
+		Client:    mgr.GetClient(),
+		APIReader: mgr.GetAPIReader(),
+		Scheme:    mgr.GetScheme(),
+		Clock:     opts.Clock,
+		Recorder:  mgr.GetEventRecorder("softwarelicense-controller"),
+	}).SetupWithManager(mgr); err != nil {
+		return err
+	}
+	if err := (&LicenseProductReconciler{
+		Client: mgr.GetClient(),
+		Clock:  opts.Clock,
+	}).SetupWithManager(mgr); err != nil {
+		return err
+	}
 	return nil
+}
+
+// CacheOptions are the manager's cache options (cmd/main.go passes them as
+// ctrl.Options.Cache): the cache holds only the Secrets labelled
+// KeySecretLabel=true, the licence keys the operator generated or was asked
+// to watch, never every Secret of the cluster. Other Secrets a licence names
+// are read uncached (see SoftwareLicenseReconciler.reconcileKey).
+func CacheOptions() cache.Options {
+	return cache.Options{
+		ByObject: map[client.Object]cache.ByObject{
+			&corev1.Secret{}: {Label: labels.SelectorFromSet(labels.Set{KeySecretLabel: "true"})},
+		},
+	}
 }

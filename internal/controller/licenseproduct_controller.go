@@ -1,0 +1,189 @@
+package controller
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/klog/v2"
+	"k8s.io/utils/clock"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/event"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	licensingv1alpha1 "github.com/license-operator/license-operator/api/v1alpha1"
+	"github.com/license-operator/license-operator/internal/licensing"
+)
+
+// LicenseProductReconciler computes the status of LicenseProducts: whether
+// its policies and bundle members are consistent (Ready), and the count and
+// seats of its licences. It is the only writer of that status.
+type LicenseProductReconciler struct {
+	client.Client
+	// Clock stamps condition transitions.
+	Clock clock.PassiveClock
+}
+
+// Reconcile computes the status of one product and patches it when it changed.
+func (r *LicenseProductReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	product := &licensingv1alpha1.LicenseProduct{}
+	if err := r.Get(ctx, req.NamespacedName, product); err != nil {
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+
+	ready, err := r.readiness(ctx, product)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	var licenses licensingv1alpha1.SoftwareLicenseList
+	if err := r.List(ctx, &licenses, client.MatchingFields{IndexLicenseProduct: product.Name}); err != nil {
+		return ctrl.Result{}, fmt.Errorf("listing the licences of the product: %w", err)
+	}
+
+	status := licensingv1alpha1.LicenseProductStatus{
+		ObservedGeneration: product.Generation,
+		Conditions:         append([]metav1.Condition(nil), product.Status.Conditions...),
+		Licenses:           int32(len(licenses.Items)),
+		Seats:              sumSeats(licenses.Items),
+	}
+	ready.ObservedGeneration, ready.LastTransitionTime = product.Generation, metav1.NewTime(r.Clock.Now())
+	meta.SetStatusCondition(&status.Conditions, ready)
+
+	if equality.Semantic.DeepEqual(product.Status, status) {
+		return ctrl.Result{}, nil
+	}
+	patch := client.MergeFrom(product.DeepCopy())
+	product.Status = status
+	if err := r.Status().Patch(ctx, product, patch); err != nil {
+		return ctrl.Result{}, fmt.Errorf("patching the status: %w", err)
+	}
+	ctrl.LoggerFrom(ctx).V(1).Info("Updated product status", "product", klog.KObj(product), "licenses", status.Licenses)
+	return ctrl.Result{}, nil
+}
+
+// readiness is the Ready condition: the default policy is one of the
+// product's policies and every bundle member exists.
+func (r *LicenseProductReconciler) readiness(ctx context.Context, product *licensingv1alpha1.LicenseProduct) (metav1.Condition, error) {
+	c := metav1.Condition{Type: licensingv1alpha1.ConditionReady, Status: metav1.ConditionFalse}
+	if def := product.Spec.DefaultPolicy; def != "" && !hasPolicy(product, def) {
+		c.Reason = licensingv1alpha1.ReasonPolicyNotFound
+		c.Message = fmt.Sprintf("spec.defaultPolicy %q is not one of spec.policies", def)
+		return c, nil
+	}
+	if product.Spec.Bundle != nil {
+		var missing []string
+		for _, name := range product.Spec.Bundle.Products {
+			err := r.Get(ctx, types.NamespacedName{Name: name}, &licensingv1alpha1.LicenseProduct{})
+			switch {
+			case apierrors.IsNotFound(err):
+				missing = append(missing, fmt.Sprintf("%q", name))
+			case err != nil:
+				return c, fmt.Errorf("reading bundle member %s: %w", name, err)
+			}
+		}
+		if len(missing) > 0 {
+			c.Reason = licensingv1alpha1.ReasonBundleMemberNotFound
+			c.Message = fmt.Sprintf("Bundle members %s do not exist: create them or remove them from spec.bundle.products", strings.Join(missing, ", "))
+			return c, nil
+		}
+	}
+	c.Status, c.Reason = metav1.ConditionTrue, licensingv1alpha1.ReasonResolved
+	c.Message = fmt.Sprintf("%d policies", len(product.Spec.Policies))
+	if product.Spec.Bundle != nil {
+		c.Message += fmt.Sprintf(", bundle of %d products", len(product.Spec.Bundle.Products))
+	}
+	return c, nil
+}
+
+func hasPolicy(product *licensingv1alpha1.LicenseProduct, code string) bool {
+	for _, p := range product.Spec.Policies {
+		if p.Code == code {
+			return true
+		}
+	}
+	return false
+}
+
+// sumSeats sums the seats of licences: total is absent when any licence is
+// unlimited, used comes from the licences' statuses.
+func sumSeats(licenses []licensingv1alpha1.SoftwareLicense) licensingv1alpha1.SeatCounts {
+	var out licensingv1alpha1.SeatCounts
+	var total int64
+	unlimited := false
+	for i := range licenses {
+		l := &licenses[i]
+		out.Used += l.Status.Seats.Used
+		if l.Spec.Seats == nil {
+			unlimited = true
+		} else {
+			total += int64(*l.Spec.Seats)
+		}
+	}
+	if !unlimited {
+		t := int32(min(total, int64(1<<31-1)))
+		out.Total = &t
+		out.Available = licensing.AvailableSeats(out.Used, out.Total)
+	}
+	return out
+}
+
+// SetupWithManager registers the controller. Besides its products it
+// watches licences (mapped to their product when their seats, product or
+// used seats change) and products (mapped through IndexProductBundleMember to
+// the bundles that include them, when they are created or deleted, so a
+// bundle's Ready follows its members).
+func (r *LicenseProductReconciler) SetupWithManager(mgr ctrl.Manager) error {
+	return ctrl.NewControllerManagedBy(mgr).
+		For(&licensingv1alpha1.LicenseProduct{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
+		Watches(&licensingv1alpha1.SoftwareLicense{}, handler.EnqueueRequestsFromMapFunc(productOfLicense),
+			builder.WithPredicates(licenseSeatsChanged)).
+		Watches(&licensingv1alpha1.LicenseProduct{}, handler.EnqueueRequestsFromMapFunc(r.bundlesOfProduct),
+			builder.WithPredicates(predicate.Funcs{UpdateFunc: func(event.UpdateEvent) bool { return false }})).
+		Named("licenseproduct").
+		Complete(r)
+}
+
+func productOfLicense(_ context.Context, obj client.Object) []reconcile.Request {
+	l, ok := obj.(*licensingv1alpha1.SoftwareLicense)
+	if !ok || l.Spec.ProductRef == nil {
+		return nil
+	}
+	return []reconcile.Request{{NamespacedName: types.NamespacedName{Name: l.Spec.ProductRef.Name}}}
+}
+
+// bundlesOfProduct maps a product to the bundles that include it.
+func (r *LicenseProductReconciler) bundlesOfProduct(ctx context.Context, obj client.Object) []reconcile.Request {
+	var bundles licensingv1alpha1.LicenseProductList
+	if err := r.List(ctx, &bundles, client.MatchingFields{IndexProductBundleMember: obj.GetName()}); err != nil {
+		ctrl.LoggerFrom(ctx).Error(err, "Listing the bundles of a product", "product", obj.GetName())
+		return nil
+	}
+	reqs := make([]reconcile.Request, 0, len(bundles.Items))
+	for i := range bundles.Items {
+		reqs = append(reqs, reconcile.Request{NamespacedName: types.NamespacedName{Name: bundles.Items[i].Name}})
+	}
+	return reqs
+}
+
+// licenseSeatsChanged passes licence updates that change what a product counts.
+var licenseSeatsChanged = predicate.Funcs{
+	UpdateFunc: func(e event.UpdateEvent) bool {
+		o, ok1 := e.ObjectOld.(*licensingv1alpha1.SoftwareLicense)
+		n, ok2 := e.ObjectNew.(*licensingv1alpha1.SoftwareLicense)
+		if !ok1 || !ok2 {
+			return true
+		}
+		return !equality.Semantic.DeepEqual(o.Spec.Seats, n.Spec.Seats) ||
+			!equality.Semantic.DeepEqual(o.Spec.ProductRef, n.Spec.ProductRef) ||
+			o.Status.Seats.Used != n.Status.Seats.Used
+	},
+}

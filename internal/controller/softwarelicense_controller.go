@@ -1,0 +1,199 @@
+package controller
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/tools/events"
+	"k8s.io/klog/v2"
+	"k8s.io/utils/clock"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/event"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	licensingv1alpha1 "github.com/license-operator/license-operator/api/v1alpha1"
+	"github.com/license-operator/license-operator/internal/metrics"
+)
+
+// SoftwareLicenseReconciler computes the status of SoftwareLicenses: the
+// effective policy, validity, lifecycle state, seats, compliance, cost,
+// consumption and key fingerprint. It is the only writer of that status. It
+// requeues a licence exactly at its next lifecycle boundary, measured on
+// Clock, and never polls.
+type SoftwareLicenseReconciler struct {
+	client.Client
+	// APIReader reads, uncached, the user Secrets the manager's cache does not
+	// hold (those without KeySecretLabel). Nil reads only through Client.
+	APIReader client.Reader
+	// Scheme sets the owner reference of generated key Secrets.
+	Scheme *runtime.Scheme
+	// Clock is the only source of "now".
+	Clock clock.PassiveClock
+	// Recorder emits events.k8s.io Events on lifecycle and seat transitions.
+	Recorder events.EventRecorder
+}
+
+// Reconcile computes the status of one licence from the licence, its
+// product, its key Secret and its assignments, patches it once when it
+// changed, emits an event for each transition and requeues at the next
+// boundary.
+func (r *SoftwareLicenseReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	log := ctrl.LoggerFrom(ctx)
+	lic := &licensingv1alpha1.SoftwareLicense{}
+	if err := r.Get(ctx, req.NamespacedName, lic); err != nil {
+		if apierrors.IsNotFound(err) {
+			metrics.ForgetLicense(req.Namespace, req.Name)
+			return ctrl.Result{}, nil
+		}
+		return ctrl.Result{}, err
+	}
+	now := r.Clock.Now()
+
+	in, err := r.gatherInputs(ctx, lic)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	status, next, err := r.computeStatus(ctx, lic, in, now)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+
+	old := lic.Status.DeepCopy()
+	if !equality.Semantic.DeepEqual(*old, status) {
+		// The optimistic lock makes a reconcile that read a stale licence
+		// fail instead of writing (and announcing) a transition twice.
+		patch := client.MergeFromWithOptions(lic.DeepCopy(), client.MergeFromWithOptimisticLock{})
+		lic.Status = status
+		if err := r.Status().Patch(ctx, lic, patch); err != nil {
+			return ctrl.Result{}, fmt.Errorf("patching the status: %w", err)
+		}
+		log.V(1).Info("Updated licence status", "license", klog.KObj(lic), "state", status.State, "compliance", status.Compliance)
+		r.recordTransitions(lic, old, &status)
+	}
+	metrics.RecordLicense(lic)
+
+	if next == nil {
+		return ctrl.Result{}, nil
+	}
+	// A requeue strictly after the boundary: the workqueue fires at or after
+	// it, and the state at the boundary already belongs to the next state.
+	return ctrl.Result{RequeueAfter: max(next.Sub(now), time.Nanosecond)}, nil
+}
+
+// SetupWithManager registers the controller. It watches:
+//   - its licences, when their spec (generation) or annotations change: a
+//     changed annotation (for example `kubectl annotate ... touch=$(date +%s)`)
+//     forces a recount; the status the controller writes itself does not
+//     trigger it again;
+//   - LicenseProducts, mapped through IndexLicenseProduct to the licences of
+//     the product, so a policy change reaches them at once without listing
+//     every licence. A licence of a bundle reads only the bundle's own spec
+//     (its members are names in it), so a change of a member product changes
+//     nothing in the bundle's licences and does not requeue them;
+//   - LicenseAssignments, mapped to the licence they are bound to and the one
+//     their spec.licenseRef names, when seats, state or consumption change;
+//   - Secrets in the manager's cache, which holds only Secrets labelled
+//     KeySecretLabel (see CacheOptions): the generated key Secrets the
+//     licences own, and user Secrets labelled so, mapped by name through
+//     IndexLicenseKeySecret. See reconcileKey for unlabelled user Secrets.
+func (r *SoftwareLicenseReconciler) SetupWithManager(mgr ctrl.Manager) error {
+	return ctrl.NewControllerManagedBy(mgr).
+		For(&licensingv1alpha1.SoftwareLicense{}, builder.WithPredicates(
+			predicate.Or(predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}))).
+		Owns(&corev1.Secret{}).
+		Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.licensesForSecret)).
+		Watches(&licensingv1alpha1.LicenseProduct{}, handler.EnqueueRequestsFromMapFunc(r.licensesForProduct),
+			builder.WithPredicates(predicate.GenerationChangedPredicate{})).
+		Watches(&licensingv1alpha1.LicenseAssignment{}, handler.EnqueueRequestsFromMapFunc(licensesForAssignment),
+			builder.WithPredicates(assignmentSeatsChanged)).
+		Named("softwarelicense").
+		Complete(r)
+}
+
+// licensesForProduct maps a product to its licences.
+func (r *SoftwareLicenseReconciler) licensesForProduct(ctx context.Context, obj client.Object) []reconcile.Request {
+	var list licensingv1alpha1.SoftwareLicenseList
+	if err := r.List(ctx, &list, client.MatchingFields{IndexLicenseProduct: obj.GetName()}); err != nil {
+		ctrl.LoggerFrom(ctx).Error(err, "Listing the licences of a product", "product", obj.GetName())
+		return nil
+	}
+	return licenseRequests(list.Items)
+}
+
+// licensesForSecret maps a key Secret to the licences whose spec.key names it.
+func (r *SoftwareLicenseReconciler) licensesForSecret(ctx context.Context, obj client.Object) []reconcile.Request {
+	var list licensingv1alpha1.SoftwareLicenseList
+	if err := r.List(ctx, &list, client.InNamespace(obj.GetNamespace()),
+		client.MatchingFields{IndexLicenseKeySecret: obj.GetName()}); err != nil {
+		ctrl.LoggerFrom(ctx).Error(err, "Listing the licences of a key Secret", "secret", klog.KObj(obj))
+		return nil
+	}
+	return licenseRequests(list.Items)
+}
+
+func licenseRequests(items []licensingv1alpha1.SoftwareLicense) []reconcile.Request {
+	reqs := make([]reconcile.Request, 0, len(items))
+	for i := range items {
+		reqs = append(reqs, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&items[i])})
+	}
+	return reqs
+}
+
+// licensesForAssignment maps an assignment to the licence it is bound to and
+// the licence it references. On an update controller-runtime maps the old
+// and the new object, so a licence an assignment left is recounted too.
+func licensesForAssignment(_ context.Context, obj client.Object) []reconcile.Request {
+	a, ok := obj.(*licensingv1alpha1.LicenseAssignment)
+	if !ok {
+		return nil
+	}
+	var reqs []reconcile.Request
+	for _, key := range []string{a.Status.License, LicenseRefKey(a)} {
+		ns, name, found := cutKey(key)
+		if !found {
+			continue
+		}
+		req := reconcile.Request{NamespacedName: types.NamespacedName{Namespace: ns, Name: name}}
+		if len(reqs) == 0 || reqs[0] != req {
+			reqs = append(reqs, req)
+		}
+	}
+	return reqs
+}
+
+// cutKey splits "namespace/name".
+func cutKey(key string) (string, string, bool) {
+	ns, name, ok := strings.Cut(key, "/")
+	return ns, name, ok && ns != "" && name != ""
+}
+
+// assignmentSeatsChanged passes assignment updates that change what a
+// licence counts: requested or bound seats, state, the licence bound to or
+// referenced, and reported consumption.
+var assignmentSeatsChanged = predicate.Funcs{
+	UpdateFunc: func(e event.UpdateEvent) bool {
+		o, ok1 := e.ObjectOld.(*licensingv1alpha1.LicenseAssignment)
+		n, ok2 := e.ObjectNew.(*licensingv1alpha1.LicenseAssignment)
+		if !ok1 || !ok2 {
+			return true
+		}
+		return o.Spec.Seats != n.Spec.Seats ||
+			!equality.Semantic.DeepEqual(o.Spec.Consumption, n.Spec.Consumption) ||
+			LicenseRefKey(o) != LicenseRefKey(n) ||
+			o.Status.State != n.Status.State ||
+			o.Status.License != n.Status.License ||
+			o.Status.Seats != n.Status.Seats ||
+			!equality.Semantic.DeepEqual(o.Status.Consumption, n.Status.Consumption)
+	},
+}

@@ -1,0 +1,66 @@
+package controller
+
+import (
+	"fmt"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+
+	licensingv1alpha1 "github.com/license-operator/license-operator/api/v1alpha1"
+)
+
+// Event reasons of SoftwareLicense events; each is emitted once, on the
+// transition it names.
+const (
+	// EventExpiringSoon: the licence entered its expiring-soon window (Warning: renew it).
+	EventExpiringSoon = "ExpiringSoon"
+	// EventInGracePeriod: the licence ended and is in its grace period (Warning).
+	EventInGracePeriod = "InGracePeriod"
+	// EventExpired: the licence ended, grace period included (Warning).
+	EventExpired = "Expired"
+	// EventRenewed: an auto-renewing licence started a new term (Normal).
+	EventRenewed = "Renewed"
+	// EventOverAllocated: more seats are used than the licence has (Warning).
+	EventOverAllocated = "OverAllocated"
+	// EventUnderUtilized: fewer seats are used than the utilisation threshold (Normal).
+	EventUnderUtilized = "UnderUtilized"
+)
+
+// Actions of SoftwareLicense events (events.k8s.io requires one).
+const (
+	actionLifecycle = "ComputeLifecycle"
+	actionSeats     = "CountSeats"
+)
+
+// recordTransitions emits one event per transition between the status the
+// licence had and the one just written: a dated or compliance condition that
+// became True (from False or absent, so also on the first status of a
+// licence created already expired), and a renewal. The condition messages
+// carry dates and seat counts, never the key.
+func (r *SoftwareLicenseReconciler) recordTransitions(lic *licensingv1alpha1.SoftwareLicense, old, cur *licensingv1alpha1.SoftwareLicenseStatus) {
+	if r.Recorder == nil {
+		return
+	}
+	for _, t := range []struct {
+		condition, reason, eventType, action string
+	}{
+		{licensingv1alpha1.ConditionExpiringSoon, EventExpiringSoon, corev1.EventTypeWarning, actionLifecycle},
+		{licensingv1alpha1.ConditionInGracePeriod, EventInGracePeriod, corev1.EventTypeWarning, actionLifecycle},
+		{licensingv1alpha1.ConditionExpired, EventExpired, corev1.EventTypeWarning, actionLifecycle},
+		{licensingv1alpha1.ConditionOverAllocated, EventOverAllocated, corev1.EventTypeWarning, actionSeats},
+		{licensingv1alpha1.ConditionUnderUtilized, EventUnderUtilized, corev1.EventTypeNormal, actionSeats},
+	} {
+		if meta.IsStatusConditionTrue(old.Conditions, t.condition) || !meta.IsStatusConditionTrue(cur.Conditions, t.condition) {
+			continue
+		}
+		c := meta.FindStatusCondition(cur.Conditions, t.condition)
+		r.Recorder.Eventf(lic, nil, t.eventType, t.reason, t.action, "%s", c.Message)
+	}
+	// A renewal seen on a licence that had a status before: a licence created
+	// in its fifth term was not renewed by anything this operator saw.
+	if old.State != "" && cur.Renewals > old.Renewals && cur.ValidUntil != nil {
+		r.Recorder.Eventf(lic, nil, corev1.EventTypeNormal, EventRenewed, actionLifecycle,
+			"%s", fmt.Sprintf("The licence renewed automatically (renewal %d): the new term runs until %s",
+				cur.Renewals, stamp(cur.ValidUntil.Time)))
+	}
+}
