@@ -1,14 +1,26 @@
 package cluster
 
 import (
+	"fmt"
 	"net/http"
+	"strings"
+	"sync"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/rest"
+	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	licensingv1alpha1 "github.com/license-operator/license-operator/api/v1alpha1"
+	utiltesting "github.com/license-operator/license-operator/internal/util/testing"
+	"github.com/license-operator/license-operator/internal/webhook/workload"
 	"github.com/license-operator/license-operator/test/kubecluster"
 )
 
@@ -32,5 +44,130 @@ var _ = Describe("The cluster", func() {
 			g.Expect(pod.Status.Phase).To(Equal(corev1.PodRunning))
 		}).WithTimeout(time.Minute).WithPolling(500 * time.Millisecond).Should(Succeed())
 		Expect(k8sClient.Delete(ctx, pod)).To(Succeed())
+	})
+})
+
+// warnings collects every warning the API server sends to k8sClient.
+type warnings struct {
+	mu   sync.Mutex
+	list []string
+}
+
+func (w *warnings) HandleWarningHeader(_ int, _ string, text string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.list = append(w.list, text)
+}
+
+func (w *warnings) All() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return strings.Join(w.list, "\n")
+}
+
+var _ = Describe("A licensed Deployment", func() {
+	const (
+		ns      = "e2e-licensed"
+		product = "e2e-cad"
+		sa      = "app"
+	)
+	runningPods := func(g Gomega) []string {
+		pods := &corev1.PodList{}
+		g.Expect(k8sClient.List(ctx, pods, client.InNamespace(ns), client.MatchingLabels{"app": "cad"})).To(Succeed())
+		var names []string
+		for _, p := range pods.Items {
+			if p.DeletionTimestamp == nil && p.Status.Phase == corev1.PodRunning {
+				names = append(names, p.Name)
+			}
+		}
+		return names
+	}
+	livePods := func(g Gomega) int {
+		pods := &corev1.PodList{}
+		g.Expect(k8sClient.List(ctx, pods, client.InNamespace(ns), client.MatchingLabels{"app": "cad"})).To(Succeed())
+		return len(pods.Items)
+	}
+	ledgerLen := func(g Gomega) int {
+		cm := &corev1.ConfigMap{}
+		err := k8sClient.Get(ctx, types.NamespacedName{Namespace: ns, Name: workload.LedgerName(sa)}, cm)
+		if apierrors.IsNotFound(err) {
+			return 0
+		}
+		g.Expect(err).NotTo(HaveOccurred())
+		return len(cm.Data)
+	}
+	scale := func(n int32) {
+		d := &appsv1.Deployment{}
+		Expect(k8sClient.Get(ctx, types.NamespacedName{Namespace: ns, Name: "cad"}, d)).To(Succeed())
+		d.Spec.Replicas = ptr.To(n)
+		Expect(k8sClient.Update(ctx, d)).To(Succeed())
+	}
+
+	It("runs only as many Pods as its ServiceAccount holds Concurrent seats, gives freed seats to new Pods, and frees all on deletion", func() {
+		Expect(k8sClient.Create(ctx, kubecluster.MakeNamespace(ns, nil))).To(Succeed())
+		Expect(k8sClient.Create(ctx, &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: sa, Namespace: ns}})).To(Succeed())
+		Expect(k8sClient.Create(ctx, utiltesting.MakeProduct(product).
+			Policy(utiltesting.MakePolicy("std").SeatModel(licensingv1alpha1.SeatModelConcurrent).Enforcement(licensingv1alpha1.EnforcementHard).Obj()).
+			DefaultPolicy("std").Obj())).To(Succeed())
+		Expect(k8sClient.Create(ctx, utiltesting.MakeLicense("cad", ns).Product(product).Seats(5).Obj())).To(Succeed())
+		asg := utiltesting.MakeAssignment(sa, ns).License("cad").ServiceAccount(sa).Seats(2).Obj()
+		Expect(k8sClient.Create(ctx, asg)).To(Succeed())
+
+		By("waiting for the operator to bind the assignment")
+		Eventually(func(g Gomega) {
+			g.Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(asg), asg)).To(Succeed())
+			g.Expect(asg.Status.State).To(Equal(licensingv1alpha1.AssignmentStateBound), "assignment status: %+v", asg.Status)
+		}).WithTimeout(time.Minute).WithPolling(500 * time.Millisecond).Should(Succeed())
+
+		By("creating a Deployment of 3 replicas: admitted with a warning")
+		w := &warnings{}
+		wcfg := rest.CopyConfig(cfg)
+		wcfg.WarningHandler = w
+		wc, err := client.New(wcfg, client.Options{Scheme: scheme})
+		Expect(err).NotTo(HaveOccurred())
+		pod := kubecluster.MakePod("", ns).Product(product).ServiceAccount(sa)
+		Expect(wc.Create(ctx, kubecluster.MakeDeployment("cad", 3, pod))).To(Succeed())
+		Expect(w.All()).To(ContainSubstring("asks for 3 replicas"))
+
+		By("exactly 2 Pods run; the ReplicaSet reports our denial for the third")
+		Eventually(runningPods).WithTimeout(time.Minute).WithPolling(500 * time.Millisecond).Should(HaveLen(2))
+		Eventually(func(g Gomega) {
+			evs := &corev1.EventList{}
+			g.Expect(k8sClient.List(ctx, evs, client.InNamespace(ns))).To(Succeed())
+			var msgs []string
+			for _, e := range evs.Items {
+				if e.InvolvedObject.Kind == "ReplicaSet" && e.Reason == "FailedCreate" {
+					msgs = append(msgs, e.Message)
+				}
+			}
+			g.Expect(strings.Join(msgs, "\n")).To(And(ContainSubstring(fmt.Sprintf("needs a seat of product %q", product)), ContainSubstring("2/2 seats in use")))
+		}).WithTimeout(time.Minute).WithPolling(500 * time.Millisecond).Should(Succeed())
+		Consistently(livePods).WithTimeout(5 * time.Second).Should(Equal(2))
+		Expect(ledgerLen(Default)).To(Equal(2))
+
+		By("scaling to 1 frees a seat; scaling back to 3 takes it again, and only it")
+		scale(1)
+		Eventually(func(g Gomega) {
+			g.Expect(runningPods(g)).To(HaveLen(1))
+			g.Expect(livePods(g)).To(Equal(1))
+			g.Expect(ledgerLen(g)).To(Equal(1))
+		}).WithTimeout(time.Minute).WithPolling(500 * time.Millisecond).Should(Succeed())
+		scale(3)
+		Eventually(runningPods).WithTimeout(time.Minute).WithPolling(500 * time.Millisecond).Should(HaveLen(2))
+		Consistently(livePods).WithTimeout(5 * time.Second).Should(Equal(2))
+
+		By("deleting the Deployment: garbage collection removes the Pods and both seats come back")
+		Expect(k8sClient.Delete(ctx, &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Name: "cad", Namespace: ns}},
+			client.PropagationPolicy(metav1.DeletePropagationBackground))).To(Succeed())
+		Eventually(func(g Gomega) {
+			g.Expect(livePods(g)).To(BeZero())
+			g.Expect(ledgerLen(g)).To(BeZero())
+		}).WithTimeout(2 * time.Minute).WithPolling(500 * time.Millisecond).Should(Succeed())
+		for i := range 2 {
+			Expect(k8sClient.Create(ctx, kubecluster.MakePod(fmt.Sprintf("after-%d", i), ns).Product(product).ServiceAccount(sa).Obj())).To(Succeed())
+		}
+		err = k8sClient.Create(ctx, kubecluster.MakePod("after-2", ns).Product(product).ServiceAccount(sa).Obj())
+		Expect(err).To(HaveOccurred())
+		Expect(err.Error()).To(ContainSubstring("2/2 seats in use"))
 	})
 })
