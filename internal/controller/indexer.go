@@ -25,6 +25,17 @@ const (
 	// IndexLicenseKeySecret indexes SoftwareLicenses by the name of the
 	// Secret their spec.key.secretRef names (in the licence's namespace).
 	IndexLicenseKeySecret = "spec.key.secretRef.name"
+	// IndexAssignmentProduct indexes LicenseAssignments by the product their
+	// spec.productRef names.
+	IndexAssignmentProduct = "spec.productRef.name"
+	// IndexLicenseCovers indexes SoftwareLicenses by every product a seat of
+	// them is a seat of: status.product.covers and spec.productRef.name. The
+	// licences a productRef assignment may draw from.
+	IndexLicenseCovers = "status.product.covers"
+	// IndexLicenseSharing indexes SoftwareLicenses by spec.sharing.from
+	// (Namespace when unset), so a namespace's label change reaches the
+	// licences shared by selector.
+	IndexLicenseSharing = "spec.sharing.from"
 	// IndexProductBundleMember indexes LicenseProducts by each product their
 	// spec.bundle.products includes.
 	IndexProductBundleMember = "spec.bundle.products"
@@ -50,6 +61,9 @@ func Indexes() []Index {
 		{&licensingv1alpha1.SoftwareLicense{}, IndexLicenseProduct, licenseProduct},
 		{&licensingv1alpha1.SoftwareLicense{}, IndexLicenseKeySecret, licenseKeySecret},
 		{&licensingv1alpha1.LicenseProduct{}, IndexProductBundleMember, productBundleMembers},
+		{&licensingv1alpha1.LicenseAssignment{}, IndexAssignmentProduct, assignmentProduct},
+		{&licensingv1alpha1.SoftwareLicense{}, IndexLicenseCovers, licenseCoversIndex},
+		{&licensingv1alpha1.SoftwareLicense{}, IndexLicenseSharing, licenseSharing},
 	}
 }
 
@@ -120,4 +134,31 @@ func productBundleMembers(obj client.Object) []string {
 		return nil
 	}
 	return p.Spec.Bundle.Products
+}
+
+func assignmentProduct(obj client.Object) []string {
+	a, ok := obj.(*licensingv1alpha1.LicenseAssignment)
+	if !ok || a.Spec.ProductRef == nil {
+		return nil
+	}
+	return []string{a.Spec.ProductRef.Name}
+}
+
+func licenseCoversIndex(obj client.Object) []string {
+	l, ok := obj.(*licensingv1alpha1.SoftwareLicense)
+	if !ok {
+		return nil
+	}
+	return licenseCovers(l)
+}
+
+func licenseSharing(obj client.Object) []string {
+	l, ok := obj.(*licensingv1alpha1.SoftwareLicense)
+	if !ok {
+		return nil
+	}
+	if l.Spec.Sharing == nil || l.Spec.Sharing.From == "" {
+		return []string{string(licensingv1alpha1.NamespacesFromNamespace)}
+	}
+	return []string{string(l.Spec.Sharing.From)}
 }

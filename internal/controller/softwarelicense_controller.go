@@ -42,6 +42,9 @@ type SoftwareLicenseReconciler struct {
 	Clock clock.PassiveClock
 	// Recorder emits events.k8s.io Events on lifecycle and seat transitions.
 	Recorder events.EventRecorder
+
+	// seats is what seat accounting keeps in memory (see assignment_status.go).
+	seats seatState
 }
 
 // Reconcile computes the status of one licence from the licence, its
@@ -54,9 +57,15 @@ func (r *SoftwareLicenseReconciler) Reconcile(ctx context.Context, req ctrl.Requ
 	if err := r.Get(ctx, req.NamespacedName, lic); err != nil {
 		if apierrors.IsNotFound(err) {
 			metrics.ForgetLicense(req.Namespace, req.Name)
-			return ctrl.Result{}, nil
+			// Assignments may still name the missing licence (or product).
+			return seatResult(r.reconcileOrphans(ctx, req))
 		}
 		return ctrl.Result{}, err
+	}
+	if !lic.DeletionTimestamp.IsZero() {
+		// Release the assignments, then let the licence go; no status to write.
+		_, err := r.reconcileSeats(ctx, lic, lic.Status.EffectivePolicy, false)
+		return seatResult(err)
 	}
 	now := r.Clock.Now()
 
@@ -66,7 +75,7 @@ func (r *SoftwareLicenseReconciler) Reconcile(ctx context.Context, req ctrl.Requ
 	}
 	status, next, err := r.computeStatus(ctx, lic, in, now)
 	if err != nil {
-		return ctrl.Result{}, err
+		return seatResult(err)
 	}
 
 	old := lic.Status.DeepCopy()
@@ -106,9 +115,12 @@ func (r *SoftwareLicenseReconciler) Reconcile(ctx context.Context, req ctrl.Requ
 //   - Secrets in the manager's cache, which holds only Secrets labelled
 //     KeySecretLabel (see CacheOptions): the generated key Secrets the
 //     licences own, and user Secrets labelled so, mapped by name through
-//     IndexLicenseKeySecret. See reconcileKey for unlabelled user Secrets.
+//     IndexLicenseKeySecret. See reconcileKey for unlabelled user Secrets;
+//   - what seat accounting needs besides (watchSeats): productRef
+//     assignments, assignee transfers, namespace labels, and kicks between
+//     the licences of a product.
 func (r *SoftwareLicenseReconciler) SetupWithManager(mgr ctrl.Manager) error {
-	return ctrl.NewControllerManagedBy(mgr).
+	b := ctrl.NewControllerManagedBy(mgr).
 		For(&licensingv1alpha1.SoftwareLicense{}, builder.WithPredicates(
 			predicate.Or(predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}))).
 		Owns(&corev1.Secret{}).
@@ -116,7 +128,8 @@ func (r *SoftwareLicenseReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		Watches(&licensingv1alpha1.LicenseProduct{}, handler.EnqueueRequestsFromMapFunc(r.licensesForProduct),
 			builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		Watches(&licensingv1alpha1.LicenseAssignment{}, handler.EnqueueRequestsFromMapFunc(licensesForAssignment),
-			builder.WithPredicates(assignmentSeatsChanged)).
+			builder.WithPredicates(assignmentSeatsChanged))
+	return r.watchSeats(b).
 		Named("softwarelicense").
 		Complete(r)
 }

@@ -116,16 +116,12 @@ func at(t *testing.T, s string) time.Time {
 
 func mt(t *testing.T, s string) *metav1.Time { return &metav1.Time{Time: at(t, s)} }
 
-// bound makes an assignment Bound to the licence ns/name with seats.
+// bound makes an assignment of seats Bound to the licence ns/name with them.
 func bound(a *ut.AssignmentWrapper, license string, seats int32) *v1.LicenseAssignment {
+	a.Spec.Seats = seats
 	a.Status.State = v1.AssignmentStateBound
 	a.Status.License = license
 	a.Status.Seats = seats
-	return a.Obj()
-}
-
-func withState(a *ut.AssignmentWrapper, s v1.AssignmentState) *v1.LicenseAssignment {
-	a.Status.State = s
 	return a.Obj()
 }
 
@@ -161,7 +157,12 @@ func TestSoftwareLicenseLifecycle(t *testing.T) {
 		bound(ut.MakeAssignment("a1", "team-a").License("cad-1"), "team-a/cad-1", 2),
 		bound(ut.MakeAssignment("a2", "team-b").License("cad-1", "team-a"), "team-a/cad-1", 1),
 		ut.MakeAssignment("a3", "team-a").License("cad-1").Seats(2).Obj(),
-		withState(ut.MakeAssignment("a4", "team-a").License("cad-1").Seats(7), v1.AssignmentStateRejected),
+		// Being deleted (another controller's finalizer holds it): Released, it waits for nothing.
+		func() *v1.LicenseAssignment {
+			a := ut.MakeAssignment("a4", "team-a").License("cad-1").Seats(7).Deleting(at(t, "2025-01-01T00:00:00Z")).Obj()
+			a.Finalizers = []string{"example.com/keep"}
+			return a
+		}(),
 		bound(ut.MakeAssignment("a5", "team-a").License("other"), "team-a/other", 4),
 	)
 

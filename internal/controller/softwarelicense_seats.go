@@ -3,72 +3,496 @@ package controller
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/klog/v2"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+	"sigs.k8s.io/controller-runtime/pkg/event"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+	"sigs.k8s.io/controller-runtime/pkg/source"
 
 	licensingv1alpha1 "github.com/license-operator/license-operator/api/v1alpha1"
 	"github.com/license-operator/license-operator/internal/licensing"
 )
 
-// reconcileSeats counts what the assignments of a licence hold. usable says
-// whether the licence may grant seats now (Ready); counting does not depend
-// on it, binding will. eff is its effective policy.
-//
-// It counts, through field indexes and never by listing every assignment:
-//   - Used, Activations and Consumption over the assignments bound to the
-//     licence (IndexAssignmentLicense, status.state Bound): their
-//     status.seats, their number, and their usage in the current consumption
-//     period (licensing.AssignmentUsage);
-//   - Pending over the assignments whose spec.licenseRef names the licence
-//     (IndexAssignmentLicenseRef) and that wait for seats (status.state
-//     Pending, or not yet set): their spec.seats. Rejected and Released
-//     assignments wait for nothing.
-func (r *SoftwareLicenseReconciler) reconcileSeats(ctx context.Context, lic *licensingv1alpha1.SoftwareLicense,
-	eff *licensingv1alpha1.EffectivePolicy, usable bool) (licensing.SeatUsage, error) {
-	key := LicenseKey(lic.Namespace, lic.Name)
-	var usage licensing.SeatUsage
+// licensingResource names SoftwareLicenses in the Conflict errors a pass
+// returns when it must be retried.
+var licensingResource = licensingv1alpha1.GroupVersion.WithResource("softwarelicenses").GroupResource()
 
-	var bound licensingv1alpha1.LicenseAssignmentList
-	if err := r.List(ctx, &bound, client.MatchingFields{IndexAssignmentLicense: key}); err != nil {
-		return usage, fmt.Errorf("listing the assignments bound to the licence: %w", err)
-	}
-	periodStart, err := r.consumptionPeriodStart(lic, eff)
-	if err != nil {
-		return usage, err
-	}
-	for i := range bound.Items {
-		a := &bound.Items[i]
-		if a.Status.State != licensingv1alpha1.AssignmentStateBound {
-			continue
-		}
-		usage.Used += a.Status.Seats
-		usage.Activations++
-		if periodStart != nil {
-			usage.Consumption += licensing.AssignmentUsage(a, *periodStart)
-		}
-	}
-
-	var referencing licensingv1alpha1.LicenseAssignmentList
-	if err := r.List(ctx, &referencing, client.MatchingFields{IndexAssignmentLicenseRef: key}); err != nil {
-		return usage, fmt.Errorf("listing the assignments that reference the licence: %w", err)
-	}
-	for i := range referencing.Items {
-		a := &referencing.Items[i]
-		if a.Status.State == "" || a.Status.State == licensingv1alpha1.AssignmentStatePending {
-			usage.Pending += a.Spec.Seats
-		}
-	}
-	return usage, nil
+// retry is the error of a pass that must start again from a fresher view;
+// it is a Conflict, like the write conflicts that also retry a pass.
+func retry(lic *licensingv1alpha1.SoftwareLicense, why error) error {
+	return apierrors.NewConflict(licensingResource, lic.Name, why)
 }
 
-// consumptionPeriodStart is the start of the licence's current consumption
-// period, nil when it is no Consumption licence.
-func (r *SoftwareLicenseReconciler) consumptionPeriodStart(lic *licensingv1alpha1.SoftwareLicense,
-	eff *licensingv1alpha1.EffectivePolicy) (*time.Time, error) {
-	life, err := licensing.ComputeLifecycle(lic, &eff.PolicySettings, r.Clock.Now())
-	if err != nil {
-		return nil, err
+// retryAfterConflict is how long a licence waits before retrying a pass
+// that met a Conflict: long enough for the cache to show the write that
+// caused it, short enough not to delay the queue behind it.
+const retryAfterConflict = 50 * time.Millisecond
+
+// seatResult is the result of a reconcile that ends with err. A Conflict (a
+// write based on a stale object, or a pass that must start again from a
+// fresher view) is part of the design, not a failure: the licence is retried
+// shortly, without an error in the log.
+func seatResult(err error) (ctrl.Result, error) {
+	if apierrors.IsConflict(err) {
+		return ctrl.Result{RequeueAfter: retryAfterConflict}, nil
 	}
-	return life.PeriodStart, nil
+	return ctrl.Result{}, err
+}
+
+// reconcileSeats grants the seats of a licence and returns what its
+// assignments hold. It is the only writer of bindings to the licence
+// (controller-runtime never reconciles one licence twice at once, and only
+// the leader reconciles), and it works in one pass:
+//
+//  1. Gather the pool: the licence and, when a product it covers has
+//     productRef assignments that hold nothing, every licence of that product
+//     (they compete for those assignments); and the assignments that hold,
+//     reference or may draw from them, read from the cache through field
+//     indexes and overlaid with this process's own writes the cache has not
+//     shown yet.
+//  2. Decide with licensing.Grant, the pure rules.
+//  3. Before writing any grant: check once per process that the cache holds
+//     everything the API server held (cacheFence), re-read the licence
+//     uncached so a lowered spec.seats or a deletion is never missed, and
+//     make sure the licence carries LicenseFinalizer.
+//  4. Write the statuses this licence answers for, first come first served,
+//     each a full status Update guarded by the resourceVersion the decision
+//     was made from; the first Conflict aborts the pass, which is retried
+//     from a fresh view. Statuses that did not change are not written.
+//
+// usable says whether the licence may bind new seats now (its Ready
+// condition); eff is its effective policy. For a licence being deleted it
+// releases every assignment it holds, then removes the finalizer.
+func (r *SoftwareLicenseReconciler) reconcileSeats(ctx context.Context, lic *licensingv1alpha1.SoftwareLicense,
+	eff *licensingv1alpha1.EffectivePolicy, usable bool) (licensing.SeatUsage, error) {
+	log := ctrl.LoggerFrom(ctx)
+	now := r.Clock.Now()
+	key := LicenseKey(lic.Namespace, lic.Name)
+	deleting := !lic.DeletionTimestamp.IsZero()
+
+	if err := r.settleUnsureWrites(ctx); err != nil {
+		return licensing.SeatUsage{}, err
+	}
+	self, err := r.selfGrantLicense(ctx, lic, eff, usable, now)
+	if err != nil {
+		return licensing.SeatUsage{}, err
+	}
+	in, views, err := r.gatherPool(ctx, self)
+	if err != nil {
+		return licensing.SeatUsage{}, err
+	}
+	in.Now = now
+	res := licensing.Grant(in)
+
+	// What this licence writes, in queue order; what others must write.
+	var writes []string
+	grants, holds := false, false
+	kicks := map[string]bool{}
+	for _, k := range res.Order {
+		d := res.Assignments[k]
+		if d.Writer == key && (d.Status.State == licensingv1alpha1.AssignmentStateBound || d.Status.State == licensingv1alpha1.AssignmentStateRejected) {
+			holds = true
+		}
+		if equality.Semantic.DeepEqual(views[k].Status, d.Status) {
+			continue
+		}
+		if d.Writer != key {
+			kicks[d.Writer] = true
+			continue
+		}
+		writes = append(writes, k)
+		grants = grants || d.Bound
+	}
+
+	if grants {
+		if err := r.seats.fence.check(ctx, r.APIReader, r.Client); err != nil {
+			return licensing.SeatUsage{}, retry(lic, err)
+		}
+		if err := r.guardLicense(ctx, lic); err != nil {
+			return licensing.SeatUsage{}, err
+		}
+	}
+	if holds && !deleting && !controllerutil.ContainsFinalizer(lic, licensingv1alpha1.LicenseFinalizer) {
+		// Before the first grant: a licence deleted from now on waits for its
+		// assignments to be released. The Update is guarded by the
+		// licence's resourceVersion: a stale licence fails with Conflict.
+		controllerutil.AddFinalizer(lic, licensingv1alpha1.LicenseFinalizer)
+		if err := r.Update(ctx, lic); err != nil {
+			return licensing.SeatUsage{}, fmt.Errorf("adding the seats-protection finalizer: %w", err)
+		}
+	}
+
+	for _, k := range writes {
+		a, d := views[k], res.Assignments[k]
+		if err := r.writeAssignmentStatus(ctx, a, d.Status); err != nil {
+			if apierrors.IsNotFound(err) {
+				continue // deleted meanwhile: its seats are free, the next pass sees it gone
+			}
+			return licensing.SeatUsage{}, fmt.Errorf("writing the status of assignment %s: %w", k, err)
+		}
+		log.V(1).Info("Updated assignment status", "assignment", klog.KObj(a), "state", d.Status.State,
+			"license", d.Status.License, "queuePosition", d.Status.QueuePosition)
+	}
+
+	if deleting && controllerutil.ContainsFinalizer(lic, licensingv1alpha1.LicenseFinalizer) {
+		// Every assignment the licence held is released now; make sure the
+		// cache has seen every binding before letting the licence go.
+		if err := r.seats.fence.check(ctx, r.APIReader, r.Client); err != nil {
+			return licensing.SeatUsage{}, retry(lic, err)
+		}
+		controllerutil.RemoveFinalizer(lic, licensingv1alpha1.LicenseFinalizer)
+		if err := r.Update(ctx, lic); err != nil {
+			return licensing.SeatUsage{}, client.IgnoreNotFound(fmt.Errorf("removing the seats-protection finalizer: %w", err))
+		}
+		log.Info("Released the seats of a deleted licence", "license", klog.KObj(lic))
+	}
+
+	for k := range kicks {
+		r.kick(ctx, k)
+	}
+	return res.Usage[key], nil
+}
+
+// guardLicense re-reads the licence from the API server and fails the pass
+// when its spec (seats, sharing, users, policy) or its deletion changed
+// since the cached copy the decision was made from.
+func (r *SoftwareLicenseReconciler) guardLicense(ctx context.Context, lic *licensingv1alpha1.SoftwareLicense) error {
+	if r.APIReader == nil {
+		return nil
+	}
+	var fresh licensingv1alpha1.SoftwareLicense
+	if err := r.APIReader.Get(ctx, client.ObjectKeyFromObject(lic), &fresh); err != nil {
+		return fmt.Errorf("re-reading the licence before granting: %w", err)
+	}
+	if fresh.Generation != lic.Generation || fresh.UID != lic.UID || !fresh.DeletionTimestamp.Equal(lic.DeletionTimestamp) {
+		return retry(lic, fmt.Errorf("the licence changed since the cached copy (generation %d, cached %d)", fresh.Generation, lic.Generation))
+	}
+	return nil
+}
+
+// selfGrantLicense is the licence being reconciled as the decision sees it,
+// computed from its spec now (not from its status, which this pass rewrites).
+func (r *SoftwareLicenseReconciler) selfGrantLicense(ctx context.Context, lic *licensingv1alpha1.SoftwareLicense,
+	eff *licensingv1alpha1.EffectivePolicy, usable bool, now time.Time) (licensing.GrantLicense, error) {
+	gl := licensing.GrantLicense{License: lic, Policy: eff, Covers: licenseCovers(lic), Deleting: !lic.DeletionTimestamp.IsZero()}
+	if eff != nil {
+		life, err := licensing.ComputeLifecycle(lic, &eff.PolicySettings, now)
+		if err != nil {
+			return gl, err
+		}
+		admin := lic.Spec.State
+		if admin == "" {
+			admin = licensingv1alpha1.AdminStateActive
+		}
+		gl.State = life.State(admin, now)
+		gl.ValidUntil, gl.GraceUntil = life.ValidUntil, life.GraceUntil
+		if eff.Type != nil && *eff.Type == licensingv1alpha1.LicenseTypeConsumption {
+			gl.PeriodStart = life.PeriodStart
+		}
+	}
+	gl.Usable = usable && !gl.Deleting
+	if !usable && eff != nil && licensing.Usable(gl.State) {
+		// Usable by its dates but not Ready: a policy, product or key problem.
+		if c := meta.FindStatusCondition(lic.Status.Conditions, licensingv1alpha1.ConditionReady); c != nil && c.Status != metav1.ConditionTrue {
+			gl.State = licensingv1alpha1.LicenseState(fmt.Sprintf("not ready (%s)", c.Reason))
+		} else {
+			gl.State = "not ready"
+		}
+	}
+	if ref := lic.Spec.ProductRef; ref != nil {
+		product, err := r.cachedProduct(ctx, ref.Name)
+		if err != nil {
+			return gl, err
+		}
+		gl.Product = product
+	}
+	return gl, nil
+}
+
+// peerGrantLicense is another licence of the pool as the decision sees it:
+// from the status its own reconcile wrote.
+func (r *SoftwareLicenseReconciler) peerGrantLicense(ctx context.Context, lic *licensingv1alpha1.SoftwareLicense) (licensing.GrantLicense, error) {
+	st := &lic.Status
+	gl := licensing.GrantLicense{
+		License:  lic,
+		Policy:   st.EffectivePolicy,
+		Covers:   licenseCovers(lic),
+		State:    st.State,
+		Deleting: !lic.DeletionTimestamp.IsZero(),
+	}
+	gl.Usable = !gl.Deleting && meta.IsStatusConditionTrue(st.Conditions, licensingv1alpha1.ConditionReady)
+	if st.ValidUntil != nil {
+		gl.ValidUntil = &st.ValidUntil.Time
+	}
+	if st.GraceUntil != nil {
+		gl.GraceUntil = &st.GraceUntil.Time
+	}
+	if st.Consumption != nil && st.Consumption.PeriodStart != nil {
+		gl.PeriodStart = &st.Consumption.PeriodStart.Time
+	}
+	if ref := lic.Spec.ProductRef; ref != nil {
+		product, err := r.cachedProduct(ctx, ref.Name)
+		if err != nil {
+			return gl, err
+		}
+		gl.Product = product
+	}
+	return gl, nil
+}
+
+func (r *SoftwareLicenseReconciler) cachedProduct(ctx context.Context, name string) (*licensingv1alpha1.LicenseProduct, error) {
+	var p licensingv1alpha1.LicenseProduct
+	switch err := r.Get(ctx, types.NamespacedName{Name: name}, &p); {
+	case apierrors.IsNotFound(err):
+		return nil, nil
+	case err != nil:
+		return nil, fmt.Errorf("reading product %s: %w", name, err)
+	}
+	return &p, nil
+}
+
+// licenseCovers are the products a seat of the licence is a seat of:
+// status.product.covers and spec.productRef.
+func licenseCovers(lic *licensingv1alpha1.SoftwareLicense) []string {
+	var covers []string
+	if lic.Status.Product != nil {
+		covers = append(covers, lic.Status.Product.Covers...)
+	}
+	if ref := lic.Spec.ProductRef; ref != nil && !slices.Contains(covers, ref.Name) {
+		covers = append(covers, ref.Name)
+	}
+	return covers
+}
+
+// gatherPool reads the pool of a licence and its assignments (see
+// reconcileSeats). It returns the decision's input and the assignments
+// as decided from, by key.
+func (r *SoftwareLicenseReconciler) gatherPool(ctx context.Context, self licensing.GrantLicense) (licensing.GrantInput, map[string]*licensingv1alpha1.LicenseAssignment, error) {
+	in := licensing.GrantInput{Licenses: []licensing.GrantLicense{self}, Products: map[string]*licensingv1alpha1.LicenseProduct{}}
+	views := map[string]*licensingv1alpha1.LicenseAssignment{}
+	add := func(items []licensingv1alpha1.LicenseAssignment) {
+		for i := range items {
+			a := r.seats.assumed.view(&items[i])
+			k := licensing.AssignmentKey(a)
+			if _, seen := views[k]; !seen {
+				views[k] = a
+				in.Assignments = append(in.Assignments, a)
+			}
+		}
+	}
+	list := func(field, value string) ([]licensingv1alpha1.LicenseAssignment, error) {
+		var l licensingv1alpha1.LicenseAssignmentList
+		if err := r.List(ctx, &l, client.MatchingFields{field: value}); err != nil {
+			return nil, fmt.Errorf("listing assignments by %s=%s: %w", field, value, err)
+		}
+		return l.Items, nil
+	}
+
+	poolKeys := map[string]bool{self.Key(): true}
+	for _, product := range self.Covers {
+		items, err := list(IndexAssignmentProduct, product)
+		if err != nil {
+			return in, nil, err
+		}
+		if len(items) == 0 {
+			continue
+		}
+		add(items)
+		p, err := r.cachedProduct(ctx, product)
+		if err != nil {
+			return in, nil, err
+		}
+		if p != nil {
+			in.Products[product] = p
+		}
+		waiting := false
+		for i := range items {
+			if a := r.seats.assumed.view(&items[i]); a.Status.License == "" {
+				waiting = true
+				break
+			}
+		}
+		if !waiting {
+			continue
+		}
+		var peers licensingv1alpha1.SoftwareLicenseList
+		if err := r.List(ctx, &peers, client.MatchingFields{IndexLicenseCovers: product}); err != nil {
+			return in, nil, fmt.Errorf("listing the licences of product %s: %w", product, err)
+		}
+		for i := range peers.Items {
+			peer := &peers.Items[i]
+			k := LicenseKey(peer.Namespace, peer.Name)
+			if poolKeys[k] {
+				continue
+			}
+			gl, err := r.peerGrantLicense(ctx, peer)
+			if err != nil {
+				return in, nil, err
+			}
+			poolKeys[k] = true
+			in.Licenses = append(in.Licenses, gl)
+		}
+	}
+	for k := range poolKeys {
+		for _, field := range []string{IndexAssignmentLicenseRef, IndexAssignmentLicense} {
+			items, err := list(field, k)
+			if err != nil {
+				return in, nil, err
+			}
+			add(items)
+		}
+	}
+
+	labels, err := r.namespaceLabels(ctx, in)
+	if err != nil {
+		return in, nil, err
+	}
+	in.NamespaceLabels = labels
+	return in, views, nil
+}
+
+// namespaceLabels reads the labels of the assignments' namespaces, only
+// when a sharing or allowAssignmentsFrom selector of the pool needs them.
+func (r *SoftwareLicenseReconciler) namespaceLabels(ctx context.Context, in licensing.GrantInput) (map[string]map[string]string, error) {
+	needed := false
+	for _, l := range in.Licenses {
+		if s := l.License.Spec.Sharing; s != nil && s.From == licensingv1alpha1.NamespacesFromSelector {
+			needed = true
+		}
+		if l.Product != nil && l.Product.Spec.AllowAssignmentsFrom != nil && l.Product.Spec.AllowAssignmentsFrom.From == licensingv1alpha1.AssignmentsFromSelector {
+			needed = true
+		}
+	}
+	for _, p := range in.Products {
+		if p.Spec.AllowAssignmentsFrom != nil && p.Spec.AllowAssignmentsFrom.From == licensingv1alpha1.AssignmentsFromSelector {
+			needed = true
+		}
+	}
+	if !needed {
+		return nil, nil
+	}
+	out := map[string]map[string]string{}
+	for _, a := range in.Assignments {
+		if _, done := out[a.Namespace]; done {
+			continue
+		}
+		var ns corev1.Namespace
+		switch err := r.Get(ctx, types.NamespacedName{Name: a.Namespace}, &ns); {
+		case apierrors.IsNotFound(err):
+			out[a.Namespace] = nil
+		case err != nil:
+			return nil, fmt.Errorf("reading namespace %s: %w", a.Namespace, err)
+		default:
+			out[a.Namespace] = ns.Labels
+		}
+	}
+	return out, nil
+}
+
+// watchSeats adds the watches seat accounting needs to the SoftwareLicense
+// controller, besides the licenseRef and status.license mapping of
+// licensesForAssignment:
+//   - productRef assignments, mapped through IndexLicenseCovers to every
+//     licence of the product (or, when there is none, to orphanRequest);
+//   - assignment spec changes (an assignee transfer, a deletion), which
+//     change what the licence decides;
+//   - namespace label changes, mapped to the licences shared by selector and
+//     the licences of products that allow assignments by selector;
+//   - the kicks of passes that decided a status another licence writes.
+func (r *SoftwareLicenseReconciler) watchSeats(b *builder.Builder) *builder.Builder {
+	r.seats.kicks = make(chan event.GenericEvent, 1024)
+	return b.
+		Watches(&licensingv1alpha1.LicenseAssignment{}, handler.EnqueueRequestsFromMapFunc(r.licensesForAssignmentSeats),
+			builder.WithPredicates(assignmentDecisionChanged)).
+		Watches(&corev1.Namespace{}, handler.EnqueueRequestsFromMapFunc(r.licensesForNamespace),
+			builder.WithPredicates(namespaceLabelsChanged)).
+		WatchesRawSource(source.Channel(r.seats.kicks, &handler.EnqueueRequestForObject{}))
+}
+
+// licensesForAssignmentSeats maps an assignment to the licence its
+// licenseRef names, the licence it is bound to and, for a productRef, every
+// licence of the product (orphanRequest when there is none).
+func (r *SoftwareLicenseReconciler) licensesForAssignmentSeats(ctx context.Context, obj client.Object) []reconcile.Request {
+	a, ok := obj.(*licensingv1alpha1.LicenseAssignment)
+	if !ok {
+		return nil
+	}
+	reqs := licensesForAssignment(ctx, a)
+	if a.Spec.ProductRef == nil {
+		return reqs
+	}
+	var list licensingv1alpha1.SoftwareLicenseList
+	if err := r.List(ctx, &list, client.MatchingFields{IndexLicenseCovers: a.Spec.ProductRef.Name}); err != nil {
+		ctrl.LoggerFrom(ctx).Error(err, "Listing the licences of a product", "product", a.Spec.ProductRef.Name)
+		return reqs
+	}
+	if len(list.Items) == 0 {
+		return append(reqs, orphanRequest(a.Spec.ProductRef.Name))
+	}
+	return append(reqs, licenseRequests(list.Items)...)
+}
+
+// licensesForNamespace maps a namespace to the licences whose decision
+// depends on its labels.
+func (r *SoftwareLicenseReconciler) licensesForNamespace(ctx context.Context, _ client.Object) []reconcile.Request {
+	var reqs []reconcile.Request
+	var shared licensingv1alpha1.SoftwareLicenseList
+	if err := r.List(ctx, &shared, client.MatchingFields{IndexLicenseSharing: string(licensingv1alpha1.NamespacesFromSelector)}); err != nil {
+		ctrl.LoggerFrom(ctx).Error(err, "Listing the licences shared by selector")
+		return nil
+	}
+	reqs = append(reqs, licenseRequests(shared.Items)...)
+	var products licensingv1alpha1.LicenseProductList
+	if err := r.List(ctx, &products); err != nil {
+		ctrl.LoggerFrom(ctx).Error(err, "Listing the products")
+		return reqs
+	}
+	for i := range products.Items {
+		p := &products.Items[i]
+		if p.Spec.AllowAssignmentsFrom == nil || p.Spec.AllowAssignmentsFrom.From != licensingv1alpha1.AssignmentsFromSelector {
+			continue
+		}
+		var list licensingv1alpha1.SoftwareLicenseList
+		if err := r.List(ctx, &list, client.MatchingFields{IndexLicenseCovers: p.Name}); err != nil {
+			ctrl.LoggerFrom(ctx).Error(err, "Listing the licences of a product", "product", p.Name)
+			continue
+		}
+		reqs = append(reqs, licenseRequests(list.Items)...)
+	}
+	return reqs
+}
+
+// assignmentDecisionChanged passes what may change a seat decision beyond
+// what assignmentSeatsChanged passes: creations, deletions, spec changes
+// (generation) and the start of a deletion.
+var assignmentDecisionChanged = predicate.Funcs{
+	UpdateFunc: func(e event.UpdateEvent) bool {
+		return e.ObjectOld.GetGeneration() != e.ObjectNew.GetGeneration() ||
+			!e.ObjectOld.GetDeletionTimestamp().Equal(e.ObjectNew.GetDeletionTimestamp()) ||
+			assignmentSeatsChanged.Update(e)
+	},
+}
+
+// namespaceLabelsChanged passes label changes of namespaces only.
+var namespaceLabelsChanged = predicate.Funcs{
+	CreateFunc:  func(event.CreateEvent) bool { return false },
+	DeleteFunc:  func(event.DeleteEvent) bool { return false },
+	GenericFunc: func(event.GenericEvent) bool { return false },
+	UpdateFunc: func(e event.UpdateEvent) bool {
+		return !equality.Semantic.DeepEqual(e.ObjectOld.GetLabels(), e.ObjectNew.GetLabels())
+	},
 }

@@ -215,7 +215,7 @@ func (p *poolLicense) free() int64 {
 
 // consumptionExhausted says whether the period's usage reached the limit.
 func (p *poolLicense) consumptionExhausted() bool {
-	if p.Policy == nil || p.Policy.Consumption == nil {
+	if p.PeriodStart == nil || p.Policy == nil || p.Policy.Consumption == nil {
 		return false
 	}
 	return ComputeConsumption(p.Policy.Consumption, p.consumption).Exhausted
@@ -903,3 +903,11 @@ func truncate(s string, n int) string {
 }
 
 func utf8RuneStart(b byte) bool { return b&0xC0 != 0x80 }
+
+// WaitingStatus is the status of an assignment that holds nothing and waits
+// for the reason a message explains, for assignments no licence of a pool
+// answers for (their licence or product does not exist).
+func WaitingStatus(a *licensingv1alpha1.LicenseAssignment, reason, message string, now time.Time) licensingv1alpha1.LicenseAssignmentStatus {
+	o := &outcome{state: licensingv1alpha1.AssignmentStatePending, transfers: a.Status.Transfers, reason: reason, message: message}
+	return o.status(a, metav1.NewTime(now.UTC().Truncate(time.Second)))
+}
