@@ -383,4 +383,3 @@ var _ = Describe("LicenseProduct controller", func() {
 		}).Should(BeTrue())
 	})
 })
-
