@@ -115,8 +115,12 @@ run: manifests generate fmt vet ## Run a controller from your host against the c
 	go run ./cmd/main.go
 
 .PHONY: run-local
-run-local: manifests envtest ## Run the operator on a local control plane (etcd + kube-apiserver), apply config/samples; Ctrl-C stops everything.
-	go run ./hack/run-local
+# Built, then run, rather than `go run`: go run exits 1 when it sees the
+# Ctrl-C that run-local handles, and run-local's own exit status (0 after a
+# clean stop) is what make should report.
+run-local: manifests envtest | $(LOCALBIN) ## Run the operator on a local control plane (etcd + kube-apiserver), apply config/samples; Ctrl-C stops everything.
+	go build -o $(LOCALBIN)/run-local ./hack/run-local
+	$(LOCALBIN)/run-local
 
 # If you wish to build the manager image targeting other platforms you can use the --platform flag.
 # (i.e. docker build --platform linux/arm64). However, you must enable docker buildKit for it.

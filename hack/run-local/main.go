@@ -1,0 +1,156 @@
+/*
+Copyright 2026 The license-operator Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+// Command run-local (`make run-local`) runs license-operator on a control
+// plane of its own, on a machine with nothing but Go: it starts etcd and
+// kube-apiserver on loopback with the CRDs installed, builds and starts the
+// manager, applies config/samples, prints what the cluster holds and how to
+// reach it with kubectl, and then waits. SIGINT or SIGTERM stop the manager
+// and the control plane; it then exits 0.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"github.com/go-logr/logr"
+	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
+
+	"github.com/license-operator/license-operator/test/localcluster"
+)
+
+func main() {
+	os.Exit(run())
+}
+
+func run() int {
+	started := time.Now()
+	// Signals are caught from the start: a Ctrl-C while etcd is starting
+	// must still stop etcd.
+	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer cancel()
+	// envtest logs through controller-runtime; the manager's own log goes to
+	// a file, and this terminal only shows what is printed below.
+	ctrllog.SetLogger(logr.Discard())
+
+	root, err := localcluster.FindRepoRoot("")
+	if err != nil {
+		return fail(err)
+	}
+
+	// Build the manager while the control plane starts.
+	binary := filepath.Join(root, "bin", "manager")
+	built := make(chan error, 1)
+	go func() { built <- localcluster.BuildManager(ctx, root, binary) }()
+
+	cluster, err := localcluster.Start(ctx, localcluster.Options{RepoRoot: root})
+	if err != nil {
+		<-built
+		// Start stops whatever it started when it fails.
+		return failed(ctx, err)
+	}
+	stop := func() error {
+		fmt.Fprintln(os.Stderr, "Stopping the manager and the control plane.")
+		return cluster.Stop()
+	}
+	if err := <-built; err != nil {
+		return failed(ctx, errors.Join(err, stop()))
+	}
+	mgr, err := cluster.StartManager(ctx, localcluster.ManagerOptions{Binary: binary})
+	if err != nil {
+		return failed(ctx, errors.Join(err, stop()))
+	}
+	if ctx.Err() != nil {
+		return stopped(stop())
+	}
+
+	applySamples(ctx, cluster)
+	if out, err := cluster.Kubectl(ctx, "get", "licensing", "-A", "-o", "wide"); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+	} else {
+		fmt.Print(out)
+	}
+	printUsage(cluster, mgr, time.Since(started))
+
+	select {
+	case <-ctx.Done():
+		return stopped(stop())
+	case <-mgr.Exited():
+		return fail(errors.Join(fmt.Errorf("the manager exited: %v; see %s", mgr.ExitErr(), mgr.LogPath), stop()))
+	}
+}
+
+// applySamples applies config/samples: through its kustomization when it has
+// one, every file otherwise. A sample the API server rejects is reported and
+// the cluster keeps running, so that it can be looked into.
+func applySamples(ctx context.Context, cluster *localcluster.Cluster) {
+	dir := filepath.Join(cluster.RepoRoot, "config", "samples")
+	if _, err := os.Stat(dir); err != nil {
+		fmt.Fprintln(os.Stderr, "No config/samples to apply.")
+		return
+	}
+	args := []string{"apply", "-f", dir}
+	if _, err := os.Stat(filepath.Join(dir, "kustomization.yaml")); err == nil {
+		args = []string{"apply", "-k", dir}
+	}
+	if _, err := cluster.Kubectl(ctx, args...); err != nil {
+		fmt.Fprintf(os.Stderr, "Applying config/samples failed:\n%v\n", err)
+	}
+}
+
+func printUsage(cluster *localcluster.Cluster, mgr *localcluster.Manager, took time.Duration) {
+	fmt.Printf(`
+license-operator runs on a local control plane (etcd and kube-apiserver on 127.0.0.1),
+with config/samples applied; ready in %s.
+
+Use it from another terminal with the kubectl that matches the API server:
+
+  export KUBECONFIG=%s
+  export PATH=%s:$PATH
+  kubectl get licensing -A
+  kubectl get softwarelicenses -o yaml
+
+Manager log: %s
+Press Ctrl-C to stop the manager and the control plane.
+`, took.Round(time.Second), cluster.KubeconfigPath, cluster.AssetsDir, mgr.LogPath)
+}
+
+// failed reports err, unless a signal asked to stop (the error is then the
+// interruption of what was starting): that is a clean stop.
+func failed(ctx context.Context, err error) int {
+	if ctx.Err() != nil {
+		return 0
+	}
+	return fail(err)
+}
+
+func stopped(err error) int {
+	if err != nil {
+		return fail(err)
+	}
+	return 0
+}
+
+func fail(err error) int {
+	fmt.Fprintf(os.Stderr, "run-local: %v\n", err)
+	return 1
+}

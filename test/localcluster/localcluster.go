@@ -1,0 +1,273 @@
+/*
+Copyright 2026 The license-operator Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+// Package localcluster runs license-operator on a control plane of its own:
+// etcd and kube-apiserver on loopback (started by controller-runtime's
+// envtest, with the CRDs of config/crd/bases installed), an admin kubeconfig
+// file, and the manager binary as a child process. It needs nothing but Go:
+// the binaries come from hack/envtest-assets.sh. `make run-local` and the
+// e2e suite use it.
+//
+// Every process runs in a process group of its own, so a Ctrl-C in a
+// terminal never reaches it directly; Stop ends the manager first, then the
+// control plane, and leaves no process behind.
+package localcluster
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
+	"sigs.k8s.io/controller-runtime/pkg/envtest"
+)
+
+// Module is the Go module path of this repository; FindRepoRoot looks for the
+// go.mod that declares it.
+const Module = "github.com/license-operator/license-operator"
+
+// AdminUser is the user of the kubeconfig a Cluster writes; it is in the
+// system:masters group.
+const AdminUser = "license-operator-admin"
+
+// Options configure Start. Every field has a default.
+type Options struct {
+	// RepoRoot is the root of the license-operator repository. Default:
+	// FindRepoRoot from the working directory.
+	RepoRoot string
+	// AssetsDir holds kube-apiserver, etcd and kubectl. Default: the
+	// directory hack/envtest-assets.sh prints (which honours
+	// KUBEBUILDER_ASSETS).
+	AssetsDir string
+	// WorkDir receives the kubeconfig, the kubectl cache and the manager
+	// log. Default: a new temporary directory, removed by Stop.
+	WorkDir string
+}
+
+// Cluster is a running control plane with the license-operator CRDs.
+type Cluster struct {
+	// RepoRoot is the repository the CRDs and samples are read from.
+	RepoRoot string
+	// AssetsDir holds kube-apiserver, etcd and kubectl.
+	AssetsDir string
+	// WorkDir holds the kubeconfig and the logs.
+	WorkDir string
+	// KubeconfigPath is an admin (system:masters) kubeconfig for the cluster.
+	KubeconfigPath string
+	// Config is the admin REST config the kubeconfig was written from.
+	Config *rest.Config
+
+	env        *envtest.Environment
+	ownWorkDir bool
+
+	mu       sync.Mutex
+	managers []*Manager
+	stopped  bool
+}
+
+// Start starts etcd and kube-apiserver, installs the CRDs of
+// config/crd/bases (it fails when that directory is missing) and writes an
+// admin kubeconfig into the work directory. Call Stop when done, also when
+// Start fails part way: it stops what was started.
+func Start(ctx context.Context, opts Options) (*Cluster, error) {
+	var err error
+	c := &Cluster{RepoRoot: opts.RepoRoot, AssetsDir: opts.AssetsDir, WorkDir: opts.WorkDir}
+	if c.RepoRoot == "" {
+		if c.RepoRoot, err = FindRepoRoot(""); err != nil {
+			return nil, err
+		}
+	}
+	if c.AssetsDir == "" {
+		if c.AssetsDir, err = Assets(ctx, c.RepoRoot); err != nil {
+			return nil, err
+		}
+	}
+	for _, bin := range []string{"kube-apiserver", "etcd", "kubectl"} {
+		if _, err := os.Stat(filepath.Join(c.AssetsDir, bin)); err != nil {
+			return nil, fmt.Errorf("%s is missing from the assets directory %s: %w", bin, c.AssetsDir, err)
+		}
+	}
+	if c.WorkDir == "" {
+		if c.WorkDir, err = os.MkdirTemp("", "license-operator-local-"); err != nil {
+			return nil, err
+		}
+		c.ownWorkDir = true
+	} else if err := os.MkdirAll(c.WorkDir, 0o755); err != nil {
+		return nil, err
+	}
+
+	c.env = &envtest.Environment{
+		CRDDirectoryPaths:     []string{filepath.Join(c.RepoRoot, "config", "crd", "bases")},
+		ErrorIfCRDPathMissing: true,
+		BinaryAssetsDirectory: c.AssetsDir,
+	}
+	if err := ctx.Err(); err != nil {
+		return c, errors.Join(err, c.Stop())
+	}
+	if _, err := c.env.Start(); err != nil {
+		return c, errors.Join(fmt.Errorf("starting etcd and kube-apiserver: %w", err), c.Stop())
+	}
+
+	admin, err := c.env.AddUser(envtest.User{Name: AdminUser, Groups: []string{"system:masters"}}, nil)
+	if err != nil {
+		return c, errors.Join(fmt.Errorf("adding the admin user: %w", err), c.Stop())
+	}
+	c.Config = admin.Config()
+	c.KubeconfigPath = filepath.Join(c.WorkDir, "kubeconfig")
+	if err := writeKubeconfig(c.Config, c.KubeconfigPath); err != nil {
+		return c, errors.Join(err, c.Stop())
+	}
+	return c, nil
+}
+
+// writeKubeconfig serialises cfg (client certificate authentication, as
+// envtest's users have) into a kubeconfig file whose current context points
+// at the default namespace.
+func writeKubeconfig(cfg *rest.Config, path string) error {
+	server := cfg.Host
+	if !strings.Contains(server, "://") {
+		server = "https://" + server
+	}
+	const name = "license-operator-local"
+	kc := clientcmdapi.NewConfig()
+	kc.Clusters[name] = &clientcmdapi.Cluster{
+		Server:                   server,
+		CertificateAuthorityData: cfg.CAData,
+	}
+	kc.AuthInfos[AdminUser] = &clientcmdapi.AuthInfo{
+		ClientCertificateData: cfg.CertData,
+		ClientKeyData:         cfg.KeyData,
+		Token:                 cfg.BearerToken,
+	}
+	kc.Contexts[name] = &clientcmdapi.Context{Cluster: name, AuthInfo: AdminUser, Namespace: "default"}
+	kc.CurrentContext = name
+	if err := clientcmd.WriteToFile(*kc, path); err != nil {
+		return fmt.Errorf("writing the kubeconfig %s: %w", path, err)
+	}
+	return nil
+}
+
+// KubectlPath is the kubectl of the assets directory: its version matches the
+// API server.
+func (c *Cluster) KubectlPath() string { return filepath.Join(c.AssetsDir, "kubectl") }
+
+// Kubectl runs the assets' kubectl against the cluster as the admin user and
+// returns its standard output. The error carries the standard error.
+func (c *Cluster) Kubectl(ctx context.Context, args ...string) (string, error) {
+	cmd := exec.CommandContext(ctx, c.KubectlPath(), args...)
+	cmd.Env = append(os.Environ(),
+		"KUBECONFIG="+c.KubeconfigPath,
+		"KUBECACHEDIR="+filepath.Join(c.WorkDir, "kube-cache"))
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		return stdout.String(), fmt.Errorf("kubectl %s: %w: %s", strings.Join(args, " "), err, strings.TrimSpace(stderr.String()))
+	}
+	return stdout.String(), nil
+}
+
+// Stop stops every manager started with StartManager, then kube-apiserver
+// and etcd, and removes the work directory when Start created it. It is safe
+// to call more than once.
+func (c *Cluster) Stop() error {
+	c.mu.Lock()
+	if c.stopped {
+		c.mu.Unlock()
+		return nil
+	}
+	c.stopped = true
+	managers := c.managers
+	c.managers = nil
+	c.mu.Unlock()
+
+	var errs []error
+	for _, m := range managers {
+		if err := m.Stop(); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if c.env != nil {
+		if err := c.env.Stop(); err != nil {
+			errs = append(errs, fmt.Errorf("stopping etcd and kube-apiserver: %w", err))
+		}
+	}
+	if c.ownWorkDir {
+		if err := os.RemoveAll(c.WorkDir); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// FindRepoRoot walks up from dir (the working directory when empty) to the
+// directory whose go.mod declares this module.
+func FindRepoRoot(dir string) (string, error) {
+	if dir == "" {
+		wd, err := os.Getwd()
+		if err != nil {
+			return "", err
+		}
+		dir = wd
+	}
+	dir, err := filepath.Abs(dir)
+	if err != nil {
+		return "", err
+	}
+	for d := dir; ; d = filepath.Dir(d) {
+		data, err := os.ReadFile(filepath.Join(d, "go.mod"))
+		if err == nil && declaresModule(data) {
+			return d, nil
+		}
+		if filepath.Dir(d) == d {
+			return "", fmt.Errorf("no go.mod of %s in %s or above", Module, dir)
+		}
+	}
+}
+
+func declaresModule(gomod []byte) bool {
+	for line := range strings.SplitSeq(string(gomod), "\n") {
+		if f := strings.Fields(line); len(f) == 2 && f[0] == "module" && f[1] == Module {
+			return true
+		}
+	}
+	return false
+}
+
+// Assets runs hack/envtest-assets.sh and returns the directory it prints:
+// KUBEBUILDER_ASSETS, the setup-envtest cache, a download, or a build from
+// the Go module proxy (see the script).
+func Assets(ctx context.Context, repoRoot string) (string, error) {
+	cmd := exec.CommandContext(ctx, filepath.Join(repoRoot, "hack", "envtest-assets.sh"))
+	cmd.Dir = repoRoot
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		return "", fmt.Errorf("hack/envtest-assets.sh: %w: %s", err, strings.TrimSpace(stderr.String()))
+	}
+	dir := strings.TrimSpace(stdout.String())
+	if dir == "" {
+		return "", fmt.Errorf("hack/envtest-assets.sh printed no directory: %s", strings.TrimSpace(stderr.String()))
+	}
+	return dir, nil
+}
