@@ -64,9 +64,8 @@ func run() int {
 
 	cluster, err := localcluster.Start(ctx, localcluster.Options{RepoRoot: root})
 	if err != nil {
-		<-built
 		// Start stops whatever it started when it fails.
-		return failed(ctx, err)
+		return failed(ctx, errors.Join(err, <-built))
 	}
 	stop := func() error {
 		fmt.Fprintln(os.Stderr, "Stopping the manager and the control plane.")
