@@ -85,7 +85,7 @@ func (r *SoftwareLicenseReconciler) Reconcile(ctx context.Context, req ctrl.Requ
 		patch := client.MergeFromWithOptions(lic.DeepCopy(), client.MergeFromWithOptimisticLock{})
 		lic.Status = status
 		if err := r.Status().Patch(ctx, lic, patch); err != nil {
-			return ctrl.Result{}, fmt.Errorf("patching the status: %w", err)
+			return seatResult(fmt.Errorf("patching the status: %w", err))
 		}
 		log.V(1).Info("Updated licence status", "license", klog.KObj(lic), "state", status.State, "compliance", status.Compliance)
 		r.recordTransitions(lic, old, &status)

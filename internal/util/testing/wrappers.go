@@ -438,3 +438,17 @@ func (w *LicenseWrapper) MaxTransfers(n int32) *LicenseWrapper {
 	w.Spec.Overrides.MaxTransfers = &n
 	return w
 }
+
+// ConsumptionLimit makes the licence a Consumption licence (spec.overrides)
+// that allows max units per resetPeriod (no reset when resetPeriod is empty).
+func (w *LicenseWrapper) ConsumptionLimit(max int64, resetPeriod licensingv1alpha1.CalendarDuration) *LicenseWrapper {
+	if w.Spec.Overrides == nil {
+		w.Spec.Overrides = &licensingv1alpha1.PolicySettings{}
+	}
+	w.Spec.Overrides.Type = ptr.To(licensingv1alpha1.LicenseTypeConsumption)
+	w.Spec.Overrides.Consumption = &licensingv1alpha1.ConsumptionPolicy{MaxConsumptions: &max}
+	if resetPeriod != "" {
+		w.Spec.Overrides.Consumption.ResetPeriod = &resetPeriod
+	}
+	return w
+}
