@@ -9,6 +9,7 @@ import (
 	"math/rand/v2"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -76,6 +77,77 @@ type Ledger struct {
 	// Grace is how long an entry is kept although its Pod does not exist (the
 	// Pod may still be on its way through admission to storage).
 	Grace time.Duration
+
+	mu      sync.Mutex
+	ledgers map[types.NamespacedName]*ledgerSlot
+}
+
+// ledgerSlot serialises the reservations of one ledger inside this replica, so
+// that concurrent admissions queue instead of racing each other into
+// conflicts, and remembers the last version this replica read or wrote: the
+// next update is tried on it, and the API server refuses it (Conflict) if
+// another replica changed the ledger since, which costs one read. It is never
+// trusted without the API server's compare-and-swap.
+type ledgerSlot struct {
+	sem  chan struct{}
+	last *corev1.ConfigMap
+
+	mu    sync.Mutex
+	queue []*reservationRequest
+}
+
+// reservationRequest is one admission waiting for a seat of a ledger. The
+// requests that queue while a write is in flight are decided together and
+// written in one update (group commit): a ledger takes as many Pods per
+// second as its writes allow times the batch, not one Pod per write.
+type reservationRequest struct {
+	pod       PodRef
+	seats     int32
+	allowOver bool
+	res       Reservation
+	err       error
+	done      chan struct{}
+}
+
+func (l *Ledger) slot(key types.NamespacedName) *ledgerSlot {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.ledgers == nil {
+		l.ledgers = map[types.NamespacedName]*ledgerSlot{}
+	}
+	s, ok := l.ledgers[key]
+	if !ok {
+		s = &ledgerSlot{sem: make(chan struct{}, 1)}
+		l.ledgers[key] = s
+	}
+	return s
+}
+
+func (s *ledgerSlot) lock(ctx context.Context) error {
+	select {
+	case s.sem <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return errLedgerBusy
+	}
+}
+
+func (s *ledgerSlot) unlock() { <-s.sem }
+
+// read returns the remembered version when fresh is false and there is one, else the live one.
+// live says whether the copy was just read from the API server: a decision
+// that writes nothing (a refusal, "not in the ledger") is taken only on a live copy.
+func (l *Ledger) read(ctx context.Context, s *ledgerSlot, key types.NamespacedName, fresh bool) (cm *corev1.ConfigMap, live bool, err error) {
+	if !fresh && s.last != nil {
+		return s.last.DeepCopy(), false, nil
+	}
+	cm = &corev1.ConfigMap{}
+	if err := l.Reader.Get(ctx, key, cm); err != nil {
+		s.last = nil
+		return nil, true, err
+	}
+	s.last = cm.DeepCopy()
+	return cm, true, nil
 }
 
 // PodRef identifies the Pod asking for a seat.
@@ -101,75 +173,152 @@ var errLedgerBusy = errors.New("the seat ledger is being changed by many admissi
 // hold it (or always, when allowOver). It retries on conflicts until ctx ends.
 func (l *Ledger) Reserve(ctx context.Context, asg *licensingv1alpha1.LicenseAssignment, pod PodRef, seats int32, allowOver bool) (Reservation, error) {
 	key := types.NamespacedName{Namespace: asg.Namespace, Name: LedgerName(asg.Name)}
+	s := l.slot(key)
+	r := &reservationRequest{pod: pod, seats: seats, allowOver: allowOver, done: make(chan struct{})}
+	s.mu.Lock()
+	s.queue = append(s.queue, r)
+	s.mu.Unlock()
+	for {
+		select {
+		case <-r.done:
+			return r.res, r.err
+		case s.sem <- struct{}{}:
+			// This request leads: it decides and writes everything queued.
+			s.mu.Lock()
+			batch := s.queue
+			s.queue = nil
+			s.mu.Unlock()
+			if len(batch) > 0 {
+				l.commit(ctx, asg, key, s, batch)
+			}
+			<-s.sem
+		case <-ctx.Done():
+			s.mu.Lock()
+			for i, q := range s.queue {
+				if q == r {
+					s.queue = append(s.queue[:i:i], s.queue[i+1:]...)
+					s.mu.Unlock()
+					return Reservation{}, errLedgerBusy
+				}
+			}
+			s.mu.Unlock()
+			// A leader holds the request: its answer comes within its own deadline.
+			<-r.done
+			return r.res, r.err
+		}
+	}
+}
+
+// commit decides a batch of requests on one version of the ledger and writes
+// it with that version's resourceVersion; on a conflict it rereads and decides
+// again. Refusals are only decided on a version just read from the API server.
+func (l *Ledger) commit(ctx context.Context, asg *licensingv1alpha1.LicenseAssignment, key types.NamespacedName, s *ledgerSlot, batch []*reservationRequest) {
+	finish := func(err error) {
+		for _, r := range batch {
+			if err != nil {
+				r.res, r.err = Reservation{}, err
+			}
+			close(r.done)
+		}
+	}
+	fresh := false
 	for attempt := 0; ; attempt++ {
-		if attempt > 0 {
-			// Jittered back-off: spreads the contenders of one ledger.
+		if attempt > 1 {
+			// Jittered back-off: another replica is writing this ledger too.
 			d := time.Duration(rand.Int64N(int64(2*time.Millisecond)*int64(min(attempt, 10)))) + time.Millisecond
 			select {
 			case <-ctx.Done():
-				return Reservation{}, errLedgerBusy
+				finish(errLedgerBusy)
+				return
 			case <-time.After(d):
 			}
 		}
-		cm := &corev1.ConfigMap{}
-		err := l.Reader.Get(ctx, key, cm)
-		if apierrors.IsNotFound(err) {
-			cm = l.newLedger(asg, key)
-			cm.Data[pod.Name] = formatEntry(ledgerEntry{UID: pod.UID, Admitted: l.Clock.Now()})
-			if seats < 1 && !allowOver {
-				return Reservation{Used: 0}, nil
-			}
-			if err := l.Writer.Create(ctx, cm); err != nil {
-				if apierrors.IsAlreadyExists(err) {
-					continue
-				}
-				if ctx.Err() != nil {
-					return Reservation{}, errLedgerBusy
-				}
-				return Reservation{}, fmt.Errorf("creating seat ledger %s: %w", key, err)
-			}
-			return Reservation{Admitted: true, Over: seats < 1, Used: 1, Holders: []string{pod.Name}}, nil
-		}
-		if err != nil {
+		cm, live, err := l.read(ctx, s, key, fresh)
+		fresh = true
+		create := false
+		switch {
+		case apierrors.IsNotFound(err):
+			cm, create = l.newLedger(asg, key), true
+		case err != nil:
 			if ctx.Err() != nil {
-				return Reservation{}, errLedgerBusy
+				err = errLedgerBusy
+			} else {
+				err = fmt.Errorf("reading seat ledger %s: %w", key, err)
 			}
-			return Reservation{}, fmt.Errorf("reading seat ledger %s: %w", key, err)
+			finish(err)
+			return
 		}
 		if cm.Data == nil {
 			cm.Data = map[string]string{}
 		}
-		if e, ok := cm.Data[pod.Name]; ok && parseEntry(e).UID == pod.UID {
-			// A retried admission of the same Pod: it holds its seat already.
-			return Reservation{Admitted: true, Used: len(cm.Data), Holders: holders(cm)}, nil
-		}
-		pruned, err := l.prune(ctx, cm)
-		if err != nil {
-			return Reservation{}, err
-		}
-		used := len(cm.Data)
-		if _, ok := cm.Data[pod.Name]; ok {
-			// An entry of an earlier Pod of this name that is gone: replaced below.
-			used--
-		}
-		if used >= int(seats) && !allowOver {
-			if pruned {
-				// Save the pruning; losing this race is harmless.
-				_ = l.Writer.Update(ctx, cm)
-			}
-			return Reservation{Used: used, Holders: holders(cm)}, nil
-		}
-		cm.Data[pod.Name] = formatEntry(ledgerEntry{UID: pod.UID, Admitted: l.Clock.Now()})
-		if err := l.Writer.Update(ctx, cm); err != nil {
-			if apierrors.IsConflict(err) {
+		changed, pruned, retry, admitted := false, false, false, false
+		for _, r := range batch {
+			if e, ok := cm.Data[r.pod.Name]; ok && parseEntry(e).UID == r.pod.UID {
+				// A retried admission of the same Pod: it holds its seat already.
+				r.res = Reservation{Admitted: true, Used: len(cm.Data)}
 				continue
 			}
-			if ctx.Err() != nil {
-				return Reservation{}, errLedgerBusy
+			used := liveCount(cm, r.pod.Name)
+			if used >= int(r.seats) {
+				if !live {
+					retry = true // confirm on the live ledger before pruning or refusing
+					break
+				}
+				if !pruned {
+					// Full: only now is it worth looking for entries of Pods that
+					// are gone (the seat releaser removes them as Pods go; this
+					// catches what it missed, for example while the manager was down).
+					p, err := l.prune(ctx, cm)
+					if err != nil {
+						finish(err)
+						return
+					}
+					pruned, changed = true, changed || p
+					used = liveCount(cm, r.pod.Name)
+				}
+				if used >= int(r.seats) && !r.allowOver {
+					r.res = Reservation{Used: used}
+					continue
+				}
 			}
-			return Reservation{}, fmt.Errorf("updating seat ledger %s: %w", key, err)
+			cm.Data[r.pod.Name] = formatEntry(ledgerEntry{UID: r.pod.UID, Admitted: l.Clock.Now()})
+			changed, admitted = true, true
+			r.res = Reservation{Admitted: true, Over: used >= int(r.seats), Used: used + 1}
 		}
-		return Reservation{Admitted: true, Over: used >= int(seats), Used: used + 1, Holders: holders(cm)}, nil
+		if retry {
+			continue
+		}
+		if changed {
+			if create {
+				err = l.Writer.Create(ctx, cm)
+			} else {
+				err = l.Writer.Update(ctx, cm)
+			}
+			if err != nil && !admitted {
+				// Only the pruning was to be saved; the refusals stand on the live ledger.
+				err = nil
+			} else if apierrors.IsConflict(err) || apierrors.IsNotFound(err) || apierrors.IsAlreadyExists(err) {
+				continue
+			}
+			if err != nil {
+				if ctx.Err() != nil {
+					err = errLedgerBusy
+				} else {
+					err = fmt.Errorf("writing seat ledger %s: %w", key, err)
+				}
+				finish(err)
+				return
+			}
+			if admitted {
+				s.last = cm.DeepCopy()
+			}
+		}
+		h := holders(cm)
+		for _, r := range batch {
+			r.res.Holders = h
+		}
+		finish(nil)
+		return
 	}
 }
 
@@ -180,48 +329,78 @@ func (l *Ledger) Unreserve(ctx context.Context, asg *licensingv1alpha1.LicenseAs
 
 // Release removes the entry of the Pod (matching UID) from one ledger.
 func (l *Ledger) Release(ctx context.Context, ledger types.NamespacedName, pod PodRef) error {
+	s := l.slot(ledger)
+	if err := s.lock(ctx); err != nil {
+		return err
+	}
+	defer s.unlock()
+	fresh := false
 	for {
-		cm := &corev1.ConfigMap{}
-		if err := l.Reader.Get(ctx, ledger, cm); err != nil {
+		cm, live, err := l.read(ctx, s, ledger, fresh)
+		fresh = true
+		if err != nil {
 			return client.IgnoreNotFound(err)
 		}
 		e, ok := cm.Data[pod.Name]
 		if !ok || (pod.UID != "" && parseEntry(e).UID != pod.UID) {
+			if !live {
+				continue
+			}
 			return nil
 		}
 		delete(cm.Data, pod.Name)
-		err := l.Writer.Update(ctx, cm)
-		if apierrors.IsConflict(err) {
+		err = l.Writer.Update(ctx, cm)
+		if apierrors.IsConflict(err) || (apierrors.IsNotFound(err) && !live) {
 			continue
+		}
+		if err == nil {
+			s.last = cm.DeepCopy()
 		}
 		return client.IgnoreNotFound(err)
 	}
 }
 
 // prune drops the entries whose Pod is terminal, or gone (or replaced by another
-// Pod of the same name) for longer than the grace.
+// Pod of the same name) for longer than the grace. It lists the namespace's
+// Pods once, and only when some entry is older than the grace.
 func (l *Ledger) prune(ctx context.Context, cm *corev1.ConfigMap) (bool, error) {
 	now := l.Clock.Now()
-	changed := false
+	var old []string
 	for name, v := range cm.Data {
-		e := parseEntry(v)
-		if now.Sub(e.Admitted) < l.Grace {
-			continue
+		if now.Sub(parseEntry(v).Admitted) >= l.Grace {
+			old = append(old, name)
 		}
-		full := &corev1.Pod{}
-		err := l.Reader.Get(ctx, types.NamespacedName{Namespace: cm.Namespace, Name: name}, full)
-		switch {
-		case apierrors.IsNotFound(err):
-			delete(cm.Data, name)
-			changed = true
-		case err != nil:
-			return false, fmt.Errorf("checking Pod %s/%s of seat ledger %s: %w", cm.Namespace, name, cm.Name, err)
-		case full.UID != e.UID || podTerminal(full):
+	}
+	if len(old) == 0 {
+		return false, nil
+	}
+	pods := &corev1.PodList{}
+	if err := l.Reader.List(ctx, pods, client.InNamespace(cm.Namespace)); err != nil {
+		return false, fmt.Errorf("listing the Pods of seat ledger %s/%s: %w", cm.Namespace, cm.Name, err)
+	}
+	byName := make(map[string]*corev1.Pod, len(pods.Items))
+	for i := range pods.Items {
+		byName[pods.Items[i].Name] = &pods.Items[i]
+	}
+	changed := false
+	for _, name := range old {
+		p, ok := byName[name]
+		if !ok || p.UID != parseEntry(cm.Data[name]).UID || podTerminal(p) {
 			delete(cm.Data, name)
 			changed = true
 		}
 	}
 	return changed, nil
+}
+
+// liveCount is the number of entries, not counting an earlier Pod of the
+// asking Pod's name (which is gone: names are unique among live Pods).
+func liveCount(cm *corev1.ConfigMap, podName string) int {
+	n := len(cm.Data)
+	if _, ok := cm.Data[podName]; ok {
+		n--
+	}
+	return n
 }
 
 func podTerminal(p *corev1.Pod) bool {
@@ -268,12 +447,14 @@ func (l *Ledger) Peek(ctx context.Context, asg *licensingv1alpha1.LicenseAssignm
 	if cm.Data == nil {
 		cm.Data = map[string]string{}
 	}
-	if _, err := l.prune(ctx, cm); err != nil {
-		return Reservation{}, err
-	}
-	used := len(cm.Data)
+	used := liveCount(cm, pod.Name)
 	if used >= int(seats) && !allowOver {
-		return Reservation{Used: used, Holders: holders(cm)}, nil
+		if _, err := l.prune(ctx, cm); err != nil {
+			return Reservation{}, err
+		}
+		if used = liveCount(cm, pod.Name); used >= int(seats) {
+			return Reservation{Used: used, Holders: holders(cm)}, nil
+		}
 	}
 	return Reservation{Admitted: true, Over: used >= int(seats), Used: used + 1, Holders: holders(cm)}, nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"k8s.io/client-go/rest"
 	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -43,12 +44,21 @@ func SetupWithManager(mgr ctrl.Manager) error {
 		}); err != nil {
 		return err
 	}
-	ledger := &Ledger{Reader: mgr.GetAPIReader(), Writer: mgr.GetClient(), Clock: clock.RealClock{}, Grace: LedgerGrace}
+	// The ledger reads and writes on the admission path of every licensed Pod:
+	// its client has no client-side rate limit (the manager's default of 20 QPS
+	// would queue admissions); the API server's priority and fairness applies.
+	cfg := rest.CopyConfig(mgr.GetConfig())
+	cfg.QPS = -1
+	lc, err := client.New(cfg, client.Options{Scheme: mgr.GetScheme(), Mapper: mgr.GetRESTMapper()})
+	if err != nil {
+		return err
+	}
+	ledger := &Ledger{Reader: lc, Writer: lc, Clock: clock.RealClock{}, Grace: LedgerGrace}
 	h := NewHandler(mgr.GetClient(), mgr.GetScheme(), ledger, mgr.GetEventRecorder("license-operator-admission"))
 	srv := mgr.GetWebhookServer()
 	srv.Register(PodPath, &webhook.Admission{Handler: h})
 	srv.Register(WorkloadPath, &webhook.Admission{Handler: h})
-	if err := (&SeatReleaser{Cache: mgr.GetClient(), Reader: mgr.GetAPIReader(), Ledger: ledger}).SetupWithManager(mgr); err != nil {
+	if err := (&SeatReleaser{Cache: mgr.GetClient(), Reader: lc, Ledger: ledger}).SetupWithManager(mgr); err != nil {
 		return err
 	}
 	return (&MatchConditionsSyncer{Client: mgr.GetClient()}).SetupWithManager(mgr)
