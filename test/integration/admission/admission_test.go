@@ -15,6 +15,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	clocktesting "k8s.io/utils/clock/testing"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
@@ -336,6 +337,52 @@ var _ = Describe("Concurrent seats under Hard enforcement", func() {
 		second := burst("b", 200)
 		Expect(second).To(HaveLen(3))
 		Expect(ledger(ns, "runners").Data).To(HaveLen(10))
+	})
+})
+
+var _ = Describe("Seat release", func() {
+	It("gives the seat of a Pod back when it finishes", func() {
+		ns := newNamespace()
+		product := ns + "-job"
+		createProduct(utiltesting.MakeProduct(product).Obj())
+		createLicence(utiltesting.MakeLicense("job", ns).Product(product).Obj(),
+			kubecluster.LicenseStatus(active, conc, hard, ptr.To[int32](1), product))
+		createAssignment(utiltesting.MakeAssignment("sa", ns).License("job").ServiceAccount("default").Obj(), kubecluster.BoundStatus(ns+"/job", 1))
+		first := kubecluster.MakePod("first", ns).Product(product).Obj()
+		Eventually(func() error { return k8sClient.Create(ctx, first.DeepCopy()) }).WithTimeout(timeout).Should(Succeed())
+		Expect(admitErr(kubecluster.MakePod("second", ns).Product(product).Obj())).To(MatchError(ContainSubstring("1/1 seats in use")))
+
+		Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(first), first)).To(Succeed())
+		first.Status.Phase = corev1.PodSucceeded
+		Expect(k8sClient.Status().Update(ctx, first)).To(Succeed())
+		Eventually(func() map[string]string { return ledger(ns, "sa").Data }).WithTimeout(timeout).Should(BeEmpty())
+		Expect(admitErr(kubecluster.MakePod("second", ns).Product(product).Obj())).To(Succeed())
+	})
+
+	It("drops, when the ledger is full, entries of Pods gone for longer than the grace", func() {
+		ns := newNamespace()
+		asg := createAssignment(utiltesting.MakeAssignment("sa", ns).License("none").ServiceAccount("default").Seats(1).Obj(), kubecluster.BoundStatus(ns+"/none", 1))
+		now := time.Now()
+		fake := clocktesting.NewFakeClock(now)
+		l := &workload.Ledger{Reader: k8sClient, Writer: k8sClient, Clock: fake, Grace: workload.LedgerGrace}
+		// A Pod admitted that never got stored (refused by a later admission plugin).
+		res, err := l.Reserve(ctx, asg, workload.PodRef{Namespace: ns, Name: "ghost", UID: "uid-ghost"}, 1, false)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(res.Admitted).To(BeTrue())
+		res, err = l.Reserve(ctx, asg, workload.PodRef{Namespace: ns, Name: "next", UID: "uid-next"}, 1, false)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(res.Admitted).To(BeFalse(), "within the grace the ghost may still be on its way")
+		Expect(res.Holders).To(ConsistOf("ghost"))
+
+		fake.SetTime(now.Add(workload.LedgerGrace + time.Second))
+		res, err = l.Reserve(ctx, asg, workload.PodRef{Namespace: ns, Name: "next", UID: "uid-next"}, 1, false)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(res.Admitted).To(BeTrue())
+		Expect(ledger(ns, "sa").Data).To(SatisfyAll(HaveLen(1), HaveKey("next")))
+		// The same Pod asking again (a retried request) keeps its seat.
+		res, err = l.Reserve(ctx, asg, workload.PodRef{Namespace: ns, Name: "next", UID: "uid-next"}, 1, false)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(res.Admitted).To(BeTrue())
 	})
 })
 
