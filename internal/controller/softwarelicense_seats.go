@@ -294,9 +294,11 @@ func (r *SoftwareLicenseReconciler) gatherPool(ctx context.Context, self licensi
 			}
 		}
 	}
+	// The decision only reads the assignments, and a write copies the one it
+	// writes (writeAssignmentStatus): no deep copies of the cache.
 	list := func(field, value string) ([]licensingv1alpha1.LicenseAssignment, error) {
 		var l licensingv1alpha1.LicenseAssignmentList
-		if err := r.List(ctx, &l, client.MatchingFields{field: value}); err != nil {
+		if err := r.List(ctx, &l, client.MatchingFields{field: value}, client.UnsafeDisableDeepCopy); err != nil {
 			return nil, fmt.Errorf("listing assignments by %s=%s: %w", field, value, err)
 		}
 		return l.Items, nil
@@ -330,7 +332,7 @@ func (r *SoftwareLicenseReconciler) gatherPool(ctx context.Context, self licensi
 			continue
 		}
 		var peers licensingv1alpha1.SoftwareLicenseList
-		if err := r.List(ctx, &peers, client.MatchingFields{IndexLicenseCovers: product}); err != nil {
+		if err := r.List(ctx, &peers, client.MatchingFields{IndexLicenseCovers: product}, client.UnsafeDisableDeepCopy); err != nil {
 			return in, nil, fmt.Errorf("listing the licences of product %s: %w", product, err)
 		}
 		for i := range peers.Items {
@@ -436,7 +438,7 @@ func (r *SoftwareLicenseReconciler) licensesForAssignmentSeats(ctx context.Conte
 		return reqs
 	}
 	var list licensingv1alpha1.SoftwareLicenseList
-	if err := r.List(ctx, &list, client.MatchingFields{IndexLicenseCovers: a.Spec.ProductRef.Name}); err != nil {
+	if err := r.List(ctx, &list, client.MatchingFields{IndexLicenseCovers: a.Spec.ProductRef.Name}, client.UnsafeDisableDeepCopy); err != nil {
 		ctrl.LoggerFrom(ctx).Error(err, "Listing the licences of a product", "product", a.Spec.ProductRef.Name)
 		return reqs
 	}
