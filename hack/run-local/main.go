@@ -16,19 +16,21 @@ limitations under the License.
 
 // Command run-local (`make run-local`) runs license-operator on a control
 // plane of its own, on a machine with nothing but Go: it starts etcd and
-// kube-apiserver on loopback with the CRDs installed, builds and starts the
-// manager, applies config/samples, prints what the cluster holds and how to
+// kube-apiserver on loopback with the CRDs and webhook configurations
+// installed, builds and starts the manager, applies config/samples, prints what the cluster holds and how to
 // reach it with kubectl, and then waits. SIGINT or SIGTERM stop the manager
 // and the control plane; it then exits 0.
 package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"syscall"
 	"time"
 
@@ -83,6 +85,10 @@ func run() int {
 	}
 
 	applySamples(ctx, cluster)
+	waitForStatus(ctx, cluster, statusWait)
+	if ctx.Err() != nil {
+		return stopped(stop())
+	}
 	if out, err := cluster.Kubectl(ctx, "get", "licensing", "-A", "-o", "wide"); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 	} else {
@@ -116,10 +122,46 @@ func applySamples(ctx context.Context, cluster *localcluster.Cluster) {
 	}
 }
 
+// statusWait bounds how long run-local waits for the controllers to write
+// the first status of the samples before it prints them.
+const statusWait = 30 * time.Second
+
+// object is the part of a licensing object waitForStatus looks at.
+type object struct {
+	Status map[string]any `json:"status"`
+}
+
+func (o object) withoutStatus() bool { return len(o.Status) == 0 }
+
+// waitForStatus waits until every licensing object has a status (the
+// controllers have seen it), or timeout passes: the table printed next then
+// shows what the operator computed rather than empty columns.
+func waitForStatus(ctx context.Context, cluster *localcluster.Cluster, timeout time.Duration) {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	for {
+		out, err := cluster.Kubectl(ctx, "get", "licensing", "-A", "-o", "json")
+		if err == nil {
+			var list struct {
+				Items []object `json:"items"`
+			}
+			if json.Unmarshal([]byte(out), &list) == nil && !slices.ContainsFunc(list.Items, object.withoutStatus) {
+				return
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(500 * time.Millisecond):
+		}
+	}
+}
+
 func printUsage(cluster *localcluster.Cluster, mgr *localcluster.Manager, took time.Duration) {
 	fmt.Printf(`
 license-operator runs on a local control plane (etcd and kube-apiserver on 127.0.0.1),
-with config/samples applied; ready in %s.
+serving its admission webhooks, with config/samples applied; ready in %s.
+There is no scheduler and no node: Pods are admitted or denied, never run.
 
 Use it from another terminal with the kubectl that matches the API server:
 

@@ -33,6 +33,8 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	"sigs.k8s.io/yaml"
+
+	"github.com/license-operator/license-operator/test/localcluster"
 )
 
 const (
@@ -77,6 +79,17 @@ var _ = Describe("The manager binary", Ordered, func() {
 			}
 		}, SpecTimeout(3*time.Minute))
 
+		It("has every licensing sample stamped by the defaulting webhooks with the user who created it", func(ctx SpecContext) {
+			out, err := kubectl(ctx, "get", "licensing", "-A", "-o",
+				`jsonpath={range .items[*]}{.kind}/{.metadata.name}={.metadata.annotations.licensing\.license-operator\.dev/created-by}{"\n"}{end}`)
+			Expect(err).NotTo(HaveOccurred())
+			lines := strings.Fields(out)
+			Expect(lines).NotTo(BeEmpty())
+			for _, line := range lines {
+				Expect(line).To(HaveSuffix("="+localcluster.AdminUser), "created-by of %s", line)
+			}
+		})
+
 		It("lists every sample in its kustomization, which make run-local applies", func() {
 			data, err := os.ReadFile(filepath.Join(samplesDir(), "kustomization.yaml"))
 			if errors.Is(err, os.ErrNotExist) {
@@ -92,6 +105,22 @@ var _ = Describe("The manager binary", Ordered, func() {
 				Expect(k.Resources).To(ContainElement(filepath.Base(file)),
 					"config/samples/kustomization.yaml does not list %s", filepath.Base(file))
 			}
+		})
+	})
+
+	Context("admission of Pods", func() {
+		It("denies a Pod that needs a seat of a product when no assignment covers it", func(ctx SpecContext) {
+			// acme-cad (config/samples) has only a named-user assignment,
+			// which covers no Pod.
+			err := createPod(ctx, "e2e-unlicensed", "acme-cad", "e2e-unlicensed")
+			Expect(err).To(MatchError(ContainSubstring("acme-cad")))
+			Expect(err).To(MatchError(ContainSubstring("denied the request")))
+		})
+
+		It("admits a Pod whose ServiceAccount holds an assignment of the product", func(ctx SpecContext) {
+			// reporting-db (config/samples) gives the ServiceAccount
+			// "reporting" three seats of globex-db.
+			Expect(createPod(ctx, "e2e-reporting", "globex-db", "reporting")).To(Succeed())
 		})
 	})
 
@@ -184,6 +213,27 @@ func sampleFiles() ([]string, error) {
 		}
 	}
 	return files, nil
+}
+
+// createPod creates a Pod in namespace that runs as serviceAccount and
+// carries the product annotation. Nothing schedules or runs it: only
+// admission is exercised.
+func createPod(ctx context.Context, name, product, serviceAccount string) error {
+	manifest := fmt.Sprintf(`apiVersion: v1
+kind: Pod
+metadata:
+  name: %s
+  namespace: %s
+  annotations:
+    licensing.license-operator.dev/product: %s
+spec:
+  serviceAccountName: %s
+  containers:
+  - name: app
+    image: registry.example.com/app:1.0
+`, name, namespace, product, serviceAccount)
+	_, err := cluster.KubectlWithInput(ctx, manifest, "create", "-f", "-")
+	return err
 }
 
 // serviceAccountToken creates the ServiceAccount name in namespace (if

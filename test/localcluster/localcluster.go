@@ -16,8 +16,9 @@ limitations under the License.
 
 // Package localcluster runs license-operator on a control plane of its own:
 // etcd and kube-apiserver on loopback (started by controller-runtime's
-// envtest, with the CRDs of config/crd/bases installed), an admin kubeconfig
-// file, and the manager binary as a child process. It needs nothing but Go:
+// envtest, with the CRDs of config/crd/bases and the webhook configurations
+// of config/webhook installed), an admin kubeconfig file, and the manager
+// binary as a child process serving the webhooks. It needs nothing but Go:
 // the binaries come from hack/envtest-assets.sh. `make run-local` and the
 // e2e suite use it.
 //
@@ -63,6 +64,11 @@ type Options struct {
 	// WorkDir receives the kubeconfig, the kubectl cache and the manager
 	// log. Default: a new temporary directory, removed by Stop.
 	WorkDir string
+	// DisableWebhooks leaves the webhook configurations out of the cluster
+	// and runs managers with --enable-webhooks=false. By default the
+	// configurations of config/webhook are installed, pointed at the
+	// manager on loopback with a serving certificate envtest issues.
+	DisableWebhooks bool
 }
 
 // Cluster is a running control plane with the license-operator CRDs.
@@ -80,6 +86,7 @@ type Cluster struct {
 
 	env        *envtest.Environment
 	ownWorkDir bool
+	webhooks   bool
 
 	mu       sync.Mutex
 	managers []*Manager
@@ -87,12 +94,13 @@ type Cluster struct {
 }
 
 // Start starts etcd and kube-apiserver, installs the CRDs of
-// config/crd/bases (it fails when that directory is missing) and writes an
+// config/crd/bases (it fails when that directory is missing) and, unless
+// disabled, the webhook configurations of config/webhook, and writes an
 // admin kubeconfig into the work directory. Call Stop when done, also when
 // Start fails part way: it stops what was started.
 func Start(ctx context.Context, opts Options) (*Cluster, error) {
 	var err error
-	c := &Cluster{RepoRoot: opts.RepoRoot, AssetsDir: opts.AssetsDir, WorkDir: opts.WorkDir}
+	c := &Cluster{RepoRoot: opts.RepoRoot, AssetsDir: opts.AssetsDir, WorkDir: opts.WorkDir, webhooks: !opts.DisableWebhooks}
 	if c.RepoRoot == "" {
 		if c.RepoRoot, err = FindRepoRoot(""); err != nil {
 			return nil, err
@@ -121,6 +129,11 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 		CRDDirectoryPaths:     []string{filepath.Join(c.RepoRoot, "config", "crd", "bases")},
 		ErrorIfCRDPathMissing: true,
 		BinaryAssetsDirectory: c.AssetsDir,
+	}
+	if c.webhooks {
+		if c.env.WebhookInstallOptions, err = webhookInstallOptions(ctx, c.RepoRoot, c.KubectlPath()); err != nil {
+			return c, errors.Join(err, c.Stop())
+		}
 	}
 	if err := ctx.Err(); err != nil {
 		return c, errors.Join(err, c.Stop())
@@ -175,7 +188,14 @@ func (c *Cluster) KubectlPath() string { return filepath.Join(c.AssetsDir, "kube
 // Kubectl runs the assets' kubectl against the cluster as the admin user and
 // returns its standard output. The error carries the standard error.
 func (c *Cluster) Kubectl(ctx context.Context, args ...string) (string, error) {
+	return c.KubectlWithInput(ctx, "", args...)
+}
+
+// KubectlWithInput is Kubectl with input on kubectl's standard input (for
+// `-f -`).
+func (c *Cluster) KubectlWithInput(ctx context.Context, input string, args ...string) (string, error) {
 	cmd := exec.CommandContext(ctx, c.KubectlPath(), args...)
+	cmd.Stdin = strings.NewReader(input)
 	cmd.Env = append(os.Environ(),
 		"KUBECONFIG="+c.KubeconfigPath,
 		"KUBECACHEDIR="+filepath.Join(c.WorkDir, "kube-cache"))

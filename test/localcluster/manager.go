@@ -89,9 +89,11 @@ type Manager struct {
 }
 
 // StartManager runs the manager binary as a child process in a process group
-// of its own, against the cluster's admin kubeconfig, with webhooks off,
-// leader election off, and the probe and metrics endpoints on free loopback
-// ports; it returns once /readyz answers 200. Cluster.Stop stops it too.
+// of its own, against the cluster's admin kubeconfig, serving the webhooks
+// the cluster calls (unless Options.DisableWebhooks), with leader election
+// off and the probe and metrics endpoints on free loopback ports; it returns
+// once /readyz answers 200, which includes the webhook server. Cluster.Stop
+// stops it too.
 func (c *Cluster) StartManager(ctx context.Context, opts ManagerOptions) (*Manager, error) {
 	if opts.Binary == "" {
 		opts.Binary = filepath.Join(c.RepoRoot, "bin", "manager")
@@ -112,13 +114,24 @@ func (c *Cluster) StartManager(ctx context.Context, opts ManagerOptions) (*Manag
 		MetricsAddr: net.JoinHostPort("127.0.0.1", strconv.Itoa(metricsPort)),
 		done:        make(chan struct{}),
 	}
-	args := append([]string{
+	args := []string{
 		"--kubeconfig=" + c.KubeconfigPath,
 		"--health-probe-bind-address=" + m.ProbeAddr,
 		"--metrics-bind-address=" + m.MetricsAddr,
-		"--enable-webhooks=false",
 		"--leader-elect=false",
-	}, opts.Args...)
+	}
+	if c.webhooks {
+		// The configurations envtest installed call 127.0.0.1:<port> and
+		// trust the certificate it wrote into LocalServingCertDir.
+		wh := c.env.WebhookInstallOptions
+		args = append(args,
+			"--enable-webhooks=true",
+			"--webhook-port="+strconv.Itoa(wh.LocalServingPort),
+			"--webhook-cert-path="+wh.LocalServingCertDir)
+	} else {
+		args = append(args, "--enable-webhooks=false")
+	}
+	args = append(args, opts.Args...)
 
 	out := opts.Output
 	if out == nil {

@@ -1,0 +1,84 @@
+/*
+Copyright 2026 The license-operator Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package localcluster
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os/exec"
+	"path/filepath"
+	"strings"
+
+	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
+	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
+	"sigs.k8s.io/controller-runtime/pkg/envtest"
+	"sigs.k8s.io/yaml"
+)
+
+// webhookInstallOptions renders config/webhook with the assets' kubectl
+// (kustomize) and returns envtest options that install the webhook
+// configurations exactly as they ship (scope, matchConditions, timeouts),
+// pointed at a manager on loopback: envtest replaces each Service reference
+// with https://127.0.0.1:<port>/<path> and issues a serving certificate.
+func webhookInstallOptions(ctx context.Context, repoRoot, kubectl string) (envtest.WebhookInstallOptions, error) {
+	dir := filepath.Join(repoRoot, "config", "webhook")
+	cmd := exec.CommandContext(ctx, kubectl, "kustomize", dir)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		return envtest.WebhookInstallOptions{}, fmt.Errorf("kubectl kustomize %s: %w: %s", dir, err, strings.TrimSpace(stderr.String()))
+	}
+	var opts envtest.WebhookInstallOptions
+	r := utilyaml.NewYAMLReader(bufio.NewReader(&stdout))
+	for {
+		doc, err := r.Read()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return opts, fmt.Errorf("reading the rendered config/webhook: %w", err)
+		}
+		var meta struct {
+			Kind string `json:"kind"`
+		}
+		if err := yaml.Unmarshal(doc, &meta); err != nil {
+			return opts, err
+		}
+		switch meta.Kind {
+		case "MutatingWebhookConfiguration":
+			c := &admissionregistrationv1.MutatingWebhookConfiguration{}
+			if err := yaml.UnmarshalStrict(doc, c); err != nil {
+				return opts, fmt.Errorf("config/webhook: %w", err)
+			}
+			opts.MutatingWebhooks = append(opts.MutatingWebhooks, c)
+		case "ValidatingWebhookConfiguration":
+			c := &admissionregistrationv1.ValidatingWebhookConfiguration{}
+			if err := yaml.UnmarshalStrict(doc, c); err != nil {
+				return opts, fmt.Errorf("config/webhook: %w", err)
+			}
+			opts.ValidatingWebhooks = append(opts.ValidatingWebhooks, c)
+		}
+	}
+	if len(opts.MutatingWebhooks)+len(opts.ValidatingWebhooks) == 0 {
+		return opts, fmt.Errorf("%s renders no webhook configuration", dir)
+	}
+	return opts, nil
+}
