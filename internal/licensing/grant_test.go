@@ -20,10 +20,10 @@ var (
 	gT0      = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 )
 
-// at is gT0 plus n seconds: creation times that order the queue.
+// gAt is gT0 plus n seconds: creation times that order the queue.
 func gAt(n int) time.Time { return gT0.Add(time.Duration(n) * time.Second) }
 
-// pol is an effective policy with the fields the seat decision reads.
+// gPolicy is an effective policy with the fields the seat decision reads.
 func gPolicy(model v1.SeatModel, enforcement v1.Enforcement, maxActivations, maxTransfers int32) *v1.EffectivePolicy {
 	return &v1.EffectivePolicy{PolicySettings: v1.PolicySettings{
 		SeatModel:      ptr.To(model),
@@ -33,7 +33,7 @@ func gPolicy(model v1.SeatModel, enforcement v1.Enforcement, maxActivations, max
 	}}
 }
 
-// usable is an Active licence with a policy.
+// gUsable is an Active licence with a policy.
 func gUsable(l *v1.SoftwareLicense, p *v1.EffectivePolicy, covers ...string) GrantLicense {
 	return GrantLicense{License: l, Policy: p, State: v1.LicenseStateActive, Usable: true, Covers: covers}
 }
@@ -42,12 +42,12 @@ func gHard(seatsMaxActivations int32) *v1.EffectivePolicy {
 	return gPolicy(v1.SeatModelConcurrent, v1.EnforcementHard, seatsMaxActivations, 0)
 }
 
-// sa is an assignment of one seat for a service account, created gAt(n).
+// gSA is an assignment of one seat for a service account, created gAt(n).
 func gSA(name string, n int) *ut.AssignmentWrapper {
 	return ut.MakeAssignment(name, "ns").ServiceAccount("runner").Created(gAt(n)).Generation(1)
 }
 
-// got is what the table tests compare of a decision.
+// gGot is what the table tests compare of a decision.
 type gGot struct {
 	State     v1.AssignmentState
 	License   string
