@@ -31,6 +31,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"slices"
+	"strings"
 	"syscall"
 	"time"
 
@@ -94,6 +95,7 @@ func run() int {
 	} else {
 		fmt.Print(out)
 	}
+	showRefusal(ctx, cluster)
 	printUsage(cluster, mgr, time.Since(started))
 
 	select {
@@ -101,6 +103,40 @@ func run() int {
 		return stopped(stop())
 	case <-mgr.Exited():
 		return fail(errors.Join(fmt.Errorf("the manager exited: %v; see %s", mgr.ExitErr(), mgr.LogPath), stop()))
+	}
+}
+
+// showRefusal shows admission at work: a Pod that needs a seat of acme-cad,
+// for no user that holds one, is refused (a server-side dry
+// run: nothing is created and no seat is taken).
+func showRefusal(ctx context.Context, cluster *localcluster.Cluster) {
+	const pod = `apiVersion: v1
+kind: Pod
+metadata:
+  name: needs-a-seat
+  namespace: default
+  annotations:
+    licensing.license-operator.dev/product: acme-cad
+spec:
+  containers:
+  - name: main
+    image: busybox:1.36
+`
+	path := filepath.Join(cluster.WorkDir, "needs-a-seat.yaml")
+	if err := os.WriteFile(path, []byte(pod), 0o600); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return
+	}
+	fmt.Println("\nA Pod that needs an acme-cad seat, for no user that holds one:")
+	fmt.Println("  kubectl create --dry-run=server -f " + path)
+	if _, err := cluster.Kubectl(ctx, "create", "--dry-run=server", "-f", path); err != nil {
+		msg := err.Error()
+		if i := strings.Index(msg, "admission webhook"); i >= 0 {
+			msg = msg[i:]
+		}
+		fmt.Printf("is refused:\n  %s\n", msg)
+	} else {
+		fmt.Println("was admitted: the admission webhook is not enforcing (see the manager log).")
 	}
 }
 
