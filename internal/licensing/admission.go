@@ -516,6 +516,16 @@ func DenialMessage(w *Workload, need ProductNeed, covers []Cover, considered []C
 	}
 	fmt.Fprintf(&b, ". To fix: create a LicenseAssignment in namespace %s with spec.productRef.name %s (or a licenseRef to a usable licence of it) and spec.assignee.serviceAccount.name %s, and wait until it is Bound",
 		w.Namespace, need.Product, w.ServiceAccount)
+	models := map[licensingv1alpha1.SeatModel]bool{}
+	for _, c := range considered {
+		models[c.Model] = true
+	}
+	if models[licensingv1alpha1.SeatModelNamedUser] {
+		fmt.Fprintf(&b, "; for a NamedUser licence, annotate the workload %s=<email> of a user with a Bound assignment", UserAnnotation)
+	}
+	if models[licensingv1alpha1.SeatModelNodeLocked] {
+		fmt.Fprintf(&b, "; for a NodeLocked licence, pin the workload (spec.nodeName or nodeSelector %s) to a node with a Bound assignment", HostnameLabel)
+	}
 	return b.String()
 }
 

@@ -209,6 +209,10 @@ func TestMessages(t *testing.T) {
 			t.Errorf("denial %q lacks %q", msg, s)
 		}
 	}
+	msg = DenialMessage(w, need, nil, []Considered{{License: "team/n", State: licensingv1alpha1.LicenseStateActive, Model: licensingv1alpha1.SeatModelNamedUser, Why: "held by user a@example.com"}}, nil)
+	if !strings.Contains(msg, "annotate the workload "+UserAnnotation) || strings.Contains(msg, "NodeLocked") {
+		t.Errorf("denial for a NamedUser licence %q lacks the user fix or names NodeLocked", msg)
+	}
 	l := licence("conc", "team", licensingv1alpha1.LicenseStateActive, licensingv1alpha1.SeatModelConcurrent, licensingv1alpha1.EnforcementHard, "cad")
 	a := bound(utiltesting.MakeAssignment("a", "team").ServiceAccount("builder"), "team/conc", 2)
 	cv := Cover{Product: "cad", License: &l, Assignment: &a, Counted: true, Seats: 2, Enforcement: licensingv1alpha1.EnforcementHard}
