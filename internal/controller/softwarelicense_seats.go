@@ -118,21 +118,18 @@ func (r *SoftwareLicenseReconciler) reconcileSeats(ctx context.Context, lic *lic
 		grants = grants || d.Bound
 	}
 
+	var fresh *licensingv1alpha1.SoftwareLicense
 	if grants {
 		if err := r.seats.fence.check(ctx, r.APIReader, r.Client); err != nil {
 			return licensing.SeatUsage{}, retry(lic, err)
 		}
-		if err := r.guardLicense(ctx, lic); err != nil {
+		if fresh, err = r.guardLicense(ctx, lic); err != nil {
 			return licensing.SeatUsage{}, err
 		}
 	}
-	if holds && !deleting && !controllerutil.ContainsFinalizer(lic, licensingv1alpha1.LicenseFinalizer) {
-		// Before the first grant: a licence deleted from now on waits for its
-		// assignments to be released. The Update is guarded by the
-		// licence's resourceVersion: a stale licence fails with Conflict.
-		controllerutil.AddFinalizer(lic, licensingv1alpha1.LicenseFinalizer)
-		if err := r.Update(ctx, lic); err != nil {
-			return licensing.SeatUsage{}, fmt.Errorf("adding the seats-protection finalizer: %w", err)
+	if holds && !deleting {
+		if err := r.ensureFinalizer(ctx, lic, fresh); err != nil {
+			return licensing.SeatUsage{}, err
 		}
 	}
 
@@ -169,17 +166,45 @@ func (r *SoftwareLicenseReconciler) reconcileSeats(ctx context.Context, lic *lic
 
 // guardLicense re-reads the licence from the API server and fails the pass
 // when its spec (seats, sharing, users, policy) or its deletion changed
-// since the cached copy the decision was made from.
-func (r *SoftwareLicenseReconciler) guardLicense(ctx context.Context, lic *licensingv1alpha1.SoftwareLicense) error {
+// since the cached copy the decision was made from. It returns the licence
+// as read (nil without an APIReader).
+func (r *SoftwareLicenseReconciler) guardLicense(ctx context.Context, lic *licensingv1alpha1.SoftwareLicense) (*licensingv1alpha1.SoftwareLicense, error) {
 	if r.APIReader == nil {
-		return nil
+		return nil, nil
 	}
 	var fresh licensingv1alpha1.SoftwareLicense
 	if err := r.APIReader.Get(ctx, client.ObjectKeyFromObject(lic), &fresh); err != nil {
-		return fmt.Errorf("re-reading the licence before granting: %w", err)
+		return nil, fmt.Errorf("re-reading the licence before granting: %w", err)
 	}
 	if fresh.Generation != lic.Generation || fresh.UID != lic.UID || !fresh.DeletionTimestamp.Equal(lic.DeletionTimestamp) {
-		return retry(lic, fmt.Errorf("the licence changed since the cached copy (generation %d, cached %d)", fresh.Generation, lic.Generation))
+		return nil, retry(lic, fmt.Errorf("the licence changed since the cached copy (generation %d, cached %d)", fresh.Generation, lic.Generation))
+	}
+	return &fresh, nil
+}
+
+// ensureFinalizer adds LicenseFinalizer to a licence that holds seats,
+// before its first grant: a licence deleted from then on waits for its
+// assignments to be released. fresh is the licence as just read from the
+// API server, if it was; a cached copy without the finalizer is checked
+// against the API server first, so that a cache that has not seen the
+// finalizer yet costs a read, not a failed write. The Update is guarded by
+// the licence's resourceVersion: a stale licence fails with Conflict.
+func (r *SoftwareLicenseReconciler) ensureFinalizer(ctx context.Context, lic, fresh *licensingv1alpha1.SoftwareLicense) error {
+	if controllerutil.ContainsFinalizer(lic, licensingv1alpha1.LicenseFinalizer) {
+		return nil
+	}
+	if fresh == nil && r.APIReader != nil {
+		fresh = &licensingv1alpha1.SoftwareLicense{}
+		if err := r.APIReader.Get(ctx, client.ObjectKeyFromObject(lic), fresh); err != nil {
+			return fmt.Errorf("re-reading the licence: %w", err)
+		}
+	}
+	if fresh != nil && controllerutil.ContainsFinalizer(fresh, licensingv1alpha1.LicenseFinalizer) {
+		return nil
+	}
+	controllerutil.AddFinalizer(lic, licensingv1alpha1.LicenseFinalizer)
+	if err := r.Update(ctx, lic); err != nil {
+		return fmt.Errorf("adding the seats-protection finalizer: %w", err)
 	}
 	return nil
 }

@@ -237,7 +237,7 @@ func runSeatAccounting(b *testing.B, cfg *rest.Config, c client.WithWatch, run s
 		b.Logf("GOAL MISSED: converge-vs-baseline %.2f > %.1f", ratio, seatGoalRatio)
 	}
 	if w := float64(writes) / seatAssignments; w > seatGoalWritesPerAsg {
-		b.Logf("GOAL MISSED: writes-per-assignment %.3f > %.1f", w, seatGoalWritesPerAsg)
+		b.Logf("GOAL MISSED: writes-per-assignment %.4f > %.1f", w, seatGoalWritesPerAsg)
 	}
 	if heapPerObject > seatGoalBytesPerObject {
 		b.Logf("GOAL MISSED: heap-bytes-per-object %.0f > %d", heapPerObject, seatGoalBytesPerObject)
