@@ -145,6 +145,10 @@ var _ = Describe("A licensed Deployment", func() {
 		Consistently(livePods).WithTimeout(5 * time.Second).Should(Equal(2))
 		Expect(ledgerLen(Default)).To(Equal(2))
 
+		By("scaling to 2 keeps the two running Pods on their seats")
+		scale(2)
+		Consistently(runningPods).WithTimeout(3 * time.Second).Should(HaveLen(2))
+
 		By("scaling to 1 frees a seat; scaling back to 3 takes it again, and only it")
 		scale(1)
 		Eventually(func(g Gomega) {
