@@ -9,6 +9,7 @@ import (
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
+	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	appsv1 "k8s.io/api/apps/v1"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -246,13 +247,45 @@ var _ = Describe("Pod admission", func() {
 		Expect(strings.Join(w, "\n")).To(ContainSubstring("grace period"))
 	})
 
-	It("never sends Pods that need no licence to the webhook", func() {
-		before := webhookRequests(workload.PodPath)
+	It("never sends Pods or workloads that need no licence to the webhook, with image patterns in the matchConditions", func() {
+		product := ns + "-scoped"
+		createProduct(utiltesting.MakeProduct(product).Images("registry.example.com/" + ns + "/scoped:*").Obj())
+		By("waiting until the syncer has put the pattern into every workload webhook")
+		Eventually(func(g Gomega) {
+			vwc := &admissionregistrationv1.ValidatingWebhookConfiguration{}
+			g.Expect(k8sClient.Get(ctx, types.NamespacedName{Name: "validating-webhook-configuration"}, vwc)).To(Succeed())
+			n := 0
+			for _, w := range vwc.Webhooks {
+				for _, c := range w.MatchConditions {
+					if c.Name == workload.MatchConditionName && strings.Contains(c.Expression, ns+"/scoped:") {
+						n++
+					}
+				}
+			}
+			g.Expect(n).To(Equal(3))
+		}).WithTimeout(timeout).Should(Succeed())
+
+		pods, templates := webhookRequests(workload.PodPath), webhookRequests(workload.WorkloadPath)
 		for i := range 5 {
-			Expect(k8sClient.Create(ctx, kubecluster.MakePod(fmt.Sprintf("plain-%d", i), ns).Obj())).To(Succeed())
+			Expect(k8sClient.Create(ctx, kubecluster.MakePod(fmt.Sprintf("plain-%d", i), ns).InitImage("registry.example.com/other:1").Obj())).To(Succeed())
 		}
+		plain := kubecluster.MakePod("", ns).Image("registry.example.com/" + ns + "/unscoped:1")
+		Expect(k8sClient.Create(ctx, kubecluster.MakeDeployment("plain", 2, plain))).To(Succeed())
+		t := plain.Template()
+		t.Spec.RestartPolicy = corev1.RestartPolicyNever
+		Expect(k8sClient.Create(ctx, &batchv1.CronJob{ObjectMeta: metav1.ObjectMeta{Name: "plain", Namespace: ns},
+			Spec: batchv1.CronJobSpec{Schedule: "0 * * * *", JobTemplate: batchv1.JobTemplateSpec{Spec: batchv1.JobSpec{Template: t}}}})).To(Succeed())
+		Expect(k8sClient.Create(ctx, &batchv1.Job{ObjectMeta: metav1.ObjectMeta{Name: "plain", Namespace: ns}, Spec: batchv1.JobSpec{Template: t}})).To(Succeed())
+		Expect(webhookRequests(workload.PodPath)).To(Equal(pods))
+		Expect(webhookRequests(workload.WorkloadPath)).To(Equal(templates))
+
+		By("a Pod and a Deployment that need a licence are sent")
 		Expect(k8sClient.Create(ctx, kubecluster.MakePod("annotated", ns).Product(ns+"-missing").Obj())).NotTo(Succeed())
-		Expect(webhookRequests(workload.PodPath)).To(Equal(before + 1))
+		licensed := kubecluster.MakePod("", ns).Image("registry.example.com/" + ns + "/scoped:2")
+		err := k8sClient.Create(ctx, kubecluster.MakeDeployment("licensed", 1, licensed))
+		Expect(err).To(MatchError(ContainSubstring(fmt.Sprintf("needs a seat of product %q", product))))
+		Expect(webhookRequests(workload.PodPath)).To(Equal(pods + 1))
+		Expect(webhookRequests(workload.WorkloadPath)).To(Equal(templates + 1))
 	})
 
 	It("consumes nothing on dry-run requests", func() {
