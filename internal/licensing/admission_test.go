@@ -4,6 +4,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/google/go-cmp/cmp"
 	corev1 "k8s.io/api/core/v1"
@@ -230,4 +231,24 @@ func TestMessages(t *testing.T) {
 	if got := ReplicasWarning(dep, "cad", []Cover{cv}); got != "" {
 		t.Errorf("ReplicasWarning for replicas within seats = %q", got)
 	}
+}
+
+// FuzzMatchImage checks that the Go glob and the RE2 expression written into
+// the webhook's CEL matchConditions agree on every pattern and image.
+func FuzzMatchImage(f *testing.F) {
+	for _, s := range [][2]string{{"r.io/a/cad:*", "r.io/a/cad:1"}, {"*/cad*", "x/cad"}, {"a*b*c", "aXbYc"}, {"*", ""}, {"ab*ba", "aba"}, {"[.*+?]", "[.x+?]"}} {
+		f.Add(s[0], s[1])
+	}
+	f.Fuzz(func(t *testing.T, pattern, image string) {
+		if !utf8.ValidString(pattern) || !utf8.ValidString(image) {
+			return // Kubernetes strings are UTF-8 (JSON)
+		}
+		re, err := regexp.Compile(ImagePatternRegexp(pattern))
+		if err != nil {
+			t.Fatalf("pattern %q gives an invalid expression: %v", pattern, err)
+		}
+		if g, r := MatchImage(pattern, image), re.MatchString(image); g != r {
+			t.Fatalf("pattern %q image %q: glob %v, regexp %v", pattern, image, g, r)
+		}
+	})
 }
