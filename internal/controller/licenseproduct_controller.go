@@ -44,8 +44,9 @@ func (r *LicenseProductReconciler) Reconcile(ctx context.Context, req ctrl.Reque
 	if err != nil {
 		return ctrl.Result{}, err
 	}
+	// Read-only, and a product may have thousands of licences: no deep copies.
 	var licenses licensingv1alpha1.SoftwareLicenseList
-	if err := r.List(ctx, &licenses, client.MatchingFields{IndexLicenseProduct: product.Name}); err != nil {
+	if err := r.List(ctx, &licenses, client.MatchingFields{IndexLicenseProduct: product.Name}, client.UnsafeDisableDeepCopy); err != nil {
 		return ctrl.Result{}, fmt.Errorf("listing the licences of the product: %w", err)
 	}
 

@@ -137,7 +137,8 @@ func (r *SoftwareLicenseReconciler) SetupWithManager(mgr ctrl.Manager) error {
 // licensesForProduct maps a product to its licences.
 func (r *SoftwareLicenseReconciler) licensesForProduct(ctx context.Context, obj client.Object) []reconcile.Request {
 	var list licensingv1alpha1.SoftwareLicenseList
-	if err := r.List(ctx, &list, client.MatchingFields{IndexLicenseProduct: obj.GetName()}); err != nil {
+	// Only the names are read: no deep copies of what may be thousands of licences.
+	if err := r.List(ctx, &list, client.MatchingFields{IndexLicenseProduct: obj.GetName()}, client.UnsafeDisableDeepCopy); err != nil {
 		ctrl.LoggerFrom(ctx).Error(err, "Listing the licences of a product", "product", obj.GetName())
 		return nil
 	}

@@ -10,25 +10,28 @@ package bench
 //     p50, p99 and max lateness (goal: p99 ≤ 1 s). The controller never polls:
 //     each licence is requeued for exactly its expiry.
 //   - BenchmarkLifecycleReconcileCost: the cost of reconciling one licence with
-//     10 and then with 10,000 other licences in the cluster. 100 spec changes
-//     of one licence are each reconciled and written; reported per reconcile:
-//     the reconcile time (controller-runtime's reconcile_time_seconds) and the
-//     API requests the manager made (counted at its HTTP transport). Both
-//     should be the same for 10 and 10,000: a reconcile reads its licence,
-//     product and assignments from the cache through indexes and never lists
-//     every licence.
+//     10 and with 2,000 other licences in the cluster (-lifecycle.others=10,10000
+//     for 10,000; it takes several minutes, most of them creating and first
+//     reconciling the others). Per reconcile: the reconcile time
+//     (controller-runtime's reconcile_time_seconds) and the API requests the
+//     manager made (counted at its HTTP transport), for a reconcile that
+//     writes the status and one that finds nothing to write. Both should not
+//     grow with the other licences: a reconcile reads its licence, product and
+//     assignments from the cache through indexes and never lists every licence.
 //
-// Run (about three minutes on two cores):
+// Run (about three minutes on two idle cores):
 //
-//	go test ./test/bench/ -run '^$' -bench BenchmarkLifecycle -benchtime=1x -timeout 15m
+//	go test ./test/bench/ -run '^$' -bench BenchmarkLifecycle -benchtime=1x -timeout 20m
 //
 // Results are in docs/benchmarks.md, section "Licence lifecycle".
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"net/http"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -57,14 +60,18 @@ import (
 	"github.com/license-operator/license-operator/test/kubecluster"
 )
 
-const (
-	lifecycleLicences = 1000
-	lifecycleSpread   = 60 * time.Second
+var (
+	lifecycleLicences = flag.Int("lifecycle.licences", 1000, "licences of BenchmarkLifecycleExpiryLateness")
+	lifecycleSpread   = flag.Duration("lifecycle.spread", 60*time.Second, "how long the expiries of BenchmarkLifecycleExpiryLateness are spread over")
 	// lifecycleLead is how long after the start of the run the first licence
 	// expires: time to create all of them first.
-	lifecycleLead = 20 * time.Second
-	costUpdates   = 100
+	lifecycleLead   = flag.Duration("lifecycle.lead", 30*time.Second, "time between the start of BenchmarkLifecycleExpiryLateness and its first expiry")
+	lifecycleOthers = flag.String("lifecycle.others", "10,2000",
+		"comma-separated counts of other licences BenchmarkLifecycleReconcileCost measures one licence's reconcile with")
 )
+
+// costUpdates is how many reconciles of one licence each measurement averages.
+const costUpdates = 100
 
 // lifecycleEnv is envtest with the manager's controllers running.
 type lifecycleEnv struct {
@@ -210,22 +217,22 @@ func runExpiryLateness(b *testing.B, e *lifecycleEnv, ns string) []time.Duration
 	defer w.Stop()
 
 	begin := time.Now()
-	first := begin.Add(lifecycleLead).Truncate(time.Second)
-	expiries := make(map[string]time.Time, lifecycleLicences)
-	for i := range lifecycleLicences {
-		expiries[fmt.Sprintf("l-%04d", i)] = first.Add(time.Duration(i) * lifecycleSpread / lifecycleLicences).Truncate(time.Second)
+	first := begin.Add(*lifecycleLead).Truncate(time.Second)
+	expiries := make(map[string]time.Time, *lifecycleLicences)
+	for i := range *lifecycleLicences {
+		expiries[fmt.Sprintf("l-%04d", i)] = first.Add(time.Duration(i) * *lifecycleSpread / time.Duration(*lifecycleLicences)).Truncate(time.Second)
 	}
-	e.createAll(b, lifecycleLicences, func(i int) client.Object {
+	e.createAll(b, *lifecycleLicences, func(i int) client.Object {
 		name := fmt.Sprintf("l-%04d", i)
 		return utiltesting.MakeLicense(name, ns).Seats(1).Start(begin.Add(-time.Hour)).Expiry(expiries[name]).Obj()
 	})
-	if created := time.Since(begin); created > lifecycleLead {
-		b.Fatalf("creating %d licences took %v, longer than the %v lead before the first expiry", lifecycleLicences, created, lifecycleLead)
+	if created := time.Since(begin); created > *lifecycleLead {
+		b.Fatalf("creating %d licences took %v, longer than the %v lead before the first expiry", *lifecycleLicences, created, *lifecycleLead)
 	}
 
-	seen := make(map[string]time.Duration, lifecycleLicences)
-	deadline := time.After(time.Until(first) + lifecycleSpread + 30*time.Second)
-	for len(seen) < lifecycleLicences {
+	seen := make(map[string]time.Duration, *lifecycleLicences)
+	deadline := time.After(time.Until(first) + *lifecycleSpread + 30*time.Second)
+	for len(seen) < *lifecycleLicences {
 		select {
 		case ev, ok := <-w.ResultChan():
 			if !ok {
@@ -241,7 +248,7 @@ func runExpiryLateness(b *testing.B, e *lifecycleEnv, ns string) []time.Duration
 			}
 			seen[l.Name] = now.Sub(expiries[l.Name])
 		case <-deadline:
-			b.Fatalf("only %d of %d licences expired in time", len(seen), lifecycleLicences)
+			b.Fatalf("only %d of %d licences expired in time", len(seen), *lifecycleLicences)
 		}
 	}
 	out := make([]time.Duration, 0, len(seen))
@@ -251,10 +258,21 @@ func runExpiryLateness(b *testing.B, e *lifecycleEnv, ns string) []time.Duration
 	return out
 }
 
-// BenchmarkLifecycleReconcileCost reconciles one licence with 10 and with
-// 10,000 other licences in the cluster and reports the reconcile time and
-// the API requests per reconcile of each.
+// BenchmarkLifecycleReconcileCost reconciles one licence with few and with
+// many other licences in the cluster (-lifecycle.others) and reports, per
+// reconcile, the time and the API requests of a reconcile that writes the
+// status (a changed spec.seats) and of one that finds nothing to write (a
+// touched annotation).
 func BenchmarkLifecycleReconcileCost(b *testing.B) {
+	var counts []int
+	for _, f := range strings.Split(*lifecycleOthers, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n < 0 {
+			b.Fatalf("-lifecycle.others: %q is not a count", f)
+		}
+		counts = append(counts, n)
+	}
+	sort.Ints(counts)
 	e := startLifecycleEnv(b)
 	for i := range b.N {
 		ns := fmt.Sprintf("cost-%d", i)
@@ -271,7 +289,7 @@ func BenchmarkLifecycleReconcileCost(b *testing.B) {
 			b.Fatal(err)
 		}
 		others := 0
-		for _, want := range []int{10, 10000} {
+		for _, want := range counts {
 			start := others
 			began := time.Now()
 			e.createAll(b, want-start, func(j int) client.Object {
@@ -282,11 +300,17 @@ func BenchmarkLifecycleReconcileCost(b *testing.B) {
 			e.waitSettled(b, ns, others+1)
 			b.Logf("%d other licences: created in %v, all reconciled after %v", others, created.Round(time.Millisecond), time.Since(began).Round(time.Millisecond))
 
-			r := e.measureReconciles(b, ns, "target")
-			b.ReportMetric(r.reconcileTime.Seconds()*1e6, fmt.Sprintf("reconcile-µs@%d", others))
-			b.ReportMetric(r.requests, fmt.Sprintf("requests/reconcile@%d", others))
-			b.ReportMetric(r.licenceRequests, fmt.Sprintf("licence-requests/reconcile@%d", others))
-			b.ReportMetric(r.roundTrip.Seconds()*1e3, fmt.Sprintf("update-to-status-ms@%d", others))
+			for _, write := range []bool{true, false} {
+				r := e.measureReconciles(b, ns, "target", write)
+				kind := "noop"
+				if write {
+					kind = "write"
+				}
+				b.ReportMetric(r.reconcileTime.Seconds()*1e6, fmt.Sprintf("%s-reconcile-µs@%d", kind, others))
+				b.ReportMetric(r.requests, fmt.Sprintf("%s-requests/reconcile@%d", kind, others))
+				b.Logf("%d others, %s reconcile: %v per reconcile, %.2f API requests per reconcile (%.2f on licences), %v from the client's update to the new status",
+					others, kind, r.reconcileTime.Round(time.Microsecond), r.requests, r.licenceRequests, r.roundTrip.Round(100*time.Microsecond))
+			}
 		}
 	}
 }
@@ -297,41 +321,58 @@ type reconcileCost struct {
 	roundTrip                 time.Duration
 }
 
-// measureReconciles changes the licence's seats costUpdates times, waits for
-// each change to reach its status, and returns the cost per reconcile.
-func (e *lifecycleEnv) measureReconciles(b *testing.B, ns, name string) reconcileCost {
+// measureReconciles makes costUpdates changes to a licence, one after the
+// other, each waited for until it is reconciled, and returns the cost per
+// reconcile. write changes spec.seats, which the reconcile writes to the
+// status; otherwise an annotation is touched and the reconcile finds nothing
+// to write. The requests are the manager's (its controllers and event
+// recorder), not the benchmark's own.
+func (e *lifecycleEnv) measureReconciles(b *testing.B, ns, name string, write bool) reconcileCost {
 	b.Helper()
 	ctx := context.Background()
+	key := client.ObjectKey{Namespace: ns, Name: name}
 	sumBefore, countBefore := reconcileTime(b)
 	totalBefore, licBefore := e.requests.total.Load(), e.requests.licences.Load()
 	begin := time.Now()
 	for k := range costUpdates {
-		seats := int32(5 + k%2 + 1)
 		l := &licensingv1alpha1.SoftwareLicense{}
-		if err := e.c.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, l); err != nil {
+		if err := e.c.Get(ctx, key, l); err != nil {
 			b.Fatal(err)
 		}
-		l.Spec.Seats = &seats
+		seats := int32(6 + k%2)
+		_, reconciled := reconcileTime(b)
+		if write {
+			l.Spec.Seats = &seats
+		} else {
+			if l.Annotations == nil {
+				l.Annotations = map[string]string{}
+			}
+			l.Annotations["bench.license-operator.dev/touch"] = strconv.Itoa(k)
+		}
 		if err := e.c.Update(ctx, l); err != nil {
 			b.Fatal(err)
 		}
 		for {
-			if err := e.c.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, l); err != nil {
-				b.Fatal(err)
-			}
-			if l.Status.ObservedGeneration == l.Generation && l.Status.Seats.Total != nil && *l.Status.Seats.Total == seats {
+			if write {
+				if err := e.c.Get(ctx, key, l); err != nil {
+					b.Fatal(err)
+				}
+				if l.Status.ObservedGeneration == l.Generation && l.Status.Seats.Total != nil && *l.Status.Seats.Total == seats {
+					break
+				}
+			} else if _, n := reconcileTime(b); n > reconciled {
 				break
 			}
-			time.Sleep(2 * time.Millisecond)
+			time.Sleep(time.Millisecond)
 		}
 	}
 	elapsed := time.Since(begin)
-	// Let the reconcile that follows the last write settle into the counters.
+	// Let whatever follows the last change (the product's recount) settle into the counters.
 	time.Sleep(500 * time.Millisecond)
 	sumAfter, countAfter := reconcileTime(b)
 	n := countAfter - countBefore
 	if n < costUpdates {
-		b.Fatalf("%v reconciles for %d updates", n, costUpdates)
+		b.Fatalf("%v reconciles for %d changes", n, costUpdates)
 	}
 	return reconcileCost{
 		reconcileTime:   time.Duration((sumAfter - sumBefore) / n * float64(time.Second)),
