@@ -27,13 +27,10 @@ const UserAnnotation = licensingv1alpha1.LabelPrefix + "user"
 const HostnameLabel = "kubernetes.io/hostname"
 
 // UsableForAdmission says whether a licence in this state admits workloads:
-// Active, ExpiringSoon and InGracePeriod do; everything else does not.
+// exactly the states in which it may bind seats (Usable), so the webhook and
+// the controllers never disagree.
 func UsableForAdmission(state licensingv1alpha1.LicenseState) bool {
-	switch state {
-	case licensingv1alpha1.LicenseStateActive, licensingv1alpha1.LicenseStateExpiringSoon, licensingv1alpha1.LicenseStateInGracePeriod:
-		return true
-	}
-	return false
+	return Usable(state)
 }
 
 // ImagePatternRegexp converts an image pattern of spec.workloads.images, where
