@@ -334,3 +334,45 @@ func TestPeriod(t *testing.T) {
 		})
 	}
 }
+
+// FuzzPeriod checks the invariants of period for any anchor, instant and
+// duration: the period found contains now (from the anchor on), its bounds
+// are anchor + k×d and anchor + (k+1)×d, and no later period has begun.
+func FuzzPeriod(f *testing.F) {
+	f.Add(int64(1706691600), int64(5000000), int64(1), uint8(1))   // Jan 31 + months
+	f.Add(int64(1709164800), int64(126230400), int64(1), uint8(0)) // Feb 29 + years
+	f.Add(int64(0), int64(999999999), int64(5), uint8(5))          // minutes
+	f.Add(int64(1700000000), int64(-1000), int64(3), uint8(3))     // before the anchor
+	units := []DurationUnit{UnitYear, UnitMonth, UnitWeek, UnitDay, UnitHour, UnitMinute}
+	f.Fuzz(func(t *testing.T, anchorUnix, offset, value int64, unit uint8) {
+		// Anchors from 1900 to 2200, instants up to about 300 years away.
+		anchor := time.Unix(-2208988800+abs(anchorUnix)%(300*365*86400), 0).UTC()
+		now := anchor.Add(time.Duration(offset%(300*365*86400)) * time.Second)
+		d := Duration{Value: 1 + abs(value)%MaxDurationValue, Unit: units[int(unit)%len(units)]}
+		at := func(k int64) time.Time { return Duration{Value: d.Value * k, Unit: d.Unit}.AddTo(anchor) }
+
+		k, from, until := period(anchor, d, now)
+		if now.Before(anchor) {
+			if k != 0 || !from.Equal(anchor) || !until.Equal(at(1)) {
+				t.Fatalf("before the anchor: got k=%d [%s, %s)", k, from, until)
+			}
+			return
+		}
+		if k < 0 || !from.Equal(at(k)) || !until.Equal(at(k+1)) {
+			t.Fatalf("bounds of period %d are [%s, %s), want [%s, %s)", k, from, until, at(k), at(k+1))
+		}
+		if now.Before(from) || !now.Before(until) {
+			t.Fatalf("now %s is outside the period [%s, %s) (anchor %s, %s)", now, from, until, anchor, d)
+		}
+	})
+}
+
+func abs(v int64) int64 {
+	if v < 0 {
+		if v == -v { // math.MinInt64
+			return 0
+		}
+		return -v
+	}
+	return v
+}
