@@ -95,8 +95,8 @@ func (r *SoftwareLicenseReconciler) Reconcile(ctx context.Context, req ctrl.Requ
 	if next == nil {
 		return ctrl.Result{}, nil
 	}
-	// A requeue strictly after the boundary: the workqueue fires at or after
-	// it, and the state at the boundary already belongs to the next state.
+	// Requeue exactly at the boundary: the workqueue fires at or after it, and
+	// at the boundary the licence is already in its next state.
 	return ctrl.Result{RequeueAfter: max(next.Sub(now), time.Nanosecond)}, nil
 }
 
