@@ -91,7 +91,7 @@ type Assignee struct {
 
 // LicenseAssignmentSpec requests seats of a licence.
 // +kubebuilder:validation:XValidation:rule="has(self.licenseRef) != has(self.productRef)",message="set exactly one of spec.licenseRef or spec.productRef"
-// +kubebuilder:validation:XValidation:rule="has(self.licenseRef) == has(oldSelf.licenseRef) && (!has(self.licenseRef) || (self.licenseRef.name == oldSelf.licenseRef.name && (has(self.licenseRef.__namespace__) ? self.licenseRef.__namespace__ : '') == (has(oldSelf.licenseRef.__namespace__) ? oldSelf.licenseRef.__namespace__ : '')))",message="spec.licenseRef is immutable: delete and recreate the assignment to draw seats from another licence"
+// +kubebuilder:validation:XValidation:rule="has(self.licenseRef) == has(oldSelf.licenseRef) && (!has(self.licenseRef) || self.licenseRef == oldSelf.licenseRef)",message="spec.licenseRef is immutable: delete and recreate the assignment to draw seats from another licence"
 // +kubebuilder:validation:XValidation:rule="has(self.productRef) == has(oldSelf.productRef) && (!has(self.productRef) || self.productRef.name == oldSelf.productRef.name)",message="spec.productRef is immutable: delete and recreate the assignment to draw seats of another product"
 type LicenseAssignmentSpec struct {
 	// licenseRef binds to one licence. Exactly one of licenseRef or productRef.

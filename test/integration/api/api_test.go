@@ -279,15 +279,21 @@ var _ = Describe("CEL transition rules on update", func() {
 			func(o client.Object) { o.(*v1.SoftwareLicense).Spec.ProductRef = nil },
 			"spec.productRef is immutable once set"),
 		Entry("an assignment's licenseRef name changes",
-			func() client.Object { return ut.MakeAssignment(unique("a"), ns).License("l1").User("ada@example.com").Obj() },
+			func() client.Object {
+				return ut.MakeAssignment(unique("a"), ns).License("l1").User("ada@example.com").Obj()
+			},
 			func(o client.Object) { o.(*v1.LicenseAssignment).Spec.LicenseRef.Name = "l2" },
 			"spec", "spec.licenseRef is immutable"),
 		Entry("an assignment's licenseRef namespace changes",
-			func() client.Object { return ut.MakeAssignment(unique("a"), ns).License("l1").User("ada@example.com").Obj() },
+			func() client.Object {
+				return ut.MakeAssignment(unique("a"), ns).License("l1").User("ada@example.com").Obj()
+			},
 			func(o client.Object) { o.(*v1.LicenseAssignment).Spec.LicenseRef.Namespace = "other" },
 			"spec.licenseRef is immutable"),
 		Entry("an assignment switches from licenseRef to productRef",
-			func() client.Object { return ut.MakeAssignment(unique("a"), ns).License("l1").User("ada@example.com").Obj() },
+			func() client.Object {
+				return ut.MakeAssignment(unique("a"), ns).License("l1").User("ada@example.com").Obj()
+			},
 			func(o client.Object) {
 				a := o.(*v1.LicenseAssignment)
 				a.Spec.LicenseRef = nil
@@ -295,7 +301,9 @@ var _ = Describe("CEL transition rules on update", func() {
 			},
 			"spec.licenseRef is immutable"),
 		Entry("an assignment's productRef changes",
-			func() client.Object { return ut.MakeAssignment(unique("a"), ns).Product("p1").ServiceAccount("sa").Obj() },
+			func() client.Object {
+				return ut.MakeAssignment(unique("a"), ns).Product("p1").ServiceAccount("sa").Obj()
+			},
 			func(o client.Object) { o.(*v1.LicenseAssignment).Spec.ProductRef.Name = "p2" },
 			"spec.productRef is immutable"),
 		Entry("reported consumption goes down",
