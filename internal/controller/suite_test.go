@@ -44,6 +44,10 @@ var (
 
 func TestControllers(t *testing.T) {
 	RegisterFailHandler(Fail)
+	// On two shared cores an API round trip can take seconds: wait long enough
+	// that a slow machine does not fail a test whose outcome is right.
+	SetDefaultEventuallyTimeout(30 * time.Second)
+	SetDefaultEventuallyPollingInterval(50 * time.Millisecond)
 	RunSpecs(t, "Controller Suite")
 }
 

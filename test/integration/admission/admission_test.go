@@ -329,7 +329,7 @@ var _ = Describe("Concurrent seats under Hard enforcement", func() {
 		burst := func(round string, n int) []string {
 			var admitted []string
 			var mu sync.Mutex
-			var other atomic.Int32
+			var other, busy atomic.Int32
 			var wg sync.WaitGroup
 			for i := range n {
 				wg.Add(1)
@@ -337,7 +337,15 @@ var _ = Describe("Concurrent seats under Hard enforcement", func() {
 					defer wg.Done()
 					defer GinkgoRecover()
 					p := kubecluster.MakePod(fmt.Sprintf("%s-%03d", round, i), ns).Product(product).ServiceAccount("runner").Obj()
-					err := k8sClient.Create(ctx, p)
+					err := k8sClient.Create(ctx, p.DeepCopy())
+					// On a loaded machine a request can wait out the webhook's
+					// deadline behind the others and be refused as busy, which
+					// tells the client to retry; a controller would, and so does
+					// this client. Only definite answers are counted.
+					for attempt := 0; err != nil && strings.Contains(err.Error(), "many admissions at once") && attempt < 20; attempt++ {
+						busy.Add(1)
+						err = k8sClient.Create(ctx, p.DeepCopy())
+					}
 					switch {
 					case err == nil:
 						mu.Lock()
@@ -351,6 +359,7 @@ var _ = Describe("Concurrent seats under Hard enforcement", func() {
 				}()
 			}
 			wg.Wait()
+			GinkgoWriter.Printf("round %s: %d busy answers retried\n", round, busy.Load())
 			Expect(other.Load()).To(BeZero(), "every refusal is a full-seats denial")
 			return admitted
 		}

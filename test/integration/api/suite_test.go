@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"testing"
+	"time"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
@@ -33,6 +34,10 @@ var (
 
 func TestAPI(t *testing.T) {
 	RegisterFailHandler(Fail)
+	// On two shared cores an API round trip can take seconds: wait long enough
+	// that a slow machine does not fail a test whose outcome is right.
+	SetDefaultEventuallyTimeout(30 * time.Second)
+	SetDefaultEventuallyPollingInterval(50 * time.Millisecond)
 	RunSpecs(t, "API schema and CEL Suite")
 }
 
