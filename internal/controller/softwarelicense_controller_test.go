@@ -17,6 +17,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
 	v1 "github.com/license-operator/license-operator/api/v1alpha1"
 	"github.com/license-operator/license-operator/internal/licensing"
@@ -97,7 +98,10 @@ var _ = Describe("SoftwareLicense controller", func() {
 		start := fakeClock.Now().Add(-time.Hour)
 		Expect(k8sClient.Create(ctx, ut.MakeLicense("cad-1", ns).Product(product).Seats(4).Start(start).Obj())).To(Succeed())
 
-		kubectl := testEnv.ControlPlane.KubeCtl()
+		admin, err := testEnv.ControlPlane.AddUser(envtest.User{Name: "kubectl-wait", Groups: []string{"system:masters"}}, nil)
+		Expect(err).NotTo(HaveOccurred())
+		kubectl, err := admin.Kubectl()
+		Expect(err).NotTo(HaveOccurred())
 		kubectl.Path = filepath.Join(assets, "kubectl")
 		stdout, stderr, err := kubectl.Run("wait", "--for=condition=Ready", "--timeout=60s", "-n", ns, "softwarelicense/cad-1")
 		out, _ := io.ReadAll(stdout)

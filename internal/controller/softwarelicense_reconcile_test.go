@@ -134,10 +134,6 @@ func conditionSummary(conds []metav1.Condition) map[string]string {
 	return out
 }
 
-// ignoreTransitionTimes compares conditions without their transition time,
-// which tests of several steps check separately.
-var ignoreTransitionTimes = cmpopts.IgnoreFields(metav1.Condition{}, "LastTransitionTime")
-
 func stdProduct() *v1.LicenseProduct {
 	std := ut.MakePolicy("std").Type(v1.LicenseTypeTimeLimited).ValidDuration("1y").
 		GracePeriod("30d").ExpiringSoonWindow("30d").Obj()
@@ -701,7 +697,7 @@ func TestSoftwareLicenseKeys(t *testing.T) {
 }
 
 // assertKeyNowhere fails when the key appears in the status or the events.
-func assertKeyNowhere(t *testing.T, key string, st v1.SoftwareLicenseStatus, events []string) {
+func assertKeyNowhere(t *testing.T, key string, st v1.SoftwareLicenseStatus, recorded []string) {
 	t.Helper()
 	raw, err := json.Marshal(st)
 	if err != nil {
@@ -710,7 +706,7 @@ func assertKeyNowhere(t *testing.T, key string, st v1.SoftwareLicenseStatus, eve
 	if strings.Contains(string(raw), key) {
 		t.Errorf("the key %q is in the status: %s", key, raw)
 	}
-	for _, e := range events {
+	for _, e := range recorded {
 		if strings.Contains(e, key) {
 			t.Errorf("the key %q is in an event: %s", key, e)
 		}

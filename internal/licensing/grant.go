@@ -224,16 +224,17 @@ func (p *poolLicense) consumptionExhausted() bool {
 // seatsText is "7 of 10 seats used" or "7 seats used (unlimited)".
 func (p *poolLicense) seatsText() string {
 	if !p.counted() {
-		return fmt.Sprintf("%d %s used, no seat limit", p.used, plural(p.used, "seat"))
+		return fmt.Sprintf("%d %s used, no seat limit", p.used, seatWord(p.used))
 	}
-	return fmt.Sprintf("%d of %d %s used", p.used, *p.total, plural(*p.total, "seat"))
+	return fmt.Sprintf("%d of %d %s used", p.used, *p.total, seatWord(*p.total))
 }
 
-func plural(n int32, word string) string {
+// seatWord is "seat" or "seats", as n wants.
+func seatWord(n int32) string {
 	if n == 1 {
-		return word
+		return "seat"
 	}
-	return word + "s"
+	return "seats"
 }
 
 // check is why an assignment cannot bind to a licence now.
@@ -378,10 +379,10 @@ func (p *poolLicense) capacity(a *licensingv1alpha1.LicenseAssignment, extra int
 		if need > *p.total {
 			// It can never fit: it would block the queue for good, so it waits aside.
 			return check{reason: licensingv1alpha1.ReasonWaitingForSeats,
-				message: fmt.Sprintf("requests %d %s but licence %s has only %d: lower spec.seats or raise the licence's spec.seats", need, plural(need, "seat"), p.key, *p.total)}
+				message: fmt.Sprintf("requests %d %s but licence %s has only %d: lower spec.seats or raise the licence's spec.seats", need, seatWord(need), p.key, *p.total)}
 		}
 		return check{queue: true, block: true, reason: licensingv1alpha1.ReasonWaitingForSeats,
-			message: fmt.Sprintf("waiting for %d %s of licence %s (%s): delete a Bound assignment or raise the licence's spec.seats", need, plural(need, "seat"), p.key, p.seatsText())}
+			message: fmt.Sprintf("waiting for %d %s of licence %s (%s): delete a Bound assignment or raise the licence's spec.seats", need, seatWord(need), p.key, p.seatsText())}
 	}
 	return check{ok: true, need: need}
 }
@@ -455,7 +456,7 @@ func Grant(in GrantInput) GrantResult {
 	res := GrantResult{Assignments: map[string]AssignmentDecision{}, Usage: map[string]SeatUsage{}}
 
 	pool := make(map[string]*poolLicense, len(in.Licenses))
-	var poolKeys []string
+	poolKeys := make([]string, 0, len(in.Licenses))
 	for i := range in.Licenses {
 		p := newPoolLicense(&in.Licenses[i])
 		pool[p.key] = p
@@ -859,7 +860,7 @@ func (o *outcome) status(a *licensingv1alpha1.LicenseAssignment, now metav1.Time
 		}
 		s.Message = o.message
 		cond.Status = metav1.ConditionTrue
-		cond.Message = fmt.Sprintf("holds %d %s of licence %s", o.seats, plural(o.seats, "seat"), o.license)
+		cond.Message = fmt.Sprintf("holds %d %s of licence %s", o.seats, seatWord(o.seats), o.license)
 		if o.message != "" {
 			cond.Message = o.message
 		}

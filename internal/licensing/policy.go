@@ -110,7 +110,7 @@ func ResolvePolicy(lic *licensingv1alpha1.SoftwareLicense, product *licensingv1a
 	if product.Spec.Bundle != nil && code == "" {
 		return unresolved(licensingv1alpha1.ReasonBundlePolicyRequired,
 			fmt.Sprintf("Product %q is a bundle: a licence of a bundle must name its policy in spec.policyCode (one of %s)",
-				product.Name, policyCodes(product)))
+				product.Name, PolicyCodes(product)))
 	}
 
 	layers := []layer{override}
@@ -118,7 +118,7 @@ func ResolvePolicy(lic *licensingv1alpha1.SoftwareLicense, product *licensingv1a
 		p := findPolicy(product, code)
 		if p == nil {
 			return unresolved(licensingv1alpha1.ReasonPolicyNotFound,
-				fmt.Sprintf("spec.policyCode %q is not a policy of product %q (it has %s)", code, product.Name, policyCodes(product)))
+				fmt.Sprintf("spec.policyCode %q is not a policy of product %q (it has %s)", code, product.Name, PolicyCodes(product)))
 		}
 		layers = append(layers, layer{settings: p, source: SourcePolicy(code)})
 	}
@@ -132,7 +132,7 @@ func ResolvePolicy(lic *licensingv1alpha1.SoftwareLicense, product *licensingv1a
 			}
 		case code == "":
 			return unresolved(licensingv1alpha1.ReasonPolicyNotFound,
-				fmt.Sprintf("The defaultPolicy %q of product %q is not one of its policies (it has %s)", def, product.Name, policyCodes(product)))
+				fmt.Sprintf("The defaultPolicy %q of product %q is not one of its policies (it has %s)", def, product.Name, PolicyCodes(product)))
 		}
 		// A missing defaultPolicy does not hurt a licence that names an
 		// existing policy: the product reports it in its own Ready condition.
@@ -160,8 +160,8 @@ func findPolicy(product *licensingv1alpha1.LicenseProduct, code string) *licensi
 	return nil
 }
 
-// policyCodes lists the policy codes of a product for messages.
-func policyCodes(product *licensingv1alpha1.LicenseProduct) string {
+// PolicyCodes lists the policy codes of a product for messages.
+func PolicyCodes(product *licensingv1alpha1.LicenseProduct) string {
 	if len(product.Spec.Policies) == 0 {
 		return "no policies"
 	}

@@ -14,8 +14,14 @@ import (
 
 const namespace = "license_operator"
 
-// licenseLabels identify a licence series: its namespace, name and product.
-var licenseLabels = []string{"namespace", "name", "product"}
+// The labels of a licence series: its namespace, name and product.
+const (
+	labelNamespace = "namespace"
+	labelName      = "name"
+	labelProduct   = "product"
+)
+
+var licenseLabels = []string{labelNamespace, labelName, labelProduct}
 
 var (
 	// LicenseSeatsTotal is the seats of a licence; no series for an unlimited licence.
@@ -88,7 +94,7 @@ func RecordLicense(lic *licensingv1alpha1.SoftwareLicense) {
 	if old, ok := products.Swap(key, product); ok && old.(string) != product {
 		deleteSeries(lic.Namespace, lic.Name)
 	}
-	labels := prometheus.Labels{"namespace": lic.Namespace, "name": lic.Name, "product": product}
+	labels := prometheus.Labels{labelNamespace: lic.Namespace, labelName: lic.Name, labelProduct: product}
 
 	LicenseSeatsUsed.With(labels).Set(float64(st.Seats.Used))
 	setOrDelete(LicenseSeatsTotal, labels, st.Seats.Total)
@@ -113,7 +119,7 @@ func ForgetLicense(namespace, name string) {
 }
 
 func deleteSeries(namespace, name string) {
-	match := prometheus.Labels{"namespace": namespace, "name": name}
+	match := prometheus.Labels{labelNamespace: namespace, labelName: name}
 	for _, v := range []*prometheus.GaugeVec{LicenseSeatsTotal, LicenseSeatsUsed, LicenseSeatsAvailable,
 		LicenseExpiryTimestamp, LicenseState, LicenseCompliance} {
 		v.DeletePartialMatch(match)

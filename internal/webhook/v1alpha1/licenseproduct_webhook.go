@@ -79,7 +79,7 @@ func (v *LicenseProductCustomValidator) validate(ctx context.Context, p *licensi
 // GitOps tool may apply a bundle before its members).
 func ValidateLicenseProduct(p *licensingv1alpha1.LicenseProduct, missingMembers []string) (field.ErrorList, admission.Warnings) {
 	var errs field.ErrorList
-	var warnings admission.Warnings
+	warnings := make(admission.Warnings, 0, len(missingMembers))
 	if p.Spec.Workloads != nil {
 		path := field.NewPath("spec", "workloads", "images")
 		for i, pat := range p.Spec.Workloads.Images {

@@ -15,6 +15,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
 	licensingv1alpha1 "github.com/license-operator/license-operator/api/v1alpha1"
+	"github.com/license-operator/license-operator/internal/licensing"
 )
 
 // +kubebuilder:webhook:path=/mutate-licensing-license-operator-dev-v1alpha1-softwarelicense,mutating=true,failurePolicy=fail,sideEffects=None,groups=licensing.license-operator.dev,resources=softwarelicenses,verbs=create;update,versions=v1alpha1,name=msoftwarelicense-v1alpha1.licensing.license-operator.dev,admissionReviewVersions=v1,timeoutSeconds=5
@@ -119,10 +120,10 @@ func ValidateSoftwareLicense(l *licensingv1alpha1.SoftwareLicense, p *licensingv
 	}
 	var errs field.ErrorList
 	if l.Spec.PolicyCode != "" && !hasPolicy(p, l.Spec.PolicyCode) {
-		errs = append(errs, field.NotFound(spec.Child("policyCode"), fmt.Sprintf("%s (LicenseProduct %s has policies %v)", l.Spec.PolicyCode, p.Name, policyCodes(p))))
+		errs = append(errs, field.NotFound(spec.Child("policyCode"), fmt.Sprintf("%s (LicenseProduct %s has %s)", l.Spec.PolicyCode, p.Name, licensing.PolicyCodes(p))))
 	}
 	if p.Spec.Bundle != nil && l.Spec.PolicyCode == "" {
-		errs = append(errs, field.Required(spec.Child("policyCode"), fmt.Sprintf("LicenseProduct %s is a bundle: a licence of a bundle must name one of its policies %v", p.Name, policyCodes(p))))
+		errs = append(errs, field.Required(spec.Child("policyCode"), fmt.Sprintf("LicenseProduct %s is a bundle: a licence of a bundle must name one of its policies (%s)", p.Name, licensing.PolicyCodes(p))))
 	}
 	if !productAllowsNamespace(p, nsLabels) {
 		errs = append(errs, field.Forbidden(spec.Child("productRef"), fmt.Sprintf("LicenseProduct %s does not accept licences and assignments from namespace %s (spec.allowAssignmentsFrom)", p.Name, l.Namespace)))
@@ -137,14 +138,6 @@ func hasPolicy(p *licensingv1alpha1.LicenseProduct, code string) bool {
 		}
 	}
 	return false
-}
-
-func policyCodes(p *licensingv1alpha1.LicenseProduct) []string {
-	out := []string{}
-	for _, pol := range p.Spec.Policies {
-		out = append(out, pol.Code)
-	}
-	return out
 }
 
 func productAllowsNamespace(p *licensingv1alpha1.LicenseProduct, nsLabels map[string]string) bool {

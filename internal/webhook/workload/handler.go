@@ -140,7 +140,7 @@ func (h *Handler) Decide(ctx context.Context, w *licensing.Workload, pod PodRef,
 		}
 	}
 	for _, need := range needs {
-		licences, err := h.licencesFor(ctx, need.Product, assignments.Items)
+		licences, err := h.licencesFor(ctx, need.Product)
 		if err != nil {
 			return Decision{}, err
 		}
@@ -219,8 +219,8 @@ func (h *Handler) reserve(ctx context.Context, c licensing.Cover, pod PodRef, al
 	return h.Ledger.Reserve(rctx, c.Assignment, pod, c.Seats, allowOver)
 }
 
-// licencesFor returns the licences covering product plus those the assignments are bound to.
-func (h *Handler) licencesFor(ctx context.Context, product string, asgs []licensingv1alpha1.LicenseAssignment) ([]licensingv1alpha1.SoftwareLicense, error) {
+// licencesFor returns the licences covering product: its own and those of the bundles that contain it.
+func (h *Handler) licencesFor(ctx context.Context, product string) ([]licensingv1alpha1.SoftwareLicense, error) {
 	list := &licensingv1alpha1.SoftwareLicenseList{}
 	if err := h.Client.List(ctx, list, client.MatchingFields{CoversIndex: product}); err != nil {
 		return nil, fmt.Errorf("listing SoftwareLicenses of %s: %w", product, err)
@@ -234,21 +234,7 @@ func (h *Handler) workload(req admission.Request) (*licensing.Workload, bool, er
 	if req.Operation != admissionv1.Create && req.Operation != admissionv1.Update {
 		return nil, false, nil
 	}
-	name := req.Name
-	var (
-		meta     metav1.ObjectMeta
-		tmpl     *corev1.PodTemplateSpec
-		replicas *int32
-		oldTmpl  *corev1.PodTemplateSpec
-	)
-	decodeOld := func(obj runtime.Object) error {
-		if req.Operation != admissionv1.Update || len(req.OldObject.Raw) == 0 {
-			return nil
-		}
-		return h.Decoder.DecodeRaw(req.OldObject, obj)
-	}
-	switch req.Kind.Kind {
-	case "Pod":
+	if req.Kind.Kind == "Pod" {
 		if req.Operation != admissionv1.Create {
 			return nil, false, nil
 		}
@@ -258,70 +244,70 @@ func (h *Handler) workload(req admission.Request) (*licensing.Workload, bool, er
 		}
 		w := licensing.WorkloadFromPodSpec("Pod", pod.Name, req.Namespace, pod.ObjectMeta, &pod.Spec, nil)
 		return &w, false, nil
-	case "Deployment":
-		o, old := &appsv1.Deployment{}, &appsv1.Deployment{}
-		if err := h.Decoder.Decode(req, o); err != nil {
-			return nil, false, err
-		}
-		meta, tmpl, replicas = o.ObjectMeta, &o.Spec.Template, ptr.To(ptr.Deref(o.Spec.Replicas, 1))
-		if err := decodeOld(old); err == nil && req.Operation == admissionv1.Update {
-			oldTmpl = &old.Spec.Template
-		}
-	case "StatefulSet":
-		o, old := &appsv1.StatefulSet{}, &appsv1.StatefulSet{}
-		if err := h.Decoder.Decode(req, o); err != nil {
-			return nil, false, err
-		}
-		meta, tmpl, replicas = o.ObjectMeta, &o.Spec.Template, ptr.To(ptr.Deref(o.Spec.Replicas, 1))
-		if err := decodeOld(old); err == nil && req.Operation == admissionv1.Update {
-			oldTmpl = &old.Spec.Template
-		}
-	case "ReplicaSet":
-		o, old := &appsv1.ReplicaSet{}, &appsv1.ReplicaSet{}
-		if err := h.Decoder.Decode(req, o); err != nil {
-			return nil, false, err
-		}
-		meta, tmpl, replicas = o.ObjectMeta, &o.Spec.Template, ptr.To(ptr.Deref(o.Spec.Replicas, 1))
-		if err := decodeOld(old); err == nil && req.Operation == admissionv1.Update {
-			oldTmpl = &old.Spec.Template
-		}
-	case "DaemonSet":
-		o, old := &appsv1.DaemonSet{}, &appsv1.DaemonSet{}
-		if err := h.Decoder.Decode(req, o); err != nil {
-			return nil, false, err
-		}
-		meta, tmpl = o.ObjectMeta, &o.Spec.Template
-		if err := decodeOld(old); err == nil && req.Operation == admissionv1.Update {
-			oldTmpl = &old.Spec.Template
-		}
-	case "Job":
-		o, old := &batchv1.Job{}, &batchv1.Job{}
-		if err := h.Decoder.Decode(req, o); err != nil {
-			return nil, false, err
-		}
-		meta, tmpl, replicas = o.ObjectMeta, &o.Spec.Template, ptr.To(ptr.Deref(o.Spec.Parallelism, 1))
-		if err := decodeOld(old); err == nil && req.Operation == admissionv1.Update {
-			oldTmpl = &old.Spec.Template
-		}
-	case "CronJob":
-		o, old := &batchv1.CronJob{}, &batchv1.CronJob{}
-		if err := h.Decoder.Decode(req, o); err != nil {
-			return nil, false, err
-		}
-		meta, tmpl = o.ObjectMeta, &o.Spec.JobTemplate.Spec.Template
-		replicas = ptr.To(ptr.Deref(o.Spec.JobTemplate.Spec.Parallelism, 1))
-		if err := decodeOld(old); err == nil && req.Operation == admissionv1.Update {
-			oldTmpl = &old.Spec.JobTemplate.Spec.Template
-		}
-	default:
+	}
+	obj := newTemplated(req.Kind.Kind)
+	if obj == nil {
 		return nil, false, nil
 	}
+	if err := h.Decoder.Decode(req, obj); err != nil {
+		return nil, false, err
+	}
+	tmpl, replicas := podTemplate(obj)
+	unchanged := false
+	if req.Operation == admissionv1.Update && len(req.OldObject.Raw) > 0 {
+		old := newTemplated(req.Kind.Kind)
+		if err := h.Decoder.DecodeRaw(req.OldObject, old); err == nil {
+			oldTmpl, _ := podTemplate(old)
+			unchanged = equality.Semantic.DeepEqual(oldTmpl, tmpl)
+		}
+	}
+	name := req.Name
 	if name == "" {
-		name = meta.Name
+		name = obj.GetName()
 	}
 	w := licensing.WorkloadFromPodSpec(req.Kind.Kind, name, req.Namespace, tmpl.ObjectMeta, &tmpl.Spec, replicas)
-	unchanged := oldTmpl != nil && equality.Semantic.DeepEqual(oldTmpl, tmpl)
 	return &w, unchanged, nil
+}
+
+// newTemplated returns an empty object of a workload kind that has a pod
+// template, nil for any other kind.
+func newTemplated(kind string) client.Object {
+	switch kind {
+	case "Deployment":
+		return &appsv1.Deployment{}
+	case "StatefulSet":
+		return &appsv1.StatefulSet{}
+	case "ReplicaSet":
+		return &appsv1.ReplicaSet{}
+	case "DaemonSet":
+		return &appsv1.DaemonSet{}
+	case "Job":
+		return &batchv1.Job{}
+	case "CronJob":
+		return &batchv1.CronJob{}
+	}
+	return nil
+}
+
+// podTemplate is the pod template of a workload object of newTemplated, and
+// how many Pods of it run at once: replicas, a Job's parallelism (default 1);
+// nil for a DaemonSet, whose count is its nodes'.
+func podTemplate(obj client.Object) (*corev1.PodTemplateSpec, *int32) {
+	switch o := obj.(type) {
+	case *appsv1.Deployment:
+		return &o.Spec.Template, ptr.To(ptr.Deref(o.Spec.Replicas, 1))
+	case *appsv1.StatefulSet:
+		return &o.Spec.Template, ptr.To(ptr.Deref(o.Spec.Replicas, 1))
+	case *appsv1.ReplicaSet:
+		return &o.Spec.Template, ptr.To(ptr.Deref(o.Spec.Replicas, 1))
+	case *appsv1.DaemonSet:
+		return &o.Spec.Template, nil
+	case *batchv1.Job:
+		return &o.Spec.Template, ptr.To(ptr.Deref(o.Spec.Parallelism, 1))
+	case *batchv1.CronJob:
+		return &o.Spec.JobTemplate.Spec.Template, ptr.To(ptr.Deref(o.Spec.JobTemplate.Spec.Parallelism, 1))
+	}
+	return nil, nil
 }
 
 func jsonUnmarshal(raw []byte, into any) error { return json.Unmarshal(raw, into) }

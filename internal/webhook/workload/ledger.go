@@ -251,39 +251,10 @@ func (l *Ledger) commit(ctx context.Context, asg *licensingv1alpha1.LicenseAssig
 		if cm.Data == nil {
 			cm.Data = map[string]string{}
 		}
-		changed, pruned, retry, admitted := false, false, false, false
-		for _, r := range batch {
-			if e, ok := cm.Data[r.pod.Name]; ok && parseEntry(e).UID == r.pod.UID {
-				// A retried admission of the same Pod: it holds its seat already.
-				r.res = Reservation{Admitted: true, Used: len(cm.Data)}
-				continue
-			}
-			used := liveCount(cm, r.pod.Name)
-			if used >= int(r.seats) {
-				if !live {
-					retry = true // confirm on the live ledger before pruning or refusing
-					break
-				}
-				if !pruned {
-					// Full: only now is it worth looking for entries of Pods that
-					// are gone (the seat releaser removes them as Pods go; this
-					// catches what it missed, for example while the manager was down).
-					p, err := l.prune(ctx, cm)
-					if err != nil {
-						finish(err)
-						return
-					}
-					pruned, changed = true, changed || p
-					used = liveCount(cm, r.pod.Name)
-				}
-				if used >= int(r.seats) && !r.allowOver {
-					r.res = Reservation{Used: used}
-					continue
-				}
-			}
-			cm.Data[r.pod.Name] = formatEntry(ledgerEntry{UID: r.pod.UID, Admitted: l.Clock.Now()})
-			changed, admitted = true, true
-			r.res = Reservation{Admitted: true, Over: used >= int(r.seats), Used: used + 1}
+		changed, admitted, retry, err := l.decide(ctx, cm, batch, live)
+		if err != nil {
+			finish(err)
+			return
 		}
 		if retry {
 			continue
@@ -320,6 +291,46 @@ func (l *Ledger) commit(ctx context.Context, asg *licensingv1alpha1.LicenseAssig
 		finish(nil)
 		return
 	}
+}
+
+// decide takes the decisions of a batch on one version of the ledger, adding
+// the admitted Pods to cm. retry is true when a refusal would have been
+// decided on a remembered copy: the caller rereads and decides again.
+// changed says cm must be written; admitted that it holds new entries.
+func (l *Ledger) decide(ctx context.Context, cm *corev1.ConfigMap, batch []*reservationRequest, live bool) (changed, admitted, retry bool, err error) {
+	pruned := false
+	for _, r := range batch {
+		if e, ok := cm.Data[r.pod.Name]; ok && parseEntry(e).UID == r.pod.UID {
+			// A retried admission of the same Pod: it holds its seat already.
+			r.res = Reservation{Admitted: true, Used: len(cm.Data)}
+			continue
+		}
+		used := liveCount(cm, r.pod.Name)
+		if used >= int(r.seats) {
+			if !live {
+				return false, false, true, nil // confirm on the live ledger before pruning or refusing
+			}
+			if !pruned {
+				// Full: only now is it worth looking for entries of Pods that
+				// are gone (the seat releaser removes them as Pods go; this
+				// catches what it missed, for example while the manager was down).
+				p, err := l.prune(ctx, cm)
+				if err != nil {
+					return false, false, false, err
+				}
+				pruned, changed = true, changed || p
+				used = liveCount(cm, r.pod.Name)
+			}
+			if used >= int(r.seats) && !r.allowOver {
+				r.res = Reservation{Used: used}
+				continue
+			}
+		}
+		cm.Data[r.pod.Name] = formatEntry(ledgerEntry{UID: r.pod.UID, Admitted: l.Clock.Now()})
+		changed, admitted = true, true
+		r.res = Reservation{Admitted: true, Over: used >= int(r.seats), Used: used + 1}
+	}
+	return changed, admitted, false, nil
 }
 
 // Unreserve removes the Pod's entry again (a later product of the same Pod was refused).

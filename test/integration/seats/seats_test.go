@@ -33,11 +33,11 @@ func licence(ns, name string, seats int32) *ut.LicenseWrapper {
 }
 
 // assignments are n one-seat assignments of a service account on the
-// licence, named a-000, a-001, …, in a shuffled order.
-func assignments(ns, lic string, n int) []client.Object {
+// licence "cad", named a-000, a-001, …, in a shuffled order.
+func assignments(ns string, n int) []client.Object {
 	objs := make([]client.Object, n)
 	for i, j := range rand.Perm(n) {
-		objs[i] = ut.MakeAssignment(fmt.Sprintf("a-%03d", j), ns).ServiceAccount("runner").License(lic).Obj()
+		objs[i] = ut.MakeAssignment(fmt.Sprintf("a-%03d", j), ns).ServiceAccount("runner").License("cad").Obj()
 	}
 	return objs
 }
@@ -147,11 +147,11 @@ var _ = Describe("Hard seats under concurrency", func() {
 	It("binds exactly 10 of 200 assignments created at once, queues the rest in order, and the next binds when a seat frees", func() {
 		m := startManager(managerOptions{})
 		defer m.stop()
-		ns := newNamespace(nil)
+		ns := newNamespace()
 		h := watchAssignments(ns, 10)
 		Expect(k8sClient.Create(ctx, licence(ns, "cad", 10).Obj())).To(Succeed())
 
-		createConcurrently(assignments(ns, "cad", 200), 25, nil)
+		createConcurrently(assignments(ns, 200), 25, nil)
 		var q queue
 		Eventually(func(g Gomega) { q = expectQueue(g, ns, "cad", 10, 190) }, timeout, interval).Should(Succeed())
 		l := getLicence(Default, ns, "cad")
@@ -164,13 +164,13 @@ var _ = Describe("Hard seats under concurrency", func() {
 
 	It("still binds exactly 10 when the manager is stopped and started again halfway", func() {
 		first := startManager(managerOptions{})
-		ns := newNamespace(nil)
+		ns := newNamespace()
 		h := watchAssignments(ns, 10)
 		Expect(k8sClient.Create(ctx, licence(ns, "cad", 10).Obj())).To(Succeed())
 
 		var created atomic.Int32
 		restarted := make(chan *runningManager, 1)
-		createConcurrently(assignments(ns, "cad", 200), 25, func(int) {
+		createConcurrently(assignments(ns, 200), 25, func(int) {
 			if created.Add(1) == 100 {
 				go func() {
 					defer GinkgoRecover()
@@ -189,7 +189,7 @@ var _ = Describe("Hard seats under concurrency", func() {
 	})
 
 	It("still binds exactly 10 with two replicas when the leader goes away halfway", func() {
-		ns := newNamespace(nil)
+		ns := newNamespace()
 		opts := managerOptions{leaderElection: true, leaseID: "seats-" + ns}
 		replicas := []*runningManager{startManager(opts), startManager(opts)}
 		defer func() {
@@ -210,7 +210,7 @@ var _ = Describe("Hard seats under concurrency", func() {
 		Expect(k8sClient.Create(ctx, licence(ns, "cad", 10).Obj())).To(Succeed())
 
 		var created atomic.Int32
-		createConcurrently(assignments(ns, "cad", 200), 25, func(int) {
+		createConcurrently(assignments(ns, 200), 25, func(int) {
 			if created.Add(1) == 100 {
 				// The leader stops without releasing the Lease: the other
 				// replica takes over once the Lease expires.
@@ -232,9 +232,9 @@ var _ = Describe("Enforcement and licence changes", func() {
 	AfterEach(func() { m.stop() })
 
 	It("binds all 200 under Soft enforcement and flags the licence OverAllocated with one Warning event", func() {
-		ns := newNamespace(nil)
+		ns := newNamespace()
 		Expect(k8sClient.Create(ctx, licence(ns, "cad", 10).Enforcement(v1.EnforcementSoft).Obj())).To(Succeed())
-		createConcurrently(assignments(ns, "cad", 200), 25, nil)
+		createConcurrently(assignments(ns, 200), 25, nil)
 
 		Eventually(func(g Gomega) {
 			q := readQueue(g, ns)
@@ -262,9 +262,9 @@ var _ = Describe("Enforcement and licence changes", func() {
 	})
 
 	It("lowers the seats below what is bound without unbinding anyone, and keeps bound seats on a suspended licence", func() {
-		ns := newNamespace(nil)
+		ns := newNamespace()
 		Expect(k8sClient.Create(ctx, licence(ns, "cad", 5).Obj())).To(Succeed())
-		createConcurrently(assignments(ns, "cad", 5), 5, nil)
+		createConcurrently(assignments(ns, 5), 5, nil)
 		Eventually(func(g Gomega) { expectQueue(g, ns, "cad", 5, 0) }, timeout, interval).Should(Succeed())
 
 		l := getLicence(Default, ns, "cad")
@@ -298,9 +298,9 @@ var _ = Describe("Enforcement and licence changes", func() {
 	})
 
 	It("caps Bound assignments at maxActivations", func() {
-		ns := newNamespace(nil)
+		ns := newNamespace()
 		Expect(k8sClient.Create(ctx, licence(ns, "cad", 10).MaxActivations(3).Obj())).To(Succeed())
-		createConcurrently(assignments(ns, "cad", 5), 5, nil)
+		createConcurrently(assignments(ns, 5), 5, nil)
 		Eventually(func(g Gomega) {
 			q := readQueue(g, ns)
 			g.Expect(q.bound).To(HaveLen(3))
@@ -315,9 +315,9 @@ var _ = Describe("Enforcement and licence changes", func() {
 	})
 
 	It("protects a licence with bound seats from deletion until it released them, and keeps the assignments", func() {
-		ns := newNamespace(nil)
+		ns := newNamespace()
 		Expect(k8sClient.Create(ctx, licence(ns, "cad", 5).Obj())).To(Succeed())
-		createConcurrently(assignments(ns, "cad", 2), 2, nil)
+		createConcurrently(assignments(ns, 2), 2, nil)
 		Eventually(func(g Gomega) {
 			expectQueue(g, ns, "cad", 2, 0)
 			g.Expect(getLicence(g, ns, "cad").Finalizers).To(ContainElement(v1.LicenseFinalizer))
@@ -350,7 +350,7 @@ var _ = Describe("Who may hold a seat", func() {
 	AfterEach(func() { m.stop() })
 
 	It("binds from another namespace only when the licence is shared with it", func() {
-		owner, guest := newNamespace(nil), newNamespace(nil)
+		owner, guest := newNamespace(), newNamespace()
 		Expect(k8sClient.Create(ctx, licence(owner, "private", 5).Obj())).To(Succeed())
 		Expect(k8sClient.Create(ctx, licence(owner, "shared", 5).SharedWithSelector(map[string]string{"team": "cad"}).Obj())).To(Succeed())
 		Expect(k8sClient.Create(ctx, ut.MakeAssignment("to-private", guest).ServiceAccount("runner").License("private", owner).Obj())).To(Succeed())
@@ -377,7 +377,7 @@ var _ = Describe("Who may hold a seat", func() {
 	})
 
 	It("binds named users once each, only the licence's users, and no service accounts", func() {
-		ns := newNamespace(nil)
+		ns := newNamespace()
 		product := "cad-" + rand.String(5)
 		Expect(k8sClient.Create(ctx, ut.MakeProduct(product).Authorization(v1.AuthorizationUser).Obj())).To(Succeed())
 		Expect(k8sClient.Create(ctx, licence(ns, "cad", 5).Product(product).SeatModel(v1.SeatModelNamedUser).
@@ -409,7 +409,7 @@ var _ = Describe("Who may hold a seat", func() {
 	})
 
 	It("locks seats to nodes", func() {
-		ns := newNamespace(nil)
+		ns := newNamespace()
 		Expect(k8sClient.Create(ctx, licence(ns, "cad", 2).SeatModel(v1.SeatModelNodeLocked).Obj())).To(Succeed())
 		for _, a := range []*v1.LicenseAssignment{
 			ut.MakeAssignment("node-1", ns).Node("node-1").License("cad").Obj(),
@@ -428,7 +428,7 @@ var _ = Describe("Who may hold a seat", func() {
 	})
 
 	It("counts assignee changes as transfers and rejects those beyond maxTransfers, keeping the seat", func() {
-		ns := newNamespace(nil)
+		ns := newNamespace()
 		Expect(k8sClient.Create(ctx, licence(ns, "cad", 3).SeatModel(v1.SeatModelNamedUser).MaxTransfers(1).Obj())).To(Succeed())
 		Expect(k8sClient.Create(ctx, ut.MakeAssignment("seat", ns).User("ann@example.com").License("cad").Obj())).To(Succeed())
 		Eventually(func(g Gomega) {
@@ -477,7 +477,7 @@ var _ = Describe("Binding by product", func() {
 	AfterEach(func() { m.stop() })
 
 	It("picks the licence with the most free seats, then by name, and waits when the product has no licence", func() {
-		ns := newNamespace(nil)
+		ns := newNamespace()
 		product := "cad-" + rand.String(5)
 		Expect(k8sClient.Create(ctx, ut.MakeProduct(product).Obj())).To(Succeed())
 		Expect(k8sClient.Create(ctx, licence(ns, "small", 2).Product(product).Obj())).To(Succeed())
@@ -524,7 +524,7 @@ var _ = Describe("Consumption", func() {
 		clk := clocktesting.NewFakeClock(start.Add(30 * time.Minute))
 		m := startManager(managerOptions{clock: clk})
 		defer m.stop()
-		ns := newNamespace(nil)
+		ns := newNamespace()
 		Expect(k8sClient.Create(ctx, ut.MakeLicense("meter", ns).Seats(10).MaxActivations(10).Start(start).
 			ConsumptionLimit(10, "1d").Obj())).To(Succeed())
 		Expect(k8sClient.Create(ctx, ut.MakeAssignment("first", ns).ServiceAccount("runner").License("meter").Consumption(0).Obj())).To(Succeed())
@@ -577,7 +577,7 @@ var _ = Describe("A licence that does not exist", func() {
 	It("keeps its assignments waiting with a message, and binds them once it is created", func() {
 		m := startManager(managerOptions{})
 		defer m.stop()
-		ns := newNamespace(nil)
+		ns := newNamespace()
 		Expect(k8sClient.Create(ctx, ut.MakeAssignment("early", ns).ServiceAccount("runner").License("later").Obj())).To(Succeed())
 		Eventually(func(g Gomega) {
 			a := getAssignment(g, ns, "early")

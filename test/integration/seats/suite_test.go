@@ -143,9 +143,9 @@ func startManager(opts managerOptions) *runningManager {
 	return m
 }
 
-// newNamespace creates a namespace with a random name and the labels.
-func newNamespace(labels map[string]string) string {
-	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "seats-" + rand.String(6), Labels: labels}}
+// newNamespace creates a namespace with a random name.
+func newNamespace() string {
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "seats-" + rand.String(6)}}
 	Expect(k8sClient.Create(ctx, ns)).To(Succeed())
 	return ns.Name
 }
