@@ -105,10 +105,24 @@ func TestRunLocal(t *testing.T) {
 		}
 	}
 	out := printed()
-	for _, want := range []string{"export KUBECONFIG=", "licenseproduct.licensing.license-operator.dev/", "softwarelicense.licensing.license-operator.dev/"} {
+	for _, want := range []string{
+		"export KUBECONFIG=",
+		"licenseproduct.licensing.license-operator.dev/",
+		"softwarelicense.licensing.license-operator.dev/",
+		"licenseassignment.licensing.license-operator.dev/",
+		// The samples' status is alive: states, seats and bindings computed.
+		" Active ",
+		" Bound ",
+		// Admission enforces: the Pod without a seat is refused, and says why.
+		"is refused:",
+		"acme-cad",
+	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("run-local did not print %q; stdout:\n%s", want, out)
 		}
+	}
+	if strings.Contains(out, "was admitted") {
+		t.Errorf("run-local admitted a Pod that holds no seat; stdout:\n%s", out)
 	}
 
 	// A terminal sends SIGINT to the foreground process group; the children

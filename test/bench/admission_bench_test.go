@@ -4,6 +4,9 @@ package bench
 // a real kube-apiserver (envtest), in one run:
 //
 //   - none:            Pods no webhook sees (the matchConditions keep them away);
+//   - quota:           the same, in a namespace with a ResourceQuota on Pods: the API
+//     server's own compare-and-swap admission (a quota status write per Pod), the
+//     reference for what a seat count kept on the API server costs;
 //   - noop:            Pods sent to a do-nothing webhook on the same TLS server;
 //   - ours-site:       Pods admitted by our webhook through a Site licence (decision only);
 //   - ours-concurrent: Pods admitted on a Concurrent Hard assignment (decision plus
@@ -30,6 +33,7 @@ import (
 
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/clock"
 	"k8s.io/utils/ptr"
@@ -49,6 +53,7 @@ import (
 
 const (
 	benchNS        = "bench"
+	quotaNS        = "bench-quota"
 	siteProduct    = "bench-site"
 	concProduct    = "bench-conc"
 	noopAnnotation = "bench.license-operator.dev/noop"
@@ -126,6 +131,18 @@ func startAdmissionEnv(b *testing.B) *admissionEnv {
 	}
 	must(ae.c.Create(ctx, noop))
 	must(ae.c.Create(ctx, kubecluster.MakeNamespace(benchNS, nil)))
+	must(ae.c.Create(ctx, kubecluster.MakeNamespace(quotaNS, nil)))
+	// The ResourceQuota admission plugin counts every Pod create against the
+	// quota's status with a compare-and-swap write; with no
+	// kube-controller-manager here the status is set by hand, as the quota
+	// controller would set it.
+	quota := &corev1.ResourceQuota{
+		ObjectMeta: metav1.ObjectMeta{Name: "pods", Namespace: quotaNS},
+		Spec:       corev1.ResourceQuotaSpec{Hard: corev1.ResourceList{corev1.ResourcePods: resource.MustParse("1000000")}},
+	}
+	must(ae.c.Create(ctx, quota))
+	quota.Status = corev1.ResourceQuotaStatus{Hard: quota.Spec.Hard, Used: corev1.ResourceList{corev1.ResourcePods: resource.MustParse("0")}}
+	must(ae.c.Status().Update(ctx, quota))
 	for _, p := range []string{siteProduct, concProduct} {
 		must(ae.c.Create(ctx, utiltesting.MakeProduct(p).Obj()))
 	}
@@ -144,7 +161,7 @@ func startAdmissionEnv(b *testing.B) *admissionEnv {
 
 	// Warm up until every path admits (caches synced, webhook reachable).
 	deadline := time.Now().Add(30 * time.Second)
-	for _, v := range []string{"none", "noop", "ours-site", "ours-concurrent"} {
+	for _, v := range variants {
 		for {
 			err := ae.c.Create(ctx, benchPod(v, "warm-"+v), client.DryRunAll)
 			if err == nil {
@@ -165,7 +182,11 @@ func (ae *admissionEnv) close() {
 }
 
 func benchPod(variant, name string) *corev1.Pod {
-	p := kubecluster.MakePod(name, benchNS).Label("bench-variant", variant)
+	ns := benchNS
+	if variant == "quota" {
+		ns = quotaNS
+	}
+	p := kubecluster.MakePod(name, ns).Label("bench-variant", variant)
 	switch variant {
 	case "noop":
 		p.Annotation(noopAnnotation, "")
@@ -246,7 +267,7 @@ func (ae *admissionEnv) drainConcurrent(b *testing.B) {
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 
-var variants = []string{"none", "noop", "ours-site", "ours-concurrent"}
+var variants = []string{"none", "quota", "noop", "ours-site", "ours-concurrent"}
 
 func BenchmarkAdmission(b *testing.B) {
 	ae := startAdmissionEnv(b)
@@ -282,6 +303,8 @@ func BenchmarkAdmission(b *testing.B) {
 			}
 			for _, v := range []string{"ours-site", "ours-concurrent"} {
 				b.ReportMetric(ms(res[v].p99-res["noop"].p99), v+"-added-p99-ms")
+			}
+			for _, v := range []string{"quota", "noop", "ours-site", "ours-concurrent"} {
 				b.ReportMetric(100*(1-res[v].throughput/res["none"].throughput), v+"-throughput-loss-%")
 			}
 			for _, v := range variants {
