@@ -38,26 +38,33 @@ var errCacheBehind = errors.New("the cache has not caught up with the API server
 // own writes, and it is rebuilt (empty) on restart.
 type seatState struct {
 	assumed assumedAssignments
+	// licences are the licences as this process's last writes left them
+	// (finalizer, status), until the cache shows those writes.
+	licences assumedObjects[*licensingv1alpha1.SoftwareLicense]
 	fence   cacheFence
 	// kicks, when set, enqueues a licence whose reconcile must write a
 	// decision another licence's pass made (a productRef assignment it binds).
 	kicks chan event.GenericEvent
 }
 
-// assumedAssignments remembers the assignment statuses this process wrote
-// until the informer cache shows them: a pass that read an assignment from
-// the cache before our own write arrived there sees our write instead. This
-// is the "assume" of the kube-scheduler's cache and of Kueue's workloads:
-// without it a pass right after a binding would count a seat as free that
-// it just gave away.
-type assumedAssignments struct {
+// assumedObjects remembers the objects this process wrote until the
+// informer cache shows them: a pass that read an object from the cache
+// before our own write arrived there sees our write instead. This is the
+// "assume" of the kube-scheduler's cache and of Kueue's workloads. For
+// assignments, without it a pass right after a binding would count a seat as
+// free that it just gave away; for licences, a pass right after a status
+// write would patch from a stale resourceVersion and fail with a Conflict.
+type assumedObjects[T client.Object] struct {
 	mu sync.Mutex
-	m  map[types.NamespacedName]*assumedAssignment
+	m  map[types.NamespacedName]*assumedObject[T]
 }
 
-type assumedAssignment struct {
+// assumedAssignments are the assignment statuses this process wrote.
+type assumedAssignments = assumedObjects[*licensingv1alpha1.LicenseAssignment]
+
+type assumedObject[T client.Object] struct {
 	// obj is the object as our last write returned it.
-	obj *licensingv1alpha1.LicenseAssignment
+	obj T
 	// older are the resourceVersions that precede obj: a cached object at one
 	// of them has not seen our write. The cache only moves forward, so any
 	// other version is newer and the record is dropped.
@@ -67,9 +74,10 @@ type assumedAssignment struct {
 	uncertain bool
 }
 
-// view returns what a pass must use for a cached assignment: our own later
-// write when the cache has not seen it yet, else the cached object.
-func (s *assumedAssignments) view(cached *licensingv1alpha1.LicenseAssignment) *licensingv1alpha1.LicenseAssignment {
+// view returns what a pass must use for a cached object: our own later
+// write when the cache has not seen it yet, else the cached object. The
+// object returned is shared: a caller that changes it copies it first.
+func (s *assumedObjects[T]) view(cached T) T {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	key := client.ObjectKeyFromObject(cached)
@@ -77,57 +85,51 @@ func (s *assumedAssignments) view(cached *licensingv1alpha1.LicenseAssignment) *
 	if !ok {
 		return cached
 	}
-	if e.older[cached.ResourceVersion] || e.uncertain {
+	if e.uncertain || (e.older[cached.GetResourceVersion()] && e.obj.GetUID() == cached.GetUID()) {
 		return e.obj
 	}
 	delete(s.m, key)
 	return cached
 }
 
-// wrote records a successful write: before is the object the write was
-// based on, after the object the API server returned.
-func (s *assumedAssignments) wrote(before, after *licensingv1alpha1.LicenseAssignment) {
+// record keeps obj as what the next view of its key returns, preceded by
+// the version before.
+func (s *assumedObjects[T]) record(before string, obj T, uncertain bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.m == nil {
-		s.m = map[types.NamespacedName]*assumedAssignment{}
+		s.m = map[types.NamespacedName]*assumedObject[T]{}
 	}
-	key := client.ObjectKeyFromObject(after)
+	key := client.ObjectKeyFromObject(obj)
 	e, ok := s.m[key]
 	if !ok {
-		e = &assumedAssignment{older: map[string]bool{}}
+		e = &assumedObject[T]{older: map[string]bool{}}
 		s.m[key] = e
 	}
-	e.older[before.ResourceVersion] = true
-	e.obj, e.uncertain = after.DeepCopy(), false
+	e.older[before] = true
+	e.obj, e.uncertain = obj.DeepCopyObject().(T), uncertain
+}
+
+// wrote records a successful write: before is the object the write was
+// based on, after the object the API server returned.
+func (s *assumedObjects[T]) wrote(before, after T) {
+	s.record(before.GetResourceVersion(), after, false)
 }
 
 // unsure records a write whose outcome is unknown.
-func (s *assumedAssignments) unsure(before, attempted *licensingv1alpha1.LicenseAssignment) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.m == nil {
-		s.m = map[types.NamespacedName]*assumedAssignment{}
-	}
-	key := client.ObjectKeyFromObject(attempted)
-	e, ok := s.m[key]
-	if !ok {
-		e = &assumedAssignment{older: map[string]bool{}}
-		s.m[key] = e
-	}
-	e.older[before.ResourceVersion] = true
-	e.obj, e.uncertain = attempted.DeepCopy(), true
+func (s *assumedObjects[T]) unsure(before, attempted T) {
+	s.record(before.GetResourceVersion(), attempted, true)
 }
 
-// forget drops the record of a deleted assignment.
-func (s *assumedAssignments) forget(key types.NamespacedName) {
+// forget drops the record of a deleted object.
+func (s *assumedObjects[T]) forget(key types.NamespacedName) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	delete(s.m, key)
 }
 
-// unsureKeys lists the assignments whose last write has an unknown outcome.
-func (s *assumedAssignments) unsureKeys() []types.NamespacedName {
+// unsureKeys lists the objects whose last write has an unknown outcome.
+func (s *assumedObjects[T]) unsureKeys() []types.NamespacedName {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var keys []types.NamespacedName
@@ -141,19 +143,19 @@ func (s *assumedAssignments) unsureKeys() []types.NamespacedName {
 
 // resolve settles the record of a write with an unknown outcome from the
 // object as the API server has it now (nil when it is gone).
-func (s *assumedAssignments) resolve(key types.NamespacedName, current *licensingv1alpha1.LicenseAssignment) {
+func (s *assumedObjects[T]) resolve(key types.NamespacedName, current T, gone bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	e, ok := s.m[key]
 	if !ok {
 		return
 	}
-	if current == nil || e.older[current.ResourceVersion] {
+	if gone || e.older[current.GetResourceVersion()] {
 		// Gone, or the write never happened: the cache will show the truth.
 		delete(s.m, key)
 		return
 	}
-	e.obj, e.uncertain = current.DeepCopy(), false
+	e.obj, e.uncertain = current.DeepCopyObject().(T), false
 }
 
 // cacheFence makes a process check once, before its first grant, that its
@@ -262,11 +264,11 @@ func (r *SoftwareLicenseReconciler) settleUnsureWrites(ctx context.Context) erro
 		var a licensingv1alpha1.LicenseAssignment
 		switch err := reader.Get(ctx, key, &a); {
 		case apierrors.IsNotFound(err):
-			r.seats.assumed.resolve(key, nil)
+			r.seats.assumed.resolve(key, nil, true)
 		case err != nil:
 			return fmt.Errorf("reading assignment %s after a write of unknown outcome: %w", key, err)
 		default:
-			r.seats.assumed.resolve(key, &a)
+			r.seats.assumed.resolve(key, &a, false)
 		}
 	}
 	return nil

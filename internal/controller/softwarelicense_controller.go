@@ -57,10 +57,17 @@ func (r *SoftwareLicenseReconciler) Reconcile(ctx context.Context, req ctrl.Requ
 	if err := r.Get(ctx, req.NamespacedName, lic); err != nil {
 		if apierrors.IsNotFound(err) {
 			metrics.ForgetLicense(req.Namespace, req.Name)
+			r.seats.licences.forget(req.NamespacedName)
 			// Assignments may still name the missing licence (or product).
 			return seatResult(r.reconcileOrphans(ctx, req))
 		}
 		return ctrl.Result{}, err
+	}
+	// A cache that has not shown our last write of this licence yet would
+	// make the status patch below fail its optimistic lock (and compare
+	// against a status we already replaced): use the licence as we left it.
+	if own := r.seats.licences.view(lic); own != lic {
+		lic = own.DeepCopy()
 	}
 	if !lic.DeletionTimestamp.IsZero() {
 		// Release the assignments, then let the licence go; no status to write.
@@ -82,11 +89,13 @@ func (r *SoftwareLicenseReconciler) Reconcile(ctx context.Context, req ctrl.Requ
 	if !equality.Semantic.DeepEqual(*old, status) {
 		// The optimistic lock makes a reconcile that read a stale licence
 		// fail instead of writing (and announcing) a transition twice.
-		patch := client.MergeFromWithOptions(lic.DeepCopy(), client.MergeFromWithOptimisticLock{})
+		base := lic.DeepCopy()
+		patch := client.MergeFromWithOptions(base, client.MergeFromWithOptimisticLock{})
 		lic.Status = status
 		if err := r.Status().Patch(ctx, lic, patch); err != nil {
 			return seatResult(fmt.Errorf("patching the status: %w", err))
 		}
+		r.seats.licences.wrote(base, lic)
 		log.V(1).Info("Updated licence status", "license", klog.KObj(lic), "state", status.State, "compliance", status.Compliance)
 		r.recordTransitions(lic, old, &status)
 	}

@@ -756,3 +756,58 @@ func TestLicensesForAssignment(t *testing.T) {
 		})
 	}
 }
+
+// staleLicences is a cache that has not shown the writes made since it was
+// frozen: Gets of the frozen licences return them as they were.
+type staleLicences struct {
+	client.Client
+	frozen map[types.NamespacedName]*v1.SoftwareLicense
+}
+
+func (c *staleLicences) Get(ctx context.Context, key client.ObjectKey, obj client.Object, opts ...client.GetOption) error {
+	if l, ok := obj.(*v1.SoftwareLicense); ok && c.frozen[key] != nil {
+		c.frozen[key].DeepCopyInto(l)
+		return nil
+	}
+	return c.Client.Get(ctx, key, obj, opts...)
+}
+
+// TestSoftwareLicenseOwnWritesOnStaleCache: a reconcile whose cache still
+// shows the licence as it was before this process's last status write
+// patches from that write (no Conflict, no lost update) and compares with
+// it (the transition is announced once, not again on every stale pass).
+func TestSoftwareLicenseOwnWritesOnStaleCache(t *testing.T) {
+	soft := ut.MakeProduct("soft").Authorization(v1.AuthorizationUser).
+		Policy(ut.MakePolicy("soft").Enforcement(v1.EnforcementSoft).Obj()).DefaultPolicy("soft").Obj()
+	h := newHarness(t, at(t, "2025-06-01T00:00:00Z"), soft,
+		ut.MakeLicense("l", "ns").Product("soft").Seats(1).Start(at(t, "2025-01-01T00:00:00Z")).Obj(),
+		bound(ut.MakeAssignment("a", "ns").License("l"), "ns/l", 1))
+	key := types.NamespacedName{Namespace: "ns", Name: "l"}
+	stale := &staleLicences{Client: h.client, frozen: map[types.NamespacedName]*v1.SoftwareLicense{key: h.license("ns", "l")}}
+	h.r.Client = stale
+
+	h.reconcile("ns", "l") // the first status write; the cache does not show it
+	first := h.license("ns", "l")
+	if first.Status.Seats.Used != 1 {
+		t.Fatalf("first pass: %d seats used, want 1", first.Status.Seats.Used)
+	}
+	if err := h.client.Create(context.Background(), bound(ut.MakeAssignment("b", "ns").License("l"), "ns/l", 1)); err != nil {
+		t.Fatal(err)
+	}
+	h.reconcile("ns", "l")
+	second := h.license("ns", "l")
+	if second.Status.Seats.Used != 2 || second.ResourceVersion == first.ResourceVersion {
+		t.Fatalf("second pass on a stale cache: %d seats used (resourceVersion %s, was %s), want 2 written",
+			second.Status.Seats.Used, second.ResourceVersion, first.ResourceVersion)
+	}
+	if diff := cmp.Diff([]string{"Warning OverAllocated 2 of 1 seats used"}, h.events()); diff != "" {
+		t.Errorf("events mismatch (-want +got):\n%s", diff)
+	}
+	h.reconcile("ns", "l")
+	if ev := h.events(); len(ev) != 0 {
+		t.Errorf("a stale pass announced the over-allocation again: %q", ev)
+	}
+	if third := h.license("ns", "l"); third.ResourceVersion != second.ResourceVersion {
+		t.Errorf("a pass with nothing new wrote the licence again (resourceVersion %s, was %s)", third.ResourceVersion, second.ResourceVersion)
+	}
+}

@@ -152,6 +152,7 @@ func (r *SoftwareLicenseReconciler) reconcileSeats(ctx context.Context, lic *lic
 			return licensing.SeatUsage{}, retry(lic, err)
 		}
 		controllerutil.RemoveFinalizer(lic, licensingv1alpha1.LicenseFinalizer)
+		r.seats.licences.forget(client.ObjectKeyFromObject(lic))
 		if err := r.Update(ctx, lic); err != nil {
 			return licensing.SeatUsage{}, client.IgnoreNotFound(fmt.Errorf("removing the seats-protection finalizer: %w", err))
 		}
@@ -202,10 +203,12 @@ func (r *SoftwareLicenseReconciler) ensureFinalizer(ctx context.Context, lic, fr
 	if fresh != nil && controllerutil.ContainsFinalizer(fresh, licensingv1alpha1.LicenseFinalizer) {
 		return nil
 	}
+	before := lic.ResourceVersion
 	controllerutil.AddFinalizer(lic, licensingv1alpha1.LicenseFinalizer)
 	if err := r.Update(ctx, lic); err != nil {
 		return fmt.Errorf("adding the seats-protection finalizer: %w", err)
 	}
+	r.seats.licences.record(before, lic, false)
 	return nil
 }
 
