@@ -41,7 +41,7 @@ type seatState struct {
 	// licences are the licences as this process's last writes left them
 	// (finalizer, status), until the cache shows those writes.
 	licences assumedObjects[*licensingv1alpha1.SoftwareLicense]
-	fence   cacheFence
+	fence    cacheFence
 	// kicks, when set, enqueues a licence whose reconcile must write a
 	// decision another licence's pass made (a productRef assignment it binds).
 	kicks chan event.GenericEvent

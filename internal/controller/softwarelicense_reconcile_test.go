@@ -522,12 +522,19 @@ func TestSoftwareLicenseStatusCases(t *testing.T) {
 
 // TestSoftwareLicenseEventsOnFirstStatus: a licence created already past its
 // end is announced once, and a licence that becomes over-allocated too.
-func TestSoftwareLicenseSeatEvents(t *testing.T) {
+// newSoftHarness holds ns/l, a one-seat licence of a Soft product, and
+// ns/a, an assignment bound to its seat.
+func newSoftHarness(t *testing.T) *harness {
+	t.Helper()
 	soft := ut.MakeProduct("soft").Authorization(v1.AuthorizationUser).
 		Policy(ut.MakePolicy("soft").Enforcement(v1.EnforcementSoft).Obj()).DefaultPolicy("soft").Obj()
-	h := newHarness(t, at(t, "2025-06-01T00:00:00Z"), soft,
+	return newHarness(t, at(t, "2025-06-01T00:00:00Z"), soft,
 		ut.MakeLicense("l", "ns").Product("soft").Seats(1).Start(at(t, "2025-01-01T00:00:00Z")).Obj(),
 		bound(ut.MakeAssignment("a", "ns").License("l"), "ns/l", 1))
+}
+
+func TestSoftwareLicenseSeatEvents(t *testing.T) {
+	h := newSoftHarness(t)
 	h.reconcile("ns", "l")
 	if ev := h.events(); len(ev) != 0 {
 		t.Fatalf("events for a compliant licence: %q", ev)
@@ -777,11 +784,7 @@ func (c *staleLicences) Get(ctx context.Context, key client.ObjectKey, obj clien
 // patches from that write (no Conflict, no lost update) and compares with
 // it (the transition is announced once, not again on every stale pass).
 func TestSoftwareLicenseOwnWritesOnStaleCache(t *testing.T) {
-	soft := ut.MakeProduct("soft").Authorization(v1.AuthorizationUser).
-		Policy(ut.MakePolicy("soft").Enforcement(v1.EnforcementSoft).Obj()).DefaultPolicy("soft").Obj()
-	h := newHarness(t, at(t, "2025-06-01T00:00:00Z"), soft,
-		ut.MakeLicense("l", "ns").Product("soft").Seats(1).Start(at(t, "2025-01-01T00:00:00Z")).Obj(),
-		bound(ut.MakeAssignment("a", "ns").License("l"), "ns/l", 1))
+	h := newSoftHarness(t)
 	key := types.NamespacedName{Namespace: "ns", Name: "l"}
 	stale := &staleLicences{Client: h.client, frozen: map[types.NamespacedName]*v1.SoftwareLicense{key: h.license("ns", "l")}}
 	h.r.Client = stale
