@@ -106,6 +106,13 @@ func (t *seatCountingTransport) RoundTrip(req *http.Request) (*http.Response, er
 			t.n.mu.Lock()
 			t.n.written[req.Method+" "+what]++
 			t.n.mu.Unlock()
+			resp, err := t.next.RoundTrip(req)
+			if err == nil && resp.StatusCode == http.StatusConflict {
+				t.n.mu.Lock()
+				t.n.written[req.Method+" "+what+" refused: Conflict"]++
+				t.n.mu.Unlock()
+			}
+			return resp, err
 		default:
 			t.n.reads.Add(1)
 		}
