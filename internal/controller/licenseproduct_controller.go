@@ -115,10 +115,13 @@ func hasPolicy(product *licensingv1alpha1.LicenseProduct, code string) bool {
 }
 
 // sumSeats sums the seats of licences: total is absent when any licence is
-// unlimited, used comes from the licences' statuses.
+// unlimited, used comes from the licences' statuses, and available is the
+// sum of each licence's available seats (DESIGN.md: summed over its
+// licences), so the seats one licence holds beyond its total never hide the
+// free seats of another.
 func sumSeats(licenses []licensingv1alpha1.SoftwareLicense) licensingv1alpha1.SeatCounts {
 	var out licensingv1alpha1.SeatCounts
-	var total int64
+	var total, available int64
 	unlimited := false
 	for i := range licenses {
 		l := &licenses[i]
@@ -127,12 +130,12 @@ func sumSeats(licenses []licensingv1alpha1.SoftwareLicense) licensingv1alpha1.Se
 			unlimited = true
 		} else {
 			total += int64(*l.Spec.Seats)
+			available += int64(*licensing.AvailableSeats(l.Status.Seats.Used, l.Spec.Seats))
 		}
 	}
 	if !unlimited {
-		t := int32(min(total, int64(1<<31-1)))
-		out.Total = &t
-		out.Available = licensing.AvailableSeats(out.Used, out.Total)
+		t, a := int32(min(total, int64(1<<31-1))), int32(min(available, int64(1<<31-1)))
+		out.Total, out.Available = &t, &a
 	}
 	return out
 }

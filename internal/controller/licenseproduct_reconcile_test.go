@@ -77,6 +77,22 @@ func TestLicenseProductReconciler(t *testing.T) {
 				Seats:      v1.SeatCounts{Total: ptr.To[int32](1), Used: 3, Available: ptr.To[int32](0)},
 			},
 		},
+		// DESIGN.md: seats.available is summed over the product's licences.
+		// The seats a licence holds beyond its total are not taken from
+		// another licence: 5 seats of b are still free.
+		"available is the sum of each licence's available": {
+			objs: []client.Object{
+				ut.MakeProduct("cad").Obj(),
+				withUsed(ut.MakeLicense("a", "ns1").Product("cad").Seats(1).Obj(), 3),
+				withUsed(ut.MakeLicense("b", "ns1").Product("cad").Seats(5).Obj(), 0),
+			},
+			name: "cad",
+			want: v1.LicenseProductStatus{
+				Conditions: []metav1.Condition{{Type: "Ready", Status: "True", Reason: "Resolved", Message: "0 policies"}},
+				Licenses:   2,
+				Seats:      v1.SeatCounts{Total: ptr.To[int32](6), Used: 3, Available: ptr.To[int32](5)},
+			},
+		},
 		"default policy missing": {
 			objs: []client.Object{ut.MakeProduct("cad").Policy(policy).DefaultPolicy("gold").Obj()},
 			name: "cad",
