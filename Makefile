@@ -118,9 +118,11 @@ run: manifests generate fmt vet ## Run a controller from your host against the c
 # Built, then run, rather than `go run`: go run exits 1 when it sees the
 # Ctrl-C that run-local handles, and run-local's own exit status (0 after a
 # clean stop) is what make should report.
-run-local: manifests envtest | $(LOCALBIN) ## Run the operator on a local control plane (etcd + kube-apiserver), apply config/samples; Ctrl-C stops everything.
+# NODES=0 starts only etcd and kube-apiserver (Pods are admitted or denied, never run).
+NODES ?= 1
+run-local: manifests envtest | $(LOCALBIN) ## Run the operator on a local cluster (etcd, kube-apiserver, controller-manager, scheduler, NODES hollow nodes), apply config/samples; Ctrl-C stops everything.
 	go build -o $(LOCALBIN)/run-local ./hack/run-local
-	$(LOCALBIN)/run-local
+	$(LOCALBIN)/run-local --nodes=$(NODES)
 
 # If you wish to build the manager image targeting other platforms you can use the --platform flag.
 # (i.e. docker build --platform linux/arm64). However, you must enable docker buildKit for it.

@@ -33,10 +33,11 @@ import (
 	"github.com/license-operator/license-operator/test/localcluster"
 )
 
-// TestRunLocal runs the run-local binary as `make run-local` does, waits for
-// it to print how to use the cluster, interrupts it as Ctrl-C would, and
-// checks that it exits 0 and that etcd, kube-apiserver and the manager are
-// gone.
+// TestRunLocal runs the run-local binary as `make run-local` does (one hollow
+// node, with kube-controller-manager and kube-scheduler), waits for it to
+// print how to use the cluster, interrupts it as Ctrl-C would, and checks
+// that it exits 0 and that etcd, kube-apiserver, the cluster components and
+// the manager are gone.
 func TestRunLocal(t *testing.T) {
 	root, err := localcluster.FindRepoRoot("")
 	if err != nil {
@@ -99,7 +100,8 @@ func TestRunLocal(t *testing.T) {
 	for _, c := range children {
 		names[c.name] = true
 	}
-	for _, want := range []string{"etcd", "kube-apiserver", "manager"} {
+	// Process names as /proc shows them: at most 15 characters.
+	for _, want := range []string{"etcd", "kube-apiserver", "manager", "kube-controller", "kube-scheduler", "kubemark"} {
 		if !names[want] {
 			t.Errorf("run-local has no %s child process; children: %v", want, children)
 		}
@@ -116,6 +118,11 @@ func TestRunLocal(t *testing.T) {
 		// Admission enforces: the Pod without a seat is refused, and says why.
 		"is refused:",
 		"acme-cad",
+		// With real controllers: the Deployment of 3 runs 2 Pods on its 2
+		// seats, and the ReplicaSet reports our refusal of the third.
+		"deployment.apps/renderer   2/3",
+		"The ReplicaSet's third Pod is refused:",
+		"2/2 seats in use",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("run-local did not print %q; stdout:\n%s", want, out)

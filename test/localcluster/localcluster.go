@@ -22,9 +22,15 @@ limitations under the License.
 // the binaries come from hack/envtest-assets.sh. `make run-local` and the
 // e2e suite use it.
 //
+// With HollowNodes it is a whole local cluster: kube-controller-manager,
+// kube-scheduler and kubemark hollow nodes run beside the control plane, so
+// Deployments, ReplicaSets, Jobs and garbage collection are the real
+// controllers and Pods are scheduled and reported Running (without
+// containers).
+//
 // Every process runs in a process group of its own, so a Ctrl-C in a
 // terminal never reaches it directly; Stop ends the manager first, then the
-// control plane, and leaves no process behind.
+// cluster components and the control plane, and leaves no process behind.
 package localcluster
 
 import (
@@ -37,11 +43,17 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"time"
 
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
+
+	"github.com/license-operator/license-operator/test/kubecluster"
 )
 
 // Module is the Go module path of this repository; FindRepoRoot looks for the
@@ -69,6 +81,12 @@ type Options struct {
 	// configurations of config/webhook are installed, pointed at the
 	// manager on loopback with a serving certificate envtest issues.
 	DisableWebhooks bool
+	// HollowNodes, when above 0, also starts kube-controller-manager,
+	// kube-scheduler and that many kubemark hollow nodes (hollow-node-0, …),
+	// and waits until the first node is Ready. They come from
+	// hack/envtest-assets.sh --cluster (built once from the Go module proxy
+	// when missing).
+	HollowNodes int
 }
 
 // Cluster is a running control plane with the license-operator CRDs.
@@ -85,6 +103,7 @@ type Cluster struct {
 	Config *rest.Config
 
 	env        *envtest.Environment
+	components *kubecluster.Components
 	ownWorkDir bool
 	webhooks   bool
 
@@ -106,12 +125,18 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 			return nil, err
 		}
 	}
+	bins := []string{"kube-apiserver", "etcd", "kubectl"}
+	var assetsArgs []string
+	if opts.HollowNodes > 0 {
+		bins = append(bins, "kube-controller-manager", "kube-scheduler", "kubemark")
+		assetsArgs = []string{"--cluster"}
+	}
 	if c.AssetsDir == "" {
-		if c.AssetsDir, err = Assets(ctx, c.RepoRoot); err != nil {
+		if c.AssetsDir, err = Assets(ctx, c.RepoRoot, assetsArgs...); err != nil {
 			return nil, err
 		}
 	}
-	for _, bin := range []string{"kube-apiserver", "etcd", "kubectl"} {
+	for _, bin := range bins {
 		if _, err := os.Stat(filepath.Join(c.AssetsDir, bin)); err != nil {
 			return nil, fmt.Errorf("%s is missing from the assets directory %s: %w", bin, c.AssetsDir, err)
 		}
@@ -138,6 +163,10 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 	if err := ctx.Err(); err != nil {
 		return c, errors.Join(err, c.Stop())
 	}
+	if opts.HollowNodes > 0 {
+		// A real cluster admits Pods through the ServiceAccount plugin (envtest turns it off).
+		c.env.ControlPlane.GetAPIServer().Configure().Disable("disable-admission-plugins")
+	}
 	if _, err := c.env.Start(); err != nil {
 		return c, errors.Join(fmt.Errorf("starting etcd and kube-apiserver: %w", err), c.Stop())
 	}
@@ -151,7 +180,66 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 	if err := writeKubeconfig(c.Config, c.KubeconfigPath); err != nil {
 		return c, errors.Join(err, c.Stop())
 	}
+	if opts.HollowNodes > 0 {
+		if err := c.startNodes(ctx, opts.HollowNodes); err != nil {
+			return c, errors.Join(err, c.Stop())
+		}
+	}
 	return c, nil
+}
+
+// nodeWait bounds how long Start waits for the first hollow node to be Ready.
+const nodeWait = 3 * time.Minute
+
+// startNodes starts kube-controller-manager, kube-scheduler and n hollow
+// nodes, and waits until hollow-node-0 is Ready and the default namespace
+// has its ServiceAccount (Pods are admitted from then on).
+func (c *Cluster) startNodes(ctx context.Context, n int) error {
+	caPath := filepath.Join(c.WorkDir, "ca.crt")
+	if err := os.WriteFile(caPath, c.Config.CAData, 0o600); err != nil {
+		return err
+	}
+	components, err := kubecluster.Start(kubecluster.Options{
+		AssetsDir:             c.AssetsDir,
+		WorkDir:               c.WorkDir,
+		Kubeconfig:            c.KubeconfigPath,
+		ServiceAccountKeyFile: filepath.Join(c.env.ControlPlane.GetAPIServer().CertDir, "sa-signer.key"),
+		RootCAFile:            caPath,
+		HollowNodes:           n,
+	})
+	if err != nil {
+		return fmt.Errorf("starting the cluster components: %w", err)
+	}
+	c.mu.Lock()
+	c.components = components
+	c.mu.Unlock()
+
+	cs, err := kubernetes.NewForConfig(c.Config)
+	if err != nil {
+		return err
+	}
+	wctx, cancel := context.WithTimeout(ctx, nodeWait)
+	defer cancel()
+	err = kubecluster.WaitFor(wctx, func() error {
+		if err := components.Running(); err != nil {
+			return err
+		}
+		node, err := cs.CoreV1().Nodes().Get(wctx, "hollow-node-0", metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		for _, cond := range node.Status.Conditions {
+			if cond.Type == corev1.NodeReady && cond.Status == corev1.ConditionTrue {
+				_, err := cs.CoreV1().ServiceAccounts("default").Get(wctx, "default", metav1.GetOptions{})
+				return err
+			}
+		}
+		return fmt.Errorf("node hollow-node-0 is not Ready")
+	})
+	if err != nil {
+		return fmt.Errorf("waiting for the hollow node (logs in %s): %w", c.WorkDir, err)
+	}
+	return nil
 }
 
 // writeKubeconfig serialises cfg (client certificate authentication, as
@@ -227,6 +315,13 @@ func (c *Cluster) Stop() error {
 			errs = append(errs, err)
 		}
 	}
+	c.mu.Lock()
+	components := c.components
+	c.components = nil
+	c.mu.Unlock()
+	if components != nil {
+		components.Stop()
+	}
 	if c.env != nil {
 		if err := c.env.Stop(); err != nil {
 			errs = append(errs, fmt.Errorf("stopping etcd and kube-apiserver: %w", err))
@@ -274,11 +369,12 @@ func declaresModule(gomod []byte) bool {
 	return false
 }
 
-// Assets runs hack/envtest-assets.sh and returns the directory it prints:
+// Assets runs hack/envtest-assets.sh with args (--cluster for the cluster
+// components) and returns the directory it prints:
 // KUBEBUILDER_ASSETS, the setup-envtest cache, a download, or a build from
 // the Go module proxy (see the script).
-func Assets(ctx context.Context, repoRoot string) (string, error) {
-	cmd := exec.CommandContext(ctx, filepath.Join(repoRoot, "hack", "envtest-assets.sh"))
+func Assets(ctx context.Context, repoRoot string, args ...string) (string, error) {
+	cmd := exec.CommandContext(ctx, filepath.Join(repoRoot, "hack", "envtest-assets.sh"), args...)
 	cmd.Dir = repoRoot
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
