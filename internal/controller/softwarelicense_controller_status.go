@@ -115,7 +115,7 @@ func (r *SoftwareLicenseReconciler) computeStatus(ctx context.Context, lic *lice
 		st.Consumption = &licensingv1alpha1.ConsumptionStatus{Used: c.Used, Overage: c.Overage, PeriodStart: metaTime(life.PeriodStart)}
 	}
 
-	if st.Cost, err = licensing.ComputeCost(lic, in.product); err != nil {
+	if st.Cost, err = licensing.ComputeCost(lic, in.product, usage); err != nil {
 		// An amount beyond what status can hold: leave the cost out rather
 		// than fail the whole status.
 		ctrl.LoggerFrom(ctx).Info("Cannot compute the licence's cost", "license", klog.KObj(lic), "reason", err.Error())

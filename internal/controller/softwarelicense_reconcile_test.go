@@ -814,3 +814,23 @@ func TestSoftwareLicenseOwnWritesOnStaleCache(t *testing.T) {
 		t.Errorf("a pass with nothing new wrote the licence again (resourceVersion %s, was %s)", third.ResourceVersion, second.ResourceVersion)
 	}
 }
+
+// TestSoftwareLicenseCostPerPriceUnit: status.cost.total counts what the
+// product's pricing.unit prices, here the usage of the current period of a
+// product priced per unit of consumption, not the licence's seats.
+func TestSoftwareLicenseCostPerPriceUnit(t *testing.T) {
+	metered := ut.MakeProduct("metered").Authorization(v1.AuthorizationUser).Pricing("0.05", "USD", "1m").
+		Policy(ut.MakePolicy("m").Type(v1.LicenseTypeConsumption).MaxActivations(5).Consumption(v1.ConsumptionPolicy{
+			ResetPeriod: ptr.To(v1.CalendarDuration("1m")),
+		}).Obj()).DefaultPolicy("m").Obj()
+	metered.Spec.Pricing.Unit = v1.PriceUnitConsumption
+	h := newHarness(t, at(t, "2025-06-01T00:00:00Z"), metered,
+		ut.MakeLicense("l", "ns").Product("metered").Seats(10).Start(at(t, "2025-01-15T00:00:00Z")).Obj(),
+		bound(ut.MakeAssignment("a", "ns").License("l").Consumption(70), "ns/l", 1),
+		bound(ut.MakeAssignment("b", "ns").License("l").Consumption(50), "ns/l", 1))
+	h.reconcile("ns", "l")
+	want := &v1.CostStatus{UnitPrice: "0.05", Total: "6.00", Currency: "USD", Period: "1m"}
+	if diff := cmp.Diff(want, h.license("ns", "l").Status.Cost); diff != "" {
+		t.Errorf("status.cost mismatch (-want +got):\n%s", diff)
+	}
+}

@@ -15,13 +15,18 @@ const maxDecimalIntegerDigits = 12
 // ComputeCost is the cost of a licence: the unit price is the list price (the
 // licence's cost.listPrice, else the product's pricing.listPrice) less the
 // licence's negotiated discount, and the total is the unit price times the
-// seats, per the product's pricing period. Amounts are exact decimals
-// (math/big) rounded half-up to two decimals; the total is computed from the
-// rounded unit price, as an invoice would. The total is absent for a licence
-// with unlimited seats. product may be nil. ComputeCost returns nil when no list
-// price is known, and an error when an amount is not a decimal or does not fit
-// a Decimal.
-func ComputeCost(lic *licensingv1alpha1.SoftwareLicense, product *licensingv1alpha1.LicenseProduct) (*licensingv1alpha1.CostStatus, error) {
+// units the product's pricing.unit counts, per its pricing period:
+//
+//   - Seat (the default, also without a product): the licence's seats, used
+//     or not; no total for a licence with unlimited seats;
+//   - Activation: the activations the licence holds (usage.Activations);
+//   - Consumption: the usage of the current period (usage.Consumption).
+//
+// Amounts are exact decimals (math/big) rounded half-up to two decimals; the
+// total is computed from the rounded unit price, as an invoice would.
+// product may be nil. ComputeCost returns nil when no list price is known,
+// and an error when an amount is not a decimal or does not fit a Decimal.
+func ComputeCost(lic *licensingv1alpha1.SoftwareLicense, product *licensingv1alpha1.LicenseProduct, usage SeatUsage) (*licensingv1alpha1.CostStatus, error) {
 	var pricing *licensingv1alpha1.Pricing
 	if product != nil {
 		pricing = product.Spec.Pricing
@@ -61,8 +66,8 @@ func ComputeCost(lic *licensingv1alpha1.SoftwareLicense, product *licensingv1alp
 	if out.UnitPrice, err = formatDecimal(unit); err != nil {
 		return nil, fmt.Errorf("unit price: %w", err)
 	}
-	if lic.Spec.Seats != nil {
-		total := new(big.Rat).Mul(unit, new(big.Rat).SetInt64(int64(*lic.Spec.Seats)))
+	if units, ok := pricedUnits(lic, pricing, usage); ok {
+		total := new(big.Rat).Mul(unit, new(big.Rat).SetInt64(units))
 		if out.Total, err = formatDecimal(total); err != nil {
 			return nil, fmt.Errorf("total: %w", err)
 		}
@@ -77,6 +82,25 @@ func ComputeCost(lic *licensingv1alpha1.SoftwareLicense, product *licensingv1alp
 		out.Period = *pricing.Period
 	}
 	return out, nil
+}
+
+// pricedUnits is the number of units of pricing.unit a licence pays for in
+// a period; false when there is no such number (unlimited seats).
+func pricedUnits(lic *licensingv1alpha1.SoftwareLicense, pricing *licensingv1alpha1.Pricing, usage SeatUsage) (int64, bool) {
+	unit := licensingv1alpha1.PriceUnitSeat
+	if pricing != nil && pricing.Unit != "" {
+		unit = pricing.Unit
+	}
+	switch unit {
+	case licensingv1alpha1.PriceUnitActivation:
+		return int64(usage.Activations), true
+	case licensingv1alpha1.PriceUnitConsumption:
+		return usage.Consumption, true
+	}
+	if lic.Spec.Seats == nil {
+		return 0, false
+	}
+	return int64(*lic.Spec.Seats), true
 }
 
 // parseDecimal parses a non-negative decimal written with digits and at most

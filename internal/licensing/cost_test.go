@@ -79,7 +79,7 @@ func TestComputeCost(t *testing.T) {
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
-			got, err := ComputeCost(tc.lic, tc.product)
+			got, err := ComputeCost(tc.lic, tc.product, SeatUsage{})
 			if err != nil {
 				t.Fatalf("ComputeCost() error: %v", err)
 			}
@@ -103,7 +103,7 @@ func TestComputeCostErrors(t *testing.T) {
 	}
 	for name, lic := range cases {
 		t.Run(name, func(t *testing.T) {
-			if got, err := ComputeCost(lic, nil); err == nil {
+			if got, err := ComputeCost(lic, nil, SeatUsage{}); err == nil {
 				t.Errorf("ComputeCost() = %+v, want an error", got)
 			}
 		})
@@ -112,11 +112,65 @@ func TestComputeCostErrors(t *testing.T) {
 
 func TestComputeCostPeriodNeedsProduct(t *testing.T) {
 	got, err := ComputeCost(ut.MakeLicense("l", "ns").Seats(1).Discount("5", "").Obj(),
-		&v1.LicenseProduct{Spec: v1.LicenseProductSpec{Pricing: &v1.Pricing{Period: ptr.To(v1.CalendarDuration("1m"))}}})
+		&v1.LicenseProduct{Spec: v1.LicenseProductSpec{Pricing: &v1.Pricing{Period: ptr.To(v1.CalendarDuration("1m"))}}}, SeatUsage{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if diff := cmp.Diff(&v1.CostStatus{UnitPrice: "5.00", Total: "5.00", Period: "1m"}, got); diff != "" {
 		t.Errorf("mismatch (-want +got):\n%s", diff)
+	}
+}
+
+// DESIGN.md: pricing.unit says what one listPrice buys (Seat, Activation or
+// Consumption), and status.cost.total is the cost per period: the unit price
+// times the seats, the activations held or the usage of the current period.
+func TestComputeCostByPriceUnit(t *testing.T) {
+	priced := func(unit v1.PriceUnit, period v1.CalendarDuration) *v1.LicenseProduct {
+		p := ut.MakeProduct("render").Pricing("0.05", "USD", period).Obj()
+		p.Spec.Pricing.Unit = unit
+		return p
+	}
+	usage := SeatUsage{Used: 4, Activations: 3, Consumption: 12000}
+	cases := map[string]struct {
+		lic     *v1.SoftwareLicense
+		product *v1.LicenseProduct
+		usage   SeatUsage
+		want    *v1.CostStatus
+	}{
+		"Seat: the seats purchased, used or not": {
+			lic: ut.MakeLicense("l", "ns").Seats(10).Obj(), product: priced(v1.PriceUnitSeat, "1m"), usage: usage,
+			want: &v1.CostStatus{UnitPrice: "0.05", Total: "0.50", Currency: "USD", Period: "1m"},
+		},
+		"no unit is Seat": {
+			lic: ut.MakeLicense("l", "ns").Seats(10).Obj(), product: priced("", "1m"), usage: usage,
+			want: &v1.CostStatus{UnitPrice: "0.05", Total: "0.50", Currency: "USD", Period: "1m"},
+		},
+		"Activation: the activations held": {
+			lic: ut.MakeLicense("l", "ns").Seats(10).Obj(), product: priced(v1.PriceUnitActivation, "1m"), usage: usage,
+			want: &v1.CostStatus{UnitPrice: "0.05", Total: "0.15", Currency: "USD", Period: "1m"},
+		},
+		"Activation: unlimited seats still have a total": {
+			lic: ut.MakeLicense("l", "ns").Obj(), product: priced(v1.PriceUnitActivation, "1m"), usage: usage,
+			want: &v1.CostStatus{UnitPrice: "0.05", Total: "0.15", Currency: "USD", Period: "1m"},
+		},
+		"Consumption: the usage of the current period, not the seats": {
+			lic: ut.MakeLicense("l", "ns").Seats(10).Obj(), product: priced(v1.PriceUnitConsumption, "1m"), usage: usage,
+			want: &v1.CostStatus{UnitPrice: "0.05", Total: "600.00", Currency: "USD", Period: "1m"},
+		},
+		"Consumption with a discount and nothing used yet": {
+			lic: ut.MakeLicense("l", "ns").Discount("", "10").Obj(), product: priced(v1.PriceUnitConsumption, "1m"),
+			want: &v1.CostStatus{UnitPrice: "0.05", Total: "0.00", Currency: "USD", Period: "1m"},
+		},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			got, err := ComputeCost(tc.lic, tc.product, tc.usage)
+			if err != nil {
+				t.Fatalf("ComputeCost() error: %v", err)
+			}
+			if diff := cmp.Diff(tc.want, got); diff != "" {
+				t.Errorf("ComputeCost() mismatch (-want +got):\n%s", diff)
+			}
+		})
 	}
 }
