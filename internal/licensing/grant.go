@@ -376,10 +376,16 @@ func (p *poolLicense) capacity(a *licensingv1alpha1.LicenseAssignment, extra int
 			message: fmt.Sprintf("waiting behind %s in the queue of licence %s (%s): first come, first served", p.blocked, p.key, p.seatsText())}
 	}
 	if p.counted() && p.enforcement == licensingv1alpha1.EnforcementHard && int64(p.used)+int64(need) > int64(*p.total) {
-		if need > *p.total {
+		// What the assignment would hold once granted: a Bound one asking
+		// for more holds the seats it has besides the need.
+		whole := need
+		if !newBinding {
+			whole = a.Spec.Seats
+		}
+		if whole > *p.total {
 			// It can never fit: it would block the queue for good, so it waits aside.
 			return check{reason: licensingv1alpha1.ReasonWaitingForSeats,
-				message: fmt.Sprintf("requests %d %s but licence %s has only %d: lower spec.seats or raise the licence's spec.seats", need, seatWord(need), p.key, *p.total)}
+				message: fmt.Sprintf("requests %d %s but licence %s has only %d: lower spec.seats or raise the licence's spec.seats", whole, seatWord(whole), p.key, *p.total)}
 		}
 		return check{queue: true, block: true, reason: licensingv1alpha1.ReasonWaitingForSeats,
 			message: fmt.Sprintf("waiting for %d %s of licence %s (%s): delete a Bound assignment or raise the licence's spec.seats", need, seatWord(need), p.key, p.seatsText())}

@@ -383,6 +383,20 @@ func TestGrant(t *testing.T) {
 			},
 			wantUsage: map[string]SeatUsage{L: {Used: 5, Pending: 8, Activations: 3}},
 		},
+		// 7 seats of a 5-seat licence can never be held, though the 5 more
+		// asked for are no more than the licence has: it must not block the queue.
+		"seats: a bound assignment that grows beyond the licence waits aside and blocks nobody": {
+			licenses: []GrantLicense{gUsable(lic().Seats(5).Obj(), gHard(100))},
+			assignments: []*v1.LicenseAssignment{
+				gSA("big", 1).Seats(7).License("lic").BoundTo(L, 2, gAt(10)).Obj(),
+				gSA("b", 2).License("lic").Obj(),
+			},
+			want: map[string]gGot{
+				"ns/big": gBound(L, 2, false),
+				"ns/b":   gBound(L, 1, true),
+			},
+			wantUsage: map[string]SeatUsage{L: {Used: 3, Pending: 5, Activations: 2}},
+		},
 		"consumption: exhausted in this period, new assignments wait": {
 			licenses: []GrantLicense{consumption(gUsable(lic().Seats(5).Obj(), gHard(100)), 10, gAt(0))},
 			assignments: []*v1.LicenseAssignment{
