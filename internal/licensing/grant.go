@@ -446,8 +446,10 @@ type outcome struct {
 //     are (sharing, assignee, a request larger than the licence) wait aside
 //     and block nobody.
 //  5. A productRef assignment binds to the licence that can take it with the
-//     most free seats, then the latest validUntil (none first), then
-//     namespace/name. It waits in the queue of every licence it waits for.
+//     fewest new seats (a NamedUser licence where its user holds a seat
+//     already takes none), then the most free seats, then the latest
+//     validUntil (none first), then namespace/name. It waits in the queue of
+//     every licence it waits for.
 //  6. Seat models: NamedUser takes one seat per distinct user (a second
 //     assignment of the same user binds without another seat: status.seats
 //     0), NodeLocked and Concurrent take spec.seats, Site counts nothing and
@@ -735,7 +737,9 @@ func bind(a *licensingv1alpha1.LicenseAssignment, pool map[string]*poolLicense, 
 	if len(fits) > 0 {
 		best := fits[0]
 		for _, f := range fits[1:] {
-			if preferred(f.p, best.p) {
+			// Fewest new seats first: a named user's second assignment shares
+			// the seat the user holds rather than take another licence's.
+			if f.c.need < best.c.need || (f.c.need == best.c.need && preferred(f.p, best.p)) {
 				best = f
 			}
 		}

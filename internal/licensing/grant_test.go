@@ -433,6 +433,25 @@ func TestGrant(t *testing.T) {
 			},
 			wantUsage: map[string]SeatUsage{"ns/small": {Used: 1, Activations: 1}, "ns/large": {Used: 3, Activations: 3}},
 		},
+		// A named user holds one seat of the product: a second assignment
+		// shares it rather than take a seat of the licence with more free seats.
+		"productRef: a named user's second assignment shares the seat the user holds": {
+			licenses: []GrantLicense{
+				gUsable(ut.MakeLicense("held", "ns").Seats(1).Obj(), gPolicy(v1.SeatModelNamedUser, v1.EnforcementHard, 100, 0), "cad"),
+				gUsable(ut.MakeLicense("roomy", "ns").Seats(5).Obj(), gPolicy(v1.SeatModelNamedUser, v1.EnforcementHard, 100, 0), "cad"),
+			},
+			assignments: []*v1.LicenseAssignment{
+				ut.MakeAssignment("ann", "ns").User("ann@example.com").Product("cad").Created(gAt(1)).BoundTo("ns/held", 1, gAt(10)).Obj(),
+				ut.MakeAssignment("ann-2", "ns").User("ann@example.com").Product("cad").Created(gAt(2)).Obj(),
+				ut.MakeAssignment("bob", "ns").User("bob@example.com").Product("cad").Created(gAt(3)).Obj(),
+			},
+			products: map[string]*v1.LicenseProduct{"cad": ut.MakeProduct("cad").Obj()},
+			want: map[string]gGot{
+				"ns/ann": gBound("ns/held", 1, false), "ns/ann-2": gBound("ns/held", 0, true),
+				"ns/bob": gBound("ns/roomy", 1, true),
+			},
+			wantUsage: map[string]SeatUsage{"ns/held": {Used: 1, Activations: 2}, "ns/roomy": {Used: 1, Activations: 1}},
+		},
 		"productRef: equal free seats, the latest validUntil, never-ending first": {
 			licenses: []GrantLicense{
 				validUntil(gUsable(ut.MakeLicense("a-soon", "ns").Seats(2).Obj(), gHard(100), "cad"), gAt(1000)),
