@@ -278,7 +278,10 @@ type Considered struct {
 	License string
 	State   licensingv1alpha1.LicenseState
 	Model   licensingv1alpha1.SeatModel
-	Why     string
+	// Seats are the licence's seats used/total (status.seats); nil when the
+	// licence was not among the licences fetched.
+	Seats *licensingv1alpha1.LicenseSeatStatus
+	Why   string
 }
 
 // CoverageInput is everything FindCovers needs.
@@ -396,7 +399,7 @@ func FindCovers(in CoverageInput) ([]Cover, []Considered) {
 		}
 		c := Considered{License: k, Why: why}
 		if l, ok := byKey[k]; ok {
-			c.State, c.Model = l.Status.State, seatModel(l)
+			c.State, c.Model, c.Seats = l.Status.State, seatModel(l), &l.Status.Seats
 		}
 		considered = append(considered, c)
 	}
@@ -418,9 +421,16 @@ func stateText(s licensingv1alpha1.LicenseState) string {
 	return string(s)
 }
 
-// assigneeMismatch returns why the assignment's assignee does not cover the workload, or "".
+// assigneeMismatch returns why the assignment's assignee does not cover the
+// workload, or "". The assignee is the one the seats were granted to
+// (status.boundAssignee): a spec.assignee that differs from it is a transfer
+// the controller has not applied (yet, or ever: beyond maxTransfers it is
+// refused), and admitting its workloads would take the transfer regardless.
 func assigneeMismatch(a *licensingv1alpha1.LicenseAssignment, w *Workload, model licensingv1alpha1.SeatModel) string {
 	as := a.Spec.Assignee
+	if a.Status.BoundAssignee != nil {
+		as = *a.Status.BoundAssignee
+	}
 	if model == licensingv1alpha1.SeatModelNodeLocked {
 		if as.Node == nil {
 			return "a NodeLocked seat is held by a node; this assignment names no node"
@@ -508,7 +518,11 @@ func DenialMessage(w *Workload, need ProductNeed, covers []Cover, considered []C
 			if c.Model != "" {
 				fmt.Fprintf(&b, ", %s", c.Model)
 			}
-			fmt.Fprintf(&b, "): %s", c.Why)
+			b.WriteString(")")
+			if c.Seats != nil {
+				b.WriteString(" " + seatsText(c.Seats))
+			}
+			fmt.Fprintf(&b, ": %s", c.Why)
 		}
 	}
 	fmt.Fprintf(&b, ". To fix: create a LicenseAssignment in namespace %s with spec.productRef.name %s (or a licenseRef to a usable licence of it) and spec.assignee.serviceAccount.name %s, and wait until it is Bound",
@@ -524,6 +538,21 @@ func DenialMessage(w *Workload, need ProductNeed, covers []Cover, considered []C
 		fmt.Fprintf(&b, "; for a NodeLocked licence, pin the workload (spec.nodeName or nodeSelector %s) to a node with a Bound assignment", HostnameLabel)
 	}
 	return b.String()
+}
+
+// seatsText is "used/total seats used", or "used seats used, unlimited".
+func seatsText(s *licensingv1alpha1.LicenseSeatStatus) string {
+	if s.Total == nil {
+		return fmt.Sprintf("%d seats used, unlimited", s.Used)
+	}
+	return fmt.Sprintf("%d/%d seats used", s.Used, *s.Total)
+}
+
+// NameHeldMessage refuses a Pod whose name another Pod, holding a seat of the
+// cover's assignment, still has.
+func NameHeldMessage(w *Workload, need ProductNeed, c Cover) string {
+	return fmt.Sprintf("%s %s/%s needs a seat of product %q (%s), and a Pod named %s that holds a seat of assignment %s (licence %s) still exists. To fix: delete that Pod and wait until it is gone, or give this Pod another name",
+		w.Kind, w.Namespace, w.Name, need.Product, need.Reason, w.Name, c.Assignment.Name, LicenseKey(c.License))
 }
 
 // CoverWarnings are the admission warnings a cover carries: a licence expiring

@@ -108,6 +108,12 @@ func bound(a *utiltesting.AssignmentWrapper, lic string, seats int32) licensingv
 	return o
 }
 
+// boundSA sets status.boundAssignee to a service account.
+func boundSA(a licensingv1alpha1.LicenseAssignment, name string) licensingv1alpha1.LicenseAssignment {
+	a.Status.BoundAssignee = &licensingv1alpha1.Assignee{ServiceAccount: &licensingv1alpha1.ServiceAccountAssignee{Name: name}}
+	return a
+}
+
 func TestFindCovers(t *testing.T) {
 	const ns = "team"
 	pod := &Workload{Kind: "Pod", Name: "p", Namespace: ns, ServiceAccount: "builder", Labels: map[string]string{"app": "cad"}}
@@ -174,6 +180,19 @@ func TestFindCovers(t *testing.T) {
 			asgs: []licensingv1alpha1.LicenseAssignment{bound(utiltesting.MakeAssignment("n", ns).Node("n1"), "team/node", 1)},
 			want: want{covers: []string{"n"}, counted: []bool{false}},
 		},
+		// A Bound assignment covers the assignee its seats were granted to
+		// (status.boundAssignee): a changed spec.assignee is a transfer the
+		// controller has not applied yet (it may refuse it beyond maxTransfers).
+		"transfer not applied yet": {
+			w: pod, lics: []licensingv1alpha1.SoftwareLicense{conc},
+			asgs: []licensingv1alpha1.LicenseAssignment{boundSA(bound(utiltesting.MakeAssignment("a", ns).ServiceAccount("builder"), "team/conc", 2), "old")},
+			want: want{considered: []string{"team/conc"}},
+		},
+		"bound assignee before the transfer": {
+			w: pod, lics: []licensingv1alpha1.SoftwareLicense{conc},
+			asgs: []licensingv1alpha1.LicenseAssignment{boundSA(bound(utiltesting.MakeAssignment("a", ns).ServiceAccount("new"), "team/conc", 2), "builder")},
+			want: want{covers: []string{"a"}, counted: []bool{true}},
+		},
 		"named user": {
 			w:    &Workload{Kind: "Pod", Name: "p", Namespace: ns, ServiceAccount: "default", Annotations: map[string]string{UserAnnotation: "ann@example.com"}},
 			lics: []licensingv1alpha1.SoftwareLicense{named},
@@ -221,6 +240,25 @@ func TestMessages(t *testing.T) {
 	for _, s := range []string{"2/2 seats", "p1, p2", "team/conc"} {
 		if !strings.Contains(msg, s) {
 			t.Errorf("denial %q lacks %q", msg, s)
+		}
+	}
+	// The licences considered carry their seats used/total, so the reader
+	// knows whether an assignment could bind.
+	counted := licence("full", "team", licensingv1alpha1.LicenseStateActive, licensingv1alpha1.SeatModelConcurrent, licensingv1alpha1.EnforcementHard, "cad")
+	counted.Status.Seats = licensingv1alpha1.LicenseSeatStatus{Total: ptr.To[int32](5), Used: 3}
+	unlimited := licence("site", "other", licensingv1alpha1.LicenseStateActive, licensingv1alpha1.SeatModelSite, licensingv1alpha1.EnforcementHard, "cad")
+	unlimited.Status.Seats = licensingv1alpha1.LicenseSeatStatus{Used: 7}
+	_, considered := FindCovers(CoverageInput{Workload: w, Product: "cad", Licenses: []licensingv1alpha1.SoftwareLicense{counted, unlimited}})
+	msg = DenialMessage(w, need, nil, considered, nil)
+	for _, s := range []string{"team/full (Active, Concurrent) 3/5 seats used:", "other/site (Active, Site) 7 seats used, unlimited:"} {
+		if !strings.Contains(msg, s) {
+			t.Errorf("denial %q lacks %q", msg, s)
+		}
+	}
+	msg = NameHeldMessage(w, need, cv)
+	for _, s := range []string{`"cad"`, "a Pod named p", "assignment a", "team/conc", "To fix"} {
+		if !strings.Contains(msg, s) {
+			t.Errorf("name held denial %q lacks %q", msg, s)
 		}
 	}
 	dep := &Workload{Kind: "Deployment", Name: "d", Namespace: "team", Replicas: ptr.To[int32](3)}

@@ -56,6 +56,8 @@ func Stamp(ctx context.Context, obj client.Object, specChanged func(old []byte) 
 			ann[licensingv1alpha1.UpdatedByAnnotation] = user
 		} else if v, ok := oldAnn[licensingv1alpha1.UpdatedByAnnotation]; ok {
 			ann[licensingv1alpha1.UpdatedByAnnotation] = v
+		} else {
+			delete(ann, licensingv1alpha1.UpdatedByAnnotation)
 		}
 	}
 	obj.SetAnnotations(ann)

@@ -167,6 +167,10 @@ func (h *Handler) Decide(ctx context.Context, w *licensing.Workload, pod PodRef,
 				undo()
 				return Decision{}, err
 			}
+			if res.NameHeld {
+				undo()
+				return Decision{Message: licensing.NameHeldMessage(w, need, c), Warnings: d.Warnings}, nil
+			}
 			if res.Admitted {
 				admitted = true
 				d.Warnings = append(d.Warnings, licensing.CoverWarnings(c)...)
@@ -186,6 +190,9 @@ func (h *Handler) Decide(ctx context.Context, w *licensing.Workload, pod PodRef,
 				if err != nil {
 					undo()
 					return Decision{}, err
+				}
+				if !res.Admitted {
+					continue
 				}
 				admitted = true
 				if !dryRun {

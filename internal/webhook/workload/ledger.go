@@ -165,6 +165,10 @@ type Reservation struct {
 	// Used counts the live entries, this Pod included when admitted.
 	Used    int
 	Holders []string
+	// NameHeld is true when the ledger's entry of this Pod's name belongs to
+	// another Pod of that name that still exists: the seat is that Pod's, and
+	// this one is refused (the API server would refuse to store it anyway).
+	NameHeld bool
 }
 
 var errLedgerBusy = errors.New("the seat ledger is being changed by many admissions at once; retry")
@@ -300,10 +304,28 @@ func (l *Ledger) commit(ctx context.Context, asg *licensingv1alpha1.LicenseAssig
 func (l *Ledger) decide(ctx context.Context, cm *corev1.ConfigMap, batch []*reservationRequest, live bool) (changed, admitted, retry bool, err error) {
 	pruned := false
 	for _, r := range batch {
-		if e, ok := cm.Data[r.pod.Name]; ok && parseEntry(e).UID == r.pod.UID {
-			// A retried admission of the same Pod: it holds its seat already.
-			r.res = Reservation{Admitted: true, Used: len(cm.Data)}
-			continue
+		if e, ok := cm.Data[r.pod.Name]; ok {
+			if parseEntry(e).UID == r.pod.UID {
+				// A retried admission of the same Pod: it holds its seat already.
+				r.res = Reservation{Admitted: true, Used: len(cm.Data)}
+				continue
+			}
+			// Another Pod of this name has the entry. Names are unique only
+			// among stored Pods: a create of a name that a Pod still has
+			// reaches admission before the storage refuses it, and taking over
+			// the entry would leave that Pod's seat to be given away.
+			if !live {
+				return false, false, true, nil // confirm on the live ledger
+			}
+			held, err := l.nameHeld(ctx, cm.Namespace, r.pod.Name)
+			if err != nil {
+				return false, false, false, err
+			}
+			if held {
+				r.res = Reservation{NameHeld: true, Used: len(cm.Data)}
+				continue
+			}
+			// The Pod of the entry is gone (or was never stored): this Pod takes its place.
 		}
 		used := liveCount(cm, r.pod.Name)
 		if used >= int(r.seats) {
@@ -371,9 +393,25 @@ func (l *Ledger) Release(ctx context.Context, ledger types.NamespacedName, pod P
 	}
 }
 
+// nameHeld says whether a Pod named name exists in namespace (read live).
+func (l *Ledger) nameHeld(ctx context.Context, namespace, name string) (bool, error) {
+	err := l.Reader.Get(ctx, types.NamespacedName{Namespace: namespace, Name: name}, &corev1.Pod{})
+	if apierrors.IsNotFound(err) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("reading Pod %s/%s: %w", namespace, name, err)
+	}
+	return true, nil
+}
+
 // prune drops the entries whose Pod is terminal, or gone (or replaced by another
 // Pod of the same name) for longer than the grace. It lists the namespace's
-// Pods once, and only when some entry is older than the grace.
+// Pods once, and only when some entry is older than the grace. A Pod of the
+// entry's name but another UID counts as a replacement only when it was
+// created more than the grace after the entry was written: one created before
+// may be the Pod that holds the seat while the entry carries the UID of a
+// concurrent create of the same name that the storage refused.
 func (l *Ledger) prune(ctx context.Context, cm *corev1.ConfigMap) (bool, error) {
 	now := l.Clock.Now()
 	var old []string
@@ -396,7 +434,9 @@ func (l *Ledger) prune(ctx context.Context, cm *corev1.ConfigMap) (bool, error) 
 	changed := false
 	for _, name := range old {
 		p, ok := byName[name]
-		if !ok || p.UID != parseEntry(cm.Data[name]).UID || podTerminal(p) {
+		e := parseEntry(cm.Data[name])
+		replaced := ok && p.UID != e.UID && p.CreationTimestamp.After(e.Admitted.Add(l.Grace))
+		if !ok || replaced || podTerminal(p) {
 			delete(cm.Data, name)
 			changed = true
 		}
@@ -405,7 +445,7 @@ func (l *Ledger) prune(ctx context.Context, cm *corev1.ConfigMap) (bool, error) 
 }
 
 // liveCount is the number of entries, not counting an earlier Pod of the
-// asking Pod's name (which is gone: names are unique among live Pods).
+// asking Pod's name (which is gone: decide and Peek check it with nameHeld).
 func liveCount(cm *corev1.ConfigMap, podName string) int {
 	n := len(cm.Data)
 	if _, ok := cm.Data[podName]; ok {
@@ -457,6 +497,15 @@ func (l *Ledger) Peek(ctx context.Context, asg *licensingv1alpha1.LicenseAssignm
 	}
 	if cm.Data == nil {
 		cm.Data = map[string]string{}
+	}
+	if e, ok := cm.Data[pod.Name]; ok && parseEntry(e).UID != pod.UID {
+		held, err := l.nameHeld(ctx, cm.Namespace, pod.Name)
+		if err != nil {
+			return Reservation{}, err
+		}
+		if held {
+			return Reservation{NameHeld: true, Used: len(cm.Data), Holders: holders(cm)}, nil
+		}
 	}
 	used := liveCount(cm, pod.Name)
 	if used >= int(seats) && !allowOver {

@@ -382,6 +382,28 @@ var _ = Describe("Concurrent seats under Hard enforcement", func() {
 	})
 })
 
+// oneSeatLedger returns a new namespace, the ledger of its one-seat
+// assignment "sa" (driven by the test, on a fake clock) and that clock.
+func oneSeatLedger() (string, *oneSeat, *clocktesting.FakeClock) {
+	ns := newNamespace()
+	asg := createAssignment(utiltesting.MakeAssignment("sa", ns).License("none").ServiceAccount("default").Seats(1).Obj(), kubecluster.BoundStatus(ns+"/none", 1))
+	fake := clocktesting.NewFakeClock(time.Now())
+	return ns, &oneSeat{Ledger: &workload.Ledger{Reader: k8sClient, Writer: k8sClient, Clock: fake, Grace: workload.LedgerGrace}, asg: asg}, fake
+}
+
+// oneSeat is the ledger of a one-seat assignment.
+type oneSeat struct {
+	*workload.Ledger
+	asg *licensingv1alpha1.LicenseAssignment
+}
+
+// reserve asks for the seat for Pod name (uid) and expects an answer.
+func (o *oneSeat) reserve(name string, uid types.UID) workload.Reservation {
+	res, err := o.Reserve(ctx, o.asg, workload.PodRef{Namespace: o.asg.Namespace, Name: name, UID: uid}, 1, false)
+	Expect(err).NotTo(HaveOccurred())
+	return res
+}
+
 var _ = Describe("Seat release", func() {
 	It("gives the seat of a Pod back when it finishes", func() {
 		ns := newNamespace()
@@ -402,29 +424,58 @@ var _ = Describe("Seat release", func() {
 	})
 
 	It("drops, when the ledger is full, entries of Pods gone for longer than the grace", func() {
-		ns := newNamespace()
-		asg := createAssignment(utiltesting.MakeAssignment("sa", ns).License("none").ServiceAccount("default").Seats(1).Obj(), kubecluster.BoundStatus(ns+"/none", 1))
-		now := time.Now()
-		fake := clocktesting.NewFakeClock(now)
-		l := &workload.Ledger{Reader: k8sClient, Writer: k8sClient, Clock: fake, Grace: workload.LedgerGrace}
+		ns, l, fake := oneSeatLedger()
+		now := fake.Now()
 		// A Pod admitted that never got stored (refused by a later admission plugin).
-		res, err := l.Reserve(ctx, asg, workload.PodRef{Namespace: ns, Name: "ghost", UID: "uid-ghost"}, 1, false)
-		Expect(err).NotTo(HaveOccurred())
+		res := l.reserve("ghost", "uid-ghost")
 		Expect(res.Admitted).To(BeTrue())
-		res, err = l.Reserve(ctx, asg, workload.PodRef{Namespace: ns, Name: "next", UID: "uid-next"}, 1, false)
-		Expect(err).NotTo(HaveOccurred())
+		res = l.reserve("next", "uid-next")
 		Expect(res.Admitted).To(BeFalse(), "within the grace the ghost may still be on its way")
 		Expect(res.Holders).To(ConsistOf("ghost"))
 
 		fake.SetTime(now.Add(workload.LedgerGrace + time.Second))
-		res, err = l.Reserve(ctx, asg, workload.PodRef{Namespace: ns, Name: "next", UID: "uid-next"}, 1, false)
-		Expect(err).NotTo(HaveOccurred())
+		res = l.reserve("next", "uid-next")
 		Expect(res.Admitted).To(BeTrue())
 		Expect(ledger(ns, "sa").Data).To(SatisfyAll(HaveLen(1), HaveKey("next")))
 		// The same Pod asking again (a retried request) keeps its seat.
-		res, err = l.Reserve(ctx, asg, workload.PodRef{Namespace: ns, Name: "next", UID: "uid-next"}, 1, false)
-		Expect(err).NotTo(HaveOccurred())
+		res = l.reserve("next", "uid-next")
 		Expect(res.Admitted).To(BeTrue())
+	})
+})
+
+var _ = Describe("Seat ledger and Pod names", func() {
+	// A create of a Pod name that a live Pod holds reaches admission before
+	// the storage refuses it as AlreadyExists. It must not take over the live
+	// Pod's entry: neither its refusal (a later product refused) nor the
+	// pruning of the never-stored Pod may give the live Pod's seat away.
+	It("keeps the seat of a live Pod when its name is created again, and gives it to another Pod only once the Pod is gone", func() {
+		ns, l, fake := oneSeatLedger()
+		now := fake.Now()
+		live := kubecluster.MakePod("x", ns).Obj()
+		Expect(k8sClient.Create(ctx, live)).To(Succeed())
+		res := l.reserve("x", live.UID)
+		Expect(res.Admitted).To(BeTrue())
+
+		By("a second create of x whose next product is refused gives back only what it took")
+		l.reserve("x", "uid-dup-1")
+		Expect(l.Unreserve(ctx, l.asg, workload.PodRef{Namespace: ns, Name: "x", UID: "uid-dup-1"})).To(Succeed())
+		Expect(ledger(ns, "sa").Data).To(HaveKey("x"), "the live Pod x still holds the seat")
+
+		By("a second create of x that the storage refuses leaves the seat with the live Pod")
+		l.reserve("x", "uid-dup-2")
+		fake.SetTime(now.Add(workload.LedgerGrace + time.Second))
+		res = l.reserve("y", "uid-y")
+		Expect(res.Admitted).To(BeFalse(), "x is live and holds the only seat")
+		Expect(res.Holders).To(ConsistOf("x"))
+
+		By("once x is gone its seat is free again")
+		Expect(k8sClient.Delete(ctx, live, client.GracePeriodSeconds(0))).To(Succeed())
+		Eventually(func() bool {
+			return apierrors.IsNotFound(k8sClient.Get(ctx, client.ObjectKeyFromObject(live), &corev1.Pod{}))
+		}).WithTimeout(timeout).Should(BeTrue())
+		res = l.reserve("y", "uid-y")
+		Expect(res.Admitted).To(BeTrue())
+		Expect(ledger(ns, "sa").Data).To(SatisfyAll(HaveLen(1), HaveKey("y")))
 	})
 })
 
