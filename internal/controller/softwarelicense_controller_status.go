@@ -135,7 +135,7 @@ func (r *SoftwareLicenseReconciler) computeStatus(ctx context.Context, lic *lice
 	set(datedCondition(licensingv1alpha1.ConditionInGracePeriod, licensingv1alpha1.LicenseStateInGracePeriod, dated, &life))
 	set(complianceCondition(licensingv1alpha1.ConditionOverAllocated, licensingv1alpha1.ComplianceOverAllocated, &st, eff))
 	set(complianceCondition(licensingv1alpha1.ConditionUnderUtilized, licensingv1alpha1.ComplianceUnderUtilized, &st, eff))
-	set(exhaustedCondition(&st, consumption))
+	set(exhaustedCondition(&st, consumption, eff, life.NextReset))
 
 	next, ok := life.NextBoundary(now)
 	if !ok {
@@ -242,8 +242,9 @@ func complianceCondition(typ string, want licensingv1alpha1.Compliance, st *lice
 }
 
 // exhaustedCondition is SeatsExhausted: no seat free, or, for a Consumption
-// licence, no usage left this period.
-func exhaustedCondition(st *licensingv1alpha1.SoftwareLicenseStatus, consumption *licensing.ConsumptionResult) metav1.Condition {
+// licence, no usage left this period (until nextReset, if any).
+func exhaustedCondition(st *licensingv1alpha1.SoftwareLicenseStatus, consumption *licensing.ConsumptionResult,
+	eff *licensingv1alpha1.EffectivePolicy, nextReset *time.Time) metav1.Condition {
 	c := metav1.Condition{Type: licensingv1alpha1.ConditionSeatsExhausted, Status: metav1.ConditionFalse,
 		Reason: licensingv1alpha1.ReasonSeatsFree, Message: seatsMessage(st)}
 	switch {
@@ -251,7 +252,11 @@ func exhaustedCondition(st *licensingv1alpha1.SoftwareLicenseStatus, consumption
 		c.Status, c.Reason = metav1.ConditionTrue, licensingv1alpha1.ReasonNoSeatsFree
 	case consumption != nil && consumption.Exhausted:
 		c.Status, c.Reason = metav1.ConditionTrue, licensingv1alpha1.ReasonConsumptionExhausted
-		c.Message = fmt.Sprintf("Usage %d reached the limit of this period", consumption.Used)
+		c.Message = fmt.Sprintf("Usage %d reached the limit of this period (%s)", consumption.Used, licensing.ConsumptionLimitText(eff.Consumption))
+		if nextReset != nil {
+			c.Message += "; it resets " + stamp(*nextReset)
+		}
+		c.Message += ": raise consumption.maxConsumptions or allow overages (consumption.allowOverages, consumption.maxOverages) in the policy or spec.overrides"
 	}
 	return c
 }

@@ -834,3 +834,27 @@ func TestSoftwareLicenseCostPerPriceUnit(t *testing.T) {
 		t.Errorf("status.cost mismatch (-want +got):\n%s", diff)
 	}
 }
+
+// TestSoftwareLicenseConsumptionExhaustedMessage: the SeatsExhausted
+// condition of a Consumption licence names the limit it reached and the
+// policy fields that would raise it.
+func TestSoftwareLicenseConsumptionExhaustedMessage(t *testing.T) {
+	metered := ut.MakeProduct("metered").Authorization(v1.AuthorizationUser).
+		Policy(ut.MakePolicy("m").Type(v1.LicenseTypeConsumption).Consumption(v1.ConsumptionPolicy{
+			MaxConsumptions: ptr.To[int64](100), AllowOverages: ptr.To(true), MaxOverages: ptr.To[int64](20),
+			ResetPeriod: ptr.To(v1.CalendarDuration("1m")),
+		}).Obj()).DefaultPolicy("m").Obj()
+	h := newHarness(t, at(t, "2025-06-01T00:00:00Z"), metered,
+		ut.MakeLicense("l", "ns").Product("metered").Start(at(t, "2025-01-15T00:00:00Z")).Obj(),
+		bound(ut.MakeAssignment("a", "ns").License("l").Consumption(120), "ns/l", 1))
+	h.reconcile("ns", "l")
+	c := meta.FindStatusCondition(h.license("ns", "l").Status.Conditions, v1.ConditionSeatsExhausted)
+	if c == nil {
+		t.Fatal("no SeatsExhausted condition")
+	}
+	for _, part := range []string{"120", "maxConsumptions 100", "maxOverages 20", "2025-06-15T00:00:00Z"} {
+		if !strings.Contains(c.Message, part) {
+			t.Errorf("SeatsExhausted message %q does not say %q", c.Message, part)
+		}
+	}
+}

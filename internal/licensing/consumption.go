@@ -1,6 +1,7 @@
 package licensing
 
 import (
+	"fmt"
 	"time"
 
 	licensingv1alpha1 "github.com/license-operator/license-operator/api/v1alpha1"
@@ -51,4 +52,18 @@ func ComputeConsumption(policy *licensingv1alpha1.ConsumptionPolicy, used int64)
 		r.Exhausted = used >= limit+*policy.MaxOverages
 	}
 	return r
+}
+
+// ConsumptionLimitText words the limit of a consumption policy for messages,
+// with the names of its fields: "maxConsumptions 100 plus maxOverages 20",
+// "maxConsumptions 100", or "no maxConsumptions".
+func ConsumptionLimitText(policy *licensingv1alpha1.ConsumptionPolicy) string {
+	if policy == nil || policy.MaxConsumptions == nil {
+		return "no maxConsumptions"
+	}
+	s := fmt.Sprintf("maxConsumptions %d", *policy.MaxConsumptions)
+	if policy.AllowOverages != nil && *policy.AllowOverages && policy.MaxOverages != nil {
+		s += fmt.Sprintf(" plus maxOverages %d", *policy.MaxOverages)
+	}
+	return s
 }

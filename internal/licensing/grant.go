@@ -394,15 +394,7 @@ func (p *poolLicense) capacity(a *licensingv1alpha1.LicenseAssignment, extra int
 }
 
 func consumptionText(p *poolLicense) string {
-	c := p.Policy.Consumption
-	s := fmt.Sprintf("%d used", p.consumption)
-	if c.MaxConsumptions != nil {
-		s += fmt.Sprintf(" of maxConsumptions %d", *c.MaxConsumptions)
-	}
-	if c.AllowOverages != nil && *c.AllowOverages && c.MaxOverages != nil {
-		s += fmt.Sprintf(" plus maxOverages %d", *c.MaxOverages)
-	}
-	return s
+	return fmt.Sprintf("%d used of %s", p.consumption, ConsumptionLimitText(p.Policy.Consumption))
 }
 
 // outcome is the decision for one assignment before it becomes a status.
