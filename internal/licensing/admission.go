@@ -488,6 +488,12 @@ func DenialMessage(w *Workload, need ProductNeed, covers []Cover, considered []C
 				b.WriteString("; ")
 			}
 			fmt.Fprintf(&b, "assignment %s holds %d/%d seats in use", u.Assignment, u.Used, u.Seats)
+			for _, c := range covers {
+				if c.Counted && c.Assignment != nil && c.Assignment.Name == u.Assignment {
+					fmt.Fprintf(&b, " on licence %s (%s, Concurrent, %s)", LicenseKey(c.License), c.License.Status.State, c.Enforcement)
+					break
+				}
+			}
 			if len(u.Holders) > 0 {
 				h := u.Holders
 				if len(h) > 5 {
@@ -496,11 +502,9 @@ func DenialMessage(w *Workload, need ProductNeed, covers []Cover, considered []C
 				fmt.Fprintf(&b, " (Pods %s)", strings.Join(h, ", "))
 			}
 		}
-		for _, c := range covers {
-			if c.Counted {
-				fmt.Fprintf(&b, " on licence %s (%s, Concurrent, %s)", LicenseKey(c.License), c.License.Status.State, c.Enforcement)
-				break
-			}
+		if len(considered) > 0 {
+			b.WriteString("; other licences considered: ")
+			writeConsidered(&b, considered)
 		}
 		b.WriteString(". To fix: delete or scale down a workload holding a seat, raise spec.seats of the assignment (the licence needs free seats), or create another LicenseAssignment for this workload")
 		return b.String()
@@ -510,20 +514,7 @@ func DenialMessage(w *Workload, need ProductNeed, covers []Cover, considered []C
 		fmt.Fprintf(&b, "; no licence of %q (or of a bundle containing it) is usable here", need.Product)
 	} else {
 		b.WriteString("; licences considered: ")
-		for i, c := range considered {
-			if i > 0 {
-				b.WriteString("; ")
-			}
-			fmt.Fprintf(&b, "%s (%s", c.License, stateText(c.State))
-			if c.Model != "" {
-				fmt.Fprintf(&b, ", %s", c.Model)
-			}
-			b.WriteString(")")
-			if c.Seats != nil {
-				b.WriteString(" " + seatsText(c.Seats))
-			}
-			fmt.Fprintf(&b, ": %s", c.Why)
-		}
+		writeConsidered(&b, considered)
 	}
 	fmt.Fprintf(&b, ". To fix: create a LicenseAssignment in namespace %s with spec.productRef.name %s (or a licenseRef to a usable licence of it) and spec.assignee.serviceAccount.name %s, and wait until it is Bound",
 		w.Namespace, need.Product, w.ServiceAccount)
@@ -538,6 +529,24 @@ func DenialMessage(w *Workload, need ProductNeed, covers []Cover, considered []C
 		fmt.Fprintf(&b, "; for a NodeLocked licence, pin the workload (spec.nodeName or nodeSelector %s) to a node with a Bound assignment", HostnameLabel)
 	}
 	return b.String()
+}
+
+// writeConsidered lists the licences considered: state, seat model, seats used/total and why not.
+func writeConsidered(b *strings.Builder, considered []Considered) {
+	for i, c := range considered {
+		if i > 0 {
+			b.WriteString("; ")
+		}
+		fmt.Fprintf(b, "%s (%s", c.License, stateText(c.State))
+		if c.Model != "" {
+			fmt.Fprintf(b, ", %s", c.Model)
+		}
+		b.WriteString(")")
+		if c.Seats != nil {
+			b.WriteString(" " + seatsText(c.Seats))
+		}
+		fmt.Fprintf(b, ": %s", c.Why)
+	}
 }
 
 // seatsText is "used/total seats used", or "used seats used, unlimited".

@@ -255,6 +255,18 @@ func TestMessages(t *testing.T) {
 			t.Errorf("denial %q lacks %q", msg, s)
 		}
 	}
+	// Every full assignment is named with its licence, and so are the
+	// licences that were considered but could not cover the workload.
+	l2 := licence("conc2", "team", licensingv1alpha1.LicenseStateExpiringSoon, licensingv1alpha1.SeatModelConcurrent, licensingv1alpha1.EnforcementHard, "cad")
+	a2 := bound(utiltesting.MakeAssignment("a2", "team").ServiceAccount("builder"), "team/conc2", 1)
+	cv2 := Cover{Product: "cad", License: &l2, Assignment: &a2, Counted: true, Seats: 1, Enforcement: licensingv1alpha1.EnforcementHard}
+	msg = DenialMessage(w, need, []Cover{cv, cv2}, []Considered{{License: "team/old", State: licensingv1alpha1.LicenseStateExpired, Why: "licence is Expired"}},
+		[]LedgerUse{{Assignment: "a", Used: 2, Seats: 2}, {Assignment: "a2", Used: 1, Seats: 1}})
+	for _, s := range []string{"assignment a holds 2/2 seats in use on licence team/conc (Active", "assignment a2 holds 1/1 seats in use on licence team/conc2 (ExpiringSoon", "team/old (Expired): licence is Expired"} {
+		if !strings.Contains(msg, s) {
+			t.Errorf("denial %q lacks %q", msg, s)
+		}
+	}
 	msg = NameHeldMessage(w, need, cv)
 	for _, s := range []string{`"cad"`, "a Pod named p", "assignment a", "team/conc", "To fix"} {
 		if !strings.Contains(msg, s) {

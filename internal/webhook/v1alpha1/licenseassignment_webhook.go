@@ -144,6 +144,10 @@ func ValidateLicenseAssignment(a *licensingv1alpha1.LicenseAssignment, in Assign
 			if a.Spec.Assignee.User == nil {
 				errs = append(errs, field.Invalid(assignee, "", "the licence is NamedUser: the assignee must be a user (spec.assignee.user.email)"))
 			}
+		case licensingv1alpha1.SeatModelConcurrent:
+			if a.Spec.Assignee.ServiceAccount == nil && a.Spec.Assignee.Workload == nil {
+				errs = append(errs, field.Invalid(assignee, "", "the licence is Concurrent: the assignee must be a service account (spec.assignee.serviceAccount.name) or a workload selector (spec.assignee.workload.selector)"))
+			}
 		}
 	}
 	return errs, warnings

@@ -79,6 +79,8 @@ func TestValidateLicenseAssignment(t *testing.T) {
 	shared := utiltesting.MakeLicense("l", "owner").SharedWithSelector(map[string]string{"team": "a"}).Obj()
 	nodeLocked := utiltesting.MakeLicense("n", "ns").Obj()
 	nodeLocked.Status.EffectivePolicy = &licensingv1alpha1.EffectivePolicy{PolicySettings: licensingv1alpha1.PolicySettings{SeatModel: ptr.To(licensingv1alpha1.SeatModelNodeLocked)}}
+	concurrent := utiltesting.MakeLicense("c", "ns").Obj()
+	concurrent.Status.EffectivePolicy = &licensingv1alpha1.EffectivePolicy{PolicySettings: licensingv1alpha1.PolicySettings{SeatModel: ptr.To(licensingv1alpha1.SeatModelConcurrent)}}
 	cases := map[string]struct {
 		a    *licensingv1alpha1.LicenseAssignment
 		in   AssignmentContext
@@ -92,8 +94,10 @@ func TestValidateLicenseAssignment(t *testing.T) {
 		"missing product": {a: utiltesting.MakeAssignment("a", "ns").Product("p").ServiceAccount("x").Obj(), warn: "does not exist"},
 		"product refuses namespace": {a: utiltesting.MakeAssignment("a", "ns").Product("p").ServiceAccount("x").Obj(),
 			in: AssignmentContext{Product: utiltesting.MakeProduct("p").AllowAssignmentsFromSelector(map[string]string{"team": "a"}).Obj()}, want: []string{"FieldValueForbidden spec"}},
-		"node locked needs node": {a: utiltesting.MakeAssignment("a", "ns").License("n").ServiceAccount("x").Obj(), in: AssignmentContext{License: nodeLocked}, want: []string{"FieldValueInvalid spec.assignee"}},
-		"node locked node":       {a: utiltesting.MakeAssignment("a", "ns").License("n").Node("ws01").Obj(), in: AssignmentContext{License: nodeLocked}},
+		"node locked needs node":                       {a: utiltesting.MakeAssignment("a", "ns").License("n").ServiceAccount("x").Obj(), in: AssignmentContext{License: nodeLocked}, want: []string{"FieldValueInvalid spec.assignee"}},
+		"node locked node":                             {a: utiltesting.MakeAssignment("a", "ns").License("n").Node("ws01").Obj(), in: AssignmentContext{License: nodeLocked}},
+		"concurrent needs service account or workload": {a: utiltesting.MakeAssignment("a", "ns").License("c").User("ann@example.com").Obj(), in: AssignmentContext{License: concurrent}, want: []string{"FieldValueInvalid spec.assignee"}},
+		"concurrent workload":                          {a: utiltesting.MakeAssignment("a", "ns").License("c").Workload(map[string]string{"app": "x"}).Obj(), in: AssignmentContext{License: concurrent}},
 	}
 	for name, c := range cases {
 		errs, w := ValidateLicenseAssignment(c.a, c.in)
