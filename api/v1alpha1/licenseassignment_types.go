@@ -100,8 +100,10 @@ type LicenseAssignmentSpec struct {
 
 	// productRef binds to any licence of the product this namespace may draw from: among
 	// the usable licences (Active, ExpiringSoon or InGracePeriod, sharing allows this
-	// namespace, enough free seats) the operator picks the one with the most free seats,
-	// then the latest validUntil (perpetual last-forever first), then namespace/name.
+	// namespace, enough free seats) the operator picks the one that needs the fewest new
+	// seats (a NamedUser licence where the user holds a seat already needs none), then the
+	// most free seats, then the latest validUntil (perpetual last-forever first), then
+	// namespace/name.
 	// +optional
 	ProductRef *ProductReference `json:"productRef,omitempty"`
 

@@ -212,7 +212,9 @@ type SeatCounts struct {
 	// +optional
 	Used int32 `json:"used"`
 
-	// available is total minus used, never below zero; absent when total is.
+	// available is the sum of the licences' available seats (each licence's
+	// total minus used, never below zero), so a licence over its seats does
+	// not hide another's free ones; absent when total is.
 	// +optional
 	Available *int32 `json:"available,omitempty"`
 }

@@ -359,7 +359,10 @@ type CostStatus struct {
 	// unitPrice is the list price less the negotiated discount.
 	// +optional
 	UnitPrice Decimal `json:"unitPrice,omitempty"`
-	// total is unitPrice times seats, per period.
+	// total is the cost per pricing period: unitPrice times what the
+	// product's pricing.unit counts — seats (Seat; absent for unlimited
+	// seats), activations held (Activation) or this period's consumption
+	// (Consumption).
 	// +optional
 	Total Decimal `json:"total,omitempty"`
 	// currency of unitPrice and total.
