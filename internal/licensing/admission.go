@@ -266,8 +266,9 @@ type Cover struct {
 	// Assignment is nil for a Site licence.
 	Assignment *licensingv1alpha1.LicenseAssignment
 	SeatModel  licensingv1alpha1.SeatModel
-	// Counted covers (Concurrent seats) admit a Pod only while the assignment's
-	// live Pods are fewer than Seats, under Hard enforcement.
+	// Counted covers (Concurrent seats, or NamedUser seats kept for other
+	// than a user) admit a Pod only while the assignment's live Pods are
+	// fewer than Seats, under Hard enforcement.
 	Counted     bool
 	Seats       int32
 	Enforcement licensingv1alpha1.Enforcement
@@ -369,8 +370,12 @@ func FindCovers(in CoverageInput) ([]Cover, []Considered) {
 		}
 		c := Cover{Product: in.Product, License: l, Assignment: a, SeatModel: model, Seats: seats, Enforcement: enforcement(l)}
 		covered[k] = true
-		switch model {
-		case licensingv1alpha1.SeatModelConcurrent:
+		switch {
+		case model == licensingv1alpha1.SeatModelConcurrent,
+			// Only a person holds a NamedUser seat without counting Pods; seats
+			// kept for anyone else (bound before the licence became NamedUser)
+			// count the Pods they admit.
+			model == licensingv1alpha1.SeatModelNamedUser && boundAssignee(a).User == nil:
 			c.Counted = true
 			counted = append(counted, c)
 		default:
@@ -427,10 +432,7 @@ func stateText(s licensingv1alpha1.LicenseState) string {
 // the controller has not applied (yet, or ever: beyond maxTransfers it is
 // refused), and admitting its workloads would take the transfer regardless.
 func assigneeMismatch(a *licensingv1alpha1.LicenseAssignment, w *Workload, model licensingv1alpha1.SeatModel) string {
-	as := a.Spec.Assignee
-	if a.Status.BoundAssignee != nil {
-		as = *a.Status.BoundAssignee
-	}
+	as := boundAssignee(a)
 	if model == licensingv1alpha1.SeatModelNodeLocked {
 		if as.Node == nil {
 			return "a NodeLocked seat is held by a node; this assignment names no node"
@@ -451,7 +453,7 @@ func assigneeMismatch(a *licensingv1alpha1.LicenseAssignment, w *Workload, model
 			return "its workload selector does not match the workload's labels"
 		}
 	case as.User != nil:
-		if w.Annotations[UserAnnotation] != as.User.Email {
+		if !strings.EqualFold(w.Annotations[UserAnnotation], as.User.Email) {
 			return fmt.Sprintf("held by user %s: annotate the workload %s=%s", as.User.Email, UserAnnotation, as.User.Email)
 		}
 	case as.Node != nil:
@@ -462,6 +464,15 @@ func assigneeMismatch(a *licensingv1alpha1.LicenseAssignment, w *Workload, model
 		return "it names no assignee"
 	}
 	return ""
+}
+
+// boundAssignee is the assignee the seats of a Bound assignment were granted
+// to: status.boundAssignee, else spec.assignee.
+func boundAssignee(a *licensingv1alpha1.LicenseAssignment) licensingv1alpha1.Assignee {
+	if a.Status.BoundAssignee != nil {
+		return *a.Status.BoundAssignee
+	}
+	return a.Spec.Assignee
 }
 
 func assigneeText(w *Workload) string {
@@ -490,7 +501,7 @@ func DenialMessage(w *Workload, need ProductNeed, covers []Cover, considered []C
 			fmt.Fprintf(&b, "assignment %s holds %d/%d seats in use", u.Assignment, u.Used, u.Seats)
 			for _, c := range covers {
 				if c.Counted && c.Assignment != nil && c.Assignment.Name == u.Assignment {
-					fmt.Fprintf(&b, " on licence %s (%s, Concurrent, %s)", LicenseKey(c.License), c.License.Status.State, c.Enforcement)
+					fmt.Fprintf(&b, " on licence %s (%s, %s, %s)", LicenseKey(c.License), c.License.Status.State, c.SeatModel, c.Enforcement)
 					break
 				}
 			}
@@ -611,6 +622,6 @@ func ReplicasWarning(w *Workload, product string, covers []Cover) string {
 	if *w.Replicas <= seats {
 		return ""
 	}
-	return fmt.Sprintf("%s %s/%s asks for %d replicas but the assignments covering it (%s) hold %d Concurrent seats of product %q: at most %d Pods will be admitted",
+	return fmt.Sprintf("%s %s/%s asks for %d replicas but the assignments covering it (%s) hold %d counted seats of product %q: at most %d Pods will be admitted",
 		w.Kind, w.Namespace, w.Name, *w.Replicas, strings.Join(names, ", "), seats, product, seats)
 }

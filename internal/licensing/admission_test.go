@@ -193,6 +193,21 @@ func TestFindCovers(t *testing.T) {
 			asgs: []licensingv1alpha1.LicenseAssignment{boundSA(bound(utiltesting.MakeAssignment("a", ns).ServiceAccount("new"), "team/conc", 2), "builder")},
 			want: want{covers: []string{"a"}, counted: []bool{true}},
 		},
+		// The controller compares emails case-insensitively; so does admission.
+		"named user, other case": {
+			w:    &Workload{Kind: "Pod", Name: "p", Namespace: ns, ServiceAccount: "default", Annotations: map[string]string{UserAnnotation: "Ann@Example.com"}},
+			lics: []licensingv1alpha1.SoftwareLicense{named},
+			asgs: []licensingv1alpha1.LicenseAssignment{bound(utiltesting.MakeAssignment("u", ns).User("ann@example.com"), "team/named", 1)},
+			want: want{covers: []string{"u"}, counted: []bool{false}},
+		},
+		// A NamedUser seat is a person's; an assignment that kept its seats for
+		// a service account (bound before the licence became NamedUser) holds
+		// Pods, and is counted like a Concurrent one, never unlimited.
+		"named user licence, service account assignment": {
+			w: pod, lics: []licensingv1alpha1.SoftwareLicense{named},
+			asgs: []licensingv1alpha1.LicenseAssignment{bound(utiltesting.MakeAssignment("a", ns).ServiceAccount("builder"), "team/named", 2)},
+			want: want{covers: []string{"a"}, counted: []bool{true}},
+		},
 		"named user": {
 			w:    &Workload{Kind: "Pod", Name: "p", Namespace: ns, ServiceAccount: "default", Annotations: map[string]string{UserAnnotation: "ann@example.com"}},
 			lics: []licensingv1alpha1.SoftwareLicense{named},
@@ -235,7 +250,7 @@ func TestMessages(t *testing.T) {
 	}
 	l := licence("conc", "team", licensingv1alpha1.LicenseStateActive, licensingv1alpha1.SeatModelConcurrent, licensingv1alpha1.EnforcementHard, "cad")
 	a := bound(utiltesting.MakeAssignment("a", "team").ServiceAccount("builder"), "team/conc", 2)
-	cv := Cover{Product: "cad", License: &l, Assignment: &a, Counted: true, Seats: 2, Enforcement: licensingv1alpha1.EnforcementHard}
+	cv := Cover{Product: "cad", License: &l, Assignment: &a, SeatModel: licensingv1alpha1.SeatModelConcurrent, Counted: true, Seats: 2, Enforcement: licensingv1alpha1.EnforcementHard}
 	msg = DenialMessage(w, need, []Cover{cv}, nil, []LedgerUse{{Assignment: "a", Used: 2, Seats: 2, Holders: []string{"p1", "p2"}}})
 	for _, s := range []string{"2/2 seats", "p1, p2", "team/conc"} {
 		if !strings.Contains(msg, s) {
@@ -259,7 +274,7 @@ func TestMessages(t *testing.T) {
 	// licences that were considered but could not cover the workload.
 	l2 := licence("conc2", "team", licensingv1alpha1.LicenseStateExpiringSoon, licensingv1alpha1.SeatModelConcurrent, licensingv1alpha1.EnforcementHard, "cad")
 	a2 := bound(utiltesting.MakeAssignment("a2", "team").ServiceAccount("builder"), "team/conc2", 1)
-	cv2 := Cover{Product: "cad", License: &l2, Assignment: &a2, Counted: true, Seats: 1, Enforcement: licensingv1alpha1.EnforcementHard}
+	cv2 := Cover{Product: "cad", License: &l2, Assignment: &a2, SeatModel: licensingv1alpha1.SeatModelConcurrent, Counted: true, Seats: 1, Enforcement: licensingv1alpha1.EnforcementHard}
 	msg = DenialMessage(w, need, []Cover{cv, cv2}, []Considered{{License: "team/old", State: licensingv1alpha1.LicenseStateExpired, Why: "licence is Expired"}},
 		[]LedgerUse{{Assignment: "a", Used: 2, Seats: 2}, {Assignment: "a2", Used: 1, Seats: 1}})
 	for _, s := range []string{"assignment a holds 2/2 seats in use on licence team/conc (Active", "assignment a2 holds 1/1 seats in use on licence team/conc2 (ExpiringSoon", "team/old (Expired): licence is Expired"} {
