@@ -539,7 +539,27 @@ func DenialMessage(w *Workload, need ProductNeed, covers []Cover, considered []C
 	if models[licensingv1alpha1.SeatModelNodeLocked] {
 		fmt.Fprintf(&b, "; for a NodeLocked licence, pin the workload (spec.nodeName or nodeSelector %s) to a node with a Bound assignment", HostnameLabel)
 	}
+	for _, c := range considered {
+		if fix := unusableFix(c); fix != "" {
+			b.WriteString("; " + fix)
+		}
+	}
 	return b.String()
+}
+
+// unusableFix says what makes a licence that admits nothing in its state usable, or "".
+func unusableFix(c Considered) string {
+	switch c.State {
+	case licensingv1alpha1.LicenseStateExpired:
+		return fmt.Sprintf("renew licence %s (a later spec.expiryDate)", c.License)
+	case licensingv1alpha1.LicenseStateSuspended:
+		return fmt.Sprintf("set spec.state Active on licence %s", c.License)
+	case licensingv1alpha1.LicenseStateRevoked:
+		return fmt.Sprintf("licence %s is revoked: use another licence", c.License)
+	case licensingv1alpha1.LicenseStatePending:
+		return fmt.Sprintf("wait until licence %s starts (spec.startDate)", c.License)
+	}
+	return ""
 }
 
 // writeConsidered lists the licences considered: state, seat model, seats used/total and why not.

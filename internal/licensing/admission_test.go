@@ -244,6 +244,18 @@ func TestMessages(t *testing.T) {
 			t.Errorf("denial %q lacks %q", msg, s)
 		}
 	}
+	// When the licences are not usable, the fix says how to make them usable:
+	// an assignment alone would not help.
+	for state, fix := range map[licensingv1alpha1.LicenseState]string{
+		licensingv1alpha1.LicenseStateExpired:   "renew licence team/old",
+		licensingv1alpha1.LicenseStateSuspended: "set spec.state Active on licence team/old",
+		licensingv1alpha1.LicenseStatePending:   "licence team/old starts",
+	} {
+		msg = DenialMessage(w, need, nil, []Considered{{License: "team/old", State: state, Why: "licence is " + string(state)}}, nil)
+		if !strings.Contains(msg, fix) {
+			t.Errorf("denial for a %s licence %q lacks %q", state, msg, fix)
+		}
+	}
 	msg = DenialMessage(w, need, nil, []Considered{{License: "team/n", State: licensingv1alpha1.LicenseStateActive, Model: licensingv1alpha1.SeatModelNamedUser, Why: "held by user a@example.com"}}, nil)
 	if !strings.Contains(msg, "annotate the workload "+UserAnnotation) || strings.Contains(msg, "NodeLocked") {
 		t.Errorf("denial for a NamedUser licence %q lacks the user fix or names NodeLocked", msg)
