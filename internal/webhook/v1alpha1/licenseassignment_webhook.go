@@ -53,7 +53,10 @@ func (v *LicenseAssignmentCustomValidator) ValidateCreate(ctx context.Context, a
 }
 
 // ValidateUpdate implements admission.Validator.
-func (v *LicenseAssignmentCustomValidator) ValidateUpdate(ctx context.Context, _, a *licensingv1alpha1.LicenseAssignment) (admission.Warnings, error) {
+func (v *LicenseAssignmentCustomValidator) ValidateUpdate(ctx context.Context, old, a *licensingv1alpha1.LicenseAssignment) (admission.Warnings, error) {
+	if !judgesUpdate(old.Spec, a.Spec, a) {
+		return nil, nil
+	}
 	return v.validate(ctx, a)
 }
 

@@ -49,7 +49,10 @@ func (v *LicenseProductCustomValidator) ValidateCreate(ctx context.Context, p *l
 }
 
 // ValidateUpdate implements admission.Validator.
-func (v *LicenseProductCustomValidator) ValidateUpdate(ctx context.Context, _, p *licensingv1alpha1.LicenseProduct) (admission.Warnings, error) {
+func (v *LicenseProductCustomValidator) ValidateUpdate(ctx context.Context, old, p *licensingv1alpha1.LicenseProduct) (admission.Warnings, error) {
+	if !judgesUpdate(old.Spec, p.Spec, p) {
+		return nil, nil
+	}
 	return v.validate(ctx, p)
 }
 

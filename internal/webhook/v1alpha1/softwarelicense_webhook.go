@@ -77,7 +77,10 @@ func (v *SoftwareLicenseCustomValidator) ValidateCreate(ctx context.Context, l *
 }
 
 // ValidateUpdate implements admission.Validator.
-func (v *SoftwareLicenseCustomValidator) ValidateUpdate(ctx context.Context, _, l *licensingv1alpha1.SoftwareLicense) (admission.Warnings, error) {
+func (v *SoftwareLicenseCustomValidator) ValidateUpdate(ctx context.Context, old, l *licensingv1alpha1.SoftwareLicense) (admission.Warnings, error) {
+	if !judgesUpdate(old.Spec, l.Spec, l) {
+		return nil, nil
+	}
 	return v.validate(ctx, l)
 }
 

@@ -90,6 +90,16 @@ func specOf[S any](cur S) func(old []byte) bool {
 	}
 }
 
+// judgesUpdate says whether an update is validated against other objects:
+// only when it changes the spec of an object that is not being deleted. An
+// update that leaves the spec alone (the operator's finalizer, labels,
+// annotations) passes whatever became of the objects the spec names since:
+// else a licence whose policy was removed from its product could not even
+// lose its finalizer, and could never be deleted.
+func judgesUpdate[S any](oldSpec, newSpec S, obj client.Object) bool {
+	return obj.GetDeletionTimestamp() == nil && !equality.Semantic.DeepEqual(oldSpec, newSpec)
+}
+
 // invalid turns errors into the admission error of kind/name, or nil.
 func invalid(kind, name string, errs field.ErrorList) error {
 	if len(errs) == 0 {

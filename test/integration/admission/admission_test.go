@@ -600,6 +600,57 @@ var _ = Describe("Licensing object webhooks", func() {
 		Expect(strings.Join(w.All(), "\n")).To(ContainSubstring("does not exist (yet)"))
 	})
 
+	// Validation against other objects judges a change of the spec. An update
+	// that leaves the spec alone (the operator removing its finalizer, a
+	// label) must pass though the product or the licence changed since: else
+	// a licence whose policy was removed from its product could never be
+	// deleted.
+	It("lets the operator remove its finalizer, and anyone change labels, after the objects the spec names changed", func() {
+		p := ns + "-gone"
+		createProduct(utiltesting.MakeProduct(p).Policy(utiltesting.MakePolicy("std").Obj()).Policy(utiltesting.MakePolicy("gold").Obj()).Obj())
+		l := utiltesting.MakeLicense("gold", ns).Product(p).PolicyCode("gold").SharedWithAll().Obj()
+		l.Finalizers = []string{licensingv1alpha1.LicenseFinalizer}
+		Expect(k8sClient.Create(ctx, l)).To(Succeed())
+		other := newNamespace()
+		a := utiltesting.MakeAssignment("a", other).License("gold", ns).ServiceAccount("x").Obj()
+		Expect(k8sClient.Create(ctx, a)).To(Succeed())
+
+		By("the product drops the policy and the licence stops sharing")
+		prod := &licensingv1alpha1.LicenseProduct{}
+		Expect(k8sClient.Get(ctx, types.NamespacedName{Name: p}, prod)).To(Succeed())
+		prod.Spec.Policies = prod.Spec.Policies[:1]
+		Expect(k8sClient.Update(ctx, prod)).To(Succeed())
+		Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(l), l)).To(Succeed())
+		l.Spec.Sharing = nil
+		l.Spec.PolicyCode = "std"
+		Expect(k8sClient.Update(ctx, l)).To(Succeed())
+		Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(a), a)).To(Succeed())
+		a.Labels = map[string]string{"team": "x"}
+		Expect(k8sClient.Update(ctx, a)).To(Succeed(), "a label change of an assignment whose licence stopped sharing")
+
+		By("a licence whose policy is gone")
+		l2 := utiltesting.MakeLicense("gold2", ns).Product(p).PolicyCode("std").Obj()
+		l2.Finalizers = []string{licensingv1alpha1.LicenseFinalizer}
+		Expect(k8sClient.Create(ctx, l2)).To(Succeed())
+		Expect(k8sClient.Get(ctx, types.NamespacedName{Name: p}, prod)).To(Succeed())
+		prod.Spec.Policies = []licensingv1alpha1.LicensePolicy{utiltesting.MakePolicy("gold").Obj()}
+		Expect(k8sClient.Update(ctx, prod)).To(Succeed())
+		Expect(k8sClient.Delete(ctx, l2)).To(Succeed())
+		Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(l2), l2)).To(Succeed())
+		l2.Finalizers = nil
+		Expect(k8sClient.Update(ctx, l2)).To(Succeed(), "the operator releases a deleted licence")
+		Eventually(func() bool {
+			return apierrors.IsNotFound(k8sClient.Get(ctx, client.ObjectKeyFromObject(l2), l2))
+		}).WithTimeout(timeout).Should(BeTrue())
+
+		By("a change of the spec is still judged")
+		Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(a), a)).To(Succeed())
+		a.Spec.Seats = 2
+		err := k8sClient.Update(ctx, a)
+		Expect(err).To(HaveOccurred())
+		Expect(err.Error()).To(ContainSubstring("is not shared with namespace " + other))
+	})
+
 	It("refuses an assignment of a licence not shared with its namespace and accepts it once shared", func() {
 		owner := newNamespace()
 		createLicence(utiltesting.MakeLicense("private", owner).Obj(), kubecluster.LicenseStatus(active, conc, hard, ptr.To[int32](1), "x"))
