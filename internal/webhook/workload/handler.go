@@ -142,6 +142,7 @@ func (h *Handler) Decide(ctx context.Context, w *licensing.Workload, pod PodRef,
 	for _, need := range needs {
 		licences, err := h.licencesFor(ctx, need.Product)
 		if err != nil {
+			undo()
 			return Decision{}, err
 		}
 		covers, considered := licensing.FindCovers(licensing.CoverageInput{

@@ -1,0 +1,78 @@
+package workload
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	clocktesting "k8s.io/utils/clock/testing"
+	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/client/fake"
+	"sigs.k8s.io/controller-runtime/pkg/client/interceptor"
+
+	licensingv1alpha1 "github.com/license-operator/license-operator/api/v1alpha1"
+	"github.com/license-operator/license-operator/internal/licensing"
+	utiltesting "github.com/license-operator/license-operator/internal/util/testing"
+)
+
+// A Pod needing two products takes a seat for the first before it looks at
+// the second; when the second cannot be decided (an error), the first seat is
+// given back: the Pod is refused and must not hold it.
+func TestDecideGivesSeatsBackOnError(t *testing.T) {
+	s := runtime.NewScheme()
+	if err := clientgoscheme.AddToScheme(s); err != nil {
+		t.Fatal(err)
+	}
+	if err := licensingv1alpha1.AddToScheme(s); err != nil {
+		t.Fatal(err)
+	}
+	const ns = "team"
+	lic := func(name, product string) *licensingv1alpha1.SoftwareLicense {
+		l := utiltesting.MakeLicense(name, ns).Product(product).Obj()
+		model, enf := licensingv1alpha1.SeatModelConcurrent, licensingv1alpha1.EnforcementHard
+		l.Status = licensingv1alpha1.SoftwareLicenseStatus{
+			State:           licensingv1alpha1.LicenseStateActive,
+			Seats:           licensingv1alpha1.LicenseSeatStatus{Total: ptr.To[int32](1)},
+			Product:         &licensingv1alpha1.ResolvedProduct{Name: product, Covers: []string{product}},
+			EffectivePolicy: &licensingv1alpha1.EffectivePolicy{PolicySettings: licensingv1alpha1.PolicySettings{SeatModel: &model, Enforcement: &enf}},
+		}
+		return l
+	}
+	asg := func(name, licence string) *licensingv1alpha1.LicenseAssignment {
+		return utiltesting.MakeAssignment(name, ns).License(licence).ServiceAccount("default").BoundTo(ns+"/"+licence, 1, time.Now()).Obj()
+	}
+	c := fake.NewClientBuilder().WithScheme(s).
+		WithIndex(&licensingv1alpha1.SoftwareLicense{}, CoversIndex, func(o client.Object) []string {
+			return o.(*licensingv1alpha1.SoftwareLicense).Status.Product.Covers
+		}).
+		WithObjects(utiltesting.MakeProduct("cad").Obj(), utiltesting.MakeProduct("db").Obj(), lic("cad", "cad"), lic("db", "db"), asg("a", "cad"), asg("b", "db")).
+		WithInterceptorFuncs(interceptor.Funcs{List: func(ctx context.Context, c client.WithWatch, list client.ObjectList, opts ...client.ListOption) error {
+			lo := &client.ListOptions{}
+			lo.ApplyOptions(opts)
+			if _, ok := list.(*licensingv1alpha1.SoftwareLicenseList); ok && lo.FieldSelector != nil && strings.Contains(lo.FieldSelector.String(), "db") {
+				return errors.New("the cache is gone")
+			}
+			return c.List(ctx, list, opts...)
+		}}).Build()
+	h := NewHandler(c, s, &Ledger{Reader: c, Writer: c, Clock: clocktesting.NewFakeClock(time.Now()), Grace: LedgerGrace}, nil)
+	meta := metav1.ObjectMeta{Annotations: map[string]string{licensingv1alpha1.ProductAnnotation: "cad,db"}}
+	w := licensing.WorkloadFromPodSpec("Pod", "p", ns, meta, &corev1.PodSpec{}, nil)
+	if _, err := h.Decide(context.Background(), &w, PodRef{Namespace: ns, Name: "p", UID: "uid-p"}, false); err == nil {
+		t.Fatal("Decide succeeded although the licences of db could not be listed")
+	}
+	cm := &corev1.ConfigMap{}
+	if err := c.Get(context.Background(), types.NamespacedName{Namespace: ns, Name: LedgerName("a")}, cm); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := cm.Data["p"]; ok {
+		t.Errorf("the refused Pod still holds the seat of product cad: ledger %v", cm.Data)
+	}
+}
