@@ -625,22 +625,30 @@ func OverSeatsWarning(w *Workload, c Cover, used int) string {
 }
 
 // ReplicasWarning warns when a template asks for more replicas than the counted
-// covers have seats; it returns "" when replicas fit or an uncounted cover exists.
+// covers have seats (that Hard enforcement admits only as many Pods, or that
+// Soft enforcement over-allocates the licence); it returns "" when replicas
+// fit or an uncounted cover exists.
 func ReplicasWarning(w *Workload, product string, covers []Cover) string {
 	if w.Replicas == nil {
 		return ""
 	}
 	var seats int32
 	var names []string
+	soft := false
 	for _, c := range covers {
-		if !c.Counted || c.Enforcement == licensingv1alpha1.EnforcementSoft {
+		if !c.Counted {
 			return ""
 		}
+		soft = soft || c.Enforcement == licensingv1alpha1.EnforcementSoft
 		seats += c.Seats
 		names = append(names, c.Assignment.Name)
 	}
 	if *w.Replicas <= seats {
 		return ""
+	}
+	if soft {
+		return fmt.Sprintf("%s %s/%s asks for %d replicas but the assignments covering it (%s) hold %d counted seats of product %q: Soft enforcement admits the Pods beyond them, and the licence will be over-allocated",
+			w.Kind, w.Namespace, w.Name, *w.Replicas, strings.Join(names, ", "), seats, product)
 	}
 	return fmt.Sprintf("%s %s/%s asks for %d replicas but the assignments covering it (%s) hold %d counted seats of product %q: at most %d Pods will be admitted",
 		w.Kind, w.Namespace, w.Name, *w.Replicas, strings.Join(names, ", "), seats, product, seats)

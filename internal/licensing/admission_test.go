@@ -308,6 +308,14 @@ func TestMessages(t *testing.T) {
 	if got := ReplicasWarning(dep, "cad", []Cover{cv}); got != "" {
 		t.Errorf("ReplicasWarning for replicas within seats = %q", got)
 	}
+	// Soft enforcement admits the Pods beyond the seats: the person creating
+	// the workload is warned that the licence will be over-allocated.
+	softCover := cv
+	softCover.Enforcement = licensingv1alpha1.EnforcementSoft
+	dep.Replicas = ptr.To[int32](3)
+	if got := ReplicasWarning(dep, "cad", []Cover{softCover}); !strings.Contains(got, "3 replicas") || !strings.Contains(got, "over-allocated") {
+		t.Errorf("ReplicasWarning with Soft enforcement = %q", got)
+	}
 }
 
 // FuzzMatchImage checks that the Go glob and the RE2 expression written into
