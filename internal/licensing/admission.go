@@ -112,6 +112,10 @@ func WorkloadFromPodSpec(kind, name, namespace string, meta metav1.ObjectMeta, s
 	for _, c := range spec.Containers {
 		w.Images = append(w.Images, c.Image)
 	}
+	// Ephemeral containers (kubectl debug) run in a Pod too; templates have none.
+	for _, c := range spec.EphemeralContainers {
+		w.Images = append(w.Images, c.Image)
+	}
 	return w
 }
 

@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
 	"time"
 
 	admissionv1 "k8s.io/api/admission/v1"
@@ -62,6 +63,9 @@ var _ admission.Handler = &Handler{}
 func (h *Handler) Handle(ctx context.Context, req admission.Request) admission.Response {
 	log := ctrl.LoggerFrom(ctx).WithValues("kind", req.Kind.Kind, "object", klog.KRef(req.Namespace, req.Name), "operation", req.Operation)
 	ctx = ctrl.LoggerInto(ctx, log)
+	if req.Kind.Kind == kindPod && req.Operation == admissionv1.Update {
+		return h.handlePodUpdate(ctx, req)
+	}
 	w, unchanged, err := h.workload(req)
 	if err != nil {
 		return admission.Errored(http.StatusBadRequest, err)
@@ -88,6 +92,36 @@ func (h *Handler) Handle(ctx context.Context, req admission.Request) admission.R
 	return admission.Allowed("").WithWarnings(d.Warnings...)
 }
 
+// kindPod is the kind of the requests and workloads that are Pods.
+const kindPod = "Pod"
+
+// handlePodUpdate decides an update of a running Pod (its spec, or its
+// ephemeral containers) for the products it needs now and did not need
+// before: changing an image to a licensed one, or adding a licensed
+// ephemeral container, needs a seat like a new Pod. What it needed before
+// was decided when it was created.
+func (h *Handler) handlePodUpdate(ctx context.Context, req admission.Request) admission.Response {
+	pod, old := &corev1.Pod{}, &corev1.Pod{}
+	if err := h.Decoder.Decode(req, pod); err != nil {
+		return admission.Errored(http.StatusBadRequest, err)
+	}
+	if err := h.Decoder.DecodeRaw(req.OldObject, old); err != nil {
+		return admission.Errored(http.StatusBadRequest, err)
+	}
+	w := licensing.WorkloadFromPodSpec(kindPod, pod.Name, req.Namespace, pod.ObjectMeta, &pod.Spec, nil)
+	before := licensing.WorkloadFromPodSpec(kindPod, old.Name, req.Namespace, old.ObjectMeta, &old.Spec, nil)
+	ref := PodRef{Namespace: req.Namespace, Name: pod.Name, UID: pod.UID}
+	d, err := h.decide(ctx, &w, &before, ref, ptr.Deref(req.DryRun, false))
+	if err != nil {
+		ctrl.LoggerFrom(ctx).Error(err, "Admission decision failed")
+		return admission.Errored(http.StatusInternalServerError, err)
+	}
+	if !d.Allowed {
+		return admission.Denied(d.Message).WithWarnings(d.Warnings...)
+	}
+	return admission.Allowed("").WithWarnings(d.Warnings...)
+}
+
 // Decision is the outcome of Decide.
 type Decision struct {
 	Allowed  bool
@@ -97,7 +131,7 @@ type Decision struct {
 
 func podRef(req admission.Request, w *licensing.Workload) PodRef {
 	ref := PodRef{Namespace: w.Namespace, Name: w.Name}
-	if req.Kind.Kind == "Pod" {
+	if req.Kind.Kind == kindPod {
 		meta := &metav1.PartialObjectMetadata{}
 		if err := jsonUnmarshal(req.Object.Raw, meta); err == nil {
 			ref.UID = meta.UID
@@ -109,11 +143,24 @@ func podRef(req admission.Request, w *licensing.Workload) PodRef {
 // Decide admits or refuses the workload; for a Pod it takes Concurrent seats
 // from ledgers (unless dryRun).
 func (h *Handler) Decide(ctx context.Context, w *licensing.Workload, pod PodRef, dryRun bool) (Decision, error) {
+	return h.decide(ctx, w, nil, pod, dryRun)
+}
+
+// decide is Decide for the products w needs that before (when not nil) did
+// not need.
+func (h *Handler) decide(ctx context.Context, w, before *licensing.Workload, pod PodRef, dryRun bool) (Decision, error) {
 	products := &licensingv1alpha1.LicenseProductList{}
 	if err := h.Client.List(ctx, products); err != nil {
 		return Decision{}, fmt.Errorf("listing LicenseProducts: %w", err)
 	}
 	needs := licensing.RequiredProducts(w, products.Items)
+	if before != nil {
+		had := map[string]bool{}
+		for _, n := range licensing.RequiredProducts(before, products.Items) {
+			had[n.Product] = true
+		}
+		needs = slices.DeleteFunc(needs, func(n licensing.ProductNeed) bool { return had[n.Product] })
+	}
 	if len(needs) == 0 {
 		return Decision{Allowed: true}, nil
 	}
@@ -242,7 +289,7 @@ func (h *Handler) workload(req admission.Request) (*licensing.Workload, bool, er
 	if req.Operation != admissionv1.Create && req.Operation != admissionv1.Update {
 		return nil, false, nil
 	}
-	if req.Kind.Kind == "Pod" {
+	if req.Kind.Kind == kindPod {
 		if req.Operation != admissionv1.Create {
 			return nil, false, nil
 		}
@@ -250,7 +297,7 @@ func (h *Handler) workload(req admission.Request) (*licensing.Workload, bool, er
 		if err := h.Decoder.Decode(req, pod); err != nil {
 			return nil, false, err
 		}
-		w := licensing.WorkloadFromPodSpec("Pod", pod.Name, req.Namespace, pod.ObjectMeta, &pod.Spec, nil)
+		w := licensing.WorkloadFromPodSpec(kindPod, pod.Name, req.Namespace, pod.ObjectMeta, &pod.Spec, nil)
 		return &w, false, nil
 	}
 	obj := newTemplated(req.Kind.Kind)

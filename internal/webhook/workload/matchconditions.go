@@ -25,18 +25,42 @@ import (
 
 // Names of the workload webhooks in the ValidatingWebhookConfiguration.
 const (
-	PodWebhookName      = "pods.workloads.licensing.license-operator.dev"
-	TemplateWebhookName = "templates.workloads.licensing.license-operator.dev"
-	CronJobWebhookName  = "cronjobs.workloads.licensing.license-operator.dev"
+	PodWebhookName = "pods.workloads.licensing.license-operator.dev"
+	// PodUpdateWebhookName sees updates of Pods that change what they run
+	// (container images, ephemeral containers, the product annotation).
+	PodUpdateWebhookName = "podupdates.workloads.licensing.license-operator.dev"
+	TemplateWebhookName  = "templates.workloads.licensing.license-operator.dev"
+	CronJobWebhookName   = "cronjobs.workloads.licensing.license-operator.dev"
 	// MatchConditionName is the matchCondition this operator owns on those webhooks.
 	MatchConditionName = "needs-licence"
 )
 
+// ChangesWhatItRunsCondition is the static matchCondition of the Pod update
+// webhook (config/webhook/scope_patch.yaml): the update adds an ephemeral
+// container, or changes a container or init container image, or the product
+// annotation. Every has() guards an optional field: an evaluation error would
+// count as a webhook failure.
+var ChangesWhatItRunsCondition = admissionregistrationv1.MatchCondition{
+	Name: "changes-what-it-runs",
+	Expression: "(has(request.subResource) && request.subResource == 'ephemeralcontainers') || " +
+		"object.spec.containers.map(c, has(c.image) ? c.image : '') != oldObject.spec.containers.map(c, has(c.image) ? c.image : '') || " +
+		"(has(object.spec.initContainers) ? object.spec.initContainers.map(c, has(c.image) ? c.image : '') : []) != " +
+		"(has(oldObject.spec.initContainers) ? oldObject.spec.initContainers.map(c, has(c.image) ? c.image : '') : []) || " +
+		"(has(object.metadata.annotations) && '" + licensingv1alpha1.ProductAnnotation + "' in object.metadata.annotations ? " +
+		"object.metadata.annotations['" + licensingv1alpha1.ProductAnnotation + "'] : '') != " +
+		"(has(oldObject.metadata.annotations) && '" + licensingv1alpha1.ProductAnnotation + "' in oldObject.metadata.annotations ? " +
+		"oldObject.metadata.annotations['" + licensingv1alpha1.ProductAnnotation + "'] : '')",
+}
+
+// podPath is where the Pod webhooks find the Pod.
+const podPath = "object"
+
 // templatePaths is where each webhook finds the pod metadata and spec in "object".
 var templatePaths = map[string]string{
-	PodWebhookName:      "object",
-	TemplateWebhookName: "object.spec.template",
-	CronJobWebhookName:  "object.spec.jobTemplate.spec.template",
+	PodWebhookName:       podPath,
+	PodUpdateWebhookName: podPath,
+	TemplateWebhookName:  "object.spec.template",
+	CronJobWebhookName:   "object.spec.jobTemplate.spec.template",
 }
 
 // MatchConditionExpression is the CEL expression that sends a request to the
@@ -65,7 +89,11 @@ func MatchConditionExpression(webhook, imagesRegexp string) string {
 		return expr
 	}
 	lit := celString(imagesRegexp)
-	for _, f := range []string{"containers", "initContainers"} {
+	lists := []string{"containers", "initContainers"}
+	if t == podPath {
+		lists = append(lists, "ephemeralContainers") // a Pod's, added by kubectl debug
+	}
+	for _, f := range lists {
 		list := t + ".spec." + f
 		expr += fmt.Sprintf(" || (%s && %s.exists(c, has(c.image) && c.image.matches(%s)))", guard(list), list, lit)
 	}

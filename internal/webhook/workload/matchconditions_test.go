@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	"sigs.k8s.io/yaml"
 
@@ -29,9 +30,12 @@ func TestScopePatchMatchesSyncer(t *testing.T) {
 			continue
 		}
 		seen++
-		want := MatchConditionExpression(w.Name, "")
-		if len(w.MatchConditions) != 1 || w.MatchConditions[0].Name != MatchConditionName || w.MatchConditions[0].Expression != want {
-			t.Errorf("webhook %s: matchConditions %+v, want one %q with %q", w.Name, w.MatchConditions, MatchConditionName, want)
+		want := []admissionregistrationv1.MatchCondition{{Name: MatchConditionName, Expression: MatchConditionExpression(w.Name, "")}}
+		if w.Name == PodUpdateWebhookName {
+			want = append([]admissionregistrationv1.MatchCondition{ChangesWhatItRunsCondition}, want...)
+		}
+		if diff := cmp.Diff(want, w.MatchConditions); diff != "" {
+			t.Errorf("webhook %s: matchConditions (-want +got):\n%s", w.Name, diff)
 		}
 		if SetMatchConditions(&admissionregistrationv1.ValidatingWebhookConfiguration{Webhooks: []admissionregistrationv1.ValidatingWebhook{w}}, "") {
 			t.Errorf("webhook %s: the syncer would rewrite the shipped condition", w.Name)

@@ -18,12 +18,15 @@ import (
 // may still refuse it.
 const LedgerGrace = 30 * time.Second
 
-// The webhooks: Pods on CREATE (seats are taken here), pod templates on CREATE and
-// UPDATE (checked, never counted). failurePolicy=Fail: see docs/admission.md; the
+// The webhooks: Pods on CREATE (seats are taken here) and on the UPDATEs that
+// change what they run (an image, an ephemeral container, the product
+// annotation: seats of the products the change adds are taken here), pod
+// templates on CREATE and UPDATE (checked, never counted). failurePolicy=Fail: see docs/admission.md; the
 // matchConditions and namespaceSelector that keep every other Pod away are added
 // by config/webhook/kustomization.yaml.
 //
 // +kubebuilder:webhook:path=/validate-licensed-pod,mutating=false,failurePolicy=fail,sideEffects=NoneOnDryRun,groups="",resources=pods,verbs=create,versions=v1,name=pods.workloads.licensing.license-operator.dev,admissionReviewVersions=v1,timeoutSeconds=5
+// +kubebuilder:webhook:path=/validate-licensed-pod,mutating=false,failurePolicy=fail,sideEffects=NoneOnDryRun,groups="",resources=pods;pods/ephemeralcontainers,verbs=update,versions=v1,name=podupdates.workloads.licensing.license-operator.dev,admissionReviewVersions=v1,timeoutSeconds=5
 // +kubebuilder:webhook:path=/validate-licensed-workload,mutating=false,failurePolicy=fail,sideEffects=None,groups=apps;batch,resources=deployments;statefulsets;daemonsets;replicasets;jobs,verbs=create;update,versions=v1,name=templates.workloads.licensing.license-operator.dev,admissionReviewVersions=v1,timeoutSeconds=5
 // +kubebuilder:webhook:path=/validate-licensed-workload,mutating=false,failurePolicy=fail,sideEffects=None,groups=batch,resources=cronjobs,verbs=create;update,versions=v1,name=cronjobs.workloads.licensing.license-operator.dev,admissionReviewVersions=v1,timeoutSeconds=5
 

@@ -262,7 +262,7 @@ var _ = Describe("Pod admission", func() {
 					}
 				}
 			}
-			g.Expect(n).To(Equal(3))
+			g.Expect(n).To(Equal(4), "pods, pod updates, templates and cronjobs")
 		}).WithTimeout(timeout).Should(Succeed())
 
 		pods, templates := webhookRequests(workload.PodPath), webhookRequests(workload.WorkloadPath)
@@ -663,5 +663,52 @@ var _ = Describe("Licensing object webhooks", func() {
 		wctx, w := withWarnings()
 		Expect(k8sClient.Create(wctx, utiltesting.MakeAssignment("c", ns).Product(ns+"-nothing").ServiceAccount("x").Obj())).To(Succeed())
 		Expect(strings.Join(w.All(), "\n")).To(ContainSubstring("does not exist (yet)"))
+	})
+})
+
+var _ = Describe("Updates of running Pods", func() {
+	It("needs a seat to switch a running Pod to a licensed image or add a licensed ephemeral container; other updates never reach the webhook", func() {
+		ns := newNamespace()
+		product := ns + "-upd"
+		image := "registry.example.com/" + ns + "/render:2"
+		createProduct(utiltesting.MakeProduct(product).Images("registry.example.com/" + ns + "/render:*").Obj())
+		createLicence(utiltesting.MakeLicense("upd", ns).Product(product).Obj(),
+			kubecluster.LicenseStatus(active, conc, hard, ptr.To[int32](1), product))
+		createAssignment(utiltesting.MakeAssignment("runner", ns).License("upd").ServiceAccount("runner").Obj(), kubecluster.BoundStatus(ns+"/upd", 1))
+		// The syncer has the image pattern in the matchConditions once a new Pod of it is refused.
+		eventuallyDenied(func() client.Object { return kubecluster.MakePod("", ns).GenerateName("probe-").Image(image).Obj() },
+			fmt.Sprintf("%q", product))
+
+		plain := kubecluster.MakePod("plain", ns).Image("busybox:1.36").Obj()
+		Expect(k8sClient.Create(ctx, plain)).To(Succeed())
+		runner := kubecluster.MakePod("runner", ns).ServiceAccount("runner").Image("busybox:1.36").Obj()
+		Expect(k8sClient.Create(ctx, runner)).To(Succeed())
+
+		By("an image changed to a licensed one needs a seat like a new Pod")
+		plain.Spec.Containers[0].Image = image
+		err := k8sClient.Update(ctx, plain)
+		Expect(err).To(HaveOccurred())
+		Expect(apierrors.IsForbidden(err)).To(BeTrue(), "%v", err)
+		Expect(err.Error()).To(And(ContainSubstring(fmt.Sprintf("needs a seat of product %q", product)), ContainSubstring("image "+image+" matches")))
+
+		runner.Spec.Containers[0].Image = image
+		Expect(k8sClient.Update(ctx, runner)).To(Succeed())
+		Expect(ledger(ns, "runner").Data).To(HaveKey("runner"))
+
+		By("a licensed ephemeral container needs a seat too")
+		Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(plain), plain)).To(Succeed())
+		plain.Spec.EphemeralContainers = []corev1.EphemeralContainer{{EphemeralContainerCommon: corev1.EphemeralContainerCommon{
+			Name: "debug", Image: image, TerminationMessagePolicy: corev1.TerminationMessageReadFile, ImagePullPolicy: corev1.PullIfNotPresent}}}
+		err = k8sClient.SubResource("ephemeralcontainers").Update(ctx, plain)
+		Expect(err).To(HaveOccurred())
+		Expect(apierrors.IsForbidden(err)).To(BeTrue(), "%v", err)
+		Expect(err.Error()).To(ContainSubstring(fmt.Sprintf("needs a seat of product %q", product)))
+
+		By("an update that changes nothing it runs is not sent to the webhook")
+		sent := webhookRequests(workload.PodPath)
+		Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(runner), runner)).To(Succeed())
+		runner.Labels = map[string]string{"touched": "yes"}
+		Expect(k8sClient.Update(ctx, runner)).To(Succeed())
+		Expect(webhookRequests(workload.PodPath)).To(Equal(sent))
 	})
 })
