@@ -22,6 +22,11 @@ func withUsed(l *v1.SoftwareLicense, used int32) *v1.SoftwareLicense {
 	return l
 }
 
+// resolved is the conditions of a product that is Ready with message.
+func resolved(message string) []metav1.Condition {
+	return []metav1.Condition{{Type: "Ready", Status: "True", Reason: "Resolved", Message: message}}
+}
+
 func TestLicenseProductReconciler(t *testing.T) {
 	now := time.Date(2025, 6, 1, 0, 0, 0, 0, time.UTC)
 	policy := ut.MakePolicy("std").Obj()
@@ -34,7 +39,7 @@ func TestLicenseProductReconciler(t *testing.T) {
 			objs: []client.Object{ut.MakeProduct("cad").Policy(policy).DefaultPolicy("std").Obj()},
 			name: "cad",
 			want: v1.LicenseProductStatus{
-				Conditions: []metav1.Condition{{Type: "Ready", Status: "True", Reason: "Resolved", Message: "1 policies"}},
+				Conditions: resolved("1 policies"),
 				Seats:      v1.SeatCounts{Total: ptr.To[int32](0), Available: ptr.To[int32](0)},
 			},
 		},
@@ -47,7 +52,7 @@ func TestLicenseProductReconciler(t *testing.T) {
 			},
 			name: "cad",
 			want: v1.LicenseProductStatus{
-				Conditions: []metav1.Condition{{Type: "Ready", Status: "True", Reason: "Resolved", Message: "0 policies"}},
+				Conditions: resolved("0 policies"),
 				Licenses:   2,
 				Seats:      v1.SeatCounts{Total: ptr.To[int32](7), Used: 5, Available: ptr.To[int32](2)},
 			},
@@ -60,7 +65,7 @@ func TestLicenseProductReconciler(t *testing.T) {
 			},
 			name: "cad",
 			want: v1.LicenseProductStatus{
-				Conditions: []metav1.Condition{{Type: "Ready", Status: "True", Reason: "Resolved", Message: "0 policies"}},
+				Conditions: resolved("0 policies"),
 				Licenses:   2,
 				Seats:      v1.SeatCounts{Used: 106},
 			},
@@ -72,7 +77,7 @@ func TestLicenseProductReconciler(t *testing.T) {
 			},
 			name: "cad",
 			want: v1.LicenseProductStatus{
-				Conditions: []metav1.Condition{{Type: "Ready", Status: "True", Reason: "Resolved", Message: "0 policies"}},
+				Conditions: resolved("0 policies"),
 				Licenses:   1,
 				Seats:      v1.SeatCounts{Total: ptr.To[int32](1), Used: 3, Available: ptr.To[int32](0)},
 			},
@@ -88,7 +93,7 @@ func TestLicenseProductReconciler(t *testing.T) {
 			},
 			name: "cad",
 			want: v1.LicenseProductStatus{
-				Conditions: []metav1.Condition{{Type: "Ready", Status: "True", Reason: "Resolved", Message: "0 policies"}},
+				Conditions: resolved("0 policies"),
 				Licenses:   2,
 				Seats:      v1.SeatCounts{Total: ptr.To[int32](6), Used: 3, Available: ptr.To[int32](5)},
 			},
@@ -116,7 +121,7 @@ func TestLicenseProductReconciler(t *testing.T) {
 				ut.MakeProduct("suite").Bundle("cad", "cam").Policy(policy).Obj()},
 			name: "suite",
 			want: v1.LicenseProductStatus{
-				Conditions: []metav1.Condition{{Type: "Ready", Status: "True", Reason: "Resolved", Message: "1 policies, bundle of 2 products"}},
+				Conditions: resolved("1 policies, bundle of 2 products"),
 				Seats:      v1.SeatCounts{Total: ptr.To[int32](0), Available: ptr.To[int32](0)},
 			},
 		},

@@ -117,6 +117,10 @@ func boundSA(a licensingv1alpha1.LicenseAssignment, name string) licensingv1alph
 func TestFindCovers(t *testing.T) {
 	const ns = "team"
 	pod := &Workload{Kind: "Pod", Name: "p", Namespace: ns, ServiceAccount: "builder", Labels: map[string]string{"app": "cad"}}
+	// userPod is a Pod of the default ServiceAccount run for the user email.
+	userPod := func(email string) *Workload {
+		return &Workload{Kind: "Pod", Name: "p", Namespace: ns, ServiceAccount: "default", Annotations: map[string]string{UserAnnotation: email}}
+	}
 	conc := licence("conc", ns, licensingv1alpha1.LicenseStateActive, licensingv1alpha1.SeatModelConcurrent, licensingv1alpha1.EnforcementHard, "cad")
 	bundle := licence("suite", ns, licensingv1alpha1.LicenseStateExpiringSoon, licensingv1alpha1.SeatModelConcurrent, licensingv1alpha1.EnforcementSoft, "suite", "cad", "db")
 	expired := licence("old", ns, licensingv1alpha1.LicenseStateExpired, licensingv1alpha1.SeatModelConcurrent, licensingv1alpha1.EnforcementHard, "cad")
@@ -195,7 +199,7 @@ func TestFindCovers(t *testing.T) {
 		},
 		// The controller compares emails case-insensitively; so does admission.
 		"named user, other case": {
-			w:    &Workload{Kind: "Pod", Name: "p", Namespace: ns, ServiceAccount: "default", Annotations: map[string]string{UserAnnotation: "Ann@Example.com"}},
+			w:    userPod("Ann@Example.com"),
 			lics: []licensingv1alpha1.SoftwareLicense{named},
 			asgs: []licensingv1alpha1.LicenseAssignment{bound(utiltesting.MakeAssignment("u", ns).User("ann@example.com"), "team/named", 1)},
 			want: want{covers: []string{"u"}, counted: []bool{false}},
@@ -209,7 +213,7 @@ func TestFindCovers(t *testing.T) {
 			want: want{covers: []string{"a"}, counted: []bool{true}},
 		},
 		"named user": {
-			w:    &Workload{Kind: "Pod", Name: "p", Namespace: ns, ServiceAccount: "default", Annotations: map[string]string{UserAnnotation: "ann@example.com"}},
+			w:    userPod("ann@example.com"),
 			lics: []licensingv1alpha1.SoftwareLicense{named},
 			asgs: []licensingv1alpha1.LicenseAssignment{bound(utiltesting.MakeAssignment("u", ns).User("ann@example.com"), "team/named", 1)},
 			want: want{covers: []string{"u"}, counted: []bool{false}},

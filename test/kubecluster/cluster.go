@@ -10,6 +10,10 @@ import (
 	"strconv"
 	"syscall"
 	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 )
 
 // Options say how to start the cluster components on a running control plane.
@@ -159,6 +163,27 @@ func (c *Components) Stop() {
 		_ = f.Close()
 	}
 	c.procs, c.logs = nil, nil
+}
+
+// WaitReady waits until every component runs, the node hollow-node-0 is
+// Ready and the default namespace has its ServiceAccount: from then on Pods
+// are admitted and scheduled.
+func (c *Components) WaitReady(ctx context.Context, r client.Reader) error {
+	return WaitFor(ctx, func() error {
+		if err := c.Running(); err != nil {
+			return err
+		}
+		node := &corev1.Node{}
+		if err := r.Get(ctx, types.NamespacedName{Name: "hollow-node-0"}, node); err != nil {
+			return err
+		}
+		for _, cond := range node.Status.Conditions {
+			if cond.Type == corev1.NodeReady && cond.Status == corev1.ConditionTrue {
+				return r.Get(ctx, types.NamespacedName{Namespace: "default", Name: "default"}, &corev1.ServiceAccount{})
+			}
+		}
+		return fmt.Errorf("node hollow-node-0 is not Ready: %v", node.Status.Conditions)
+	})
 }
 
 // WaitFor polls cond every 200 ms until it returns nil or ctx ends.

@@ -45,12 +45,10 @@ import (
 	"sync"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
 	"github.com/license-operator/license-operator/test/kubecluster"
@@ -214,29 +212,13 @@ func (c *Cluster) startNodes(ctx context.Context, n int) error {
 	c.components = components
 	c.mu.Unlock()
 
-	cs, err := kubernetes.NewForConfig(c.Config)
+	reader, err := client.New(c.Config, client.Options{})
 	if err != nil {
 		return err
 	}
 	wctx, cancel := context.WithTimeout(ctx, nodeWait)
 	defer cancel()
-	err = kubecluster.WaitFor(wctx, func() error {
-		if err := components.Running(); err != nil {
-			return err
-		}
-		node, err := cs.CoreV1().Nodes().Get(wctx, "hollow-node-0", metav1.GetOptions{})
-		if err != nil {
-			return err
-		}
-		for _, cond := range node.Status.Conditions {
-			if cond.Type == corev1.NodeReady && cond.Status == corev1.ConditionTrue {
-				_, err := cs.CoreV1().ServiceAccounts("default").Get(wctx, "default", metav1.GetOptions{})
-				return err
-			}
-		}
-		return fmt.Errorf("node hollow-node-0 is not Ready")
-	})
-	if err != nil {
+	if err := components.WaitReady(wctx, reader); err != nil {
 		return fmt.Errorf("waiting for the hollow node (logs in %s): %w", c.WorkDir, err)
 	}
 	return nil

@@ -63,10 +63,16 @@ var _ admission.Handler = &Handler{}
 func (h *Handler) Handle(ctx context.Context, req admission.Request) admission.Response {
 	log := ctrl.LoggerFrom(ctx).WithValues("kind", req.Kind.Kind, "object", klog.KRef(req.Namespace, req.Name), "operation", req.Operation)
 	ctx = ctrl.LoggerInto(ctx, log)
+	var (
+		w, before *licensing.Workload
+		unchanged bool
+		err       error
+	)
 	if req.Kind.Kind == kindPod && req.Operation == admissionv1.Update {
-		return h.handlePodUpdate(ctx, req)
+		w, before, err = h.podUpdate(req)
+	} else {
+		w, unchanged, err = h.workload(req)
 	}
-	w, unchanged, err := h.workload(req)
 	if err != nil {
 		return admission.Errored(http.StatusBadRequest, err)
 	}
@@ -74,7 +80,7 @@ func (h *Handler) Handle(ctx context.Context, req admission.Request) admission.R
 		return admission.Allowed("")
 	}
 	dryRun := ptr.Deref(req.DryRun, false)
-	d, err := h.Decide(ctx, w, podRef(req, w), dryRun)
+	d, err := h.decide(ctx, w, before, podRef(req, w), dryRun)
 	if err != nil {
 		log.Error(err, "Admission decision failed")
 		return admission.Errored(http.StatusInternalServerError, err)
@@ -95,31 +101,23 @@ func (h *Handler) Handle(ctx context.Context, req admission.Request) admission.R
 // kindPod is the kind of the requests and workloads that are Pods.
 const kindPod = "Pod"
 
-// handlePodUpdate decides an update of a running Pod (its spec, or its
-// ephemeral containers) for the products it needs now and did not need
-// before: changing an image to a licensed one, or adding a licensed
-// ephemeral container, needs a seat like a new Pod. What it needed before
-// was decided when it was created.
-func (h *Handler) handlePodUpdate(ctx context.Context, req admission.Request) admission.Response {
+// podUpdate is the workload of an update of a running Pod (its spec, or its
+// ephemeral containers) and the workload it was before: the update is
+// decided for the products it needs now and did not need before (changing
+// an image to a licensed one, or adding a licensed ephemeral container,
+// needs a seat like a new Pod); what it needed before was decided when it
+// was created.
+func (h *Handler) podUpdate(req admission.Request) (w, before *licensing.Workload, err error) {
 	pod, old := &corev1.Pod{}, &corev1.Pod{}
 	if err := h.Decoder.Decode(req, pod); err != nil {
-		return admission.Errored(http.StatusBadRequest, err)
+		return nil, nil, err
 	}
 	if err := h.Decoder.DecodeRaw(req.OldObject, old); err != nil {
-		return admission.Errored(http.StatusBadRequest, err)
+		return nil, nil, err
 	}
-	w := licensing.WorkloadFromPodSpec(kindPod, pod.Name, req.Namespace, pod.ObjectMeta, &pod.Spec, nil)
-	before := licensing.WorkloadFromPodSpec(kindPod, old.Name, req.Namespace, old.ObjectMeta, &old.Spec, nil)
-	ref := PodRef{Namespace: req.Namespace, Name: pod.Name, UID: pod.UID}
-	d, err := h.decide(ctx, &w, &before, ref, ptr.Deref(req.DryRun, false))
-	if err != nil {
-		ctrl.LoggerFrom(ctx).Error(err, "Admission decision failed")
-		return admission.Errored(http.StatusInternalServerError, err)
-	}
-	if !d.Allowed {
-		return admission.Denied(d.Message).WithWarnings(d.Warnings...)
-	}
-	return admission.Allowed("").WithWarnings(d.Warnings...)
+	now := licensing.WorkloadFromPodSpec(kindPod, pod.Name, req.Namespace, pod.ObjectMeta, &pod.Spec, nil)
+	was := licensing.WorkloadFromPodSpec(kindPod, old.Name, req.Namespace, old.ObjectMeta, &old.Spec, nil)
+	return &now, &was, nil
 }
 
 // Decision is the outcome of Decide.

@@ -13,9 +13,7 @@ import (
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
-	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
@@ -105,21 +103,7 @@ var _ = BeforeSuite(func() {
 	By("waiting for the hollow node, the default ServiceAccount and the manager")
 	wctx, wcancel := context.WithTimeout(ctx, 3*time.Minute)
 	defer wcancel()
-	Expect(kubecluster.WaitFor(wctx, func() error {
-		if err := components.Running(); err != nil {
-			return err
-		}
-		node := &corev1.Node{}
-		if err := k8sClient.Get(ctx, types.NamespacedName{Name: "hollow-node-0"}, node); err != nil {
-			return err
-		}
-		for _, c := range node.Status.Conditions {
-			if c.Type == corev1.NodeReady && c.Status == corev1.ConditionTrue {
-				return k8sClient.Get(ctx, types.NamespacedName{Namespace: "default", Name: "default"}, &corev1.ServiceAccount{})
-			}
-		}
-		return fmt.Errorf("node hollow-node-0 is not Ready: %v", node.Status.Conditions)
-	})).To(Succeed(), func() string { return logsOnFailure() })
+	Expect(components.WaitReady(wctx, k8sClient)).To(Succeed(), func() string { return logsOnFailure() })
 	By("building and starting the manager binary with its webhooks")
 	// E2E_MANAGER_BINARY runs a prebuilt manager instead of building ./cmd.
 	bin := os.Getenv("E2E_MANAGER_BINARY")
