@@ -288,7 +288,7 @@ func TestGrant(t *testing.T) {
 				ut.MakeAssignment("cy", "ns").User("cy@example.com").License("lic").Created(gAt(6)).Obj(),
 			},
 			want: map[string]gGot{
-				"ns/ann":       gBound(L, 1, true),
+				"ns/ann": gBound(L, 1, true),
 				// Emails match exactly, as admission matches the requester:
 				// ANN@example.com is not a user of the licence.
 				"ns/ann-again": gWaiting(L, 0, v1.ReasonAssigneeNotAllowed),

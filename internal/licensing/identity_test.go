@@ -31,20 +31,20 @@ func tmpl(image string, kv ...string) *corev1.PodTemplateSpec {
 func TestIdentityTrusted(t *testing.T) {
 	id := DefaultIdentity()
 	cases := map[string]bool{
-		"system:kube-controller-manager":                           true,
-		rsc:                                                        true,
+		"system:kube-controller-manager": true,
+		rsc:                              true,
 		"system:serviceaccount:kube-system:deployment-controller":  true,
 		"system:serviceaccount:kube-system:job-controller":         true,
 		"system:serviceaccount:kube-system:cronjob-controller":     true,
 		"system:serviceaccount:kube-system:statefulset-controller": true,
 		"system:serviceaccount:kube-system:daemon-set-controller":  true,
 		// Another namespace's ServiceAccount of the same name is a tenant's.
-		"system:serviceaccount:team:replicaset-controller":                 false,
-		"system:serviceaccount:kube-system:generic-garbage-collector":      false,
-		"system:serviceaccount:argocd:argocd-application-controller":       false,
-		alice:                                                              false,
-		"":                                                                 false,
-		DefaultOperatorUsername:                                            false,
+		"system:serviceaccount:team:replicaset-controller":            false,
+		"system:serviceaccount:kube-system:generic-garbage-collector": false,
+		"system:serviceaccount:argocd:argocd-application-controller":  false,
+		alice:                   false,
+		"":                      false,
+		DefaultOperatorUsername: false,
 		"system:serviceaccount:kube-system:replicaset-controller-imposter": false,
 	}
 	for user, want := range cases {
@@ -88,19 +88,25 @@ func TestChangesWhatRuns(t *testing.T) {
 		change func(*corev1.PodTemplateSpec)
 		want   bool
 	}{
-		"nothing":             {func(*corev1.PodTemplateSpec) {}, false},
-		"label":               {func(t *corev1.PodTemplateSpec) { t.Labels["tier"] = "web" }, false},
-		"rollout restart":     {func(t *corev1.PodTemplateSpec) { t.Annotations["kubectl.kubernetes.io/restartedAt"] = "2026-12-02T15:00:00Z" }, false},
-		"resources":           {func(t *corev1.PodTemplateSpec) { t.Spec.Containers[0].Args = []string{"-v"} }, false},
-		"image":               {func(t *corev1.PodTemplateSpec) { t.Spec.Containers[0].Image = "cad:2" }, true},
-		"init image":          {func(t *corev1.PodTemplateSpec) { t.Spec.InitContainers[0].Image = "setup:2" }, true},
-		"added container":     {func(t *corev1.PodTemplateSpec) { t.Spec.Containers = append(t.Spec.Containers, corev1.Container{Name: "side", Image: "x"}) }, true},
-		"ephemeral container": {func(t *corev1.PodTemplateSpec) { t.Spec.EphemeralContainers = []corev1.EphemeralContainer{{EphemeralContainerCommon: corev1.EphemeralContainerCommon{Name: "dbg", Image: "busybox"}}} }, true},
-		"product":             {func(t *corev1.PodTemplateSpec) { t.Annotations[licensingv1alpha1.ProductAnnotation] = "cad,db" }, true},
-		"features added":      {func(t *corev1.PodTemplateSpec) { t.Annotations[FeaturesAnnotation] = "render" }, true},
-		"user edited":         {func(t *corev1.PodTemplateSpec) { t.Annotations[UserAnnotation] = bob }, true},
-		"user removed":        {func(t *corev1.PodTemplateSpec) { delete(t.Annotations, UserAnnotation) }, true},
-		"user emptied":        {func(t *corev1.PodTemplateSpec) { t.Annotations[UserAnnotation] = "" }, true},
+		"nothing": {func(*corev1.PodTemplateSpec) {}, false},
+		"label":   {func(t *corev1.PodTemplateSpec) { t.Labels["tier"] = "web" }, false},
+		"rollout restart": {func(t *corev1.PodTemplateSpec) {
+			t.Annotations["kubectl.kubernetes.io/restartedAt"] = "2026-12-02T15:00:00Z"
+		}, false},
+		"resources":  {func(t *corev1.PodTemplateSpec) { t.Spec.Containers[0].Args = []string{"-v"} }, false},
+		"image":      {func(t *corev1.PodTemplateSpec) { t.Spec.Containers[0].Image = "cad:2" }, true},
+		"init image": {func(t *corev1.PodTemplateSpec) { t.Spec.InitContainers[0].Image = "setup:2" }, true},
+		"added container": {func(t *corev1.PodTemplateSpec) {
+			t.Spec.Containers = append(t.Spec.Containers, corev1.Container{Name: "side", Image: "x"})
+		}, true},
+		"ephemeral container": {func(t *corev1.PodTemplateSpec) {
+			t.Spec.EphemeralContainers = []corev1.EphemeralContainer{{EphemeralContainerCommon: corev1.EphemeralContainerCommon{Name: "dbg", Image: "busybox"}}}
+		}, true},
+		"product":        {func(t *corev1.PodTemplateSpec) { t.Annotations[licensingv1alpha1.ProductAnnotation] = "cad,db" }, true},
+		"features added": {func(t *corev1.PodTemplateSpec) { t.Annotations[FeaturesAnnotation] = "render" }, true},
+		"user edited":    {func(t *corev1.PodTemplateSpec) { t.Annotations[UserAnnotation] = bob }, true},
+		"user removed":   {func(t *corev1.PodTemplateSpec) { delete(t.Annotations, UserAnnotation) }, true},
+		"user emptied":   {func(t *corev1.PodTemplateSpec) { t.Annotations[UserAnnotation] = "" }, true},
 	}
 	for name, c := range cases {
 		updated := base()
