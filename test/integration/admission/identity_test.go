@@ -22,7 +22,7 @@ import (
 
 // These tests attack NamedUser seats with the attacker's own identity: each
 // user has a client certificate of its own (envtest AddUser) and ordinary
-// rights in the namespace only (the built-in ClusterRole edit, bound there),
+// rights in the namespace only (those of the built-in ClusterRole edit, bound there),
 // and the API server authorises with RBAC, as a cluster does.
 
 const (
@@ -34,16 +34,23 @@ const (
 	replicaSetController = "system:serviceaccount:kube-system:replicaset-controller"
 )
 
+// editRoles are the ClusterRoles the built-in edit role aggregates. envtest
+// runs no controller manager, whose clusterrole-aggregation controller fills
+// edit in a cluster: binding both gives exactly edit's rights.
+var editRoles = []string{"system:aggregate-to-edit", "system:aggregate-to-view"}
+
 // userClient is a client authenticated as name, who may edit namespace ns
-// (ClusterRole edit bound in ns) and nothing else.
+// (the rights of ClusterRole edit, bound in ns) and nothing else.
 func userClient(name, ns string) client.Client {
 	u, err := testEnv.AddUser(envtest.User{Name: name}, nil)
 	Expect(err).NotTo(HaveOccurred())
-	Expect(k8sClient.Create(ctx, &rbacv1.RoleBinding{
-		ObjectMeta: metav1.ObjectMeta{GenerateName: "edit-", Namespace: ns},
-		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: "edit"},
-		Subjects:   []rbacv1.Subject{{APIGroup: rbacv1.GroupName, Kind: rbacv1.UserKind, Name: name}},
-	})).To(Succeed())
+	for _, role := range editRoles {
+		Expect(k8sClient.Create(ctx, &rbacv1.RoleBinding{
+			ObjectMeta: metav1.ObjectMeta{GenerateName: "edit-", Namespace: ns},
+			RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: role},
+			Subjects:   []rbacv1.Subject{{APIGroup: rbacv1.GroupName, Kind: rbacv1.UserKind, Name: name}},
+		})).To(Succeed())
+	}
 	c, err := client.New(u.Config(), client.Options{Scheme: scheme})
 	Expect(err).NotTo(HaveOccurred())
 	// The binding takes effect once the API server's RBAC cache has it.
@@ -206,8 +213,9 @@ var _ = Describe("User-based products", func() {
 		ns := newNamespace()
 		member, suite := ns+"-cad", ns+"-suite"
 		createProduct(utiltesting.MakeProduct(member).Authorization(licensingv1alpha1.AuthorizationUser).Obj())
-		createProduct(utiltesting.MakeProduct(suite).Bundle(member).Obj())
-		createLicence(utiltesting.MakeLicense("suite", ns).Product(suite).Users(alice).Obj(),
+		createProduct(utiltesting.MakeProduct(suite).Bundle(member).
+			Policy(utiltesting.MakePolicy("site").SeatModel(licensingv1alpha1.SeatModelSite).Obj()).DefaultPolicy("site").Obj())
+		createLicence(utiltesting.MakeLicense("suite", ns).Product(suite).PolicyCode("site").Users(alice).Obj(),
 			kubecluster.LicenseStatus(active, licensingv1alpha1.SeatModelSite, hard, nil, suite, member))
 		asAlice, asBob := userClient(alice, ns), userClient(bob, ns)
 		pod := func() client.Object {
