@@ -349,8 +349,8 @@ func FindCovers(in CoverageInput) ([]Cover, []Considered) {
 			note(k, fmt.Sprintf("licence is %s", stateText(l.Status.State)))
 		case !LicenseSharedWith(l, w.Namespace, in.NamespaceLabels):
 			note(k, fmt.Sprintf("Site licence is not shared with namespace %s", w.Namespace))
-		case in.Authorization == licensingv1alpha1.AuthorizationUser && userNotListed(l, w) != "":
-			note(k, userNotListed(l, w))
+		case userRule(in, l) != "":
+			note(k, userRule(in, l))
 		default:
 			covered[k] = true
 			covers = append(covers, Cover{Product: in.Product, License: l, SeatModel: licensingv1alpha1.SeatModelSite, Enforcement: enforcement(l)})
@@ -379,15 +379,9 @@ func FindCovers(in CoverageInput) ([]Cover, []Considered) {
 			continue
 		}
 		model := seatModel(l)
-		if why := assigneeMismatch(a, w, model); why != "" {
-			note(k, fmt.Sprintf("assignment %s: %s", a.Name, why))
+		if why := coverMismatch(in, a, l, model); why != "" {
+			note(k, why)
 			continue
-		}
-		if in.Authorization == licensingv1alpha1.AuthorizationUser {
-			if why := userNotListed(l, w); why != "" {
-				note(k, why)
-				continue
-			}
 		}
 		seats := a.Status.Seats
 		if seats == 0 {
@@ -500,6 +494,24 @@ func assigneeMismatch(a *licensingv1alpha1.LicenseAssignment, w *Workload, model
 // stamped (applied before the operator was installed, or licensed later by an
 // image pattern).
 const NoUserText = "the workload has no recorded user (its template was never stamped): re-apply the workload so that its user is recorded"
+
+// coverMismatch returns why the Bound assignment a on licence l does not
+// cover the workload of in, or "": its assignee, then the product's users.
+func coverMismatch(in CoverageInput, a *licensingv1alpha1.LicenseAssignment, l *licensingv1alpha1.SoftwareLicense, model licensingv1alpha1.SeatModel) string {
+	if why := assigneeMismatch(a, in.Workload, model); why != "" {
+		return fmt.Sprintf("assignment %s: %s", a.Name, why)
+	}
+	return userRule(in, l)
+}
+
+// userRule returns why licence l does not cover the workload of in by the
+// rules of a user-based product, or "" (also when the product is not one).
+func userRule(in CoverageInput, l *licensingv1alpha1.SoftwareLicense) string {
+	if in.Authorization != licensingv1alpha1.AuthorizationUser {
+		return ""
+	}
+	return userNotListed(l, in.Workload)
+}
 
 // userNotListed returns why a licence of a user-based product does not cover
 // the workload, or "": the workload's user must be one of spec.users. The

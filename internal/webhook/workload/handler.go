@@ -156,22 +156,7 @@ func (h *Handler) decide(ctx context.Context, w, before *licensing.Workload, pod
 	if err := h.Client.List(ctx, products); err != nil {
 		return Decision{}, fmt.Errorf("listing LicenseProducts: %w", err)
 	}
-	needs := licensing.RequiredProducts(w, products.Items)
-	// recheck are the products a running Pod already held when its user
-	// changes: they are decided again (a user's seat covers only that
-	// user), but take no new counted seat (the Pod holds its own).
-	recheck := map[string]bool{}
-	if before != nil {
-		had := map[string]bool{}
-		for _, n := range licensing.RequiredProducts(before, products.Items) {
-			had[n.Product] = true
-		}
-		if before.User != w.User {
-			recheck = had
-		} else {
-			needs = slices.DeleteFunc(needs, func(n licensing.ProductNeed) bool { return had[n.Product] })
-		}
-	}
+	needs, recheck := neededProducts(w, before, products.Items)
 	if len(needs) == 0 {
 		return Decision{Allowed: true}, nil
 	}
@@ -284,6 +269,26 @@ func (h *Handler) reserve(ctx context.Context, c licensing.Cover, pod PodRef, al
 	rctx, cancel := context.WithTimeout(ctx, 4*time.Second)
 	defer cancel()
 	return h.Ledger.Reserve(rctx, c.Assignment, pod, c.Seats, allowOver)
+}
+
+// neededProducts are the products w needs a decision for: all it needs, or,
+// for an update of a running Pod (before not nil), those it did not need
+// before. recheck are the products the Pod already had when its user
+// changes: they are decided again (a user's seat covers only that user) but
+// take no new counted seat (the Pod holds its own).
+func neededProducts(w, before *licensing.Workload, products []licensingv1alpha1.LicenseProduct) ([]licensing.ProductNeed, map[string]bool) {
+	needs := licensing.RequiredProducts(w, products)
+	if before == nil {
+		return needs, nil
+	}
+	had := map[string]bool{}
+	for _, n := range licensing.RequiredProducts(before, products) {
+		had[n.Product] = true
+	}
+	if before.User != w.User {
+		return needs, had
+	}
+	return slices.DeleteFunc(needs, func(n licensing.ProductNeed) bool { return had[n.Product] }), nil
 }
 
 // authorization is the spec.authorization of the named product ("" when it is not in products).
