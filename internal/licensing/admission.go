@@ -589,12 +589,17 @@ func DenialMessage(w *Workload, need ProductNeed, covers []Cover, considered []C
 		b.WriteString("; licences considered: ")
 		writeConsidered(&b, considered)
 	}
-	fmt.Fprintf(&b, ". To fix: create a LicenseAssignment in namespace %s with spec.productRef.name %s (or a licenseRef to a usable licence of it) and spec.assignee.serviceAccount.name %s, and wait until it is Bound",
-		w.Namespace, need.Product, w.ServiceAccount)
 	models := map[licensingv1alpha1.SeatModel]bool{}
 	for _, c := range considered {
 		models[c.Model] = true
 	}
+	assignee := "spec.assignee.serviceAccount.name " + w.ServiceAccount
+	if len(models) == 1 && models[licensingv1alpha1.SeatModelNamedUser] && w.User != "" {
+		// Only NamedUser licences: a seat is a user's, the one the workload runs for.
+		assignee = "spec.assignee.user.email " + w.User
+	}
+	fmt.Fprintf(&b, ". To fix: create a LicenseAssignment in namespace %s with spec.productRef.name %s (or a licenseRef to a usable licence of it) and %s, and wait until it is Bound",
+		w.Namespace, need.Product, assignee)
 	if models[licensingv1alpha1.SeatModelNamedUser] {
 		// Never how to get around the check: a user's seat covers the
 		// workloads that user creates, and nobody else's.

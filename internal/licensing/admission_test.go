@@ -279,6 +279,12 @@ func TestMessages(t *testing.T) {
 	if !strings.Contains(msg, "created (or its image last changed) by a user who holds a Bound assignment") || strings.Contains(msg, "NodeLocked") {
 		t.Errorf("denial for a NamedUser licence %q lacks the user fix or names NodeLocked", msg)
 	}
+	// Where only NamedUser licences were considered, the fix is a seat for the
+	// user the workload runs for.
+	named := &Workload{Kind: "Pod", Name: "p", Namespace: "team", ServiceAccount: "builder", User: "b@example.com"}
+	if got := DenialMessage(named, need, nil, []Considered{{License: "team/n", State: licensingv1alpha1.LicenseStateActive, Model: licensingv1alpha1.SeatModelNamedUser, Why: "x"}}, nil); !strings.Contains(got, "spec.assignee.user.email b@example.com") {
+		t.Errorf("denial for a NamedUser licence %q does not suggest a seat for the user", got)
+	}
 	// A denial never says which annotation would get around the check.
 	if strings.Contains(msg, UserAnnotation) || strings.Contains(msg, "annotate") {
 		t.Errorf("denial for a NamedUser licence %q names the user annotation", msg)

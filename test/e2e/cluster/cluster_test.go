@@ -218,10 +218,11 @@ var _ = Describe("A Deployment of a NamedUser product", func() {
 
 	It("runs the Pods of the seat holder's Deployment on her seat, and another user's image edit re-stamps it", func() {
 		Expect(k8sClient.Create(ctx, kubecluster.MakeNamespace(ns, nil))).To(Succeed())
-		Expect(k8sClient.Create(ctx, utiltesting.MakeProduct(product).
-			Policy(utiltesting.MakePolicy("named").SeatModel(licensingv1alpha1.SeatModelNamedUser).Enforcement(licensingv1alpha1.EnforcementHard).Obj()).
+		// A user-based product: its seats are held by the licence's users.
+		Expect(k8sClient.Create(ctx, utiltesting.MakeProduct(product).Authorization(licensingv1alpha1.AuthorizationUser).
+			Policy(utiltesting.MakePolicy("named").SeatModel(licensingv1alpha1.SeatModelNamedUser).Enforcement(licensingv1alpha1.EnforcementHard).MaxActivations(10).Obj()).
 			DefaultPolicy("named").Obj())).To(Succeed())
-		Expect(k8sClient.Create(ctx, utiltesting.MakeLicense("cad", ns).Product(product).Seats(2).Obj())).To(Succeed())
+		Expect(k8sClient.Create(ctx, utiltesting.MakeLicense("cad", ns).Product(product).Seats(2).Users(alice, bob).Obj())).To(Succeed())
 		for _, a := range []*licensingv1alpha1.LicenseAssignment{
 			utiltesting.MakeAssignment("alice", ns).License("cad").User(alice).Obj(),
 			utiltesting.MakeAssignment("bob", ns).License("cad").User(bob).Obj(),
