@@ -22,6 +22,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"strings"
 
 	// Import all Kubernetes client auth plugins (e.g. Azure, GCP, OIDC, etc.)
 	// so that the manager can run out of cluster with any kubeconfig.
@@ -41,7 +42,9 @@ import (
 
 	licensingv1alpha1 "github.com/license-operator/license-operator/api/v1alpha1"
 	"github.com/license-operator/license-operator/internal/controller"
+	"github.com/license-operator/license-operator/internal/licensing"
 	licensingwebhook "github.com/license-operator/license-operator/internal/webhook"
+	"github.com/license-operator/license-operator/internal/webhook/workload"
 	// +kubebuilder:scaffold:imports
 )
 
@@ -73,6 +76,7 @@ func main() {
 	var secureMetrics bool
 	var enableHTTP2 bool
 	var enableWebhooks bool
+	var trustedWorkloadControllers, usernamePrefix string
 	var tlsOpts []func(*tls.Config)
 	flag.StringVar(&metricsAddr, "metrics-bind-address", "0", "The address the metrics endpoint binds to. "+
 		"Use :8443 for HTTPS or :8080 for HTTP, or leave as 0 to disable the metrics service.")
@@ -87,6 +91,13 @@ func main() {
 	flag.BoolVar(&enableWebhooks, "enable-webhooks", true,
 		"Serve the admission webhooks. Setting the environment variable ENABLE_WEBHOOKS=false also disables them "+
 			"(for running the manager locally without serving certificates).")
+	flag.StringVar(&trustedWorkloadControllers, "trusted-workload-controllers", strings.Join(licensing.DefaultTrustedWorkloadControllers, ","),
+		"Comma-separated usernames of the workload controllers whose Pods and pod templates keep the user they carry "+
+			"(the person who applied a Deployment holds the seat for its Pods). Every other requester is a person: "+
+			"the workloads it creates, or whose image it changes, run for it. See docs/admission.md.")
+	flag.StringVar(&usernamePrefix, "username-prefix", "",
+		"A prefix stripped from requesters' usernames before they are matched exactly with users[].email and "+
+			"assignee emails (for example oidc: when the API server's --oidc-username-prefix adds it).")
 	flag.IntVar(&webhookPort, "webhook-port", webhook.DefaultPort, "The port the webhook server listens on.")
 	flag.StringVar(&webhookCertPath, "webhook-cert-path", "", "The directory that contains the webhook certificate.")
 	flag.StringVar(&webhookCertName, "webhook-cert-name", "tls.crt", "The name of the webhook certificate file.")
@@ -220,7 +231,8 @@ func main() {
 		os.Exit(1)
 	}
 	if enableWebhooks {
-		if err := licensingwebhook.SetupWithManager(mgr); err != nil {
+		identity := licensing.Identity{TrustedControllers: splitList(trustedWorkloadControllers), UsernamePrefix: usernamePrefix}
+		if err := licensingwebhook.SetupWithManager(mgr, licensingwebhook.Options{Workload: workload.Options{Identity: &identity}}); err != nil {
 			setupLog.Error(err, "Unable to set up the webhooks")
 			os.Exit(1)
 		}
@@ -267,4 +279,15 @@ func main() {
 		setupLog.Error(err, "Problem running manager")
 		os.Exit(1)
 	}
+}
+
+// splitList splits a comma-separated flag value, dropping empty items and spaces.
+func splitList(v string) []string {
+	var out []string
+	for _, s := range strings.Split(v, ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
 }

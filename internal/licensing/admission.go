@@ -19,8 +19,10 @@ import (
 	licensingv1alpha1 "github.com/license-operator/license-operator/api/v1alpha1"
 )
 
-// UserAnnotation on a Pod or pod template names the person (an email) the
-// workload runs for; a Bound NamedUser assignment for that user covers it.
+// UserAnnotation on a Pod or pod template records the person (the licence
+// user, see Identity) the workload runs for. The mutating workload webhook
+// writes it from the authenticated requester (Identity.StampFor); a value
+// anyone else writes is replaced, so it is a record, never a claim.
 const UserAnnotation = licensingv1alpha1.LabelPrefix + "user"
 
 // HostnameLabel is the node label a nodeSelector or node affinity pins a Pod with.
@@ -86,6 +88,12 @@ type Workload struct {
 	Node string
 	// Replicas the template asks for; nil for a Pod.
 	Replicas *int32
+	// User is the licence user the workload runs for (Identity.UserOf): the
+	// person whose request this is, or the user a trusted controller's object
+	// carries; "" when none was ever recorded. WorkloadFromPodSpec sets it
+	// from the user annotation; the admission webhook sets it from the
+	// request.
+	User string
 }
 
 // IsTemplate says whether the workload is a pod template (nothing is counted for templates).
@@ -102,6 +110,7 @@ func WorkloadFromPodSpec(kind, name, namespace string, meta metav1.ObjectMeta, s
 		Annotations:    meta.Annotations,
 		Node:           PinnedNode(spec),
 		Replicas:       replicas,
+		User:           meta.Annotations[UserAnnotation],
 	}
 	if w.ServiceAccount == "" {
 		w.ServiceAccount = "default"
@@ -300,6 +309,10 @@ type CoverageInput struct {
 	Licenses []licensingv1alpha1.SoftwareLicense
 	// Assignments are the LicenseAssignments of the workload's namespace.
 	Assignments []licensingv1alpha1.LicenseAssignment
+	// Authorization is the needed product's spec.authorization: a seat of a
+	// User product, on its own licence or a bundle's, covers only a workload
+	// whose user is one of the licence's spec.users.
+	Authorization licensingv1alpha1.AuthorizationMethod
 }
 
 // FindCovers returns every cover of the workload for the product, uncounted
@@ -336,6 +349,8 @@ func FindCovers(in CoverageInput) ([]Cover, []Considered) {
 			note(k, fmt.Sprintf("licence is %s", stateText(l.Status.State)))
 		case !LicenseSharedWith(l, w.Namespace, in.NamespaceLabels):
 			note(k, fmt.Sprintf("Site licence is not shared with namespace %s", w.Namespace))
+		case userRule(in, l) != "":
+			note(k, userRule(in, l))
 		default:
 			covered[k] = true
 			covers = append(covers, Cover{Product: in.Product, License: l, SeatModel: licensingv1alpha1.SeatModelSite, Enforcement: enforcement(l)})
@@ -364,8 +379,8 @@ func FindCovers(in CoverageInput) ([]Cover, []Considered) {
 			continue
 		}
 		model := seatModel(l)
-		if why := assigneeMismatch(a, w, model); why != "" {
-			note(k, fmt.Sprintf("assignment %s: %s", a.Name, why))
+		if why := coverMismatch(in, a, l, model); why != "" {
+			note(k, why)
 			continue
 		}
 		seats := a.Status.Seats
@@ -457,8 +472,12 @@ func assigneeMismatch(a *licensingv1alpha1.LicenseAssignment, w *Workload, model
 			return "its workload selector does not match the workload's labels"
 		}
 	case as.User != nil:
-		if !strings.EqualFold(w.Annotations[UserAnnotation], as.User.Email) {
-			return fmt.Sprintf("held by user %s: annotate the workload %s=%s", as.User.Email, UserAnnotation, as.User.Email)
+		// Exact: the seat controller matches emails exactly too.
+		if w.User == "" {
+			return fmt.Sprintf("the seat is user %s's, and %s", as.User.Email, NoUserText)
+		}
+		if w.User != as.User.Email {
+			return fmt.Sprintf("%s runs for user %s, and the seat is user %s's", w.Kind, w.User, as.User.Email)
 		}
 	case as.Node != nil:
 		if w.Node != as.Node.Name {
@@ -468,6 +487,45 @@ func assigneeMismatch(a *licensingv1alpha1.LicenseAssignment, w *Workload, model
 		return "it names no assignee"
 	}
 	return ""
+}
+
+// NoUserText is why a workload with no recorded user is not covered by a
+// user's seat: a trusted controller created it from a template that was never
+// stamped (applied before the operator was installed, or licensed later by an
+// image pattern).
+const NoUserText = "the workload has no recorded user (its template was never stamped): re-apply the workload so that its user is recorded"
+
+// coverMismatch returns why the Bound assignment a on licence l does not
+// cover the workload of in, or "": its assignee, then the product's users.
+func coverMismatch(in CoverageInput, a *licensingv1alpha1.LicenseAssignment, l *licensingv1alpha1.SoftwareLicense, model licensingv1alpha1.SeatModel) string {
+	if why := assigneeMismatch(a, in.Workload, model); why != "" {
+		return fmt.Sprintf("assignment %s: %s", a.Name, why)
+	}
+	return userRule(in, l)
+}
+
+// userRule returns why licence l does not cover the workload of in by the
+// rules of a user-based product, or "" (also when the product is not one).
+func userRule(in CoverageInput, l *licensingv1alpha1.SoftwareLicense) string {
+	if in.Authorization != licensingv1alpha1.AuthorizationUser {
+		return ""
+	}
+	return userNotListed(l, in.Workload)
+}
+
+// userNotListed returns why a licence of a user-based product does not cover
+// the workload, or "": the workload's user must be one of spec.users. The
+// users of the licence are not named: the licence may be another namespace's.
+func userNotListed(l *licensingv1alpha1.SoftwareLicense, w *Workload) string {
+	if w.User == "" {
+		return "the product is user-based, and " + NoUserText
+	}
+	for _, u := range l.Spec.Users {
+		if u.Email == w.User {
+			return ""
+		}
+	}
+	return fmt.Sprintf("the product is user-based, and user %s is not among the %d users of the licence (spec.users)", w.User, len(l.Spec.Users))
 }
 
 // boundAssignee is the assignee the seats of a Bound assignment were granted
@@ -531,14 +589,21 @@ func DenialMessage(w *Workload, need ProductNeed, covers []Cover, considered []C
 		b.WriteString("; licences considered: ")
 		writeConsidered(&b, considered)
 	}
-	fmt.Fprintf(&b, ". To fix: create a LicenseAssignment in namespace %s with spec.productRef.name %s (or a licenseRef to a usable licence of it) and spec.assignee.serviceAccount.name %s, and wait until it is Bound",
-		w.Namespace, need.Product, w.ServiceAccount)
 	models := map[licensingv1alpha1.SeatModel]bool{}
 	for _, c := range considered {
 		models[c.Model] = true
 	}
+	assignee := "spec.assignee.serviceAccount.name " + w.ServiceAccount
+	if len(models) == 1 && models[licensingv1alpha1.SeatModelNamedUser] && w.User != "" {
+		// Only NamedUser licences: a seat is a user's, the one the workload runs for.
+		assignee = "spec.assignee.user.email " + w.User
+	}
+	fmt.Fprintf(&b, ". To fix: create a LicenseAssignment in namespace %s with spec.productRef.name %s (or a licenseRef to a usable licence of it) and %s, and wait until it is Bound",
+		w.Namespace, need.Product, assignee)
 	if models[licensingv1alpha1.SeatModelNamedUser] {
-		fmt.Fprintf(&b, "; for a NamedUser licence, annotate the workload %s=<email> of a user with a Bound assignment", UserAnnotation)
+		// Never how to get around the check: a user's seat covers the
+		// workloads that user creates, and nobody else's.
+		b.WriteString("; for a NamedUser licence, the workload must be created (or its image last changed) by a user who holds a Bound assignment in this namespace")
 	}
 	if models[licensingv1alpha1.SeatModelNodeLocked] {
 		fmt.Fprintf(&b, "; for a NodeLocked licence, pin the workload (spec.nodeName or nodeSelector %s) to a node with a Bound assignment", HostnameLabel)

@@ -119,8 +119,11 @@ func TestFindCovers(t *testing.T) {
 	pod := &Workload{Kind: "Pod", Name: "p", Namespace: ns, ServiceAccount: "builder", Labels: map[string]string{"app": "cad"}}
 	// userPod is a Pod of the default ServiceAccount run for the user email.
 	userPod := func(email string) *Workload {
-		return &Workload{Kind: "Pod", Name: "p", Namespace: ns, ServiceAccount: "default", Annotations: map[string]string{UserAnnotation: email}}
+		return &Workload{Kind: "Pod", Name: "p", Namespace: ns, ServiceAccount: "default", User: email}
 	}
+	// annotatedPod carries a user annotation but runs for nobody: the
+	// annotation is a record the webhook writes, never a claim.
+	annotatedPod := &Workload{Kind: "Pod", Name: "p", Namespace: ns, ServiceAccount: "default", Annotations: map[string]string{UserAnnotation: "ann@example.com"}}
 	conc := licence("conc", ns, licensingv1alpha1.LicenseStateActive, licensingv1alpha1.SeatModelConcurrent, licensingv1alpha1.EnforcementHard, "cad")
 	bundle := licence("suite", ns, licensingv1alpha1.LicenseStateExpiringSoon, licensingv1alpha1.SeatModelConcurrent, licensingv1alpha1.EnforcementSoft, "suite", "cad", "db")
 	expired := licence("old", ns, licensingv1alpha1.LicenseStateExpired, licensingv1alpha1.SeatModelConcurrent, licensingv1alpha1.EnforcementHard, "cad")
@@ -197,12 +200,24 @@ func TestFindCovers(t *testing.T) {
 			asgs: []licensingv1alpha1.LicenseAssignment{boundSA(bound(utiltesting.MakeAssignment("a", ns).ServiceAccount("new"), "team/conc", 2), "builder")},
 			want: want{covers: []string{"a"}, counted: []bool{true}},
 		},
-		// The controller compares emails case-insensitively; so does admission.
+		// The user is matched exactly, as the seat controller matches it.
 		"named user, other case": {
 			w:    userPod("Ann@Example.com"),
 			lics: []licensingv1alpha1.SoftwareLicense{named},
 			asgs: []licensingv1alpha1.LicenseAssignment{bound(utiltesting.MakeAssignment("u", ns).User("ann@example.com"), "team/named", 1)},
-			want: want{covers: []string{"u"}, counted: []bool{false}},
+			want: want{considered: []string{"team/named"}},
+		},
+		"named user, another user": {
+			w:    userPod("bob@example.com"),
+			lics: []licensingv1alpha1.SoftwareLicense{named},
+			asgs: []licensingv1alpha1.LicenseAssignment{bound(utiltesting.MakeAssignment("u", ns).User("ann@example.com"), "team/named", 1)},
+			want: want{considered: []string{"team/named"}},
+		},
+		"named user written in the annotation only": {
+			w:    annotatedPod,
+			lics: []licensingv1alpha1.SoftwareLicense{named},
+			asgs: []licensingv1alpha1.LicenseAssignment{bound(utiltesting.MakeAssignment("u", ns).User("ann@example.com"), "team/named", 1)},
+			want: want{considered: []string{"team/named"}},
 		},
 		// A NamedUser seat is a person's; an assignment that kept its seats for
 		// a service account (bound before the licence became NamedUser) holds
@@ -260,9 +275,19 @@ func TestMessages(t *testing.T) {
 			t.Errorf("denial for a %s licence %q lacks %q", state, msg, fix)
 		}
 	}
-	msg = DenialMessage(w, need, nil, []Considered{{License: "team/n", State: licensingv1alpha1.LicenseStateActive, Model: licensingv1alpha1.SeatModelNamedUser, Why: "held by user a@example.com"}}, nil)
-	if !strings.Contains(msg, "annotate the workload "+UserAnnotation) || strings.Contains(msg, "NodeLocked") {
+	msg = DenialMessage(w, need, nil, []Considered{{License: "team/n", State: licensingv1alpha1.LicenseStateActive, Model: licensingv1alpha1.SeatModelNamedUser, Why: "Pod runs for user b@example.com, and the seat is user a@example.com's"}}, nil)
+	if !strings.Contains(msg, "created (or its image last changed) by a user who holds a Bound assignment") || strings.Contains(msg, "NodeLocked") {
 		t.Errorf("denial for a NamedUser licence %q lacks the user fix or names NodeLocked", msg)
+	}
+	// Where only NamedUser licences were considered, the fix is a seat for the
+	// user the workload runs for.
+	named := &Workload{Kind: "Pod", Name: "p", Namespace: "team", ServiceAccount: "builder", User: "b@example.com"}
+	if got := DenialMessage(named, need, nil, []Considered{{License: "team/n", State: licensingv1alpha1.LicenseStateActive, Model: licensingv1alpha1.SeatModelNamedUser, Why: "x"}}, nil); !strings.Contains(got, "spec.assignee.user.email b@example.com") {
+		t.Errorf("denial for a NamedUser licence %q does not suggest a seat for the user", got)
+	}
+	// A denial never says which annotation would get around the check.
+	if strings.Contains(msg, UserAnnotation) || strings.Contains(msg, "annotate") {
+		t.Errorf("denial for a NamedUser licence %q names the user annotation", msg)
 	}
 	l := licence("conc", "team", licensingv1alpha1.LicenseStateActive, licensingv1alpha1.SeatModelConcurrent, licensingv1alpha1.EnforcementHard, "cad")
 	a := bound(utiltesting.MakeAssignment("a", "team").ServiceAccount("builder"), "team/conc", 2)
@@ -340,4 +365,83 @@ func FuzzMatchImage(f *testing.F) {
 			t.Fatalf("pattern %q image %q: glob %v, regexp %v", pattern, image, g, r)
 		}
 	})
+}
+
+// TestUserCovers: a user's seat covers only the workloads of that user, the
+// users of a user-based product's licence are checked for each member of a
+// bundle, and the reasons say why without naming who else may use it.
+func TestUserCovers(t *testing.T) {
+	const ns = "team"
+	named := licence("named", ns, licensingv1alpha1.LicenseStateActive, licensingv1alpha1.SeatModelNamedUser, licensingv1alpha1.EnforcementHard, "cad")
+	named.Spec.Users = []licensingv1alpha1.LicenseUser{{Email: "ann@example.com"}}
+	suite := licence("suite", "vendor", licensingv1alpha1.LicenseStateActive, licensingv1alpha1.SeatModelSite, licensingv1alpha1.EnforcementHard, "suite", "cad", "db")
+	suite.Spec.Sharing = &licensingv1alpha1.NamespaceSharing{From: licensingv1alpha1.NamespacesFromAll}
+	suite.Spec.Users = []licensingv1alpha1.LicenseUser{{Email: "ann@example.com"}, {Email: "carl@example.com"}}
+	conc := licence("conc", ns, licensingv1alpha1.LicenseStateActive, licensingv1alpha1.SeatModelConcurrent, licensingv1alpha1.EnforcementHard, "cad")
+	annSeat := bound(utiltesting.MakeAssignment("ann", ns).User("ann@example.com"), "team/named", 1)
+	saSeat := bound(utiltesting.MakeAssignment("ci", ns).ServiceAccount("default"), "team/conc", 1)
+	pod := func(user string) *Workload {
+		return &Workload{Kind: "Pod", Name: "p", Namespace: ns, ServiceAccount: "default", User: user}
+	}
+	cases := map[string]struct {
+		w       *Workload
+		auth    licensingv1alpha1.AuthorizationMethod
+		lics    []licensingv1alpha1.SoftwareLicense
+		asgs    []licensingv1alpha1.LicenseAssignment
+		covers  int
+		why     string
+		notWhat []string
+	}{
+		"the seat holder's own workload": {
+			w: pod("ann@example.com"), lics: []licensingv1alpha1.SoftwareLicense{named}, asgs: []licensingv1alpha1.LicenseAssignment{annSeat}, covers: 1,
+		},
+		"another user's workload names both": {
+			w: pod("bob@example.com"), lics: []licensingv1alpha1.SoftwareLicense{named}, asgs: []licensingv1alpha1.LicenseAssignment{annSeat},
+			why: "Pod runs for user bob@example.com, and the seat is user ann@example.com's", notWhat: []string{UserAnnotation, "annotate"},
+		},
+		"a never-stamped workload is told to re-apply": {
+			w: pod(""), lics: []licensingv1alpha1.SoftwareLicense{named}, asgs: []licensingv1alpha1.LicenseAssignment{annSeat},
+			why: "re-apply the workload so that its user is recorded", notWhat: []string{UserAnnotation},
+		},
+		"a user-based product needs the user among the licence users": {
+			w: pod("ann@example.com"), auth: licensingv1alpha1.AuthorizationUser, lics: []licensingv1alpha1.SoftwareLicense{named}, asgs: []licensingv1alpha1.LicenseAssignment{annSeat}, covers: 1,
+		},
+		"a user-based product refuses a seat holder missing from spec.users": {
+			w: pod("ann@example.com"), auth: licensingv1alpha1.AuthorizationUser,
+			lics: []licensingv1alpha1.SoftwareLicense{conc}, asgs: []licensingv1alpha1.LicenseAssignment{saSeat},
+			why: "user ann@example.com is not among the 0 users of the licence",
+		},
+		// A bundle's seat is a seat of each member by the member's rules:
+		// cad is user-based, so the Site bundle covers only its users, and
+		// the users of another namespace's licence are counted, not named.
+		"a bundle member that is user-based admits a licence user": {
+			w: pod("carl@example.com"), auth: licensingv1alpha1.AuthorizationUser, lics: []licensingv1alpha1.SoftwareLicense{suite}, covers: 1,
+		},
+		"a bundle member that is user-based refuses anyone else": {
+			w: pod("bob@example.com"), auth: licensingv1alpha1.AuthorizationUser, lics: []licensingv1alpha1.SoftwareLicense{suite},
+			why: "user bob@example.com is not among the 2 users of the licence", notWhat: []string{"ann@example.com", "carl@example.com"},
+		},
+		"a bundle member that is key-based admits anyone in the namespace": {
+			w: pod("bob@example.com"), auth: licensingv1alpha1.AuthorizationKey, lics: []licensingv1alpha1.SoftwareLicense{suite}, covers: 1,
+		},
+	}
+	for name, c := range cases {
+		covers, considered := FindCovers(CoverageInput{Workload: c.w, Product: "cad", Licenses: c.lics, Assignments: c.asgs, Authorization: c.auth})
+		if len(covers) != c.covers {
+			t.Errorf("%s: %d covers, want %d (considered %+v)", name, len(covers), c.covers, considered)
+		}
+		if c.why == "" {
+			continue
+		}
+		if len(considered) != 1 || !strings.Contains(considered[0].Why, c.why) {
+			t.Errorf("%s: considered %+v, want one saying %q", name, considered, c.why)
+			continue
+		}
+		msg := DenialMessage(c.w, ProductNeed{Product: "cad", Reason: "annotation"}, nil, considered, nil)
+		for _, s := range c.notWhat {
+			if strings.Contains(msg, s) {
+				t.Errorf("%s: denial %q discloses %q", name, msg, s)
+			}
+		}
+	}
 }

@@ -113,6 +113,16 @@ type GrantResult struct {
 // AssignmentKey is "namespace/name" of an assignment.
 func AssignmentKey(a *licensingv1alpha1.LicenseAssignment) string { return a.Namespace + "/" + a.Name }
 
+// holderText names the assignment of key ("namespace/name") to a reader in
+// namespace: by name when it is the reader's namespace's, else without
+// disclosing where (DESIGN.md "What tenants cannot touch").
+func holderText(namespace, key string) string {
+	if ns, name, ok := strings.Cut(key, "/"); ok && ns == namespace {
+		return "assignment " + name
+	}
+	return "an assignment in another namespace"
+}
+
 // AssignmentLicenseKey is the key of the licence spec.licenseRef names
 // ("namespace/name", the namespace defaulting to the assignment's), or "".
 func AssignmentLicenseKey(a *licensingv1alpha1.LicenseAssignment) string {
@@ -168,7 +178,7 @@ type poolLicense struct {
 	activations int32
 	consumption int64
 	pending     int32
-	// users are the NamedUser holders: lower-cased email → key of the
+	// users are the NamedUser holders: email (exact) → key of the
 	// assignment that holds the user's one seat.
 	users map[string]string
 	// blocked is the key of the first assignment that waits for capacity:
@@ -275,7 +285,8 @@ func (p *poolLicense) assigneeFits(as licensingv1alpha1.Assignee) (bool, string)
 
 func (p *poolLicense) hasUser(email string) bool {
 	for _, u := range p.License.Spec.Users {
-		if strings.EqualFold(u.Email, email) {
+		// Exact, as admission matches the requester (Identity.LicenceUser).
+		if u.Email == email {
 			return true
 		}
 	}
@@ -301,7 +312,7 @@ func userKey(as *licensingv1alpha1.Assignee) string {
 	if as == nil || as.User == nil {
 		return ""
 	}
-	return strings.ToLower(as.User.Email)
+	return as.User.Email
 }
 
 // eligible checks what does not depend on capacity: the licence's state,
@@ -639,7 +650,7 @@ func hold(a *licensingv1alpha1.LicenseAssignment, p *poolLicense) *outcome {
 		o.message = notUsableText(p) + "; this assignment keeps its seats, but workloads are not admitted until the licence is usable again"
 	}
 	if o.state == licensingv1alpha1.AssignmentStateBound && o.seats == 0 && p.model == licensingv1alpha1.SeatModelNamedUser {
-		o.message = fmt.Sprintf("shares the seat of user %s held by assignment %s on licence %s", o.boundAssignee.User.Email, p.users[userKey(o.boundAssignee)], p.key)
+		o.message = fmt.Sprintf("shares the seat of user %s held by %s on licence %s", o.boundAssignee.User.Email, holderText(a.Namespace, p.users[userKey(o.boundAssignee)]), p.key)
 	}
 	return o
 }
@@ -753,7 +764,7 @@ func bind(a *licensingv1alpha1.LicenseAssignment, pool map[string]*poolLicense, 
 			p.consumption += o.consumption.Used
 		}
 		if need == 0 && p.model == licensingv1alpha1.SeatModelNamedUser {
-			o.message = fmt.Sprintf("shares the seat of user %s held by assignment %s on licence %s", a.Spec.Assignee.User.Email, p.users[userKey(&a.Spec.Assignee)], p.key)
+			o.message = fmt.Sprintf("shares the seat of user %s held by %s on licence %s", a.Spec.Assignee.User.Email, holderText(a.Namespace, p.users[userKey(&a.Spec.Assignee)]), p.key)
 		}
 		return o
 	}

@@ -288,14 +288,16 @@ func TestGrant(t *testing.T) {
 				ut.MakeAssignment("cy", "ns").User("cy@example.com").License("lic").Created(gAt(6)).Obj(),
 			},
 			want: map[string]gGot{
-				"ns/ann":       gBound(L, 1, true),
-				"ns/ann-again": gBound(L, 0, true),
+				"ns/ann": gBound(L, 1, true),
+				// Emails match exactly, as admission matches the requester:
+				// ANN@example.com is not a user of the licence.
+				"ns/ann-again": gWaiting(L, 0, v1.ReasonAssigneeNotAllowed),
 				"ns/stranger":  gWaiting(L, 0, v1.ReasonAssigneeNotAllowed),
 				"ns/robot":     gWaiting(L, 0, v1.ReasonAssigneeNotAllowed),
 				"ns/bob":       gBound(L, 1, true),
 				"ns/cy":        gWaiting(L, 1, v1.ReasonWaitingForSeats),
 			},
-			wantUsage: map[string]SeatUsage{L: {Used: 2, Pending: 3, Activations: 3}},
+			wantUsage: map[string]SeatUsage{L: {Used: 2, Pending: 4, Activations: 2}},
 		},
 		"named users: a bound user's second assignment shares the seat even when the licence is full": {
 			licenses: []GrantLicense{gUsable(lic().Seats(1).Obj(), gPolicy(v1.SeatModelNamedUser, v1.EnforcementHard, 100, 0))},
@@ -643,6 +645,27 @@ func TestGrantStatus(t *testing.T) {
 		s := Grant(GrantInput{Now: grantNow, Licenses: []GrantLicense{l}, Assignments: []*v1.LicenseAssignment{a}}).Assignments["ns/t"].Status
 		if !strings.Contains(s.Message, "2 of maxTransfers 2") || s.BoundAssignee.User.Email != "ann@example.com" {
 			t.Errorf("rejected transfer: message %q, boundAssignee %+v", s.Message, s.BoundAssignee)
+		}
+	})
+
+	// A user's second assignment shares her seat; its message names the
+	// holding assignment only in its own namespace, and matches the email
+	// exactly, as admission does.
+	t.Run("a shared user seat names its holder only in the reader's namespace", func(t *testing.T) {
+		l := gUsable(ut.MakeLicense("lic", "ns").Seats(5).SharedWithAll().Obj(), gPolicy(v1.SeatModelNamedUser, v1.EnforcementHard, 100, 0))
+		holder := ut.MakeAssignment("ann", "ns").User("ann@example.com").License("lic").Created(gAt(1)).BoundTo(L, 1, gAt(10)).Obj()
+		same := ut.MakeAssignment("ann-2", "ns").User("ann@example.com").License("lic").Created(gAt(2)).Obj()
+		other := ut.MakeAssignment("ann-3", "guest").User("ann@example.com").License("lic", "ns").Created(gAt(3)).Obj()
+		upper := ut.MakeAssignment("ann-4", "ns").User("Ann@example.com").License("lic").Created(gAt(4)).Obj()
+		res := Grant(GrantInput{Now: grantNow, Licenses: []GrantLicense{l}, Assignments: []*v1.LicenseAssignment{holder, same, other, upper}})
+		if m := res.Assignments["ns/ann-2"].Status.Message; !strings.Contains(m, "held by assignment ann on licence ns/lic") {
+			t.Errorf("same namespace: message %q", m)
+		}
+		if m := res.Assignments["guest/ann-3"].Status.Message; !strings.Contains(m, "held by an assignment in another namespace") || strings.Contains(m, "ns/ann") {
+			t.Errorf("another namespace: message %q discloses the holder or does not share", m)
+		}
+		if s := res.Assignments["ns/ann-4"].Status; s.Seats != 1 {
+			t.Errorf("another spelling of the email is another user: %+v", s)
 		}
 	})
 

@@ -29,17 +29,29 @@ import (
 // SetupWithManager registers every admission webhook of license-operator with
 // the webhook server of mgr. Each webhook registers here; cmd/main.go calls
 // this only when webhooks are enabled, and the envtest suites call it too, so
-// the binary and the tests serve the same set.
-func SetupWithManager(mgr ctrl.Manager) error {
+// the binary and the tests serve the same set. Without opts the defaults of
+// the flags apply.
+func SetupWithManager(mgr ctrl.Manager, opts ...Options) error {
+	var o Options
+	if len(opts) > 0 {
+		o = opts[0]
+	}
 	for _, setup := range []func(ctrl.Manager) error{
 		webhookv1alpha1.SetupLicenseProductWebhookWithManager,
 		webhookv1alpha1.SetupSoftwareLicenseWebhookWithManager,
 		webhookv1alpha1.SetupLicenseAssignmentWebhookWithManager,
-		workload.SetupWithManager,
+		func(mgr ctrl.Manager) error { return workload.SetupWithManager(mgr, o.Workload) },
 	} {
 		if err := setup(mgr); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// Options configure the webhooks (the flags of cmd/main.go).
+type Options struct {
+	// Workload configures the workload webhooks: who is a trusted workload
+	// controller, and the username prefix stripped from licence users.
+	Workload workload.Options
 }

@@ -25,6 +25,12 @@ type Options struct {
 	WorkDir string
 	// Kubeconfig is an admin (system:masters) kubeconfig file of the control plane.
 	Kubeconfig string
+	// ControllerManagerKubeconfig is the kubeconfig kube-controller-manager
+	// runs with; empty means Kubeconfig. Give it a user named
+	// ControllerManagerUser, as a cluster's controller manager is, so that
+	// its requests arrive as a trusted workload controller (the Pods it
+	// creates keep the user of their template).
+	ControllerManagerKubeconfig string
 	// ServiceAccountKeyFile is the private key the API server signs service
 	// account tokens with (its --service-account-signing-key-file).
 	ServiceAccountKeyFile string
@@ -34,6 +40,13 @@ type Options struct {
 	// HollowNodes is how many kubemark hollow kubelets to start.
 	HollowNodes int
 }
+
+// ControllerManagerUser is the username a cluster's kube-controller-manager
+// authenticates with (its kubeconfig's client certificate), one of
+// licensing.DefaultTrustedWorkloadControllers. With
+// --use-service-account-credentials=false it acts for every controller under
+// it, so it needs the system:masters group here.
+const ControllerManagerUser = "system:kube-controller-manager"
 
 // Components are the processes started by Start.
 type Components struct {
@@ -48,6 +61,10 @@ type Components struct {
 // nodes hollow-node-0 … as child processes in process groups of their own.
 func Start(o Options) (*Components, error) {
 	c := &Components{Logs: map[string]string{}}
+	kcmConfig := o.ControllerManagerKubeconfig
+	if kcmConfig == "" {
+		kcmConfig = o.Kubeconfig
+	}
 	kcmPort, err := FreePort()
 	if err != nil {
 		return nil, err
@@ -57,9 +74,9 @@ func Start(o Options) (*Components, error) {
 		return nil, err
 	}
 	if err := c.start("kube-controller-manager", filepath.Join(o.AssetsDir, "kube-controller-manager"), o.WorkDir,
-		"--kubeconfig="+o.Kubeconfig,
-		"--authentication-kubeconfig="+o.Kubeconfig,
-		"--authorization-kubeconfig="+o.Kubeconfig,
+		"--kubeconfig="+kcmConfig,
+		"--authentication-kubeconfig="+kcmConfig,
+		"--authorization-kubeconfig="+kcmConfig,
 		"--controllers=*",
 		"--service-account-private-key-file="+o.ServiceAccountKeyFile,
 		"--root-ca-file="+o.RootCAFile,

@@ -197,13 +197,24 @@ func (c *Cluster) startNodes(ctx context.Context, n int) error {
 	if err := os.WriteFile(caPath, c.Config.CAData, 0o600); err != nil {
 		return err
 	}
+	// The controller manager authenticates as a cluster's does, so that the
+	// operator trusts its Pods to keep the user of their template.
+	kcm, err := c.env.AddUser(envtest.User{Name: kubecluster.ControllerManagerUser, Groups: []string{"system:masters"}}, nil)
+	if err != nil {
+		return fmt.Errorf("adding the controller manager's user: %w", err)
+	}
+	kcmKubeconfig := filepath.Join(c.WorkDir, "kube-controller-manager.kubeconfig")
+	if err := writeKubeconfig(kcm.Config(), kcmKubeconfig); err != nil {
+		return err
+	}
 	components, err := kubecluster.Start(kubecluster.Options{
-		AssetsDir:             c.AssetsDir,
-		WorkDir:               c.WorkDir,
-		Kubeconfig:            c.KubeconfigPath,
-		ServiceAccountKeyFile: filepath.Join(c.env.ControlPlane.GetAPIServer().CertDir, "sa-signer.key"),
-		RootCAFile:            caPath,
-		HollowNodes:           n,
+		AssetsDir:                   c.AssetsDir,
+		WorkDir:                     c.WorkDir,
+		Kubeconfig:                  c.KubeconfigPath,
+		ControllerManagerKubeconfig: kcmKubeconfig,
+		ServiceAccountKeyFile:       filepath.Join(c.env.ControlPlane.GetAPIServer().CertDir, "sa-signer.key"),
+		RootCAFile:                  caPath,
+		HollowNodes:                 n,
 	})
 	if err != nil {
 		return fmt.Errorf("starting the cluster components: %w", err)

@@ -50,11 +50,15 @@ type Handler struct {
 	Ledger   *Ledger
 	Decoder  admission.Decoder
 	Recorder events.EventRecorder
+	// Identity tells people from the trusted workload controllers: the
+	// user of a workload is the requester the API server vouches for
+	// (licensing.Identity.UserOf), never the annotation alone.
+	Identity licensing.Identity
 }
 
 // NewHandler returns a handler reading through c and keeping ledgers through ledger.
 func NewHandler(c client.Reader, scheme *runtime.Scheme, ledger *Ledger, recorder events.EventRecorder) *Handler {
-	return &Handler{Client: c, Ledger: ledger, Decoder: admission.NewDecoder(scheme), Recorder: recorder}
+	return &Handler{Client: c, Ledger: ledger, Decoder: admission.NewDecoder(scheme), Recorder: recorder, Identity: licensing.DefaultIdentity()}
 }
 
 var _ admission.Handler = &Handler{}
@@ -117,6 +121,7 @@ func (h *Handler) podUpdate(req admission.Request) (w, before *licensing.Workloa
 	}
 	now := licensing.WorkloadFromPodSpec(kindPod, pod.Name, req.Namespace, pod.ObjectMeta, &pod.Spec, nil)
 	was := licensing.WorkloadFromPodSpec(kindPod, old.Name, req.Namespace, old.ObjectMeta, &old.Spec, nil)
+	now.User, _ = h.Identity.UserOf(req.UserInfo.Username, licensing.PodAsTemplate(old), licensing.PodAsTemplate(pod))
 	return &now, &was, nil
 }
 
@@ -151,14 +156,7 @@ func (h *Handler) decide(ctx context.Context, w, before *licensing.Workload, pod
 	if err := h.Client.List(ctx, products); err != nil {
 		return Decision{}, fmt.Errorf("listing LicenseProducts: %w", err)
 	}
-	needs := licensing.RequiredProducts(w, products.Items)
-	if before != nil {
-		had := map[string]bool{}
-		for _, n := range licensing.RequiredProducts(before, products.Items) {
-			had[n.Product] = true
-		}
-		needs = slices.DeleteFunc(needs, func(n licensing.ProductNeed) bool { return had[n.Product] })
-	}
+	needs, recheck := neededProducts(w, before, products.Items)
 	if len(needs) == 0 {
 		return Decision{Allowed: true}, nil
 	}
@@ -193,12 +191,13 @@ func (h *Handler) decide(ctx context.Context, w, before *licensing.Workload, pod
 		covers, considered := licensing.FindCovers(licensing.CoverageInput{
 			Workload: w, Product: need.Product, NamespaceLabels: nsLabels,
 			Licenses: licences, Assignments: assignments.Items,
+			Authorization: authorization(products.Items, need.Product),
 		})
 		if len(covers) == 0 {
 			undo()
 			return Decision{Message: licensing.DenialMessage(w, need, nil, considered, nil), Warnings: d.Warnings}, nil
 		}
-		if !covers[0].Counted || w.IsTemplate() {
+		if !covers[0].Counted || w.IsTemplate() || recheck[need.Product] {
 			d.Warnings = append(d.Warnings, licensing.CoverWarnings(covers[0])...)
 			if msg := licensing.ReplicasWarning(w, need.Product, covers); msg != "" {
 				d.Warnings = append(d.Warnings, msg)
@@ -272,6 +271,36 @@ func (h *Handler) reserve(ctx context.Context, c licensing.Cover, pod PodRef, al
 	return h.Ledger.Reserve(rctx, c.Assignment, pod, c.Seats, allowOver)
 }
 
+// neededProducts are the products w needs a decision for: all it needs, or,
+// for an update of a running Pod (before not nil), those it did not need
+// before. recheck are the products the Pod already had when its user
+// changes: they are decided again (a user's seat covers only that user) but
+// take no new counted seat (the Pod holds its own).
+func neededProducts(w, before *licensing.Workload, products []licensingv1alpha1.LicenseProduct) ([]licensing.ProductNeed, map[string]bool) {
+	needs := licensing.RequiredProducts(w, products)
+	if before == nil {
+		return needs, nil
+	}
+	had := map[string]bool{}
+	for _, n := range licensing.RequiredProducts(before, products) {
+		had[n.Product] = true
+	}
+	if before.User != w.User {
+		return needs, had
+	}
+	return slices.DeleteFunc(needs, func(n licensing.ProductNeed) bool { return had[n.Product] }), nil
+}
+
+// authorization is the spec.authorization of the named product ("" when it is not in products).
+func authorization(products []licensingv1alpha1.LicenseProduct, name string) licensingv1alpha1.AuthorizationMethod {
+	for i := range products {
+		if products[i].Name == name {
+			return products[i].Spec.Authorization
+		}
+	}
+	return ""
+}
+
 // licencesFor returns the licences covering product: its own and those of the bundles that contain it.
 func (h *Handler) licencesFor(ctx context.Context, product string) ([]licensingv1alpha1.SoftwareLicense, error) {
 	list := &licensingv1alpha1.SoftwareLicenseList{}
@@ -296,6 +325,7 @@ func (h *Handler) workload(req admission.Request) (*licensing.Workload, bool, er
 			return nil, false, err
 		}
 		w := licensing.WorkloadFromPodSpec(kindPod, pod.Name, req.Namespace, pod.ObjectMeta, &pod.Spec, nil)
+		w.User, _ = h.Identity.UserOf(req.UserInfo.Username, nil, licensing.PodAsTemplate(pod))
 		return &w, false, nil
 	}
 	obj := newTemplated(req.Kind.Kind)
@@ -307,10 +337,11 @@ func (h *Handler) workload(req admission.Request) (*licensing.Workload, bool, er
 	}
 	tmpl, replicas := podTemplate(obj)
 	unchanged := false
+	var oldTmpl *corev1.PodTemplateSpec
 	if req.Operation == admissionv1.Update && len(req.OldObject.Raw) > 0 {
 		old := newTemplated(req.Kind.Kind)
 		if err := h.Decoder.DecodeRaw(req.OldObject, old); err == nil {
-			oldTmpl, _ := podTemplate(old)
+			oldTmpl, _ = podTemplate(old)
 			unchanged = equality.Semantic.DeepEqual(oldTmpl, tmpl)
 		}
 	}
@@ -319,6 +350,7 @@ func (h *Handler) workload(req admission.Request) (*licensing.Workload, bool, er
 		name = obj.GetName()
 	}
 	w := licensing.WorkloadFromPodSpec(req.Kind.Kind, name, req.Namespace, tmpl.ObjectMeta, &tmpl.Spec, replicas)
+	w.User, _ = h.Identity.UserOf(req.UserInfo.Username, oldTmpl, tmpl)
 	return &w, unchanged, nil
 }
 

@@ -2,11 +2,14 @@ package workload
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"strings"
 	"testing"
 	"time"
 
+	admissionv1 "k8s.io/api/admission/v1"
+	authenticationv1 "k8s.io/api/authentication/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -17,6 +20,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/fake"
 	"sigs.k8s.io/controller-runtime/pkg/client/interceptor"
+	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
 	licensingv1alpha1 "github.com/license-operator/license-operator/api/v1alpha1"
 	"github.com/license-operator/license-operator/internal/licensing"
@@ -74,5 +78,74 @@ func TestDecideGivesSeatsBackOnError(t *testing.T) {
 	}
 	if _, ok := cm.Data["p"]; ok {
 		t.Errorf("the refused Pod still holds the seat of product cad: ledger %v", cm.Data)
+	}
+}
+
+// The validating webhook decides with the requester the API server vouches
+// for, not with the user annotation (a mutating webhook after the stamp
+// could rewrite it); only a trusted controller's request is judged by the
+// annotation its template carried.
+func TestHandleUsesTheRequester(t *testing.T) {
+	s := runtime.NewScheme()
+	if err := clientgoscheme.AddToScheme(s); err != nil {
+		t.Fatal(err)
+	}
+	if err := licensingv1alpha1.AddToScheme(s); err != nil {
+		t.Fatal(err)
+	}
+	const ns = "team"
+	model, enf := licensingv1alpha1.SeatModelNamedUser, licensingv1alpha1.EnforcementHard
+	lic := utiltesting.MakeLicense("named", ns).Product("cad").Obj()
+	lic.Status = licensingv1alpha1.SoftwareLicenseStatus{
+		State:           licensingv1alpha1.LicenseStateActive,
+		Product:         &licensingv1alpha1.ResolvedProduct{Name: "cad", Covers: []string{"cad"}},
+		EffectivePolicy: &licensingv1alpha1.EffectivePolicy{PolicySettings: licensingv1alpha1.PolicySettings{SeatModel: &model, Enforcement: &enf}},
+	}
+	asg := utiltesting.MakeAssignment("alice", ns).License("named").User("alice@example.com").BoundTo(ns+"/named", 1, time.Now()).Obj()
+	c := fake.NewClientBuilder().WithScheme(s).
+		WithIndex(&licensingv1alpha1.SoftwareLicense{}, CoversIndex, func(o client.Object) []string {
+			return o.(*licensingv1alpha1.SoftwareLicense).Status.Product.Covers
+		}).
+		WithObjects(utiltesting.MakeProduct("cad").Obj(), lic, asg).Build()
+	h := NewHandler(c, s, &Ledger{Reader: c, Writer: c, Clock: clocktesting.NewFakeClock(time.Now()), Grace: LedgerGrace}, nil)
+	h.Identity = licensing.Identity{TrustedControllers: licensing.DefaultTrustedWorkloadControllers, UsernamePrefix: "oidc:"}
+	podRequest := func(requester, annotated string) admission.Request {
+		pod := &corev1.Pod{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "Pod"},
+			ObjectMeta: metav1.ObjectMeta{Name: "p", Namespace: ns, Annotations: map[string]string{licensingv1alpha1.ProductAnnotation: "cad"}},
+			Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "main", Image: "cad:1"}}}}
+		if annotated != "" {
+			pod.Annotations[licensing.UserAnnotation] = annotated
+		}
+		raw, err := json.Marshal(pod)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return admission.Request{AdmissionRequest: admissionv1.AdmissionRequest{
+			Kind: metav1.GroupVersionKind{Kind: "Pod"}, Operation: admissionv1.Create, Namespace: ns, Name: "p",
+			UserInfo: authenticationv1.UserInfo{Username: requester}, Object: runtime.RawExtension{Raw: raw},
+		}}
+	}
+	const rsc = "system:serviceaccount:kube-system:replicaset-controller"
+	cases := map[string]struct {
+		req     admission.Request
+		allowed bool
+		says    string
+	}{
+		"bob's Pod claiming alice is bob's":                 {req: podRequest("oidc:bob@example.com", "alice@example.com"), says: "Pod runs for user bob@example.com"},
+		"alice's Pod, whatever it claims":                   {req: podRequest("oidc:alice@example.com", "carol@example.com"), allowed: true},
+		"a username without the prefix is matched as it is": {req: podRequest("alice@example.com", "alice@example.com"), allowed: true},
+		"the ReplicaSet controller's Pod of alice":          {req: podRequest(rsc, "alice@example.com"), allowed: true},
+		"the ReplicaSet controller's Pod of bob":            {req: podRequest(rsc, "bob@example.com"), says: "Pod runs for user bob@example.com"},
+		"a never-stamped Pod of a controller":               {req: podRequest(rsc, ""), says: "re-apply the workload so that its user is recorded"},
+	}
+	for name, tc := range cases {
+		resp := h.Handle(context.Background(), tc.req)
+		if resp.Allowed != tc.allowed {
+			t.Errorf("%s: allowed = %v, want %v (%v)", name, resp.Allowed, tc.allowed, resp.Result)
+			continue
+		}
+		if tc.says != "" && !strings.Contains(resp.Result.Message, tc.says) {
+			t.Errorf("%s: message %q does not say %q", name, resp.Result.Message, tc.says)
+		}
 	}
 }

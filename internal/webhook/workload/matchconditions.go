@@ -35,10 +35,30 @@ const (
 	MatchConditionName = "needs-licence"
 )
 
+// Names of the user stamp webhooks in the MutatingWebhookConfiguration: the
+// same Pods and templates as the validating webhooks above.
+const (
+	StampPodWebhookName       = "user-pods.workloads.licensing.license-operator.dev"
+	StampPodUpdateWebhookName = "user-podupdates.workloads.licensing.license-operator.dev"
+	StampTemplateWebhookName  = "user-templates.workloads.licensing.license-operator.dev"
+	StampCronJobWebhookName   = "user-cronjobs.workloads.licensing.license-operator.dev"
+)
+
+// annotationChanged is CEL that is true when the annotation differs between
+// oldObject and object (absent counts as "").
+func annotationChanged(key string) string {
+	get := func(o string) string {
+		return "(has(" + o + ".metadata.annotations) && '" + key + "' in " + o + ".metadata.annotations ? " + o + ".metadata.annotations['" + key + "'] : '')"
+	}
+	return get("object") + " != " + get("oldObject")
+}
+
 // ChangesWhatItRunsCondition is the static matchCondition of the Pod update
-// webhook (config/webhook/scope_patch.yaml): the update adds an ephemeral
-// container, or changes a container or init container image, or the product
-// annotation. Every has() guards an optional field: an evaluation error would
+// webhooks, validating and stamping (config/webhook/scope_patch.yaml and
+// scope_mutating_patch.yaml): the update adds an ephemeral container, or
+// changes a container or init container image, or the product, features or
+// user annotation (licensing.ChangesWhatRuns; a changed user is decided
+// again). Every has() guards an optional field: an evaluation error would
 // count as a webhook failure.
 var ChangesWhatItRunsCondition = admissionregistrationv1.MatchCondition{
 	Name: "changes-what-it-runs",
@@ -46,10 +66,9 @@ var ChangesWhatItRunsCondition = admissionregistrationv1.MatchCondition{
 		"object.spec.containers.map(c, has(c.image) ? c.image : '') != oldObject.spec.containers.map(c, has(c.image) ? c.image : '') || " +
 		"(has(object.spec.initContainers) ? object.spec.initContainers.map(c, has(c.image) ? c.image : '') : []) != " +
 		"(has(oldObject.spec.initContainers) ? oldObject.spec.initContainers.map(c, has(c.image) ? c.image : '') : []) || " +
-		"(has(object.metadata.annotations) && '" + licensingv1alpha1.ProductAnnotation + "' in object.metadata.annotations ? " +
-		"object.metadata.annotations['" + licensingv1alpha1.ProductAnnotation + "'] : '') != " +
-		"(has(oldObject.metadata.annotations) && '" + licensingv1alpha1.ProductAnnotation + "' in oldObject.metadata.annotations ? " +
-		"oldObject.metadata.annotations['" + licensingv1alpha1.ProductAnnotation + "'] : '')",
+		annotationChanged(licensingv1alpha1.ProductAnnotation) + " || " +
+		annotationChanged(licensing.FeaturesAnnotation) + " || " +
+		annotationChanged(licensing.UserAnnotation),
 }
 
 // podPath is where the Pod webhooks find the Pod.
@@ -57,10 +76,14 @@ const podPath = "object"
 
 // templatePaths is where each webhook finds the pod metadata and spec in "object".
 var templatePaths = map[string]string{
-	PodWebhookName:       podPath,
-	PodUpdateWebhookName: podPath,
-	TemplateWebhookName:  "object.spec.template",
-	CronJobWebhookName:   "object.spec.jobTemplate.spec.template",
+	PodWebhookName:            podPath,
+	PodUpdateWebhookName:      podPath,
+	TemplateWebhookName:       "object.spec.template",
+	CronJobWebhookName:        "object.spec.jobTemplate.spec.template",
+	StampPodWebhookName:       podPath,
+	StampPodUpdateWebhookName: podPath,
+	StampTemplateWebhookName:  "object.spec.template",
+	StampCronJobWebhookName:   "object.spec.jobTemplate.spec.template",
 }
 
 // MatchConditionExpression is the CEL expression that sends a request to the
@@ -134,12 +157,13 @@ func ImagesRegexp(products []licensingv1alpha1.LicenseProduct) string {
 // MatchConditionsSyncer keeps the "needs-licence" matchCondition of the workload
 // webhooks in sync with the image patterns of every LicenseProduct, so that Pods
 // needing no licence never reach the webhook. It edits whichever
-// ValidatingWebhookConfiguration holds webhooks of those names.
+// ValidatingWebhookConfiguration or MutatingWebhookConfiguration (the user
+// stamp) holds webhooks of those names.
 type MatchConditionsSyncer struct {
 	Client client.Client
 }
 
-// +kubebuilder:rbac:groups=admissionregistration.k8s.io,resources=validatingwebhookconfigurations,verbs=get;list;watch;update;patch
+// +kubebuilder:rbac:groups=admissionregistration.k8s.io,resources=validatingwebhookconfigurations;mutatingwebhookconfigurations,verbs=get;list;watch;update;patch
 // +kubebuilder:rbac:groups=licensing.license-operator.dev,resources=licenseproducts,verbs=get;list;watch
 
 // SetupWithManager registers the controller: every product change and every
@@ -149,12 +173,19 @@ func (r *MatchConditionsSyncer) SetupWithManager(mgr ctrl.Manager) error {
 		return []reconcile.Request{{NamespacedName: types.NamespacedName{Name: "workload-webhooks"}}}
 	})
 	ours := predicate.NewPredicateFuncs(func(o client.Object) bool {
-		vwc, ok := o.(*admissionregistrationv1.ValidatingWebhookConfiguration)
-		if !ok {
-			return false
+		var names []string
+		switch c := o.(type) {
+		case *admissionregistrationv1.ValidatingWebhookConfiguration:
+			for _, w := range c.Webhooks {
+				names = append(names, w.Name)
+			}
+		case *admissionregistrationv1.MutatingWebhookConfiguration:
+			for _, w := range c.Webhooks {
+				names = append(names, w.Name)
+			}
 		}
-		for _, w := range vwc.Webhooks {
-			if _, ok := templatePaths[w.Name]; ok {
+		for _, n := range names {
+			if _, ok := templatePaths[n]; ok {
 				return true
 			}
 		}
@@ -164,6 +195,7 @@ func (r *MatchConditionsSyncer) SetupWithManager(mgr ctrl.Manager) error {
 		Named("webhook-matchconditions").
 		Watches(&licensingv1alpha1.LicenseProduct{}, one, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		Watches(&admissionregistrationv1.ValidatingWebhookConfiguration{}, one, builder.WithPredicates(ours)).
+		Watches(&admissionregistrationv1.MutatingWebhookConfiguration{}, one, builder.WithPredicates(ours)).
 		Complete(r)
 }
 
@@ -196,6 +228,27 @@ func (r *MatchConditionsSyncer) Reconcile(ctx context.Context, _ reconcile.Reque
 			return reconcile.Result{}, err
 		}
 	}
+	mwcs := &admissionregistrationv1.MutatingWebhookConfigurationList{}
+	if err := r.Client.List(ctx, mwcs); err != nil {
+		return reconcile.Result{}, err
+	}
+	for i := range mwcs.Items {
+		key := client.ObjectKeyFromObject(&mwcs.Items[i])
+		err := retry.RetryOnConflict(retry.DefaultBackoff, func() error {
+			mwc := &admissionregistrationv1.MutatingWebhookConfiguration{}
+			if err := r.Client.Get(ctx, key, mwc); err != nil {
+				return err
+			}
+			if !SetMutatingMatchConditions(mwc, re) {
+				return nil
+			}
+			log.Info("Updating webhook matchConditions", "configuration", klog.KObj(mwc), "imagesRegexp", re)
+			return r.Client.Update(ctx, mwc)
+		})
+		if err != nil && !apierrors.IsNotFound(err) {
+			return reconcile.Result{}, err
+		}
+	}
 	return reconcile.Result{}, nil
 }
 
@@ -205,25 +258,42 @@ func SetMatchConditions(vwc *admissionregistrationv1.ValidatingWebhookConfigurat
 	changed := false
 	for i := range vwc.Webhooks {
 		w := &vwc.Webhooks[i]
-		if _, ok := templatePaths[w.Name]; !ok {
-			continue
-		}
-		want := admissionregistrationv1.MatchCondition{Name: MatchConditionName, Expression: MatchConditionExpression(w.Name, imagesRegexp)}
-		conds := make([]admissionregistrationv1.MatchCondition, 0, len(w.MatchConditions)+1)
-		found := false
-		for _, c := range w.MatchConditions {
-			if c.Name == MatchConditionName {
-				c, found = want, true
-			}
-			conds = append(conds, c)
-		}
-		if !found {
-			conds = append(conds, want)
-		}
-		if !equality.Semantic.DeepEqual(conds, w.MatchConditions) {
-			w.MatchConditions = conds
-			changed = true
-		}
+		changed = setMatchCondition(w.Name, &w.MatchConditions, imagesRegexp) || changed
 	}
 	return changed
+}
+
+// SetMutatingMatchConditions is SetMatchConditions for the user stamp webhooks.
+func SetMutatingMatchConditions(mwc *admissionregistrationv1.MutatingWebhookConfiguration, imagesRegexp string) bool {
+	changed := false
+	for i := range mwc.Webhooks {
+		w := &mwc.Webhooks[i]
+		changed = setMatchCondition(w.Name, &w.MatchConditions, imagesRegexp) || changed
+	}
+	return changed
+}
+
+// setMatchCondition sets the "needs-licence" condition of the webhook named
+// name, if it is ours, in its conditions, and reports whether they changed.
+func setMatchCondition(name string, current *[]admissionregistrationv1.MatchCondition, imagesRegexp string) bool {
+	if _, ok := templatePaths[name]; !ok {
+		return false
+	}
+	want := admissionregistrationv1.MatchCondition{Name: MatchConditionName, Expression: MatchConditionExpression(name, imagesRegexp)}
+	conds := make([]admissionregistrationv1.MatchCondition, 0, len(*current)+1)
+	found := false
+	for _, c := range *current {
+		if c.Name == MatchConditionName {
+			c, found = want, true
+		}
+		conds = append(conds, c)
+	}
+	if !found {
+		conds = append(conds, want)
+	}
+	if equality.Semantic.DeepEqual(conds, *current) {
+		return false
+	}
+	*current = conds
+	return true
 }

@@ -13,36 +13,73 @@ import (
 	utiltesting "github.com/license-operator/license-operator/internal/util/testing"
 )
 
-// The kustomize patch carries the static form of the condition the syncer
-// writes; they must agree, or a restart would flap the configuration.
+// The kustomize patches carry the static form of the conditions the syncer
+// writes; they must agree, or a restart would flap the configuration. Both
+// configurations together scope every workload webhook, validating and
+// stamping.
 func TestScopePatchMatchesSyncer(t *testing.T) {
-	raw, err := os.ReadFile(filepath.Join(utiltesting.RepoRoot(), "config", "webhook", "scope_patch.yaml"))
-	if err != nil {
-		t.Fatal(err)
+	read := func(name string, into any) {
+		raw, err := os.ReadFile(filepath.Join(utiltesting.RepoRoot(), "config", "webhook", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := yaml.Unmarshal(raw, into); err != nil {
+			t.Fatal(err)
+		}
 	}
 	vwc := &admissionregistrationv1.ValidatingWebhookConfiguration{}
-	if err := yaml.Unmarshal(raw, vwc); err != nil {
-		t.Fatal(err)
-	}
+	read("scope_patch.yaml", vwc)
+	mwc := &admissionregistrationv1.MutatingWebhookConfiguration{}
+	read("scope_mutating_patch.yaml", mwc)
 	seen := 0
-	for _, w := range vwc.Webhooks {
-		if _, ok := templatePaths[w.Name]; !ok {
-			continue
+	check := func(name string, got []admissionregistrationv1.MatchCondition) {
+		if _, ok := templatePaths[name]; !ok {
+			return
 		}
 		seen++
-		want := []admissionregistrationv1.MatchCondition{{Name: MatchConditionName, Expression: MatchConditionExpression(w.Name, "")}}
-		if w.Name == PodUpdateWebhookName {
+		want := []admissionregistrationv1.MatchCondition{{Name: MatchConditionName, Expression: MatchConditionExpression(name, "")}}
+		if name == PodUpdateWebhookName || name == StampPodUpdateWebhookName {
 			want = append([]admissionregistrationv1.MatchCondition{ChangesWhatItRunsCondition}, want...)
 		}
-		if diff := cmp.Diff(want, w.MatchConditions); diff != "" {
-			t.Errorf("webhook %s: matchConditions (-want +got):\n%s", w.Name, diff)
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("webhook %s: matchConditions (-want +got):\n%s", name, diff)
 		}
+	}
+	for _, w := range vwc.Webhooks {
+		check(w.Name, w.MatchConditions)
 		if SetMatchConditions(&admissionregistrationv1.ValidatingWebhookConfiguration{Webhooks: []admissionregistrationv1.ValidatingWebhook{w}}, "") {
 			t.Errorf("webhook %s: the syncer would rewrite the shipped condition", w.Name)
 		}
 	}
+	for _, w := range mwc.Webhooks {
+		check(w.Name, w.MatchConditions)
+		if SetMutatingMatchConditions(&admissionregistrationv1.MutatingWebhookConfiguration{Webhooks: []admissionregistrationv1.MutatingWebhook{w}}, "") {
+			t.Errorf("webhook %s: the syncer would rewrite the shipped condition", w.Name)
+		}
+	}
 	if seen != len(templatePaths) {
-		t.Errorf("scope_patch.yaml scopes %d workload webhooks, want %d", seen, len(templatePaths))
+		t.Errorf("the scope patches scope %d workload webhooks, want %d", seen, len(templatePaths))
+	}
+}
+
+// The syncer keeps the stamp's scope equal to the checks': an image pattern
+// added to a product sends its Pods to both.
+func TestSyncerScopesTheStamp(t *testing.T) {
+	mwc := &admissionregistrationv1.MutatingWebhookConfiguration{Webhooks: []admissionregistrationv1.MutatingWebhook{
+		{Name: StampPodWebhookName}, {Name: "someone-elses.example.com"},
+	}}
+	re := `^(?:r\.io/cad:.*)$`
+	if !SetMutatingMatchConditions(mwc, re) {
+		t.Fatal("no change")
+	}
+	if got := mwc.Webhooks[0].MatchConditions; len(got) != 1 || got[0].Expression != MatchConditionExpression(PodWebhookName, re) {
+		t.Errorf("stamp conditions %+v", got)
+	}
+	if len(mwc.Webhooks[1].MatchConditions) != 0 {
+		t.Errorf("another webhook was changed: %+v", mwc.Webhooks[1])
+	}
+	if SetMutatingMatchConditions(mwc, re) {
+		t.Error("a second sync changed it again")
 	}
 }
 

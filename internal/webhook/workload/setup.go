@@ -11,6 +11,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/webhook"
 
 	licensingv1alpha1 "github.com/license-operator/license-operator/api/v1alpha1"
+	"github.com/license-operator/license-operator/internal/licensing"
 )
 
 // LedgerGrace is how long a ledger entry is kept for a Pod that does not exist
@@ -30,13 +31,40 @@ const LedgerGrace = 30 * time.Second
 // +kubebuilder:webhook:path=/validate-licensed-workload,mutating=false,failurePolicy=fail,sideEffects=None,groups=apps;batch,resources=deployments;statefulsets;daemonsets;replicasets;jobs,verbs=create;update,versions=v1,name=templates.workloads.licensing.license-operator.dev,admissionReviewVersions=v1,timeoutSeconds=5
 // +kubebuilder:webhook:path=/validate-licensed-workload,mutating=false,failurePolicy=fail,sideEffects=None,groups=batch,resources=cronjobs,verbs=create;update,versions=v1,name=cronjobs.workloads.licensing.license-operator.dev,admissionReviewVersions=v1,timeoutSeconds=5
 
+// The user stamp (stamp.go): the same Pods and pod templates, mutated before
+// they are validated, so that the user annotation always records the
+// requester (licensing.Identity.StampFor). failurePolicy=Fail: a licensed
+// workload created while the webhook is down would otherwise carry whatever
+// user its creator wrote; the validating webhooks use the requester itself for
+// a person's request, so a missed stamp alone would not grant a seat, but the
+// Pods a controller later creates from the template would be judged by it.
+// The same scope as the validating webhooks (config/webhook/scope_mutating_patch.yaml).
+//
+// +kubebuilder:webhook:path=/mutate-licensed-pod,mutating=true,failurePolicy=fail,sideEffects=None,groups="",resources=pods,verbs=create,versions=v1,name=user-pods.workloads.licensing.license-operator.dev,admissionReviewVersions=v1,timeoutSeconds=5
+// +kubebuilder:webhook:path=/mutate-licensed-pod,mutating=true,failurePolicy=fail,sideEffects=None,groups="",resources=pods,verbs=update,versions=v1,name=user-podupdates.workloads.licensing.license-operator.dev,admissionReviewVersions=v1,timeoutSeconds=5
+// +kubebuilder:webhook:path=/mutate-licensed-workload,mutating=true,failurePolicy=fail,sideEffects=None,groups=apps;batch,resources=deployments;statefulsets;daemonsets;replicasets;jobs,verbs=create;update,versions=v1,name=user-templates.workloads.licensing.license-operator.dev,admissionReviewVersions=v1,timeoutSeconds=5
+// +kubebuilder:webhook:path=/mutate-licensed-workload,mutating=true,failurePolicy=fail,sideEffects=None,groups=batch,resources=cronjobs,verbs=create;update,versions=v1,name=user-cronjobs.workloads.licensing.license-operator.dev,admissionReviewVersions=v1,timeoutSeconds=5
+
 // +kubebuilder:rbac:groups="",resources=namespaces,verbs=get;list;watch
 // +kubebuilder:rbac:groups=licensing.license-operator.dev,resources=softwarelicenses;licenseassignments,verbs=get;list;watch
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
 
-// SetupWithManager registers the workload webhooks, the seat releaser and the
-// matchConditions syncer with the manager.
-func SetupWithManager(mgr ctrl.Manager) error {
+// Options configure the workload webhooks.
+type Options struct {
+	// Identity tells people from the trusted workload controllers; the zero
+	// value means licensing.DefaultIdentity().
+	Identity *licensing.Identity
+}
+
+// SetupWithManager registers the workload webhooks, the user stamp, the seat
+// releaser and the matchConditions syncer with the manager.
+func SetupWithManager(mgr ctrl.Manager, opts ...Options) error {
+	id := licensing.DefaultIdentity()
+	for _, o := range opts {
+		if o.Identity != nil {
+			id = *o.Identity
+		}
+	}
 	if err := mgr.GetFieldIndexer().IndexField(context.Background(), &licensingv1alpha1.SoftwareLicense{}, CoversIndex,
 		func(o client.Object) []string {
 			l := o.(*licensingv1alpha1.SoftwareLicense)
@@ -58,7 +86,11 @@ func SetupWithManager(mgr ctrl.Manager) error {
 	}
 	ledger := &Ledger{Reader: lc, Writer: lc, Clock: clock.RealClock{}, Grace: LedgerGrace}
 	h := NewHandler(mgr.GetClient(), mgr.GetScheme(), ledger, mgr.GetEventRecorder("license-operator-admission"))
+	h.Identity = id
 	srv := mgr.GetWebhookServer()
+	stamper := NewStamper(mgr.GetScheme(), id)
+	srv.Register(StampPodPath, &webhook.Admission{Handler: stamper})
+	srv.Register(StampWorkloadPath, &webhook.Admission{Handler: stamper})
 	srv.Register(PodPath, &webhook.Admission{Handler: h})
 	srv.Register(WorkloadPath, &webhook.Admission{Handler: h})
 	if err := (&SeatReleaser{Cache: mgr.GetClient(), Reader: lc, Ledger: ledger}).SetupWithManager(mgr); err != nil {

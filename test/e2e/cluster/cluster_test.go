@@ -11,14 +11,17 @@ import (
 	. "github.com/onsi/gomega"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/rest"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
 	licensingv1alpha1 "github.com/license-operator/license-operator/api/v1alpha1"
+	"github.com/license-operator/license-operator/internal/licensing"
 	utiltesting "github.com/license-operator/license-operator/internal/util/testing"
 	"github.com/license-operator/license-operator/internal/webhook/workload"
 	"github.com/license-operator/license-operator/test/kubecluster"
@@ -173,5 +176,83 @@ var _ = Describe("A licensed Deployment", func() {
 		err = k8sClient.Create(ctx, kubecluster.MakePod("after-2", ns).Product(product).ServiceAccount(sa).Obj())
 		Expect(err).To(HaveOccurred())
 		Expect(err.Error()).To(ContainSubstring("2/2 seats in use"))
+	})
+})
+
+// A NamedUser seat in a cluster whose controllers create the Pods: the person
+// who applies a Deployment holds the seat for the Pods the ReplicaSet
+// controller creates from it (the controller manager is a trusted workload
+// controller), and another user's image edit makes the new Pods hers.
+var _ = Describe("A Deployment of a NamedUser product", func() {
+	const (
+		ns      = "e2e-named"
+		product = "e2e-named-cad"
+		alice   = "alice@example.com"
+		bob     = "bob@example.com"
+	)
+	userClient := func(name string) client.Client {
+		u, err := testEnv.AddUser(envtest.User{Name: name}, nil)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(k8sClient.Create(ctx, &rbacv1.RoleBinding{
+			ObjectMeta: metav1.ObjectMeta{GenerateName: "edit-", Namespace: ns},
+			RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: "edit"},
+			Subjects:   []rbacv1.Subject{{APIGroup: rbacv1.GroupName, Kind: rbacv1.UserKind, Name: name}},
+		})).To(Succeed())
+		c, err := client.New(u.Config(), client.Options{Scheme: scheme})
+		Expect(err).NotTo(HaveOccurred())
+		Eventually(func() error { return c.List(ctx, &appsv1.DeploymentList{}, client.InNamespace(ns)) }).Should(Succeed())
+		return c
+	}
+	// runningUsers are the users of the Running Pods of the Deployment, by Pod.
+	runningUsers := func(g Gomega) map[string]string {
+		pods := &corev1.PodList{}
+		g.Expect(k8sClient.List(ctx, pods, client.InNamespace(ns), client.MatchingLabels{"app": "cad"})).To(Succeed())
+		out := map[string]string{}
+		for _, p := range pods.Items {
+			if p.DeletionTimestamp == nil && p.Status.Phase == corev1.PodRunning {
+				out[p.Name] = p.Annotations[licensing.UserAnnotation]
+			}
+		}
+		return out
+	}
+
+	It("runs the Pods of the seat holder's Deployment on her seat, and another user's image edit re-stamps it", func() {
+		Expect(k8sClient.Create(ctx, kubecluster.MakeNamespace(ns, nil))).To(Succeed())
+		// A user-based product: its seats are held by the licence's users.
+		Expect(k8sClient.Create(ctx, utiltesting.MakeProduct(product).Authorization(licensingv1alpha1.AuthorizationUser).
+			Policy(utiltesting.MakePolicy("named").SeatModel(licensingv1alpha1.SeatModelNamedUser).Enforcement(licensingv1alpha1.EnforcementHard).MaxActivations(10).Obj()).
+			DefaultPolicy("named").Obj())).To(Succeed())
+		Expect(k8sClient.Create(ctx, utiltesting.MakeLicense("cad", ns).Product(product).Seats(2).Users(alice, bob).Obj())).To(Succeed())
+		for _, a := range []*licensingv1alpha1.LicenseAssignment{
+			utiltesting.MakeAssignment("alice", ns).License("cad").User(alice).Obj(),
+			utiltesting.MakeAssignment("bob", ns).License("cad").User(bob).Obj(),
+		} {
+			Expect(k8sClient.Create(ctx, a)).To(Succeed())
+			Eventually(func(g Gomega) {
+				g.Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(a), a)).To(Succeed())
+				g.Expect(a.Status.State).To(Equal(licensingv1alpha1.AssignmentStateBound), "assignment status: %+v", a.Status)
+			}).WithTimeout(time.Minute).WithPolling(500 * time.Millisecond).Should(Succeed())
+		}
+		asAlice, asBob := userClient(alice), userClient(bob)
+
+		By("alice applies a Deployment of 2 replicas: its Pods run on her seat")
+		Expect(asAlice.Create(ctx, kubecluster.MakeDeployment("cad", 2, kubecluster.MakePod("", ns).Product(product)))).To(Succeed())
+		Eventually(runningUsers).WithTimeout(time.Minute).WithPolling(500 * time.Millisecond).
+			Should(And(HaveLen(2), HaveEach(Equal(alice))))
+
+		By("bob changes the image: the template is bob's, and so are the new Pods")
+		Eventually(func() error {
+			d := &appsv1.Deployment{}
+			if err := asBob.Get(ctx, types.NamespacedName{Namespace: ns, Name: "cad"}, d); err != nil {
+				return err
+			}
+			d.Spec.Template.Spec.Containers[0].Image = "busybox:1.37"
+			return asBob.Update(ctx, d)
+		}).Should(Succeed())
+		d := &appsv1.Deployment{}
+		Expect(k8sClient.Get(ctx, types.NamespacedName{Namespace: ns, Name: "cad"}, d)).To(Succeed())
+		Expect(d.Spec.Template.Annotations[licensing.UserAnnotation]).To(Equal(bob))
+		Eventually(runningUsers).WithTimeout(2 * time.Minute).WithPolling(500 * time.Millisecond).
+			Should(And(HaveLen(2), HaveEach(Equal(bob))))
 	})
 })

@@ -89,14 +89,23 @@ var _ = BeforeSuite(func() {
 	Expect(os.WriteFile(kubeconfigPath, kubeconfig, 0o600)).To(Succeed())
 	caPath := filepath.Join(workDir, "ca.crt")
 	Expect(os.WriteFile(caPath, cfg.CAData, 0o600)).To(Succeed())
+	// The controller manager authenticates as a cluster's does, so that the
+	// operator trusts its Pods to keep the user of their template.
+	kcm, err := testEnv.AddUser(envtest.User{Name: kubecluster.ControllerManagerUser, Groups: []string{"system:masters"}}, nil)
+	Expect(err).NotTo(HaveOccurred())
+	kcmKubeconfig, err := kcm.KubeConfig()
+	Expect(err).NotTo(HaveOccurred())
+	kcmKubeconfigPath := filepath.Join(workDir, "kube-controller-manager.kubeconfig")
+	Expect(os.WriteFile(kcmKubeconfigPath, kcmKubeconfig, 0o600)).To(Succeed())
 
 	components, err = kubecluster.Start(kubecluster.Options{
-		AssetsDir:             assets,
-		WorkDir:               workDir,
-		Kubeconfig:            kubeconfigPath,
-		ServiceAccountKeyFile: filepath.Join(testEnv.ControlPlane.GetAPIServer().CertDir, "sa-signer.key"),
-		RootCAFile:            caPath,
-		HollowNodes:           1,
+		AssetsDir:                   assets,
+		WorkDir:                     workDir,
+		Kubeconfig:                  kubeconfigPath,
+		ControllerManagerKubeconfig: kcmKubeconfigPath,
+		ServiceAccountKeyFile:       filepath.Join(testEnv.ControlPlane.GetAPIServer().CertDir, "sa-signer.key"),
+		RootCAFile:                  caPath,
+		HollowNodes:                 1,
 	})
 	Expect(err).NotTo(HaveOccurred())
 

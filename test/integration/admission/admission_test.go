@@ -22,7 +22,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
 	licensingv1alpha1 "github.com/license-operator/license-operator/api/v1alpha1"
-	"github.com/license-operator/license-operator/internal/licensing"
 	utiltesting "github.com/license-operator/license-operator/internal/util/testing"
 	"github.com/license-operator/license-operator/internal/webhook/workload"
 	"github.com/license-operator/license-operator/test/kubecluster"
@@ -173,22 +172,8 @@ var _ = Describe("Pod admission", func() {
 		}).WithTimeout(timeout).Should(Succeed())
 	})
 
-	It("admits NamedUser Pods annotated with the assigned user, and NodeLocked Pods only when pinned to the node", func() {
-		product := ns + "-models"
-		createProduct(utiltesting.MakeProduct(product).Obj())
-		createLicence(utiltesting.MakeLicense("named", ns).Product(product).Obj(),
-			kubecluster.LicenseStatus(active, licensingv1alpha1.SeatModelNamedUser, hard, ptr.To[int32](1), product))
-		createAssignment(utiltesting.MakeAssignment("ann", ns).License("named").User("ann@example.com").Obj(), kubecluster.BoundStatus(ns+"/named", 1))
-		eventuallyDenied(func() client.Object {
-			return kubecluster.MakePod("", ns).GenerateName("u-").Product(product).Annotation(licensing.UserAnnotation, "bob@example.com").Obj()
-		}, "held by user ann@example.com")
-		// A named user's seat is the person: any number of their Pods.
-		for range 3 {
-			eventuallyAdmitted(func() client.Object {
-				return kubecluster.MakePod("", ns).GenerateName("u-").Product(product).Annotation(licensing.UserAnnotation, "ann@example.com").Obj()
-			})
-		}
-
+	// NamedUser seats are attacked with users' own identities in identity_test.go.
+	It("admits NodeLocked Pods only when pinned to the node", func() {
 		nodeProduct := ns + "-node"
 		createProduct(utiltesting.MakeProduct(nodeProduct).Obj())
 		createLicence(utiltesting.MakeLicense("node", ns).Product(nodeProduct).Obj(),
