@@ -229,3 +229,34 @@ func plural(n int, one, many string) string {
 	}
 	return many
 }
+
+// ProductLicense says whether a seat of the licence is a seat of product:
+// its spec.productRef names it, or it covers it (a bundle's member).
+func ProductLicense(l *licensingv1alpha1.SoftwareLicense, product string) bool {
+	return (l.Spec.ProductRef != nil && l.Spec.ProductRef.Name == product) || LicenseCovers(l, product)
+}
+
+// ProductSeatHolders are the assignments that hold seats of the product's
+// licences (ProductLicense), by namespace and name.
+func ProductSeatHolders(product string, licenses []licensingv1alpha1.SoftwareLicense, assignments []licensingv1alpha1.LicenseAssignment) []SeatHolder {
+	keys := map[string]bool{}
+	for i := range licenses {
+		if ProductLicense(&licenses[i], product) {
+			keys[LicenseKey(&licenses[i])] = true
+		}
+	}
+	var out []SeatHolder
+	for i := range assignments {
+		a := &assignments[i]
+		if keys[a.Status.License] && HoldsSeats(a) {
+			out = append(out, SeatHolder{Namespace: a.Namespace, Name: a.Name, License: a.Status.License})
+		}
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Namespace != out[j].Namespace {
+			return out[i].Namespace < out[j].Namespace
+		}
+		return out[i].Name < out[j].Name
+	})
+	return out
+}

@@ -119,3 +119,21 @@ func TestDeletionMessages(t *testing.T) {
 		})
 	}
 }
+
+func TestProductSeatHolders(t *testing.T) {
+	own := ut.MakeLicense("cad", "team-a").Product("cad").Obj()
+	bundle := ut.MakeLicense("suite", "team-b").Product("suite").Obj()
+	bundle.Status.Product = &v1.ResolvedProduct{Covers: []string{"suite", "cad"}}
+	other := ut.MakeLicense("cam", "team-a").Product("cam").Obj()
+	licences := []v1.SoftwareLicense{*own, *bundle, *other}
+	items := []v1.LicenseAssignment{
+		*ut.MakeAssignment("x", "team-a").ServiceAccount("x").License("cad").BoundTo("team-a/cad", 1, gAt(1)).Obj(),
+		*ut.MakeAssignment("y", "team-b").ServiceAccount("x").License("suite").BoundTo("team-b/suite", 1, gAt(1)).Obj(),
+		*ut.MakeAssignment("z", "team-a").ServiceAccount("x").License("cam").BoundTo("team-a/cam", 1, gAt(1)).Obj(),
+		*ut.MakeAssignment("w", "team-a").ServiceAccount("x").License("cad").Obj(),
+	}
+	want := []SeatHolder{{Namespace: "team-a", Name: "x", License: "team-a/cad"}, {Namespace: "team-b", Name: "y", License: "team-b/suite"}}
+	if diff := cmp.Diff(want, ProductSeatHolders("cad", licences, items)); diff != "" {
+		t.Errorf("ProductSeatHolders (-want +got):\n%s", diff)
+	}
+}

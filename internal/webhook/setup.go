@@ -35,6 +35,7 @@ func SetupWithManager(mgr ctrl.Manager) error {
 		webhookv1alpha1.SetupLicenseProductWebhookWithManager,
 		webhookv1alpha1.SetupSoftwareLicenseWebhookWithManager,
 		webhookv1alpha1.SetupLicenseAssignmentWebhookWithManager,
+		webhookv1alpha1.SetupDeletionWebhooksWithManager,
 		workload.SetupWithManager,
 	} {
 		if err := setup(mgr); err != nil {

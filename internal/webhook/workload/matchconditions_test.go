@@ -10,6 +10,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	licensingv1alpha1 "github.com/license-operator/license-operator/api/v1alpha1"
+	"github.com/license-operator/license-operator/internal/licensing"
 	utiltesting "github.com/license-operator/license-operator/internal/util/testing"
 )
 
@@ -30,10 +31,11 @@ func TestScopePatchMatchesSyncer(t *testing.T) {
 			continue
 		}
 		seen++
-		want := []admissionregistrationv1.MatchCondition{{Name: MatchConditionName, Expression: MatchConditionExpression(w.Name, "")}}
+		want := []admissionregistrationv1.MatchCondition{{Name: licensing.NotTheOperatorCondition, Expression: licensing.NotTheOperatorExpression(licensing.DefaultOperatorUsername)}}
 		if w.Name == PodUpdateWebhookName {
-			want = append([]admissionregistrationv1.MatchCondition{ChangesWhatItRunsCondition}, want...)
+			want = append(want, ChangesWhatItRunsCondition)
 		}
+		want = append(want, admissionregistrationv1.MatchCondition{Name: MatchConditionName, Expression: MatchConditionExpression(w.Name, "")})
 		if diff := cmp.Diff(want, w.MatchConditions); diff != "" {
 			t.Errorf("webhook %s: matchConditions (-want +got):\n%s", w.Name, diff)
 		}
