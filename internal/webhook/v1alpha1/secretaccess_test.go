@@ -8,6 +8,7 @@ import (
 	admissionv1 "k8s.io/api/admission/v1"
 	authenticationv1 "k8s.io/api/authentication/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
 	licensingv1alpha1 "github.com/license-operator/license-operator/api/v1alpha1"
@@ -49,6 +50,12 @@ func TestSoftwareLicenseSecretAccess(t *testing.T) {
 			l.Spec.Tags = []string{"x"}
 			return l
 		}()},
+		"update of a licence being deleted pointing at another Secret": {op: admissionv1.Update, old: withKey("vendor-key", ""),
+			cur: func() *licensingv1alpha1.SoftwareLicense {
+				l := withKey("db-password", "")
+				l.DeletionTimestamp = &metav1.Time{}
+				return l
+			}(), wantAsked: 1, wantErr: `may not get Secret "db-password"`},
 		"update pointing at another Secret": {op: admissionv1.Update, old: withKey("vendor-key", ""), cur: withKey("db-password", ""), wantAsked: 1,
 			wantErr: `may not get Secret "db-password"`},
 	}

@@ -82,10 +82,16 @@ func (v *SoftwareLicenseCustomValidator) ValidateCreate(ctx context.Context, l *
 	return v.validate(ctx, nil, l)
 }
 
-// ValidateUpdate implements admission.Validator.
+// ValidateUpdate implements admission.Validator. A change of the secretRef
+// is checked even on a licence being deleted (which stays while its seats
+// are held); the rest only when judgesUpdate says so.
 func (v *SoftwareLicenseCustomValidator) ValidateUpdate(ctx context.Context, old, l *licensingv1alpha1.SoftwareLicense) (admission.Warnings, error) {
 	if !judgesUpdate(old.Spec, l.Spec, l) {
-		return nil, nil
+		errs, err := v.validateSecretAccess(ctx, old.Spec.Key, l)
+		if err != nil {
+			return nil, err
+		}
+		return nil, invalid("SoftwareLicense", l.Name, errs)
 	}
 	return v.validate(ctx, old, l)
 }
