@@ -19,6 +19,7 @@ import (
 	"github.com/license-operator/license-operator/internal/controller"
 	ut "github.com/license-operator/license-operator/internal/util/testing"
 	webhookv1alpha1 "github.com/license-operator/license-operator/internal/webhook/v1alpha1"
+	"github.com/license-operator/license-operator/test/kubecluster"
 )
 
 func secret(ns, name string, data map[string][]byte) *corev1.Secret {
@@ -296,6 +297,11 @@ var _ = Describe("Deletion loses nothing", func() {
 			g.Expect(a.Status.Message).To(ContainSubstring("product " + product + " of licence " + ns + "/cad is being deleted"))
 		}).Should(Succeed())
 		Consistently(func(g Gomega) { expectBound(g, ns, "holder", ns+"/cad") }, "1s", "200ms").Should(Succeed())
+		Expect(k8sClient.Create(ctx, kubecluster.MakePod("runs", ns).Product(product).ServiceAccount("runner").Obj())).To(Succeed(),
+			"the holder's Pods are still admitted")
+		err := k8sClient.Create(ctx, kubecluster.MakePod("stranger", ns).Product(product).ServiceAccount("stranger").Obj())
+		Expect(err).To(HaveOccurred(), "a Pod no holder covers is not")
+		Expect(err.Error()).To(ContainSubstring(product))
 
 		By("the holder released, the product is gone")
 		Expect(k8sClient.Delete(ctx, getAssignment(Default, ns, "holder"))).To(Succeed())
