@@ -234,8 +234,9 @@ func productOfLicense(_ context.Context, obj client.Object) []reconcile.Request 
 
 // productRequests are the products a seat of the licence is a seat of.
 func productRequests(l *licensingv1alpha1.SoftwareLicense) []reconcile.Request {
-	var reqs []reconcile.Request
-	for _, p := range licenseCovers(l) {
+	covers := licenseCovers(l)
+	reqs := make([]reconcile.Request, 0, len(covers))
+	for _, p := range covers {
 		reqs = append(reqs, reconcile.Request{NamespacedName: types.NamespacedName{Name: p}})
 	}
 	return reqs

@@ -119,29 +119,8 @@ func (r *SoftwareLicenseReconciler) reconcileSeats(ctx context.Context, lic *lic
 	in.Now = now
 	res := licensing.Grant(in)
 
-	// What this licence writes, in queue order; what others must write.
-	var writes []string
-	var holders []licensing.SeatHolder
-	grants, holds := false, false
-	kicks := map[string]bool{}
-	for _, k := range res.Order {
-		d := res.Assignments[k]
-		if d.Status.License == key && (d.Status.State == licensingv1alpha1.AssignmentStateBound || d.Status.State == licensingv1alpha1.AssignmentStateRejected) {
-			holders = append(holders, licensing.SeatHolder{Namespace: views[k].Namespace, Name: views[k].Name, License: key})
-		}
-		if d.Writer == key && (d.Status.State == licensingv1alpha1.AssignmentStateBound || d.Status.State == licensingv1alpha1.AssignmentStateRejected) {
-			holds = true
-		}
-		if equality.Semantic.DeepEqual(views[k].Status, d.Status) {
-			continue
-		}
-		if d.Writer != key {
-			kicks[d.Writer] = true
-			continue
-		}
-		writes = append(writes, k)
-		grants = grants || d.Bound
-	}
+	p := planWrites(key, res, views)
+	writes, holders, grants, holds, kicks := p.writes, p.holders, p.grants, p.holds, p.kicks
 
 	var fresh *licensingv1alpha1.SoftwareLicense
 	if grants {
@@ -168,34 +147,86 @@ func (r *SoftwareLicenseReconciler) reconcileSeats(ctx context.Context, lic *lic
 		}
 		log.V(1).Info("Updated assignment status", "assignment", klog.KObj(a), "state", d.Status.State,
 			"license", d.Status.License, "queuePosition", d.Status.QueuePosition)
-		if self.Releasing && a.Status.License == key && licensing.HoldsSeats(a) && d.Status.License == "" && r.Recorder != nil {
-			r.Recorder.Eventf(a, nil, corev1.EventTypeWarning, EventLicenseReleased, actionSeats, "%s",
-				fmt.Sprintf("Licence %s was deleted with its namespace: this assignment's seats are released", key))
+		if self.Releasing && a.Status.License == key && licensing.HoldsSeats(a) && d.Status.License == "" {
+			r.announceRelease(a, key)
 		}
 	}
 
 	out := seatsResult{usage: res.Usage[key], holders: holders}
-	action := licensing.LicenseDeletion(len(holders), self.Releasing)
-	if deleting && action != licensing.DeletionWait && controllerutil.ContainsFinalizer(lic, licensingv1alpha1.LicenseFinalizer) {
-		// Nothing holds seats of the licence any more (or it released them
-		// all); make sure the cache has seen every binding before letting
-		// the licence go.
-		if err := r.seats.fence.check(ctx, r.APIReader, r.Client); err != nil {
-			return seatsResult{}, retry(lic, err)
+	if deleting {
+		if out.gone, err = r.releaseDeleted(ctx, lic, licensing.LicenseDeletion(len(holders), self.Releasing)); err != nil {
+			return seatsResult{}, err
 		}
-		controllerutil.RemoveFinalizer(lic, licensingv1alpha1.LicenseFinalizer)
-		r.seats.licences.forget(client.ObjectKeyFromObject(lic))
-		if err := r.Update(ctx, lic); err != nil {
-			return seatsResult{}, client.IgnoreNotFound(fmt.Errorf("removing the seats-protection finalizer: %w", err))
-		}
-		out.gone = true
-		log.Info("Removed the seats-protection finalizer of a deleted licence", "license", klog.KObj(lic), "action", action)
 	}
-
 	for k := range kicks {
 		r.kick(ctx, k)
 	}
 	return out, nil
+}
+
+// writePlan is what one pass writes and learns from a decision.
+type writePlan struct {
+	// writes are the assignments whose status this licence writes, in queue order.
+	writes []string
+	// holders hold seats of this licence after the decision.
+	holders []licensing.SeatHolder
+	// grants: a write grants seats; holds: this licence answers for a holder.
+	grants, holds bool
+	// kicks are the licences that must write a status this pass decided.
+	kicks map[string]bool
+}
+
+// planWrites sorts the decision of licence key: what it writes, what others must.
+func planWrites(key string, res licensing.GrantResult, views map[string]*licensingv1alpha1.LicenseAssignment) writePlan {
+	p := writePlan{kicks: map[string]bool{}}
+	for _, k := range res.Order {
+		d := res.Assignments[k]
+		holding := d.Status.State == licensingv1alpha1.AssignmentStateBound || d.Status.State == licensingv1alpha1.AssignmentStateRejected
+		if holding && d.Status.License == key {
+			p.holders = append(p.holders, licensing.SeatHolder{Namespace: views[k].Namespace, Name: views[k].Name, License: key})
+		}
+		p.holds = p.holds || (holding && d.Writer == key)
+		if equality.Semantic.DeepEqual(views[k].Status, d.Status) {
+			continue
+		}
+		if d.Writer != key {
+			p.kicks[d.Writer] = true
+			continue
+		}
+		p.writes = append(p.writes, k)
+		p.grants = p.grants || d.Bound
+	}
+	return p
+}
+
+// announceRelease tells the holder a licence deleted with its namespace
+// released its seats.
+func (r *SoftwareLicenseReconciler) announceRelease(a *licensingv1alpha1.LicenseAssignment, key string) {
+	if r.Recorder == nil {
+		return
+	}
+	r.Recorder.Eventf(a, nil, corev1.EventTypeWarning, EventLicenseReleased, actionSeats, "%s",
+		fmt.Sprintf("Licence %s was deleted with its namespace: this assignment's seats are released", key))
+}
+
+// releaseDeleted removes the finalizer of a licence being deleted unless the
+// deletion waits for its holders, and reports whether it did.
+func (r *SoftwareLicenseReconciler) releaseDeleted(ctx context.Context, lic *licensingv1alpha1.SoftwareLicense, action licensing.DeletionAction) (bool, error) {
+	if action == licensing.DeletionWait || !controllerutil.ContainsFinalizer(lic, licensingv1alpha1.LicenseFinalizer) {
+		return false, nil
+	}
+	// Nothing holds seats of the licence any more (or it released them all);
+	// make sure the cache has seen every binding before letting it go.
+	if err := r.seats.fence.check(ctx, r.APIReader, r.Client); err != nil {
+		return false, retry(lic, err)
+	}
+	controllerutil.RemoveFinalizer(lic, licensingv1alpha1.LicenseFinalizer)
+	r.seats.licences.forget(client.ObjectKeyFromObject(lic))
+	if err := r.Update(ctx, lic); err != nil {
+		return false, client.IgnoreNotFound(fmt.Errorf("removing the seats-protection finalizer: %w", err))
+	}
+	ctrl.LoggerFrom(ctx).Info("Removed the seats-protection finalizer of a deleted licence", "license", klog.KObj(lic), "action", action)
+	return true, nil
 }
 
 // namespaceDeleting says whether the namespace is being deleted (or is

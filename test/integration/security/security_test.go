@@ -52,12 +52,12 @@ func eventNotes(g Gomega, ns, kind, name, reason string) []string {
 	return out
 }
 
-// updateLicence changes the licence as the client's user, retrying on the
-// conflicts of the operator's concurrent status writes.
-func updateLicence(c client.Client, ns, name string, mutate func(*v1.SoftwareLicense)) error {
+// updateLicence changes the licence "vendor" as the client's user, retrying
+// on the conflicts of the operator's concurrent status writes.
+func updateLicence(c client.Client, ns string, mutate func(*v1.SoftwareLicense)) error {
 	return retry.RetryOnConflict(retry.DefaultRetry, func() error {
 		var l v1.SoftwareLicense
-		if err := k8sClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, &l); err != nil {
+		if err := k8sClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: "vendor"}, &l); err != nil {
 			return err
 		}
 		mutate(&l)
@@ -100,23 +100,23 @@ var _ = Describe("Secret oracle: a licence names only a Secret its author may re
 		}).Should(Succeed())
 
 		By("an edit that leaves the secretRef alone is not checked again")
-		Expect(updateLicence(mallory.client, ns, "vendor", func(l *v1.SoftwareLicense) { l.Spec.Tags = []string{"cad"} })).To(Succeed())
+		Expect(updateLicence(mallory.client, ns, func(l *v1.SoftwareLicense) { l.Spec.Tags = []string{"cad"} })).To(Succeed())
 
 		By("mallory pointing alice's licence at another key or Secret is checked again, and refused")
 		for _, ref := range []v1.SecretKeyReference{{Name: "vendor-key", Key: "other"}, {Name: "db-password", Key: "password"}} {
-			err = updateLicence(mallory.client, ns, "vendor", func(l *v1.SoftwareLicense) { l.Spec.Key.SecretRef = ref })
+			err = updateLicence(mallory.client, ns, func(l *v1.SoftwareLicense) { l.Spec.Key.SecretRef = ref })
 			Expect(err).To(HaveOccurred(), "%+v", ref)
 			Expect(err.Error()).To(ContainSubstring("spec.key.secretRef.name"))
 			Expect(err.Error()).To(ContainSubstring("may not get Secret %q", ref.Name))
 		}
 
 		By("alice, who may read db-password, may point her licence at it")
-		Expect(updateLicence(alice.client, ns, "vendor", func(l *v1.SoftwareLicense) {
+		Expect(updateLicence(alice.client, ns, func(l *v1.SoftwareLicense) {
 			l.Spec.Key.SecretRef = v1.SecretKeyReference{Name: "db-password", Key: "password"}
 		})).To(Succeed())
 
 		By("but not at a Secret she may not read")
-		err = updateLicence(alice.client, ns, "vendor", func(l *v1.SoftwareLicense) { l.Spec.Key.SecretRef = v1.SecretKeyReference{Name: "api-token"} })
+		err = updateLicence(alice.client, ns, func(l *v1.SoftwareLicense) { l.Spec.Key.SecretRef = v1.SecretKeyReference{Name: "api-token"} })
 		Expect(err).To(HaveOccurred())
 		Expect(err.Error()).To(ContainSubstring(`may not get Secret "api-token"`))
 	})
