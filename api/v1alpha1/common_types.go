@@ -17,6 +17,9 @@ const (
 	UpdatedByAnnotation = LabelPrefix + "updated-by"
 	// LicenseFinalizer protects a SoftwareLicense with bound seats from deletion.
 	LicenseFinalizer = LabelPrefix + "seats-protection"
+	// ProductFinalizer protects a LicenseProduct whose licences hold bound
+	// seats from deletion.
+	ProductFinalizer = LabelPrefix + "seats-protection"
 )
 
 // CalendarDuration is a duration written as one whole number and one unit:

@@ -18,6 +18,10 @@ const (
 	ConditionSeatsExhausted = "SeatsExhausted"
 	// ConditionPolicyResolved is True when every policy field resolved.
 	ConditionPolicyResolved = "PolicyResolved"
+	// ConditionTerminating is True while a SoftwareLicense or LicenseProduct
+	// that was deleted waits for its seat holders to be released (its
+	// deletion finalizer); its message names the holders.
+	ConditionTerminating = "Terminating"
 )
 
 // Condition types of LicenseAssignment.
@@ -84,4 +88,9 @@ const (
 	ReasonAssigneeNotAllowed = "AssigneeNotAllowed"
 	// ReasonConsumptionExhausted: usage reached maxConsumptions plus allowed overages.
 	ReasonConsumptionExhausted = "ConsumptionExhausted"
+	// ReasonHeldBySeats: a deleted licence or product stays until the
+	// assignments that hold its seats are released.
+	ReasonHeldBySeats = "HeldBySeats"
+	// ReasonBeingDeleted: the licence or product is being deleted and binds no new seats.
+	ReasonBeingDeleted = "BeingDeleted"
 )

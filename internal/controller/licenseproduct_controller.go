@@ -5,16 +5,19 @@ import (
 	"fmt"
 	"strings"
 
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/tools/events"
 	"k8s.io/klog/v2"
 	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
@@ -26,18 +29,30 @@ import (
 
 // LicenseProductReconciler computes the status of LicenseProducts: whether
 // its policies and bundle members are consistent (Ready), and the count and
-// seats of its licences. It is the only writer of that status.
+// seats of its licences. It is the only writer of that status. It protects a
+// product whose licences' seats are held from deletion (ProductFinalizer,
+// licensing.ProductDeletion).
 type LicenseProductReconciler struct {
 	client.Client
 	// Clock stamps condition transitions.
 	Clock clock.PassiveClock
+	// Recorder emits the event of a deleted product that waits for its holders.
+	Recorder events.EventRecorder
 }
+
+// EventProductHeldBySeats: a deleted product stays until the assignments
+// holding seats of its licences are released (Warning; names the licences).
+const EventProductHeldBySeats = "HeldBySeats"
 
 // Reconcile computes the status of one product and patches it when it changed.
 func (r *LicenseProductReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
 	product := &licensingv1alpha1.LicenseProduct{}
 	if err := r.Get(ctx, req.NamespacedName, product); err != nil {
 		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	holders, err := r.protect(ctx, product)
+	if err != nil || product.DeletionTimestamp != nil && len(holders) == 0 {
+		return ctrl.Result{}, err
 	}
 
 	ready, err := r.readiness(ctx, product)
@@ -58,17 +73,68 @@ func (r *LicenseProductReconciler) Reconcile(ctx context.Context, req ctrl.Reque
 	}
 	ready.ObservedGeneration, ready.LastTransitionTime = product.Generation, metav1.NewTime(r.Clock.Now())
 	meta.SetStatusCondition(&status.Conditions, ready)
+	if product.DeletionTimestamp != nil {
+		meta.SetStatusCondition(&status.Conditions, metav1.Condition{
+			Type:               licensingv1alpha1.ConditionTerminating,
+			Status:             metav1.ConditionTrue,
+			Reason:             licensingv1alpha1.ReasonHeldBySeats,
+			Message:            licensing.ProductTerminatingMessage(licensing.ProductHolders(holders)),
+			ObservedGeneration: product.Generation,
+			LastTransitionTime: metav1.NewTime(r.Clock.Now()),
+		})
+	}
 
 	if equality.Semantic.DeepEqual(product.Status, status) {
 		return ctrl.Result{}, nil
 	}
+	wasTerminating := meta.IsStatusConditionTrue(product.Status.Conditions, licensingv1alpha1.ConditionTerminating)
 	patch := client.MergeFrom(product.DeepCopy())
 	product.Status = status
 	if err := r.Status().Patch(ctx, product, patch); err != nil {
-		return ctrl.Result{}, fmt.Errorf("patching the status: %w", err)
+		return ctrl.Result{}, client.IgnoreNotFound(fmt.Errorf("patching the status: %w", err))
+	}
+	if c := meta.FindStatusCondition(status.Conditions, licensingv1alpha1.ConditionTerminating); c != nil && !wasTerminating && r.Recorder != nil {
+		r.Recorder.Eventf(product, nil, corev1.EventTypeWarning, EventProductHeldBySeats, "CountSeats", "%s", c.Message)
 	}
 	ctrl.LoggerFrom(ctx).V(1).Info("Updated product status", "product", klog.KObj(product), "licenses", status.Licenses)
 	return ctrl.Result{}, nil
+}
+
+// protect keeps ProductFinalizer on a product while assignments hold seats
+// of its licences, and removes it from a product being deleted once none do
+// (licensing.ProductDeletion). It returns the holders. The finalizer is
+// added only once seats are held, and stays on a product that is not being
+// deleted: a product nobody holds seats of is deleted at once.
+func (r *LicenseProductReconciler) protect(ctx context.Context, product *licensingv1alpha1.LicenseProduct) ([]licensing.SeatHolder, error) {
+	var licenses licensingv1alpha1.SoftwareLicenseList
+	if err := r.List(ctx, &licenses, client.MatchingFields{IndexLicenseCovers: product.Name}, client.UnsafeDisableDeepCopy); err != nil {
+		return nil, fmt.Errorf("listing the licences of the product: %w", err)
+	}
+	var assignments []licensingv1alpha1.LicenseAssignment
+	for i := range licenses.Items {
+		var list licensingv1alpha1.LicenseAssignmentList
+		key := LicenseKey(licenses.Items[i].Namespace, licenses.Items[i].Name)
+		if err := r.List(ctx, &list, client.MatchingFields{IndexAssignmentLicense: key}, client.UnsafeDisableDeepCopy); err != nil {
+			return nil, fmt.Errorf("listing the assignments of licence %s: %w", key, err)
+		}
+		assignments = append(assignments, list.Items...)
+	}
+	holders := licensing.ProductSeatHolders(product.Name, licenses.Items, assignments)
+	has := controllerutil.ContainsFinalizer(product, licensingv1alpha1.ProductFinalizer)
+	switch {
+	case product.DeletionTimestamp == nil && len(holders) > 0 && !has:
+		controllerutil.AddFinalizer(product, licensingv1alpha1.ProductFinalizer)
+	case product.DeletionTimestamp != nil && has && licensing.ProductDeletion(len(holders)) == licensing.DeletionProceed:
+		controllerutil.RemoveFinalizer(product, licensingv1alpha1.ProductFinalizer)
+	default:
+		return holders, nil
+	}
+	if err := r.Update(ctx, product); err != nil {
+		return nil, client.IgnoreNotFound(fmt.Errorf("updating the seats-protection finalizer: %w", err))
+	}
+	ctrl.LoggerFrom(ctx).Info("Updated the seats-protection finalizer", "product", klog.KObj(product), "holders", len(holders),
+		"deleting", product.DeletionTimestamp != nil)
+	return holders, nil
 }
 
 // readiness is the Ready condition: the default policy is one of the
@@ -152,16 +218,61 @@ func (r *LicenseProductReconciler) SetupWithManager(mgr ctrl.Manager) error {
 			builder.WithPredicates(licenseSeatsChanged)).
 		Watches(&licensingv1alpha1.LicenseProduct{}, handler.EnqueueRequestsFromMapFunc(r.bundlesOfProduct),
 			builder.WithPredicates(predicate.Funcs{UpdateFunc: func(event.UpdateEvent) bool { return false }})).
+		Watches(&licensingv1alpha1.LicenseAssignment{}, handler.EnqueueRequestsFromMapFunc(r.productsOfAssignment),
+			builder.WithPredicates(assignmentHoldingChanged)).
 		Named("licenseproduct").
 		Complete(r)
 }
 
 func productOfLicense(_ context.Context, obj client.Object) []reconcile.Request {
 	l, ok := obj.(*licensingv1alpha1.SoftwareLicense)
-	if !ok || l.Spec.ProductRef == nil {
+	if !ok {
 		return nil
 	}
-	return []reconcile.Request{{NamespacedName: types.NamespacedName{Name: l.Spec.ProductRef.Name}}}
+	return productRequests(l)
+}
+
+// productRequests are the products a seat of the licence is a seat of.
+func productRequests(l *licensingv1alpha1.SoftwareLicense) []reconcile.Request {
+	covers := licenseCovers(l)
+	reqs := make([]reconcile.Request, 0, len(covers))
+	for _, p := range covers {
+		reqs = append(reqs, reconcile.Request{NamespacedName: types.NamespacedName{Name: p}})
+	}
+	return reqs
+}
+
+// productsOfAssignment maps an assignment to the products of the licence it
+// holds seats of: their deletion protection counts it.
+func (r *LicenseProductReconciler) productsOfAssignment(ctx context.Context, obj client.Object) []reconcile.Request {
+	a, ok := obj.(*licensingv1alpha1.LicenseAssignment)
+	if !ok {
+		return nil
+	}
+	ns, name, found := cutKey(a.Status.License)
+	if !found {
+		return nil
+	}
+	var l licensingv1alpha1.SoftwareLicense
+	if err := r.Get(ctx, types.NamespacedName{Namespace: ns, Name: name}, &l); err != nil {
+		return nil
+	}
+	return productRequests(&l)
+}
+
+// assignmentHoldingChanged passes assignment events that change whether it
+// holds seats of a licence: creations, deletions, and updates of
+// status.state or status.license.
+var assignmentHoldingChanged = predicate.Funcs{
+	UpdateFunc: func(e event.UpdateEvent) bool {
+		o, ok1 := e.ObjectOld.(*licensingv1alpha1.LicenseAssignment)
+		n, ok2 := e.ObjectNew.(*licensingv1alpha1.LicenseAssignment)
+		if !ok1 || !ok2 {
+			return true
+		}
+		return o.Status.State != n.Status.State || o.Status.License != n.Status.License ||
+			!o.DeletionTimestamp.Equal(n.DeletionTimestamp)
+	},
 }
 
 // bundlesOfProduct maps a product to the bundles that include it.

@@ -68,8 +68,9 @@ func SetupWithManager(mgr ctrl.Manager, opts Options) error {
 		return err
 	}
 	if err := (&LicenseProductReconciler{
-		Client: mgr.GetClient(),
-		Clock:  opts.Clock,
+		Client:   mgr.GetClient(),
+		Clock:    opts.Clock,
+		Recorder: mgr.GetEventRecorder("licenseproduct-controller"),
 	}).SetupWithManager(mgr); err != nil {
 		return err
 	}

@@ -9,6 +9,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/events"
@@ -23,6 +25,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	licensingv1alpha1 "github.com/license-operator/license-operator/api/v1alpha1"
+	"github.com/license-operator/license-operator/internal/licensing"
 	"github.com/license-operator/license-operator/internal/metrics"
 )
 
@@ -70,9 +73,7 @@ func (r *SoftwareLicenseReconciler) Reconcile(ctx context.Context, req ctrl.Requ
 		lic = own.DeepCopy()
 	}
 	if !lic.DeletionTimestamp.IsZero() {
-		// Release the assignments, then let the licence go; no status to write.
-		_, err := r.reconcileSeats(ctx, lic, lic.Status.EffectivePolicy, false)
-		return seatResult(err)
+		return seatResult(r.reconcileDeletion(ctx, lic))
 	}
 	now := r.Clock.Now()
 
@@ -219,4 +220,43 @@ var assignmentSeatsChanged = predicate.Funcs{
 			o.Status.Seats != n.Status.Seats ||
 			!equality.Semantic.DeepEqual(o.Status.Consumption, n.Status.Consumption)
 	},
+}
+
+// reconcileDeletion is the pass of a licence being deleted (see
+// reconcileSeats): it binds nothing new, and while assignments hold its seats
+// it stays, with the Terminating condition (reason HeldBySeats) naming them
+// and a Warning event when it starts to wait; otherwise its finalizer goes.
+// The rest of its status stays as it was: its holders' workloads are still
+// admitted by it.
+func (r *SoftwareLicenseReconciler) reconcileDeletion(ctx context.Context, lic *licensingv1alpha1.SoftwareLicense) error {
+	seats, err := r.reconcileSeats(ctx, lic, lic.Status.EffectivePolicy, false)
+	if err != nil || seats.gone || len(seats.holders) == 0 {
+		return err
+	}
+	old := lic.Status.DeepCopy()
+	status := *lic.Status.DeepCopy()
+	status.Seats.Used = seats.usage.Used
+	status.Seats.Available = licensing.AvailableSeats(seats.usage.Used, lic.Spec.Seats)
+	status.Seats.Pending = seats.usage.Pending
+	status.Activations = seats.usage.Activations
+	meta.SetStatusCondition(&status.Conditions, metav1.Condition{
+		Type:               licensingv1alpha1.ConditionTerminating,
+		Status:             metav1.ConditionTrue,
+		Reason:             licensingv1alpha1.ReasonHeldBySeats,
+		Message:            licensing.LicenseTerminatingMessage(lic.Namespace, seats.holders),
+		ObservedGeneration: lic.Generation,
+		LastTransitionTime: metav1.NewTime(r.Clock.Now()),
+	})
+	if equality.Semantic.DeepEqual(*old, status) {
+		return nil
+	}
+	base := lic.DeepCopy()
+	patch := client.MergeFromWithOptions(base, client.MergeFromWithOptimisticLock{})
+	lic.Status = status
+	if err := r.Status().Patch(ctx, lic, patch); err != nil {
+		return client.IgnoreNotFound(fmt.Errorf("patching the status: %w", err))
+	}
+	r.seats.licences.wrote(base, lic)
+	r.recordTransitions(lic, old, &status)
+	return nil
 }

@@ -78,10 +78,11 @@ func (r *SoftwareLicenseReconciler) computeStatus(ctx context.Context, lic *lice
 
 	ready := readiness(res, in.key, state)
 	usable := ready.Status == metav1.ConditionTrue
-	usage, err := r.reconcileSeats(ctx, lic, eff, usable)
+	seats, err := r.reconcileSeats(ctx, lic, eff, usable)
 	if err != nil {
 		return licensingv1alpha1.SoftwareLicenseStatus{}, nil, err
 	}
+	usage := seats.usage
 
 	st := licensingv1alpha1.SoftwareLicenseStatus{
 		ObservedGeneration: lic.Generation,

@@ -24,6 +24,12 @@ const (
 	EventOverAllocated = "OverAllocated"
 	// EventUnderUtilized: fewer seats are used than the utilisation threshold (Normal).
 	EventUnderUtilized = "UnderUtilized"
+	// EventHeldBySeats: the licence was deleted and stays until the
+	// assignments holding its seats are released (Warning; names them).
+	EventHeldBySeats = "HeldBySeats"
+	// EventLicenseReleased, on an assignment: its licence was deleted with
+	// its namespace and released its seats (Warning).
+	EventLicenseReleased = "LicenseReleased"
 )
 
 // Actions of SoftwareLicense events (events.k8s.io requires one).
@@ -49,6 +55,7 @@ func (r *SoftwareLicenseReconciler) recordTransitions(lic *licensingv1alpha1.Sof
 		{licensingv1alpha1.ConditionExpired, EventExpired, corev1.EventTypeWarning, actionLifecycle},
 		{licensingv1alpha1.ConditionOverAllocated, EventOverAllocated, corev1.EventTypeWarning, actionSeats},
 		{licensingv1alpha1.ConditionUnderUtilized, EventUnderUtilized, corev1.EventTypeNormal, actionSeats},
+		{licensingv1alpha1.ConditionTerminating, EventHeldBySeats, corev1.EventTypeWarning, actionSeats},
 	} {
 		if meta.IsStatusConditionTrue(old.Conditions, t.condition) || !meta.IsStatusConditionTrue(cur.Conditions, t.condition) {
 			continue

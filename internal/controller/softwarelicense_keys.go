@@ -85,18 +85,20 @@ func (r *SoftwareLicenseReconciler) reconcileKey(ctx context.Context, lic *licen
 		if dataKey == "" {
 			dataKey = KeySecretDataKey
 		}
+		// A Secret that does not exist and one without the key (or with it
+		// empty) read the same: the status is no oracle of which Secrets
+		// exist or which keys they hold (docs/security.md).
+		notFound := keyResult{problem: licensing.KeyNotFoundMessage(lic.Namespace, ref.Name, dataKey, KeySecretLabel)}
 		secret, err := r.getSecret(ctx, types.NamespacedName{Namespace: lic.Namespace, Name: ref.Name})
 		switch {
 		case apierrors.IsNotFound(err):
-			return keyResult{problem: fmt.Sprintf("Secret %q named by spec.key.secretRef is not found in namespace %q: create it "+
-				"(label it %s=true to have its changes seen at once)", ref.Name, lic.Namespace, KeySecretLabel)}, nil
+			return notFound, nil
 		case err != nil:
 			return keyResult{}, fmt.Errorf("reading key Secret %s: %w", ref.Name, err)
 		}
-		key, ok := secret.Data[dataKey]
-		if !ok || len(key) == 0 {
-			return keyResult{problem: fmt.Sprintf("Secret %q has no key %q: add the licence key under it, or set spec.key.secretRef.key",
-				ref.Name, dataKey)}, nil
+		key := secret.Data[dataKey]
+		if len(key) == 0 {
+			return notFound, nil
 		}
 		return keyResult{fingerprint: licensing.KeyFingerprint(key)}, nil
 	}
@@ -107,6 +109,8 @@ func (r *SoftwareLicenseReconciler) reconcileKey(ctx context.Context, lic *licen
 	name := GeneratedKeySecretName(lic.Name)
 	secret, err := r.getSecret(ctx, types.NamespacedName{Namespace: lic.Namespace, Name: name})
 	switch {
+	case apierrors.IsNotFound(err) && !lic.DeletionTimestamp.IsZero():
+		return keyResult{}, nil // no new key for a licence on its way out
 	case apierrors.IsNotFound(err):
 		return r.generateKey(ctx, lic, name)
 	case err != nil:

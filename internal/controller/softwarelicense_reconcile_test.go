@@ -667,11 +667,11 @@ func TestSoftwareLicenseKeys(t *testing.T) {
 		},
 		"user Secret missing": {
 			lic: licWithUID(ut.MakeLicense("u", "ns").KeySecret("nope", "")), ready: "False/KeyNotFound",
-			message: `Secret "nope" named by spec.key.secretRef is not found in namespace "ns"`,
+			message: licensing.KeyNotFoundMessage("ns", "nope", "license-key", KeySecretLabel),
 		},
 		"data key missing": {
 			lic: licWithUID(ut.MakeLicense("u", "ns").KeySecret("vendor-key", "other")), ready: "False/KeyNotFound",
-			message: `Secret "vendor-key" has no key "other"`,
+			message: licensing.KeyNotFoundMessage("ns", "vendor-key", "other", KeySecretLabel),
 		},
 		"user-authorised product: no key, none generated": {
 			lic:   licWithUID(ut.MakeLicense("u", "ns").Product("user")),
@@ -700,6 +700,45 @@ func TestSoftwareLicenseKeys(t *testing.T) {
 			assertKeyNowhere(t, "USER-SECRET-KEY-0001", st, h.events())
 			assertKeyNowhere(t, "ALT-KEY-0002", st, nil)
 		})
+	}
+}
+
+// A licence author learns nothing from the status about a Secret she may not
+// read: a Secret that does not exist, one without the key and one with the
+// key empty give the same status text.
+func TestSoftwareLicenseKeyNotFoundDisclosesNothing(t *testing.T) {
+	start := at(t, "2025-01-01T00:00:00Z")
+	secret := func(data map[string][]byte) *corev1.Secret {
+		return &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "db-password", Namespace: "ns"}, Data: data}
+	}
+	worlds := map[string][]client.Object{
+		"no such Secret": nil,
+		"no such key":    {secret(map[string][]byte{"password": []byte("hunter2"), "user": []byte("admin")})},
+		"the key empty":  {secret(map[string][]byte{"license-key": nil, "password": []byte("hunter2")})},
+	}
+	var first, firstName string
+	for name, objs := range worlds {
+		lic := ut.MakeLicense("u", "ns").KeySecret("db-password", "").Start(start).Obj()
+		lic.UID = "uid-u"
+		h := newHarness(t, start, append(objs, lic)...)
+		h.reconcile("ns", "u")
+		st := h.license("ns", "u").Status
+		ready := meta.FindStatusCondition(st.Conditions, v1.ConditionReady)
+		if ready == nil || ready.Reason != v1.ReasonKeyNotFound {
+			t.Fatalf("%s: Ready = %+v, want KeyNotFound", name, ready)
+		}
+		if want := licensing.KeyNotFoundMessage("ns", "db-password", "license-key", KeySecretLabel); ready.Message != want {
+			t.Errorf("%s: Ready says %q, want %q", name, ready.Message, want)
+		}
+		if st.KeyFingerprint != "" {
+			t.Errorf("%s: a fingerprint %q without a key", name, st.KeyFingerprint)
+		}
+		text := ready.Message + "|" + strings.Join(h.events(), "|")
+		if first == "" {
+			first, firstName = text, name
+		} else if text != first {
+			t.Errorf("%q and %q read differently:\n  %s\n  %s", firstName, name, first, text)
+		}
 	}
 }
 

@@ -74,62 +74,66 @@ func seatResult(err error) (ctrl.Result, error) {
 //     was made from; the first Conflict aborts the pass, which is retried
 //     from a fresh view. Statuses that did not change are not written.
 //
+// seatsResult is what a pass of reconcileSeats leaves.
+type seatsResult struct {
+	// usage is what the assignments hold of the licence.
+	usage licensing.SeatUsage
+	// holders are the assignments that hold seats of the licence after the
+	// pass, by namespace and name.
+	holders []licensing.SeatHolder
+	// gone is true when the pass removed the finalizer of a licence being
+	// deleted: the licence is gone, or goes once other finalizers do.
+	gone bool
+}
+
 // usable says whether the licence may bind new seats now (its Ready
-// condition); eff is its effective policy. For a licence being deleted it
-// releases every assignment it holds, then removes the finalizer.
+// condition); eff is its effective policy. A licence being deleted binds
+// nothing new, and what it does about its holders is licensing.LicenseDeletion:
+// while assignments hold its seats it keeps them and its finalizer
+// (DeletionWait); once none do, or when its namespace is being deleted (the
+// protection yields, DeletionRelease: its holders are released, with an
+// event on each), it removes the finalizer.
 func (r *SoftwareLicenseReconciler) reconcileSeats(ctx context.Context, lic *licensingv1alpha1.SoftwareLicense,
-	eff *licensingv1alpha1.EffectivePolicy, usable bool) (licensing.SeatUsage, error) {
+	eff *licensingv1alpha1.EffectivePolicy, usable bool) (seatsResult, error) {
 	log := ctrl.LoggerFrom(ctx)
 	now := r.Clock.Now()
 	key := LicenseKey(lic.Namespace, lic.Name)
 	deleting := !lic.DeletionTimestamp.IsZero()
 
 	if err := r.settleUnsureWrites(ctx); err != nil {
-		return licensing.SeatUsage{}, err
+		return seatsResult{}, err
 	}
 	self, err := r.selfGrantLicense(ctx, lic, eff, usable, now)
 	if err != nil {
-		return licensing.SeatUsage{}, err
+		return seatsResult{}, err
+	}
+	if deleting {
+		if self.Releasing, err = r.namespaceDeleting(ctx, lic.Namespace); err != nil {
+			return seatsResult{}, err
+		}
 	}
 	in, views, err := r.gatherPool(ctx, self)
 	if err != nil {
-		return licensing.SeatUsage{}, err
+		return seatsResult{}, err
 	}
 	in.Now = now
 	res := licensing.Grant(in)
 
-	// What this licence writes, in queue order; what others must write.
-	var writes []string
-	grants, holds := false, false
-	kicks := map[string]bool{}
-	for _, k := range res.Order {
-		d := res.Assignments[k]
-		if d.Writer == key && (d.Status.State == licensingv1alpha1.AssignmentStateBound || d.Status.State == licensingv1alpha1.AssignmentStateRejected) {
-			holds = true
-		}
-		if equality.Semantic.DeepEqual(views[k].Status, d.Status) {
-			continue
-		}
-		if d.Writer != key {
-			kicks[d.Writer] = true
-			continue
-		}
-		writes = append(writes, k)
-		grants = grants || d.Bound
-	}
+	p := planWrites(key, res, views)
+	writes, holders, grants, holds, kicks := p.writes, p.holders, p.grants, p.holds, p.kicks
 
 	var fresh *licensingv1alpha1.SoftwareLicense
 	if grants {
 		if err := r.seats.fence.check(ctx, r.APIReader, r.Client); err != nil {
-			return licensing.SeatUsage{}, retry(lic, err)
+			return seatsResult{}, retry(lic, err)
 		}
 		if fresh, err = r.guardLicense(ctx, lic); err != nil {
-			return licensing.SeatUsage{}, err
+			return seatsResult{}, err
 		}
 	}
 	if holds && !deleting {
 		if err := r.ensureFinalizer(ctx, lic, fresh); err != nil {
-			return licensing.SeatUsage{}, err
+			return seatsResult{}, err
 		}
 	}
 
@@ -139,30 +143,103 @@ func (r *SoftwareLicenseReconciler) reconcileSeats(ctx context.Context, lic *lic
 			if apierrors.IsNotFound(err) {
 				continue // deleted meanwhile: its seats are free, the next pass sees it gone
 			}
-			return licensing.SeatUsage{}, fmt.Errorf("writing the status of assignment %s: %w", k, err)
+			return seatsResult{}, fmt.Errorf("writing the status of assignment %s: %w", k, err)
 		}
 		log.V(1).Info("Updated assignment status", "assignment", klog.KObj(a), "state", d.Status.State,
 			"license", d.Status.License, "queuePosition", d.Status.QueuePosition)
+		if self.Releasing && a.Status.License == key && licensing.HoldsSeats(a) && d.Status.License == "" {
+			r.announceRelease(a, key)
+		}
 	}
 
-	if deleting && controllerutil.ContainsFinalizer(lic, licensingv1alpha1.LicenseFinalizer) {
-		// Every assignment the licence held is released now; make sure the
-		// cache has seen every binding before letting the licence go.
-		if err := r.seats.fence.check(ctx, r.APIReader, r.Client); err != nil {
-			return licensing.SeatUsage{}, retry(lic, err)
+	out := seatsResult{usage: res.Usage[key], holders: holders}
+	if deleting {
+		if out.gone, err = r.releaseDeleted(ctx, lic, licensing.LicenseDeletion(len(holders), self.Releasing)); err != nil {
+			return seatsResult{}, err
 		}
-		controllerutil.RemoveFinalizer(lic, licensingv1alpha1.LicenseFinalizer)
-		r.seats.licences.forget(client.ObjectKeyFromObject(lic))
-		if err := r.Update(ctx, lic); err != nil {
-			return licensing.SeatUsage{}, client.IgnoreNotFound(fmt.Errorf("removing the seats-protection finalizer: %w", err))
-		}
-		log.Info("Released the seats of a deleted licence", "license", klog.KObj(lic))
 	}
-
 	for k := range kicks {
 		r.kick(ctx, k)
 	}
-	return res.Usage[key], nil
+	return out, nil
+}
+
+// writePlan is what one pass writes and learns from a decision.
+type writePlan struct {
+	// writes are the assignments whose status this licence writes, in queue order.
+	writes []string
+	// holders hold seats of this licence after the decision.
+	holders []licensing.SeatHolder
+	// grants: a write grants seats; holds: this licence answers for a holder.
+	grants, holds bool
+	// kicks are the licences that must write a status this pass decided.
+	kicks map[string]bool
+}
+
+// planWrites sorts the decision of licence key: what it writes, what others must.
+func planWrites(key string, res licensing.GrantResult, views map[string]*licensingv1alpha1.LicenseAssignment) writePlan {
+	p := writePlan{kicks: map[string]bool{}}
+	for _, k := range res.Order {
+		d := res.Assignments[k]
+		holding := d.Status.State == licensingv1alpha1.AssignmentStateBound || d.Status.State == licensingv1alpha1.AssignmentStateRejected
+		if holding && d.Status.License == key {
+			p.holders = append(p.holders, licensing.SeatHolder{Namespace: views[k].Namespace, Name: views[k].Name, License: key})
+		}
+		p.holds = p.holds || (holding && d.Writer == key)
+		if equality.Semantic.DeepEqual(views[k].Status, d.Status) {
+			continue
+		}
+		if d.Writer != key {
+			p.kicks[d.Writer] = true
+			continue
+		}
+		p.writes = append(p.writes, k)
+		p.grants = p.grants || d.Bound
+	}
+	return p
+}
+
+// announceRelease tells the holder a licence deleted with its namespace
+// released its seats.
+func (r *SoftwareLicenseReconciler) announceRelease(a *licensingv1alpha1.LicenseAssignment, key string) {
+	if r.Recorder == nil {
+		return
+	}
+	r.Recorder.Eventf(a, nil, corev1.EventTypeWarning, EventLicenseReleased, actionSeats, "%s",
+		fmt.Sprintf("Licence %s was deleted with its namespace: this assignment's seats are released", key))
+}
+
+// releaseDeleted removes the finalizer of a licence being deleted unless the
+// deletion waits for its holders, and reports whether it did.
+func (r *SoftwareLicenseReconciler) releaseDeleted(ctx context.Context, lic *licensingv1alpha1.SoftwareLicense, action licensing.DeletionAction) (bool, error) {
+	if action == licensing.DeletionWait || !controllerutil.ContainsFinalizer(lic, licensingv1alpha1.LicenseFinalizer) {
+		return false, nil
+	}
+	// Nothing holds seats of the licence any more (or it released them all);
+	// make sure the cache has seen every binding before letting it go.
+	if err := r.seats.fence.check(ctx, r.APIReader, r.Client); err != nil {
+		return false, retry(lic, err)
+	}
+	controllerutil.RemoveFinalizer(lic, licensingv1alpha1.LicenseFinalizer)
+	r.seats.licences.forget(client.ObjectKeyFromObject(lic))
+	if err := r.Update(ctx, lic); err != nil {
+		return false, client.IgnoreNotFound(fmt.Errorf("removing the seats-protection finalizer: %w", err))
+	}
+	ctrl.LoggerFrom(ctx).Info("Removed the seats-protection finalizer of a deleted licence", "license", klog.KObj(lic), "action", action)
+	return true, nil
+}
+
+// namespaceDeleting says whether the namespace is being deleted (or is
+// gone), from the cache.
+func (r *SoftwareLicenseReconciler) namespaceDeleting(ctx context.Context, name string) (bool, error) {
+	var ns corev1.Namespace
+	switch err := r.Get(ctx, types.NamespacedName{Name: name}, &ns); {
+	case apierrors.IsNotFound(err):
+		return true, nil
+	case err != nil:
+		return false, fmt.Errorf("reading namespace %s: %w", name, err)
+	}
+	return !ns.DeletionTimestamp.IsZero(), nil
 }
 
 // guardLicense re-reads the licence from the API server and fails the pass
@@ -263,6 +340,13 @@ func (r *SoftwareLicenseReconciler) peerGrantLicense(ctx context.Context, lic *l
 		Deleting: !lic.DeletionTimestamp.IsZero(),
 	}
 	gl.Usable = !gl.Deleting && meta.IsStatusConditionTrue(st.Conditions, licensingv1alpha1.ConditionReady)
+	if gl.Deleting {
+		releasing, err := r.namespaceDeleting(ctx, lic.Namespace)
+		if err != nil {
+			return gl, err
+		}
+		gl.Releasing = releasing
+	}
 	if st.ValidUntil != nil {
 		gl.ValidUntil = &st.ValidUntil.Time
 	}
@@ -442,6 +526,8 @@ func (r *SoftwareLicenseReconciler) namespaceLabels(ctx context.Context, in lice
 //     change what the licence decides;
 //   - namespace label changes, mapped to the licences shared by selector and
 //     the licences of products that allow assignments by selector;
+//   - the start of a namespace's deletion, mapped to its licences: the
+//     deletion protection of those already Terminating yields;
 //   - the kicks of passes that decided a status another licence writes.
 func (r *SoftwareLicenseReconciler) watchSeats(b *builder.Builder) *builder.Builder {
 	r.seats.kicks = make(chan event.GenericEvent, 1024)
@@ -450,6 +536,8 @@ func (r *SoftwareLicenseReconciler) watchSeats(b *builder.Builder) *builder.Buil
 			builder.WithPredicates(assignmentDecisionChanged)).
 		Watches(&corev1.Namespace{}, handler.EnqueueRequestsFromMapFunc(r.licensesForNamespace),
 			builder.WithPredicates(namespaceLabelsChanged)).
+		Watches(&corev1.Namespace{}, handler.EnqueueRequestsFromMapFunc(r.licensesInNamespace),
+			builder.WithPredicates(namespaceDeletionStarted)).
 		WatchesRawSource(source.Channel(r.seats.kicks, &handler.EnqueueRequestForObject{}))
 }
 
@@ -514,6 +602,32 @@ var assignmentDecisionChanged = predicate.Funcs{
 		return e.ObjectOld.GetGeneration() != e.ObjectNew.GetGeneration() ||
 			!e.ObjectOld.GetDeletionTimestamp().Equal(e.ObjectNew.GetDeletionTimestamp()) ||
 			assignmentSeatsChanged.Update(e)
+	},
+}
+
+// licensesInNamespace maps a namespace to its licences being deleted.
+func (r *SoftwareLicenseReconciler) licensesInNamespace(ctx context.Context, obj client.Object) []reconcile.Request {
+	var list licensingv1alpha1.SoftwareLicenseList
+	if err := r.List(ctx, &list, client.InNamespace(obj.GetName()), client.UnsafeDisableDeepCopy); err != nil {
+		ctrl.LoggerFrom(ctx).Error(err, "Listing the licences of a namespace", "namespace", obj.GetName())
+		return nil
+	}
+	var reqs []reconcile.Request
+	for i := range list.Items {
+		if !list.Items[i].DeletionTimestamp.IsZero() {
+			reqs = append(reqs, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&list.Items[i])})
+		}
+	}
+	return reqs
+}
+
+// namespaceDeletionStarted passes the update that sets a namespace's deletionTimestamp.
+var namespaceDeletionStarted = predicate.Funcs{
+	CreateFunc:  func(event.CreateEvent) bool { return false },
+	DeleteFunc:  func(event.DeleteEvent) bool { return false },
+	GenericFunc: func(event.GenericEvent) bool { return false },
+	UpdateFunc: func(e event.UpdateEvent) bool {
+		return e.ObjectOld.GetDeletionTimestamp() == nil && e.ObjectNew.GetDeletionTimestamp() != nil
 	},
 }
 

@@ -45,9 +45,14 @@ type GrantLicense struct {
 	// Usable is true when the licence binds new seats: Active, ExpiringSoon or
 	// InGracePeriod, and not being deleted.
 	Usable bool
-	// Deleting is true once the licence has a deletionTimestamp: its
-	// assignments are released (moved to Pending) and nothing binds to it.
+	// Deleting is true once the licence has a deletionTimestamp: nothing new
+	// binds to it, and the assignments that hold its seats keep them (it
+	// stays Terminating until they are released, see LicenseDeletion).
 	Deleting bool
+	// Releasing is true for a licence being deleted whose protection yields
+	// (its namespace is being deleted, DeletionRelease): its assignments are
+	// released (moved to Pending).
+	Releasing bool
 	// ValidUntil is the end of the current term, nil when it never ends; a
 	// productRef assignment prefers the licence that lasts longest.
 	ValidUntil *time.Time
@@ -322,6 +327,9 @@ func (p *poolLicense) eligible(a *licensingv1alpha1.LicenseAssignment, nsLabels 
 	case p.Deleting:
 		return check{reason: licensingv1alpha1.ReasonLicenseNotUsable,
 			message: fmt.Sprintf("licence %s is being deleted: reference another licence, or a product with spec.productRef", p.key)}
+	case productDeleting(p.Product):
+		return check{reason: licensingv1alpha1.ReasonLicenseNotUsable,
+			message: fmt.Sprintf("product %s of licence %s is being deleted and binds no new seats: use a licence of another product", p.Product.Name, p.key)}
 	case p.Policy == nil:
 		return check{queue: true, reason: licensingv1alpha1.ReasonLicenseNotUsable,
 			message: fmt.Sprintf("the policy of licence %s does not resolve (see its PolicyResolved condition): fix its product or policyCode", p.key)}
@@ -338,6 +346,12 @@ func (p *poolLicense) eligible(a *licensingv1alpha1.LicenseAssignment, nsLabels 
 		return check{reason: licensingv1alpha1.ReasonAssigneeNotAllowed, message: why}
 	}
 	return check{ok: true}
+}
+
+// productDeleting says whether the product is being deleted: its licences
+// bind no new seats, and the seats they gave stay.
+func productDeleting(p *licensingv1alpha1.LicenseProduct) bool {
+	return p != nil && p.DeletionTimestamp != nil
 }
 
 func notUsableText(p *poolLicense) string {
@@ -434,8 +448,11 @@ type outcome struct {
 //     (status.license, status.seats), even beyond the licence's seats (a
 //     lowered spec.seats flags OverAllocated, it unbinds nobody) and while the
 //     licence is not usable (its Bound condition says so). A lower spec.seats
-//     gives seats back at once; a higher one queues for the difference. Only
-//     a licence being deleted releases its assignments (they become Pending).
+//     gives seats back at once; a higher one queues for the difference. A
+//     licence (or product) being deleted keeps its holders and binds nothing
+//     new (deletion protection); only a licence whose protection yields
+//     (Releasing: its namespace is being deleted) releases its assignments
+//     (they become Pending).
 //  3. A Bound assignment whose spec.assignee differs from status.boundAssignee
 //     is a transfer: it keeps its seats and counts status.transfers, up to
 //     the policy's maxTransfers. Beyond it, or when the new assignee does not
@@ -519,7 +536,7 @@ func Grant(in GrantInput) GrantResult {
 			waiting = append(waiting, a)
 			continue
 		}
-		if holder.Deleting {
+		if holder.Releasing {
 			outcomes[key] = &outcome{state: licensingv1alpha1.AssignmentStatePending, writer: holder.key,
 				transfers: a.Status.Transfers, reason: licensingv1alpha1.ReasonLicenseNotUsable,
 				message: fmt.Sprintf("licence %s was deleted and released the seats: reference another licence, or a product with spec.productRef", holder.key)}
@@ -645,7 +662,15 @@ func hold(a *licensingv1alpha1.LicenseAssignment, p *poolLicense) *outcome {
 		o.consumption = rebase(a, p.PeriodStart)
 		p.consumption += o.consumption.Used
 	}
-	if o.state == licensingv1alpha1.AssignmentStateBound && !p.Usable {
+	if o.state == licensingv1alpha1.AssignmentStateBound && (p.Deleting || productDeleting(p.Product)) {
+		// Deletion protection: the holder keeps its seats and its workloads
+		// are still admitted; only new bindings stop.
+		what := "licence " + p.key
+		if !p.Deleting {
+			what = "product " + p.Product.Name + " of licence " + p.key
+		}
+		o.message = fmt.Sprintf("%s is being deleted: this assignment keeps its seats and its workloads are still admitted; the deletion completes once it is released", what)
+	} else if o.state == licensingv1alpha1.AssignmentStateBound && !p.Usable {
 		o.reason = licensingv1alpha1.ReasonLicenseNotUsable
 		o.message = notUsableText(p) + "; this assignment keeps its seats, but workloads are not admitted until the licence is usable again"
 	}
@@ -714,6 +739,11 @@ func bind(a *licensingv1alpha1.LicenseAssignment, pool map[string]*poolLicense, 
 		prod := a.Spec.ProductRef.Name
 		candidates = byProduct[prod]
 		o.writer = candidates[0].key
+		if p, known := in.Products[prod]; known && productDeleting(p) {
+			o.reason = licensingv1alpha1.ReasonLicenseNotUsable
+			o.message = fmt.Sprintf("product %s is being deleted and binds no new seats: draw seats of another product", prod)
+			return o
+		}
 		if p, known := in.Products[prod]; known && !NamespaceAllowedByProduct(p, nsLabels) {
 			o.reason = licensingv1alpha1.ReasonSharingForbidden
 			o.message = fmt.Sprintf("product %s does not allow assignments from namespace %s (spec.allowAssignmentsFrom): label the namespace to match its selector", prod, a.Namespace)

@@ -211,8 +211,42 @@ func TestGrant(t *testing.T) {
 			want:        map[string]gGot{"ns/a": gWaiting(L, 1, v1.ReasonLicenseNotUsable)},
 			wantUsage:   map[string]SeatUsage{L: {Pending: 1}},
 		},
-		"a licence being deleted releases its assignments": {
+		"a licence being deleted keeps its holders and binds nothing new": {
 			licenses: []GrantLicense{{License: lic().Seats(5).Obj(), Policy: gHard(100), State: v1.LicenseStateActive, Deleting: true}},
+			assignments: []*v1.LicenseAssignment{
+				gSA("a", 1).License("lic").BoundTo(L, 1, gAt(10)).Obj(), gSA("b", 2).License("lic").Obj(),
+			},
+			want: map[string]gGot{
+				"ns/a": {State: v1.AssignmentStateBound, License: L, Seats: 1, Reason: v1.ReasonSeatsGranted, Writer: L},
+				"ns/b": gWaiting(L, 0, v1.ReasonLicenseNotUsable),
+			},
+			wantUsage: map[string]SeatUsage{L: {Used: 1, Pending: 1, Activations: 1}},
+		},
+		"a licence of a product being deleted keeps its holders and binds nothing new": {
+			licenses: []GrantLicense{func() GrantLicense {
+				l := gUsable(lic().Seats(5).Obj(), gHard(100), "cad")
+				l.Product = ut.MakeProduct("cad").Obj()
+				l.Product.DeletionTimestamp = &metav1.Time{Time: gAt(20)}
+				return l
+			}()},
+			assignments: []*v1.LicenseAssignment{
+				gSA("a", 1).License("lic").BoundTo(L, 1, gAt(10)).Obj(), gSA("b", 2).License("lic").Obj(),
+				gSA("c", 3).Product("cad").Obj(),
+			},
+			products: map[string]*v1.LicenseProduct{"cad": func() *v1.LicenseProduct {
+				p := ut.MakeProduct("cad").Obj()
+				p.DeletionTimestamp = &metav1.Time{Time: gAt(20)}
+				return p
+			}()},
+			want: map[string]gGot{
+				"ns/a": {State: v1.AssignmentStateBound, License: L, Seats: 1, Reason: v1.ReasonSeatsGranted, Writer: L},
+				"ns/b": gWaiting(L, 0, v1.ReasonLicenseNotUsable),
+				"ns/c": gWaiting(L, 0, v1.ReasonLicenseNotUsable),
+			},
+			wantUsage: map[string]SeatUsage{L: {Used: 1, Pending: 1, Activations: 1}},
+		},
+		"a licence whose protection yields releases its assignments": {
+			licenses: []GrantLicense{{License: lic().Seats(5).Obj(), Policy: gHard(100), State: v1.LicenseStateActive, Deleting: true, Releasing: true}},
 			assignments: []*v1.LicenseAssignment{
 				gSA("a", 1).License("lic").BoundTo(L, 1, gAt(10)).Obj(), gSA("b", 2).License("lic").Obj(),
 			},

@@ -41,6 +41,7 @@ func SetupWithManager(mgr ctrl.Manager, opts ...Options) error {
 		webhookv1alpha1.SetupSoftwareLicenseWebhookWithManager,
 		webhookv1alpha1.SetupLicenseAssignmentWebhookWithManager,
 		func(mgr ctrl.Manager) error { return workload.SetupWithManager(mgr, o.Workload) },
+		webhookv1alpha1.SetupDeletionWebhooksWithManager,
 	} {
 		if err := setup(mgr); err != nil {
 			return err

@@ -21,11 +21,13 @@ import (
 // +kubebuilder:webhook:path=/mutate-licensing-license-operator-dev-v1alpha1-softwarelicense,mutating=true,failurePolicy=fail,sideEffects=None,groups=licensing.license-operator.dev,resources=softwarelicenses,verbs=create;update,versions=v1alpha1,name=msoftwarelicense-v1alpha1.licensing.license-operator.dev,admissionReviewVersions=v1,timeoutSeconds=5
 // +kubebuilder:webhook:path=/validate-licensing-license-operator-dev-v1alpha1-softwarelicense,mutating=false,failurePolicy=fail,sideEffects=None,groups=licensing.license-operator.dev,resources=softwarelicenses,verbs=create;update,versions=v1alpha1,name=vsoftwarelicense-v1alpha1.licensing.license-operator.dev,admissionReviewVersions=v1,timeoutSeconds=5
 
+// +kubebuilder:rbac:groups=authorization.k8s.io,resources=subjectaccessreviews,verbs=create
+
 // SetupSoftwareLicenseWebhookWithManager registers the SoftwareLicense webhooks.
 func SetupSoftwareLicenseWebhookWithManager(mgr ctrl.Manager) error {
 	return ctrl.NewWebhookManagedBy(mgr, &licensingv1alpha1.SoftwareLicense{}).
 		WithDefaulter(&SoftwareLicenseCustomDefaulter{Reader: mgr.GetAPIReader()}).
-		WithValidator(&SoftwareLicenseCustomValidator{Reader: mgr.GetAPIReader()}).
+		WithValidator(&SoftwareLicenseCustomValidator{Reader: mgr.GetAPIReader(), Access: &SubjectAccessReviewer{Client: mgr.GetClient()}}).
 		Complete()
 }
 
@@ -64,37 +66,57 @@ func DefaultSoftwareLicense(l *licensingv1alpha1.SoftwareLicense, p *licensingv1
 	}
 }
 
-// SoftwareLicenseCustomValidator checks the licence against its product.
+// SoftwareLicenseCustomValidator checks the licence against its product, and
+// that its author may read the Secret its spec.key names.
 type SoftwareLicenseCustomValidator struct {
 	Reader client.Reader
+	// Access reviews whether the requester may get a Secret; nil refuses
+	// every spec.key.secretRef that needs a review.
+	Access SecretAccessReviewer
 }
 
 var _ admission.Validator[*licensingv1alpha1.SoftwareLicense] = &SoftwareLicenseCustomValidator{}
 
 // ValidateCreate implements admission.Validator.
 func (v *SoftwareLicenseCustomValidator) ValidateCreate(ctx context.Context, l *licensingv1alpha1.SoftwareLicense) (admission.Warnings, error) {
-	return v.validate(ctx, l)
+	return v.validate(ctx, nil, l)
 }
 
-// ValidateUpdate implements admission.Validator.
+// ValidateUpdate implements admission.Validator. A change of the secretRef
+// is checked even on a licence being deleted (which stays while its seats
+// are held); the rest only when judgesUpdate says so.
 func (v *SoftwareLicenseCustomValidator) ValidateUpdate(ctx context.Context, old, l *licensingv1alpha1.SoftwareLicense) (admission.Warnings, error) {
 	if !judgesUpdate(old.Spec, l.Spec, l) {
-		return nil, nil
+		errs, err := v.validateSecretAccess(ctx, old.Spec.Key, l)
+		if err != nil {
+			return nil, err
+		}
+		return nil, invalid("SoftwareLicense", l.Name, errs)
 	}
-	return v.validate(ctx, l)
+	return v.validate(ctx, old, l)
 }
 
-// ValidateDelete implements admission.Validator.
+// ValidateDelete implements admission.Validator. Deletion is answered by the
+// DELETE webhook of its own (deletion.go), whose failures never block it.
 func (v *SoftwareLicenseCustomValidator) ValidateDelete(context.Context, *licensingv1alpha1.SoftwareLicense) (admission.Warnings, error) {
 	return nil, nil
 }
 
-func (v *SoftwareLicenseCustomValidator) validate(ctx context.Context, l *licensingv1alpha1.SoftwareLicense) (admission.Warnings, error) {
+// validate judges a create (old nil) or an update of l.
+func (v *SoftwareLicenseCustomValidator) validate(ctx context.Context, old, l *licensingv1alpha1.SoftwareLicense) (admission.Warnings, error) {
+	var oldKey *licensingv1alpha1.LicenseKeySource
+	if old != nil {
+		oldKey = old.Spec.Key
+	}
+	errs, err := v.validateSecretAccess(ctx, oldKey, l)
+	if err != nil {
+		return nil, err
+	}
 	if l.Spec.ProductRef == nil {
-		return nil, nil
+		return nil, invalid("SoftwareLicense", l.Name, errs)
 	}
 	p := &licensingv1alpha1.LicenseProduct{}
-	err := v.Reader.Get(ctx, types.NamespacedName{Name: l.Spec.ProductRef.Name}, p)
+	err = v.Reader.Get(ctx, types.NamespacedName{Name: l.Spec.ProductRef.Name}, p)
 	if apierrors.IsNotFound(err) {
 		p = nil
 	} else if err != nil {
@@ -108,8 +130,34 @@ func (v *SoftwareLicenseCustomValidator) validate(ctx context.Context, l *licens
 		}
 		nsLabels = ns.Labels
 	}
-	errs, warnings := ValidateSoftwareLicense(l, p, nsLabels)
-	return warnings, invalid("SoftwareLicense", l.Name, errs)
+	productErrs, warnings := ValidateSoftwareLicense(l, p, nsLabels)
+	return warnings, invalid("SoftwareLicense", l.Name, append(errs, productErrs...))
+}
+
+// validateSecretAccess refuses a spec.key.secretRef that names a Secret the
+// requester may not get, when licensing.SecretRefNeedsAccessCheck says the
+// change must be checked: else a licence would be an oracle of every Secret of
+// its namespace (its status shows the key's SHA-256).
+func (v *SoftwareLicenseCustomValidator) validateSecretAccess(ctx context.Context, oldKey *licensingv1alpha1.LicenseKeySource, l *licensingv1alpha1.SoftwareLicense) (field.ErrorList, error) {
+	if !licensing.SecretRefNeedsAccessCheck(oldKey, l.Spec.Key) {
+		return nil, nil
+	}
+	req, err := admission.RequestFromContext(ctx)
+	if err != nil {
+		return nil, err
+	}
+	name := l.Spec.Key.SecretRef.Name
+	allowed, reason := false, "no access reviewer is configured"
+	if v.Access != nil {
+		if allowed, reason, err = v.Access.MayGetSecret(ctx, req.UserInfo, l.Namespace, name); err != nil {
+			return nil, fmt.Errorf("reviewing whether %s may get Secret %s/%s: %w", req.UserInfo.Username, l.Namespace, name, err)
+		}
+	}
+	if allowed {
+		return nil, nil
+	}
+	path := field.NewPath("spec", "key", "secretRef", "name")
+	return field.ErrorList{field.Forbidden(path, licensing.SecretAccessDeniedMessage(req.UserInfo.Username, l.Namespace, name, reason))}, nil
 }
 
 // ValidateSoftwareLicense is the pure validation of a licence against its

@@ -10,6 +10,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	licensingv1alpha1 "github.com/license-operator/license-operator/api/v1alpha1"
+	"github.com/license-operator/license-operator/internal/licensing"
 	utiltesting "github.com/license-operator/license-operator/internal/util/testing"
 )
 
@@ -37,10 +38,11 @@ func TestScopePatchMatchesSyncer(t *testing.T) {
 			return
 		}
 		seen++
-		want := []admissionregistrationv1.MatchCondition{{Name: MatchConditionName, Expression: MatchConditionExpression(name, "")}}
+		want := []admissionregistrationv1.MatchCondition{{Name: licensing.NotTheOperatorCondition, Expression: licensing.NotTheOperatorExpression(licensing.DefaultOperatorUsername)}}
 		if name == PodUpdateWebhookName || name == StampPodUpdateWebhookName {
-			want = append([]admissionregistrationv1.MatchCondition{ChangesWhatItRunsCondition}, want...)
+			want = append(want, ChangesWhatItRunsCondition)
 		}
+		want = append(want, admissionregistrationv1.MatchCondition{Name: MatchConditionName, Expression: MatchConditionExpression(name, "")})
 		if diff := cmp.Diff(want, got); diff != "" {
 			t.Errorf("webhook %s: matchConditions (-want +got):\n%s", name, diff)
 		}

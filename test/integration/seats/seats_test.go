@@ -314,7 +314,7 @@ var _ = Describe("Enforcement and licence changes", func() {
 		}, timeout, interval).Should(Succeed())
 	})
 
-	It("protects a licence with bound seats from deletion until it released them, and keeps the assignments", func() {
+	It("protects a licence with bound seats from deletion until its holders are released, and keeps their seats meanwhile", func() {
 		ns := newNamespace()
 		Expect(k8sClient.Create(ctx, licence(ns, "cad", 5).Obj())).To(Succeed())
 		createConcurrently(assignments(ns, 2), 2, nil)
@@ -325,22 +325,31 @@ var _ = Describe("Enforcement and licence changes", func() {
 
 		Expect(k8sClient.Delete(ctx, getLicence(Default, ns, "cad"))).To(Succeed())
 		Eventually(func(g Gomega) {
-			err := k8sClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: "cad"}, &v1.SoftwareLicense{})
-			g.Expect(apierrors.IsNotFound(err)).To(BeTrue(), "the licence is gone")
-			var list v1.LicenseAssignmentList
-			g.Expect(k8sClient.List(ctx, &list, client.InNamespace(ns))).To(Succeed())
-			g.Expect(list.Items).To(HaveLen(2))
-			for _, a := range list.Items {
-				g.Expect(a.Status.State).To(Equal(v1.AssignmentStatePending), a.Name)
-				g.Expect(a.Status.License).To(BeEmpty(), a.Name)
-				g.Expect(boundReason(&a)).To(Equal(v1.ReasonLicenseNotFound), a.Name)
-				g.Expect(a.Status.Message).To(ContainSubstring(ns+"/cad does not exist"), a.Name)
-			}
+			l := getLicence(g, ns, "cad")
+			g.Expect(l.DeletionTimestamp).NotTo(BeNil())
+			c := meta.FindStatusCondition(l.Status.Conditions, v1.ConditionTerminating)
+			g.Expect(c).NotTo(BeNil())
+			g.Expect(c.Reason).To(Equal(v1.ReasonHeldBySeats))
+			g.Expect(c.Message).To(ContainSubstring("assignments a-000, a-001"))
+		}, timeout, interval).Should(Succeed())
+		Consistently(func(g Gomega) { expectQueue(g, ns, "cad", 2, 0) }, 2*time.Second, 200*time.Millisecond).Should(Succeed())
+
+		By("a new assignment does not bind to the licence being deleted")
+		Expect(k8sClient.Create(ctx, ut.MakeAssignment("late", ns).ServiceAccount("runner").License("cad").Obj())).To(Succeed())
+		Eventually(func(g Gomega) {
+			a := getAssignment(g, ns, "late")
+			g.Expect(a.Status.State).To(Equal(v1.AssignmentStatePending))
+			g.Expect(a.Status.Message).To(ContainSubstring("is being deleted"))
 		}, timeout, interval).Should(Succeed())
 
-		// The licence comes back: its assignments bind again.
-		Expect(k8sClient.Create(ctx, licence(ns, "cad", 5).Obj())).To(Succeed())
-		Eventually(func(g Gomega) { expectQueue(g, ns, "cad", 2, 0) }, timeout, interval).Should(Succeed())
+		By("the last holder released, the licence goes")
+		for _, name := range []string{"a-000", "a-001", "late"} {
+			Expect(k8sClient.Delete(ctx, getAssignment(Default, ns, name))).To(Succeed())
+		}
+		Eventually(func(g Gomega) {
+			err := k8sClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: "cad"}, &v1.SoftwareLicense{})
+			g.Expect(apierrors.IsNotFound(err)).To(BeTrue(), "the licence is gone")
+		}, timeout, interval).Should(Succeed())
 	})
 })
 
