@@ -258,8 +258,8 @@ var _ = Describe("Deletion loses nothing", func() {
 		product := "cad-" + rand.String(5)
 		paula := newTenant("paula-" + rand.String(4))
 		grantCluster(paula.name, rbacv1.PolicyRule{APIGroups: []string{"licensing.license-operator.dev"}, Resources: []string{"licenseproducts"}, Verbs: []string{"*"}})
-		Expect(paula.client.Create(ctx, ut.MakeProduct(product).Authorization(v1.AuthorizationUser).Obj())).To(Succeed())
-		Expect(k8sClient.Create(ctx, ut.MakeLicense("cad", ns).Product(product).Seats(5).Obj())).To(Succeed())
+		Expect(paula.client.Create(ctx, ut.MakeProduct(product).Obj())).To(Succeed())
+		Expect(k8sClient.Create(ctx, ut.MakeLicense("cad", ns).Product(product).Seats(5).MaxActivations(5).Obj())).To(Succeed())
 		Expect(k8sClient.Create(ctx, ut.MakeAssignment("holder", ns).ServiceAccount("runner").License("cad").Obj())).To(Succeed())
 		Eventually(func(g Gomega) {
 			expectBound(g, ns, "holder", ns+"/cad")
