@@ -7,6 +7,7 @@ package licensing
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -83,8 +84,12 @@ type RecountInput struct {
 	// Pods are the namespace's Pods, read before Ledgers.
 	Pods []corev1.Pod
 	// Ledgers are the namespace's SeatLedgers.
-	Ledgers  []licensingv1alpha1.SeatLedger
-	Products []licensingv1alpha1.LicenseProduct
+	Ledgers []licensingv1alpha1.SeatLedger
+	// Releasing are the UIDs of Pods whose deletion or end the seat releaser
+	// has seen and is releasing: their entries are its to remove, and a
+	// recount that raced it would report a repair that is none.
+	Releasing map[string]bool
+	Products  []licensingv1alpha1.LicenseProduct
 	// Licenses are the licences that may cover the namespace's Pods.
 	Licenses []licensingv1alpha1.SoftwareLicense
 	// Assignments are the namespace's LicenseAssignments.
@@ -107,7 +112,8 @@ type LedgerRepair struct {
 
 // RecountSeatLedgers recounts a namespace's ledgers from its live Pods and
 // returns the repairs, one per ledger that changes, by assignment name:
-//   - an entry that StaleLedgerEntries finds stale is dropped;
+//   - an entry that StaleLedgerEntries finds stale is dropped, unless the
+//     seat releaser is releasing it;
 //   - a live, non-terminal Pod that needs a product whose covers are counted
 //     (the covers of FindCovers, as admission finds them) and that is in the
 //     ledger of none of them is added to the ledger of the first, as admission
@@ -144,7 +150,9 @@ func RecountSeatLedgers(in RecountInput) []LedgerRepair {
 		for _, e := range l.Spec.Entries {
 			h[e.Pod] = true
 		}
-		if dropped := StaleLedgerEntries(l.Spec.Entries, podsByName, in.Now, in.Grace); len(dropped) > 0 {
+		dropped := StaleLedgerEntries(l.Spec.Entries, podsByName, in.Now, in.Grace)
+		dropped = slices.DeleteFunc(dropped, func(d DroppedEntry) bool { return in.Releasing[d.Entry.UID] })
+		if len(dropped) > 0 {
 			r := repair(asg)
 			r.Dropped = append(r.Dropped, dropped...)
 			for _, d := range dropped {

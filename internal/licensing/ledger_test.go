@@ -107,7 +107,9 @@ func TestRecountSeatLedgers(t *testing.T) {
 		ledgers []licensingv1alpha1.SeatLedger
 		lics    []licensingv1alpha1.SoftwareLicense
 		asgs    []licensingv1alpha1.LicenseAssignment
-		want    []LedgerRepair
+		// releasing are the UIDs the seat releaser is releasing.
+		releasing map[string]bool
+		want      []LedgerRepair
 	}{
 		"ledger that matches the live Pods needs no repair": {
 			pods:    []corev1.Pod{builder("p1", "uid-p1")},
@@ -135,6 +137,11 @@ func TestRecountSeatLedgers(t *testing.T) {
 			ledgers: []licensingv1alpha1.SeatLedger{*ledgerB().Entry("p1", "uid-p1", old).Entry("gone", "uid-gone", old).Obj()},
 			asgs:    []licensingv1alpha1.LicenseAssignment{b},
 			want:    []LedgerRepair{{Assignment: "b", Dropped: []DroppedEntry{dropped("gone", old, DropPodGone)}, Holders: 1, Seats: 2}},
+		},
+		"entries the seat releaser is releasing are left to it": {
+			ledgers:   []licensingv1alpha1.SeatLedger{*ledgerB().Entry("gone", "uid-gone", old).Obj()},
+			asgs:      []licensingv1alpha1.LicenseAssignment{b},
+			releasing: map[string]bool{"uid-gone": true},
 		},
 		"entries inside the admission grace are spared": {
 			ledgers: []licensingv1alpha1.SeatLedger{*ledgerA().Entry("coming", "uid-coming", young).Obj()},
@@ -177,7 +184,7 @@ func TestRecountSeatLedgers(t *testing.T) {
 		}
 		got := RecountSeatLedgers(RecountInput{
 			Now: now, Grace: ledgerGrace, Namespace: ns,
-			Pods: c.pods, Ledgers: c.ledgers, Licenses: lics, Assignments: c.asgs,
+			Pods: c.pods, Ledgers: c.ledgers, Releasing: c.releasing, Licenses: lics, Assignments: c.asgs,
 		})
 		if len(c.want) == 0 {
 			c.want = []LedgerRepair{}
@@ -204,7 +211,7 @@ func TestRepairMessage(t *testing.T) {
 				"3 Pods now hold the 1 seat of this assignment: over-allocated by 2"},
 		},
 		"gone and finished Pods": {
-			r: LedgerRepair{Assignment: "a", Dropped: []DroppedEntry{{Entry: entry("x"), Why: DropPodGone}, {Entry: entry("y"), Why: DropPodTerminal}}, Holders: 1, Seats: 4},
+			r:    LedgerRepair{Assignment: "a", Dropped: []DroppedEntry{{Entry: entry("x"), Why: DropPodGone}, {Entry: entry("y"), Why: DropPodTerminal}}, Holders: 1, Seats: 4},
 			want: []string{"removed 1 entry of a Pod that no longer exists (x)", "removed 1 entry of a Pod that has finished (y)", "1 of 4 seats held"},
 		},
 		"long lists are cut": {

@@ -34,8 +34,8 @@ const LedgerGrace = 30 * time.Second
 // +kubebuilder:rbac:groups=licensing.license-operator.dev,resources=softwarelicenses;licenseassignments,verbs=get;list;watch
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
 
-// SetupWithManager registers the workload webhooks, the seat releaser and the
-// matchConditions syncer with the manager.
+// SetupWithManager registers the workload webhooks, the seat releaser, the
+// seat recount and the matchConditions syncer with the manager.
 func SetupWithManager(mgr ctrl.Manager) error {
 	if err := mgr.GetFieldIndexer().IndexField(context.Background(), &licensingv1alpha1.SoftwareLicense{}, CoversIndex,
 		func(o client.Object) []string {
@@ -61,7 +61,17 @@ func SetupWithManager(mgr ctrl.Manager) error {
 	srv := mgr.GetWebhookServer()
 	srv.Register(PodPath, &webhook.Admission{Handler: h})
 	srv.Register(WorkloadPath, &webhook.Admission{Handler: h})
-	if err := (&SeatReleaser{Cache: mgr.GetClient(), Reader: lc, Ledger: ledger}).SetupWithManager(mgr); err != nil {
+	rel := &releasing{}
+	releaser := &SeatReleaser{Cache: mgr.GetClient(), Reader: lc, Ledger: ledger, releasing: rel}
+	if err := releaser.SetupWithManager(mgr); err != nil {
+		return err
+	}
+	recounter := &SeatRecounter{
+		Cache: mgr.GetClient(), Reader: lc, Writer: lc, Clock: clock.RealClock{}, Grace: LedgerGrace,
+		Recorder:  mgr.GetEventRecorder("license-operator-seat-recount"),
+		releasing: rel, licensed: releaser.needsLicence,
+	}
+	if err := recounter.SetupWithManager(mgr); err != nil {
 		return err
 	}
 	return (&MatchConditionsSyncer{Client: mgr.GetClient()}).SetupWithManager(mgr)
