@@ -88,13 +88,13 @@ var _ = Describe("A licensed Deployment", func() {
 		return len(pods.Items)
 	}
 	ledgerLen := func(g Gomega) int {
-		cm := &corev1.ConfigMap{}
-		err := k8sClient.Get(ctx, types.NamespacedName{Namespace: ns, Name: workload.LedgerName(sa)}, cm)
+		l := &licensingv1alpha1.SeatLedger{}
+		err := k8sClient.Get(ctx, types.NamespacedName{Namespace: ns, Name: workload.LedgerName(sa)}, l)
 		if apierrors.IsNotFound(err) {
 			return 0
 		}
 		g.Expect(err).NotTo(HaveOccurred())
-		return len(cm.Data)
+		return len(l.Spec.Entries)
 	}
 	scale := func(n int32) {
 		d := &appsv1.Deployment{}
