@@ -115,7 +115,9 @@ var _ = Describe("The seat ledger is out of tenants' reach", func() {
 		ec := userClient(eve, "system:authenticated")
 		// RBAC lets her read the ledger: only the policy stands between her and it.
 		l := &licensingv1alpha1.SeatLedger{}
-		Eventually(func() error { return ec.Get(ctx, types.NamespacedName{Namespace: ns, Name: workload.LedgerName("sa")}, l) }).Should(Succeed())
+		Eventually(func() error {
+			return ec.Get(ctx, types.NamespacedName{Namespace: ns, Name: workload.LedgerName("sa")}, l)
+		}).Should(Succeed())
 
 		refused := func(err error, op string) {
 			GinkgoHelper()

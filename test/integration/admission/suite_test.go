@@ -46,8 +46,8 @@ var (
 	// managers run as operatorUser, the only writer the SeatLedger policy allows.
 	operatorClient client.Client
 	scheme         *runtime.Scheme
-	proxy     *kubecluster.Proxy
-	stopMgrs  func()
+	proxy          *kubecluster.Proxy
+	stopMgrs       func()
 )
 
 func TestAdmission(t *testing.T) {
