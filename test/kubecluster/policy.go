@@ -10,7 +10,9 @@ import (
 	"strings"
 
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/yaml"
@@ -93,6 +95,48 @@ func ApplySeatLedgerPolicy(ctx context.Context, c client.Client, operator string
 		}
 		if err != nil {
 			return fmt.Errorf("applying %s: %w", o.GetName(), err)
+		}
+	}
+	return nil
+}
+
+// AggregateClusterRoles fills the rules of the named aggregated ClusterRoles
+// (such as the built-in admin, edit and view) from the ClusterRoles their
+// aggregationRule selects, as the clusterrole-aggregation controller of
+// kube-controller-manager does; envtest runs no controller manager, so
+// without this they grant nothing. Name them in aggregation order: view is
+// aggregated into edit, and edit into admin.
+func AggregateClusterRoles(ctx context.Context, c client.Client, names ...string) error {
+	for _, name := range names {
+		role := &rbacv1.ClusterRole{}
+		if err := c.Get(ctx, client.ObjectKey{Name: name}, role); err != nil {
+			return err
+		}
+		if role.AggregationRule == nil {
+			return fmt.Errorf("ClusterRole %s is not aggregated", name)
+		}
+		var rules []rbacv1.PolicyRule
+		seen := map[string]bool{}
+		for _, sel := range role.AggregationRule.ClusterRoleSelectors {
+			s, err := metav1.LabelSelectorAsSelector(&sel)
+			if err != nil {
+				return err
+			}
+			list := &rbacv1.ClusterRoleList{}
+			if err := c.List(ctx, list, client.MatchingLabelsSelector{Selector: s}); err != nil {
+				return err
+			}
+			for _, r := range list.Items {
+				if r.Name == name || seen[r.Name] {
+					continue
+				}
+				seen[r.Name] = true
+				rules = append(rules, r.Rules...)
+			}
+		}
+		role.Rules = rules
+		if err := c.Update(ctx, role); err != nil {
+			return fmt.Errorf("aggregating ClusterRole %s: %w", name, err)
 		}
 	}
 	return nil

@@ -81,6 +81,9 @@ var _ = Describe("The seat ledger is out of tenants' reach", func() {
 	It("refuses a namespace editor (the built-in edit role) every access to SeatLedgers, so she cannot free a seat", func() {
 		ns, product, _ := oneSeatHeld()
 		const mallory = "mallory@example.com"
+		// edit holds what the roles labelled aggregate-to-edit grant, as the
+		// controller manager aggregates them in a cluster.
+		Expect(kubecluster.AggregateClusterRoles(ctx, k8sClient, "view", "edit", "admin")).To(Succeed())
 		bindInNamespace(ns, mallory, "ClusterRole", "edit")
 		mc := userClient(mallory, "system:authenticated")
 		// The binding works: she may do what an editor does, such as read Pods.
