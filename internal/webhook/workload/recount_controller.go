@@ -46,8 +46,9 @@ var recountExempt = map[string]bool{
 // past the admission grace, are dropped, and running licensed Pods that the
 // ledgers miss are added back to the ledger of the assignment admission
 // would have charged. Each repair is a Warning event on the assignment. It
-// runs for every namespace with ledgers or licensed Pods when it starts, and
-// again when a ledger or a licensed Pod of the namespace changes; a ledger
+// runs for every namespace with ledgers, licensed Pods or assignments when it
+// starts, and again when a ledger, a licensed Pod or the binding of an
+// assignment of the namespace changes; a ledger
 // that only the operator may write changes in other ways only by an
 // administrator, a bug, or a manager that was down while Pods went.
 //
@@ -105,11 +106,25 @@ func (r *SeatRecounter) SetupWithManager(mgr ctrl.Manager) error {
 			}
 		},
 	}
+	// An assignment that binds, or changes its seats, may cover Pods that run
+	// without an entry (admitted by a Site licence that has since expired).
+	asgs := handler.TypedFuncs[*licensingv1alpha1.LicenseAssignment, reconcile.Request]{
+		CreateFunc: func(_ context.Context, e event.TypedCreateEvent[*licensingv1alpha1.LicenseAssignment], q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+			byNamespace(e.Object, q)
+		},
+		UpdateFunc: func(_ context.Context, e event.TypedUpdateEvent[*licensingv1alpha1.LicenseAssignment], q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+			o, n := e.ObjectOld.Status, e.ObjectNew.Status
+			if o.State != n.State || o.Seats != n.Seats || o.License != n.License || !equality.Semantic.DeepEqual(o.BoundAssignee, n.BoundAssignee) {
+				byNamespace(e.ObjectNew, q)
+			}
+		},
+	}
 	licensed := predicate.NewTypedPredicateFuncs(func(p *corev1.Pod) bool { return r.licensed == nil || r.licensed(p) })
 	return builder.TypedControllerManagedBy[reconcile.Request](mgr).
 		Named("seatrecount").
 		WatchesRawSource(source.TypedKind(mgr.GetCache(), &licensingv1alpha1.SeatLedger{}, ledgers)).
 		WatchesRawSource(source.TypedKind(mgr.GetCache(), &corev1.Pod{}, pods, licensed)).
+		WatchesRawSource(source.TypedKind(mgr.GetCache(), &licensingv1alpha1.LicenseAssignment{}, asgs)).
 		Complete(r)
 }
 

@@ -217,4 +217,39 @@ var _ = Describe("The seat ledger is out of tenants' reach", func() {
 		By("the seat is held again: a second Pod is refused")
 		expectSecondPodRefused(k8sClient, ns, product)
 	})
+
+	It("counts Pods that run without an entry once an assignment covers them, and reports the over-allocation", func() {
+		ns := newNamespace()
+		product := ns + "-cad"
+		createProduct(utiltesting.MakeProduct(product).Obj())
+		site := createLicence(utiltesting.MakeLicense("site", ns).Product(product).SharedWithAll().Obj(),
+			kubecluster.LicenseStatus(active, licensingv1alpha1.SeatModelSite, hard, nil, product))
+		By("two Pods admitted by a Site licence hold no seat")
+		for _, name := range []string{"p1", "p2"} {
+			Eventually(func() error { return k8sClient.Create(ctx, kubecluster.MakePod(name, ns).Product(product).Obj()) }).WithTimeout(timeout).Should(Succeed())
+		}
+		setLicenceState(site, licensingv1alpha1.LicenseStateExpired)
+
+		By("a one-seat Concurrent assignment binds: both running Pods are now on its seat")
+		createLicence(utiltesting.MakeLicense("cad", ns).Product(product).Obj(),
+			kubecluster.LicenseStatus(active, conc, hard, ptr.To[int32](1), product))
+		createAssignment(utiltesting.MakeAssignment("sa", ns).License("cad").ServiceAccount("default").Seats(1).Obj(), kubecluster.BoundStatus(ns+"/cad", 1))
+		Eventually(func() map[string]licensingv1alpha1.SeatLedgerEntry { return ledger(ns, "sa") }).WithTimeout(timeout).Should(SatisfyAll(HaveLen(2), HaveKey("p1"), HaveKey("p2")))
+		Eventually(func(g Gomega) {
+			list := &eventsv1.EventList{}
+			g.Expect(k8sClient.List(ctx, list, client.InNamespace(ns))).To(Succeed())
+			var notes []string
+			for _, e := range list.Items {
+				if e.Reason == workload.EventSeatLedgerRepaired && e.Regarding.Name == "sa" && e.Type == corev1.EventTypeWarning {
+					notes = append(notes, e.Note)
+				}
+			}
+			g.Expect(notes).To(ContainElement(SatisfyAll(
+				ContainSubstring("added 2 Pods that run on this assignment's seats without an entry (p1, p2)"),
+				ContainSubstring("2 Pods now hold the 1 seat of this assignment: over-allocated by 1"))))
+		}).WithTimeout(timeout).Should(Succeed())
+
+		By("no further Pod is admitted on the over-allocated seat")
+		eventuallyDenied(func() client.Object { return kubecluster.MakePod("p3", ns).Product(product).Obj() }, "2/1 seats in use")
+	})
 })
