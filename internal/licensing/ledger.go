@@ -86,8 +86,9 @@ type RecountInput struct {
 	// Ledgers are the namespace's SeatLedgers.
 	Ledgers []licensingv1alpha1.SeatLedger
 	// Releasing are the UIDs of Pods whose deletion or end the seat releaser
-	// has seen and is releasing: their entries are its to remove, and a
-	// recount that raced it would report a repair that is none.
+	// has seen and is releasing, or has just released: their entries are its
+	// to remove, and a view of the Pods that lags behind it may still show
+	// them. A recount that raced it would report a repair that is none.
 	Releasing map[string]bool
 	Products  []licensingv1alpha1.LicenseProduct
 	// Licenses are the licences that may cover the namespace's Pods.
@@ -114,7 +115,8 @@ type LedgerRepair struct {
 // returns the repairs, one per ledger that changes, by assignment name:
 //   - an entry that StaleLedgerEntries finds stale is dropped, unless the
 //     seat releaser is releasing it;
-//   - a live, non-terminal Pod that needs a product whose covers are counted
+//   - a live, non-terminal Pod (that the releaser is not releasing) that
+//     needs a product whose covers are counted
 //     (the covers of FindCovers, as admission finds them) and that is in the
 //     ledger of none of them is added to the ledger of the first, as admission
 //     would have taken its seat there. It is added even when that ledger is
@@ -165,7 +167,7 @@ func RecountSeatLedgers(in RecountInput) []LedgerRepair {
 	sort.Slice(pods, func(i, j int) bool { return pods[i].Name < pods[j].Name })
 	for i := range pods {
 		p := &pods[i]
-		if PodTerminal(p) || p.Namespace != in.Namespace {
+		if PodTerminal(p) || p.Namespace != in.Namespace || in.Releasing[string(p.UID)] {
 			continue
 		}
 		w := WorkloadFromPodSpec("Pod", p.Name, p.Namespace, p.ObjectMeta, &p.Spec, nil)

@@ -143,6 +143,12 @@ func TestRecountSeatLedgers(t *testing.T) {
 			asgs:      []licensingv1alpha1.LicenseAssignment{b},
 			releasing: map[string]bool{"uid-gone": true},
 		},
+		"a Pod the seat releaser has released is not put back although the view of Pods still shows it": {
+			pods:      []corev1.Pod{builder("p1", "uid-p1")},
+			ledgers:   []licensingv1alpha1.SeatLedger{*ledgerA().Obj()},
+			asgs:      []licensingv1alpha1.LicenseAssignment{a},
+			releasing: map[string]bool{"uid-p1": true},
+		},
 		"entries inside the admission grace are spared": {
 			ledgers: []licensingv1alpha1.SeatLedger{*ledgerA().Entry("coming", "uid-coming", young).Obj()},
 			asgs:    []licensingv1alpha1.LicenseAssignment{a},

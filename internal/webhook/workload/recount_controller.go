@@ -3,6 +3,7 @@ package workload
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -53,10 +54,10 @@ var recountExempt = map[string]bool{
 // administrator, a bug, or a manager that was down while Pods went.
 //
 // It decides first on the cache, which costs no API call; only when that
-// finds a repair does it read the Pods and the ledgers live (Pods first: a
-// Pod is stored after its entry is written), decide again on those, and write
-// each ledger with the resourceVersion it read (compare-and-swap, as the
-// admission does). A conflict reruns the pass.
+// finds a repair does it read the ledgers live (and the Pods, when an entry
+// is to be dropped; Pods first: a Pod is stored after its entry is written),
+// decide again on those, and write each ledger with the resourceVersion it
+// read (compare-and-swap, as the admission does). A conflict reruns the pass.
 type SeatRecounter struct {
 	// Cache reads Pods, ledgers, assignments, licences, products and namespaces.
 	Cache client.Reader
@@ -131,7 +132,7 @@ func (r *SeatRecounter) SetupWithManager(mgr ctrl.Manager) error {
 // Reconcile recounts the ledgers of the namespace req.Namespace.
 func (r *SeatRecounter) Reconcile(ctx context.Context, req reconcile.Request) (reconcile.Result, error) {
 	ns := req.Namespace
-	in, err := r.input(ctx, ns, r.Cache)
+	in, err := r.input(ctx, ns, r.Cache, r.Cache)
 	if err != nil {
 		return reconcile.Result{}, err
 	}
@@ -139,8 +140,15 @@ func (r *SeatRecounter) Reconcile(ctx context.Context, req reconcile.Request) (r
 	if len(repairs) == 0 {
 		return reconcile.Result{RequeueAfter: r.graceEnd(in)}, nil
 	}
-	// Decide again on what the API server has now.
-	if in, err = r.input(ctx, ns, r.Reader); err != nil {
+	// Decide again on the ledgers as the API server has them now. Pods are
+	// read live too when an entry is to be dropped (its Pod must be gone);
+	// Pods the cache shows exist, or were deleted so recently that the seat
+	// releaser is still releasing them.
+	pods := r.Cache
+	if slices.ContainsFunc(repairs, func(rep licensing.LedgerRepair) bool { return len(rep.Dropped) > 0 }) {
+		pods = r.Reader
+	}
+	if in, err = r.input(ctx, ns, pods, r.Reader); err != nil {
 		return reconcile.Result{}, err
 	}
 	repairs = licensing.RecountSeatLedgers(in)
@@ -192,16 +200,18 @@ func (r *SeatRecounter) Reconcile(ctx context.Context, req reconcile.Request) (r
 	return reconcile.Result{RequeueAfter: r.graceEnd(in)}, nil
 }
 
-// input reads what the recount of namespace ns needs. Pods and ledgers come
-// from podsAndLedgers (the cache, or the API server), Pods first.
-func (r *SeatRecounter) input(ctx context.Context, ns string, podsAndLedgers client.Reader) (licensing.RecountInput, error) {
+// input reads what the recount of namespace ns needs. Pods come from
+// podReader and ledgers from ledgerReader (the cache, or the API server),
+// Pods first: a Pod is stored after its entry is written, so a ledger read
+// after a Pod shows the Pod's entry.
+func (r *SeatRecounter) input(ctx context.Context, ns string, podReader, ledgerReader client.Reader) (licensing.RecountInput, error) {
 	in := licensing.RecountInput{Now: r.Clock.Now(), Grace: r.Grace, Namespace: ns, Releasing: r.releasing.snapshot()}
 	pods := &corev1.PodList{}
-	if err := podsAndLedgers.List(ctx, pods, client.InNamespace(ns)); err != nil {
+	if err := podReader.List(ctx, pods, client.InNamespace(ns)); err != nil {
 		return in, fmt.Errorf("listing Pods: %w", err)
 	}
 	ledgers := &licensingv1alpha1.SeatLedgerList{}
-	if err := podsAndLedgers.List(ctx, ledgers, client.InNamespace(ns)); err != nil {
+	if err := ledgerReader.List(ctx, ledgers, client.InNamespace(ns)); err != nil {
 		return in, fmt.Errorf("listing seat ledgers: %w", err)
 	}
 	asgs := &licensingv1alpha1.LicenseAssignmentList{}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -29,13 +30,20 @@ type podRelease struct {
 }
 
 // releasing are the Pods (by UID) whose seats the seat releaser has been
-// asked to give back and has not given back yet. The recount leaves their
-// entries to it: a recount that raced the releaser would report a repair that
-// is none.
+// asked to give back and has not given back yet, or gave back less than
+// releasedMemory ago. The recount leaves them to it: a recount that raced
+// the releaser would report a repair that is none, or put back the entry of
+// a Pod its cache still shows although it is gone.
 type releasing struct {
-	mu   sync.Mutex
-	uids map[types.UID]struct{}
+	mu sync.Mutex
+	// uids maps a UID to when its release finished (zero while it runs).
+	uids map[types.UID]time.Time
+	now  func() time.Time
 }
+
+// releasedMemory is how long a released Pod stays in releasing: far longer
+// than a cache lags behind the API server.
+const releasedMemory = time.Minute
 
 func (r *releasing) add(uid types.UID) {
 	if r == nil {
@@ -44,9 +52,9 @@ func (r *releasing) add(uid types.UID) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.uids == nil {
-		r.uids = map[types.UID]struct{}{}
+		r.uids = map[types.UID]time.Time{}
 	}
-	r.uids[uid] = struct{}{}
+	r.uids[uid] = time.Time{}
 }
 
 func (r *releasing) done(uid types.UID) {
@@ -55,18 +63,26 @@ func (r *releasing) done(uid types.UID) {
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	delete(r.uids, uid)
+	if _, ok := r.uids[uid]; ok {
+		r.uids[uid] = r.now()
+	}
 }
 
-// snapshot returns the UIDs being released.
+// snapshot returns the UIDs being released or just released, and forgets
+// those released longer than releasedMemory ago.
 func (r *releasing) snapshot() map[string]bool {
 	if r == nil {
 		return nil
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	now := r.now()
 	out := make(map[string]bool, len(r.uids))
-	for uid := range r.uids {
+	for uid, at := range r.uids {
+		if !at.IsZero() && now.Sub(at) > releasedMemory {
+			delete(r.uids, uid)
+			continue
+		}
 		out[string(uid)] = true
 	}
 	return out

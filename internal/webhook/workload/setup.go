@@ -61,7 +61,7 @@ func SetupWithManager(mgr ctrl.Manager) error {
 	srv := mgr.GetWebhookServer()
 	srv.Register(PodPath, &webhook.Admission{Handler: h})
 	srv.Register(WorkloadPath, &webhook.Admission{Handler: h})
-	rel := &releasing{}
+	rel := &releasing{now: time.Now}
 	releaser := &SeatReleaser{Cache: mgr.GetClient(), Reader: lc, Ledger: ledger, releasing: rel}
 	if err := releaser.SetupWithManager(mgr); err != nil {
 		return err
