@@ -258,10 +258,12 @@ func dropText(why DropReason, n int) string {
 	one := n == 1
 	switch why {
 	case DropPodGone:
+		// A Pod that a later admission plugin (ResourceQuota) refused after
+		// its seat was taken was never stored: the same entry.
 		if one {
-			return "a Pod that no longer exists"
+			return "a Pod that does not exist, deleted or refused after its admission"
 		}
-		return "Pods that no longer exist"
+		return "Pods that do not exist, deleted or refused after their admission"
 	case DropPodTerminal:
 		if one {
 			return "a Pod that has finished"

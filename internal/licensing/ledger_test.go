@@ -218,7 +218,7 @@ func TestRepairMessage(t *testing.T) {
 		},
 		"gone and finished Pods": {
 			r:    LedgerRepair{Assignment: "a", Dropped: []DroppedEntry{{Entry: entry("x"), Why: DropPodGone}, {Entry: entry("y"), Why: DropPodTerminal}}, Holders: 1, Seats: 4},
-			want: []string{"removed 1 entry of a Pod that no longer exists (x)", "removed 1 entry of a Pod that has finished (y)", "1 of 4 seats held"},
+			want: []string{"removed 1 entry of a Pod that does not exist, deleted or refused after its admission (x)", "removed 1 entry of a Pod that has finished (y)", "1 of 4 seats held"},
 		},
 		"long lists are cut": {
 			r: LedgerRepair{Assignment: "a", Added: func() []licensingv1alpha1.SeatLedgerEntry {
