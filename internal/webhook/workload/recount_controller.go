@@ -49,7 +49,7 @@ var recountExempt = map[string]bool{
 // would have charged. Each repair is a Warning event on the assignment. It
 // runs for every namespace with ledgers, licensed Pods or assignments when it
 // starts, and again when a ledger, a licensed Pod or the binding of an
-// assignment of the namespace changes; a ledger
+// assignment of the namespace changes, or the state of a licence; a ledger
 // that only the operator may write changes in other ways only by an
 // administrator, a bug, or a manager that was down while Pods went.
 //
@@ -120,12 +120,32 @@ func (r *SeatRecounter) SetupWithManager(mgr ctrl.Manager) error {
 			}
 		},
 	}
+	// A licence that changes state (a Site licence that expires) moves the
+	// Pods it admitted onto the counted covers of the namespaces that have
+	// assignments; a change of what it covers may too.
+	licences := handler.TypedFuncs[*licensingv1alpha1.SoftwareLicense, reconcile.Request]{
+		UpdateFunc: func(ctx context.Context, e event.TypedUpdateEvent[*licensingv1alpha1.SoftwareLicense], q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+			o, n := e.ObjectOld.Status, e.ObjectNew.Status
+			if o.State == n.State && equality.Semantic.DeepEqual(o.Product, n.Product) && equality.Semantic.DeepEqual(o.EffectivePolicy, n.EffectivePolicy) {
+				return
+			}
+			list := &licensingv1alpha1.LicenseAssignmentList{}
+			if err := r.Cache.List(ctx, list); err != nil {
+				ctrl.LoggerFrom(ctx).Error(err, "Listing LicenseAssignments to recount after a licence change", "license", klog.KObj(e.ObjectNew))
+				return
+			}
+			for i := range list.Items {
+				byNamespace(&list.Items[i], q)
+			}
+		},
+	}
 	licensed := predicate.NewTypedPredicateFuncs(func(p *corev1.Pod) bool { return r.licensed == nil || r.licensed(p) })
 	return builder.TypedControllerManagedBy[reconcile.Request](mgr).
 		Named("seatrecount").
 		WatchesRawSource(source.TypedKind(mgr.GetCache(), &licensingv1alpha1.SeatLedger{}, ledgers)).
 		WatchesRawSource(source.TypedKind(mgr.GetCache(), &corev1.Pod{}, pods, licensed)).
 		WatchesRawSource(source.TypedKind(mgr.GetCache(), &licensingv1alpha1.LicenseAssignment{}, asgs)).
+		WatchesRawSource(source.TypedKind(mgr.GetCache(), &licensingv1alpha1.SoftwareLicense{}, licences)).
 		Complete(r)
 }
 

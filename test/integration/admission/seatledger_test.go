@@ -229,6 +229,7 @@ var _ = Describe("The seat ledger is out of tenants' reach", func() {
 			Eventually(func() error { return k8sClient.Create(ctx, kubecluster.MakePod(name, ns).Product(product).Obj()) }).WithTimeout(timeout).Should(Succeed())
 		}
 		setLicenceState(site, licensingv1alpha1.LicenseStateExpired)
+		eventuallyDenied(func() client.Object { return kubecluster.MakePod("p0", ns).Product(product).Obj() }, "Expired")
 
 		By("a one-seat Concurrent assignment binds: both running Pods are now on its seat")
 		createLicence(utiltesting.MakeLicense("cad", ns).Product(product).Obj(),
