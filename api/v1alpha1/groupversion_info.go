@@ -1,5 +1,6 @@
 // Package v1alpha1 contains the API types of the licensing.license-operator.dev
-// group: LicenseProduct, SoftwareLicense and LicenseAssignment.
+// group: LicenseProduct, SoftwareLicense and LicenseAssignment, and the
+// operator-internal SeatLedger.
 //
 // +kubebuilder:object:generate=true
 // +groupName=licensing.license-operator.dev

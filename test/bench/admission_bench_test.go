@@ -253,13 +253,13 @@ func (ae *admissionEnv) drainConcurrent(b *testing.B) {
 	}
 	deadline := time.Now().Add(time.Minute)
 	for {
-		cm := &corev1.ConfigMap{}
-		err := ae.c.Get(ctx, client.ObjectKey{Namespace: benchNS, Name: workload.LedgerName("runners")}, cm)
-		if err == nil && len(cm.Data) == 0 {
+		l := &licensingv1alpha1.SeatLedger{}
+		err := ae.c.Get(ctx, client.ObjectKey{Namespace: benchNS, Name: workload.LedgerName("runners")}, l)
+		if err == nil && len(l.Spec.Entries) == 0 {
 			return
 		}
 		if time.Now().After(deadline) {
-			b.Fatalf("the ledger still holds %d entries: %v", len(cm.Data), err)
+			b.Fatalf("the ledger still holds %d entries: %v", len(l.Spec.Entries), err)
 		}
 		time.Sleep(100 * time.Millisecond)
 	}

@@ -72,12 +72,12 @@ func TestDecideGivesSeatsBackOnError(t *testing.T) {
 	if _, err := h.Decide(context.Background(), &w, PodRef{Namespace: ns, Name: "p", UID: "uid-p"}, false); err == nil {
 		t.Fatal("Decide succeeded although the licences of db could not be listed")
 	}
-	cm := &corev1.ConfigMap{}
-	if err := c.Get(context.Background(), types.NamespacedName{Namespace: ns, Name: LedgerName("a")}, cm); err != nil {
+	l := &licensingv1alpha1.SeatLedger{}
+	if err := c.Get(context.Background(), types.NamespacedName{Namespace: ns, Name: LedgerName("a")}, l); err != nil {
 		t.Fatal(err)
 	}
-	if _, ok := cm.Data["p"]; ok {
-		t.Errorf("the refused Pod still holds the seat of product cad: ledger %v", cm.Data)
+	if entryOf(l, "p") >= 0 {
+		t.Errorf("the refused Pod still holds the seat of product cad: ledger %v", l.Spec.Entries)
 	}
 }
 

@@ -7,8 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"sort"
-	"strings"
 	"sync"
 	"time"
 
@@ -20,25 +20,24 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	licensingv1alpha1 "github.com/license-operator/license-operator/api/v1alpha1"
+	"github.com/license-operator/license-operator/internal/licensing"
 )
 
-// The seat ledger of a Concurrent assignment is a ConfigMap in the assignment's
-// namespace, owned by the assignment, listing the Pods admitted on its seats:
-// data key = Pod name, value = "<uid> <admission time RFC3339>". The webhook reads
-// it live from the API server and writes it with its resourceVersion
-// (compare-and-swap), exactly as the ResourceQuota admission plugin does with
-// quota status: two webhook replicas, or two requests in one replica, cannot
-// both take the last seat, because only one of their updates can succeed.
+// The seat ledger of a Concurrent assignment is a SeatLedger in the
+// assignment's namespace, owned by the assignment, listing the Pods admitted
+// on its seats (spec.entries: Pod name, UID, admission time). Only the
+// operator's ServiceAccount may write it (config/policy); tenants' roles do
+// not include it. The webhook reads it live from the API server and writes it
+// with its resourceVersion (compare-and-swap), exactly as the ResourceQuota
+// admission plugin does with quota status: two webhook replicas, or two
+// requests in one replica, cannot both take the last seat, because only one
+// of their updates can succeed. Which entries are stale is
+// licensing.StaleLedgerEntries; the recount controller (recount_controller.go)
+// repairs the ledgers from the live Pods.
 
-const (
-	// LedgerLabel marks seat ledger ConfigMaps; its value is "true".
-	LedgerLabel = licensingv1alpha1.LabelPrefix + "seat-ledger"
-	// LedgerAssignmentAnnotation names the assignment a ledger belongs to.
-	LedgerAssignmentAnnotation = licensingv1alpha1.LabelPrefix + "assignment"
-	ledgerPrefix               = "seat-ledger-"
-)
+const ledgerPrefix = "seat-ledger-"
 
-// LedgerName is the name of the ledger ConfigMap of an assignment.
+// LedgerName is the name of the SeatLedger of an assignment.
 func LedgerName(assignment string) string {
 	name := ledgerPrefix + assignment
 	if len(name) <= 253 {
@@ -48,23 +47,29 @@ func LedgerName(assignment string) string {
 	return name[:253-17] + "-" + hex.EncodeToString(sum[:8])
 }
 
-// ledgerEntry is one admitted Pod.
-type ledgerEntry struct {
-	UID      types.UID
-	Admitted time.Time
-}
-
-func parseEntry(v string) ledgerEntry {
-	uid, ts, _ := strings.Cut(v, " ")
-	t, err := time.Parse(time.RFC3339, ts)
-	if err != nil {
-		t = time.Time{}
+// entryOf returns the index of the entry of the Pod named pod, or -1.
+func entryOf(l *licensingv1alpha1.SeatLedger, pod string) int {
+	for i := range l.Spec.Entries {
+		if l.Spec.Entries[i].Pod == pod {
+			return i
+		}
 	}
-	return ledgerEntry{UID: types.UID(uid), Admitted: t}
+	return -1
 }
 
-func formatEntry(e ledgerEntry) string {
-	return string(e.UID) + " " + e.Admitted.UTC().Format(time.RFC3339)
+// setEntry writes the entry of pod (replacing an entry of its name).
+func setEntry(l *licensingv1alpha1.SeatLedger, pod PodRef, admitted time.Time) {
+	e := licensingv1alpha1.SeatLedgerEntry{Pod: pod.Name, UID: string(pod.UID), Admitted: metav1.NewTime(admitted)}
+	if i := entryOf(l, pod.Name); i >= 0 {
+		l.Spec.Entries[i] = e
+		return
+	}
+	l.Spec.Entries = append(l.Spec.Entries, e)
+}
+
+// removeEntries drops the entries of the named Pods.
+func removeEntries(l *licensingv1alpha1.SeatLedger, pods map[string]bool) {
+	l.Spec.Entries = slices.DeleteFunc(l.Spec.Entries, func(e licensingv1alpha1.SeatLedgerEntry) bool { return pods[e.Pod] })
 }
 
 // Ledger reserves and releases Concurrent seats.
@@ -90,7 +95,7 @@ type Ledger struct {
 // trusted without the API server's compare-and-swap.
 type ledgerSlot struct {
 	sem  chan struct{}
-	last *corev1.ConfigMap
+	last *licensingv1alpha1.SeatLedger
 
 	mu    sync.Mutex
 	queue []*reservationRequest
@@ -137,11 +142,11 @@ func (s *ledgerSlot) unlock() { <-s.sem }
 // read returns the remembered version when fresh is false and there is one, else the live one.
 // live says whether the copy was just read from the API server: a decision
 // that writes nothing (a refusal, "not in the ledger") is taken only on a live copy.
-func (l *Ledger) read(ctx context.Context, s *ledgerSlot, key types.NamespacedName, fresh bool) (cm *corev1.ConfigMap, live bool, err error) {
+func (l *Ledger) read(ctx context.Context, s *ledgerSlot, key types.NamespacedName, fresh bool) (cm *licensingv1alpha1.SeatLedger, live bool, err error) {
 	if !fresh && s.last != nil {
 		return s.last.DeepCopy(), false, nil
 	}
-	cm = &corev1.ConfigMap{}
+	cm = &licensingv1alpha1.SeatLedger{}
 	if err := l.Reader.Get(ctx, key, cm); err != nil {
 		s.last = nil
 		return nil, true, err
@@ -252,9 +257,6 @@ func (l *Ledger) commit(ctx context.Context, asg *licensingv1alpha1.LicenseAssig
 			finish(err)
 			return
 		}
-		if cm.Data == nil {
-			cm.Data = map[string]string{}
-		}
 		changed, admitted, retry, err := l.decide(ctx, cm, batch, live)
 		if err != nil {
 			finish(err)
@@ -301,13 +303,13 @@ func (l *Ledger) commit(ctx context.Context, asg *licensingv1alpha1.LicenseAssig
 // the admitted Pods to cm. retry is true when a refusal would have been
 // decided on a remembered copy: the caller rereads and decides again.
 // changed says cm must be written; admitted that it holds new entries.
-func (l *Ledger) decide(ctx context.Context, cm *corev1.ConfigMap, batch []*reservationRequest, live bool) (changed, admitted, retry bool, err error) {
+func (l *Ledger) decide(ctx context.Context, cm *licensingv1alpha1.SeatLedger, batch []*reservationRequest, live bool) (changed, admitted, retry bool, err error) {
 	pruned := false
 	for _, r := range batch {
-		if e, ok := cm.Data[r.pod.Name]; ok {
-			if parseEntry(e).UID == r.pod.UID {
+		if i := entryOf(cm, r.pod.Name); i >= 0 {
+			if types.UID(cm.Spec.Entries[i].UID) == r.pod.UID {
 				// A retried admission of the same Pod: it holds its seat already.
-				r.res = Reservation{Admitted: true, Used: len(cm.Data)}
+				r.res = Reservation{Admitted: true, Used: len(cm.Spec.Entries)}
 				continue
 			}
 			// Another Pod of this name has the entry. Names are unique only
@@ -322,7 +324,7 @@ func (l *Ledger) decide(ctx context.Context, cm *corev1.ConfigMap, batch []*rese
 				return false, false, false, err
 			}
 			if held {
-				r.res = Reservation{NameHeld: true, Used: len(cm.Data)}
+				r.res = Reservation{NameHeld: true, Used: len(cm.Spec.Entries)}
 				continue
 			}
 			// The Pod of the entry is gone (or was never stored): this Pod takes its place.
@@ -334,8 +336,9 @@ func (l *Ledger) decide(ctx context.Context, cm *corev1.ConfigMap, batch []*rese
 			}
 			if !pruned {
 				// Full: only now is it worth looking for entries of Pods that
-				// are gone (the seat releaser removes them as Pods go; this
-				// catches what it missed, for example while the manager was down).
+				// are gone on the admission path (the seat releaser removes
+				// them as Pods go and the recount catches what it missed, but
+				// either may lag behind a burst of admissions).
 				p, err := l.prune(ctx, cm)
 				if err != nil {
 					return false, false, false, err
@@ -348,7 +351,7 @@ func (l *Ledger) decide(ctx context.Context, cm *corev1.ConfigMap, batch []*rese
 				continue
 			}
 		}
-		cm.Data[r.pod.Name] = formatEntry(ledgerEntry{UID: r.pod.UID, Admitted: l.Clock.Now()})
+		setEntry(cm, r.pod, l.Clock.Now())
 		changed, admitted = true, true
 		r.res = Reservation{Admitted: true, Over: used >= int(r.seats), Used: used + 1}
 	}
@@ -374,14 +377,14 @@ func (l *Ledger) Release(ctx context.Context, ledger types.NamespacedName, pod P
 		if err != nil {
 			return client.IgnoreNotFound(err)
 		}
-		e, ok := cm.Data[pod.Name]
-		if !ok || (pod.UID != "" && parseEntry(e).UID != pod.UID) {
+		i := entryOf(cm, pod.Name)
+		if i < 0 || (pod.UID != "" && types.UID(cm.Spec.Entries[i].UID) != pod.UID) {
 			if !live {
 				continue
 			}
 			return nil
 		}
-		delete(cm.Data, pod.Name)
+		removeEntries(cm, map[string]bool{pod.Name: true})
 		err = l.Writer.Update(ctx, cm)
 		if apierrors.IsConflict(err) || (apierrors.IsNotFound(err) && !live) {
 			continue
@@ -405,22 +408,12 @@ func (l *Ledger) nameHeld(ctx context.Context, namespace, name string) (bool, er
 	return true, nil
 }
 
-// prune drops the entries whose Pod is terminal, or gone (or replaced by another
-// Pod of the same name) for longer than the grace. It lists the namespace's
-// Pods once, and only when some entry is older than the grace. A Pod of the
-// entry's name but another UID counts as a replacement only when it was
-// created more than the grace after the entry was written: one created before
-// may be the Pod that holds the seat while the entry carries the UID of a
-// concurrent create of the same name that the storage refused.
-func (l *Ledger) prune(ctx context.Context, cm *corev1.ConfigMap) (bool, error) {
+// prune drops the entries that licensing.StaleLedgerEntries finds stale. It
+// lists the namespace's Pods once, and only when some entry is older than the
+// grace.
+func (l *Ledger) prune(ctx context.Context, cm *licensingv1alpha1.SeatLedger) (bool, error) {
 	now := l.Clock.Now()
-	var old []string
-	for name, v := range cm.Data {
-		if now.Sub(parseEntry(v).Admitted) >= l.Grace {
-			old = append(old, name)
-		}
-	}
-	if len(old) == 0 {
+	if !slices.ContainsFunc(cm.Spec.Entries, func(e licensingv1alpha1.SeatLedgerEntry) bool { return now.Sub(e.Admitted.Time) >= l.Grace }) {
 		return false, nil
 	}
 	pods := &corev1.PodList{}
@@ -431,49 +424,48 @@ func (l *Ledger) prune(ctx context.Context, cm *corev1.ConfigMap) (bool, error) 
 	for i := range pods.Items {
 		byName[pods.Items[i].Name] = &pods.Items[i]
 	}
-	changed := false
-	for _, name := range old {
-		p, ok := byName[name]
-		e := parseEntry(cm.Data[name])
-		replaced := ok && p.UID != e.UID && p.CreationTimestamp.After(e.Admitted.Add(l.Grace))
-		if !ok || replaced || podTerminal(p) {
-			delete(cm.Data, name)
-			changed = true
-		}
+	stale := licensing.StaleLedgerEntries(cm.Spec.Entries, byName, now, l.Grace)
+	if len(stale) == 0 {
+		return false, nil
 	}
-	return changed, nil
+	drop := make(map[string]bool, len(stale))
+	for _, d := range stale {
+		drop[d.Entry.Pod] = true
+	}
+	removeEntries(cm, drop)
+	return true, nil
 }
 
 // liveCount is the number of entries, not counting an earlier Pod of the
 // asking Pod's name (which is gone: decide and Peek check it with nameHeld).
-func liveCount(cm *corev1.ConfigMap, podName string) int {
-	n := len(cm.Data)
-	if _, ok := cm.Data[podName]; ok {
+func liveCount(cm *licensingv1alpha1.SeatLedger, podName string) int {
+	n := len(cm.Spec.Entries)
+	if entryOf(cm, podName) >= 0 {
 		n--
 	}
 	return n
 }
 
-func podTerminal(p *corev1.Pod) bool {
-	return p.Status.Phase == corev1.PodSucceeded || p.Status.Phase == corev1.PodFailed
-}
-
-func holders(cm *corev1.ConfigMap) []string {
-	out := make([]string, 0, len(cm.Data))
-	for k := range cm.Data {
-		out = append(out, k)
+func holders(cm *licensingv1alpha1.SeatLedger) []string {
+	out := make([]string, 0, len(cm.Spec.Entries))
+	for _, e := range cm.Spec.Entries {
+		out = append(out, e.Pod)
 	}
 	sort.Strings(out)
 	return out
 }
 
-func (l *Ledger) newLedger(asg *licensingv1alpha1.LicenseAssignment, key types.NamespacedName) *corev1.ConfigMap {
-	return &corev1.ConfigMap{
+func (l *Ledger) newLedger(asg *licensingv1alpha1.LicenseAssignment, key types.NamespacedName) *licensingv1alpha1.SeatLedger {
+	return NewSeatLedger(asg, key.Name)
+}
+
+// NewSeatLedger returns an empty ledger of the assignment, named name, owned
+// by it (so that garbage collection and namespace deletion remove it).
+func NewSeatLedger(asg *licensingv1alpha1.LicenseAssignment, name string) *licensingv1alpha1.SeatLedger {
+	return &licensingv1alpha1.SeatLedger{
 		ObjectMeta: metav1.ObjectMeta{
-			Name:        key.Name,
-			Namespace:   key.Namespace,
-			Labels:      map[string]string{LedgerLabel: "true"},
-			Annotations: map[string]string{LedgerAssignmentAnnotation: asg.Name},
+			Name:      name,
+			Namespace: asg.Namespace,
 			OwnerReferences: []metav1.OwnerReference{{
 				APIVersion: licensingv1alpha1.GroupVersion.String(),
 				Kind:       "LicenseAssignment",
@@ -481,13 +473,13 @@ func (l *Ledger) newLedger(asg *licensingv1alpha1.LicenseAssignment, key types.N
 				UID:        asg.UID,
 			}},
 		},
-		Data: map[string]string{},
+		Spec: licensingv1alpha1.SeatLedgerSpec{Assignment: asg.Name},
 	}
 }
 
 // Peek answers Reserve for a dry-run request: it reads the ledger and writes nothing.
 func (l *Ledger) Peek(ctx context.Context, asg *licensingv1alpha1.LicenseAssignment, pod PodRef, seats int32, allowOver bool) (Reservation, error) {
-	cm := &corev1.ConfigMap{}
+	cm := &licensingv1alpha1.SeatLedger{}
 	err := l.Reader.Get(ctx, types.NamespacedName{Namespace: asg.Namespace, Name: LedgerName(asg.Name)}, cm)
 	if apierrors.IsNotFound(err) {
 		return Reservation{Admitted: seats > 0 || allowOver, Over: seats < 1, Used: 1}, nil
@@ -495,16 +487,13 @@ func (l *Ledger) Peek(ctx context.Context, asg *licensingv1alpha1.LicenseAssignm
 	if err != nil {
 		return Reservation{}, fmt.Errorf("reading seat ledger of %s: %w", asg.Name, err)
 	}
-	if cm.Data == nil {
-		cm.Data = map[string]string{}
-	}
-	if e, ok := cm.Data[pod.Name]; ok && parseEntry(e).UID != pod.UID {
+	if i := entryOf(cm, pod.Name); i >= 0 && types.UID(cm.Spec.Entries[i].UID) != pod.UID {
 		held, err := l.nameHeld(ctx, cm.Namespace, pod.Name)
 		if err != nil {
 			return Reservation{}, err
 		}
 		if held {
-			return Reservation{NameHeld: true, Used: len(cm.Data), Holders: holders(cm)}, nil
+			return Reservation{NameHeld: true, Used: len(cm.Spec.Entries), Holders: holders(cm)}, nil
 		}
 	}
 	used := liveCount(cm, pod.Name)

@@ -3,6 +3,8 @@ package workload
 import (
 	"context"
 	"fmt"
+	"sync"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -27,6 +29,65 @@ type podRelease struct {
 	UID types.UID
 }
 
+// releasing are the Pods (by UID) whose seats the seat releaser has been
+// asked to give back and has not given back yet, or gave back less than
+// releasedMemory ago. The recount leaves them to it: a recount that raced
+// the releaser would report a repair that is none, or put back the entry of
+// a Pod its cache still shows although it is gone.
+type releasing struct {
+	mu sync.Mutex
+	// uids maps a UID to when its release finished (zero while it runs).
+	uids map[types.UID]time.Time
+	now  func() time.Time
+}
+
+// releasedMemory is how long a released Pod stays in releasing: far longer
+// than a cache lags behind the API server.
+const releasedMemory = time.Minute
+
+func (r *releasing) add(uid types.UID) {
+	if r == nil {
+		return
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.uids == nil {
+		r.uids = map[types.UID]time.Time{}
+	}
+	r.uids[uid] = time.Time{}
+}
+
+func (r *releasing) done(uid types.UID) {
+	if r == nil {
+		return
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if _, ok := r.uids[uid]; ok {
+		r.uids[uid] = r.now()
+	}
+}
+
+// snapshot returns the UIDs being released or just released, and forgets
+// those released longer than releasedMemory ago.
+func (r *releasing) snapshot() map[string]bool {
+	if r == nil {
+		return nil
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	now := r.now()
+	out := make(map[string]bool, len(r.uids))
+	for uid, at := range r.uids {
+		if !at.IsZero() && now.Sub(at) > releasedMemory {
+			delete(r.uids, uid)
+			continue
+		}
+		out[string(uid)] = true
+	}
+	return out
+}
+
 // SeatReleaser gives Concurrent seats back when a Pod that holds one is deleted
 // or finishes (Succeeded or Failed). It watches only Pods that need a licence.
 type SeatReleaser struct {
@@ -35,24 +96,27 @@ type SeatReleaser struct {
 	// Reader lists ledgers live.
 	Reader client.Reader
 	Ledger *Ledger
+
+	releasing *releasing
 }
 
 // +kubebuilder:rbac:groups="",resources=pods,verbs=get;list;watch
-// +kubebuilder:rbac:groups="",resources=configmaps,verbs=get;list;watch;create;update;patch;delete
+// +kubebuilder:rbac:groups=licensing.license-operator.dev,resources=seatledgers,verbs=get;list;watch;create;update;patch;delete
 
 // SetupWithManager registers the controller.
 func (r *SeatReleaser) SetupWithManager(mgr ctrl.Manager) error {
 	enqueue := func(p *corev1.Pod, q workqueue.TypedRateLimitingInterface[podRelease]) {
+		r.releasing.add(p.UID)
 		q.Add(podRelease{NamespacedName: types.NamespacedName{Namespace: p.Namespace, Name: p.Name}, UID: p.UID})
 	}
 	h := handler.TypedFuncs[*corev1.Pod, podRelease]{
 		CreateFunc: func(_ context.Context, e event.TypedCreateEvent[*corev1.Pod], q workqueue.TypedRateLimitingInterface[podRelease]) {
-			if podTerminal(e.Object) {
+			if licensing.PodTerminal(e.Object) {
 				enqueue(e.Object, q)
 			}
 		},
 		UpdateFunc: func(_ context.Context, e event.TypedUpdateEvent[*corev1.Pod], q workqueue.TypedRateLimitingInterface[podRelease]) {
-			if podTerminal(e.ObjectNew) && !podTerminal(e.ObjectOld) {
+			if licensing.PodTerminal(e.ObjectNew) && !licensing.PodTerminal(e.ObjectOld) {
 				enqueue(e.ObjectNew, q)
 			}
 		},
@@ -84,20 +148,20 @@ func (r *SeatReleaser) needsLicence(p *corev1.Pod) bool {
 // Reconcile removes the Pod's entry from every ledger of its namespace.
 func (r *SeatReleaser) Reconcile(ctx context.Context, req podRelease) (reconcile.Result, error) {
 	log := ctrl.LoggerFrom(ctx).WithValues("pod", klog.KRef(req.Namespace, req.Name))
-	ledgers := &corev1.ConfigMapList{}
-	if err := r.Reader.List(ctx, ledgers, client.InNamespace(req.Namespace), client.MatchingLabels{LedgerLabel: "true"}); err != nil {
+	ledgers := &licensingv1alpha1.SeatLedgerList{}
+	if err := r.Reader.List(ctx, ledgers, client.InNamespace(req.Namespace)); err != nil {
 		return reconcile.Result{}, fmt.Errorf("listing seat ledgers: %w", err)
 	}
 	for i := range ledgers.Items {
 		cm := &ledgers.Items[i]
-		v, ok := cm.Data[req.Name]
-		if !ok || parseEntry(v).UID != req.UID {
+		if j := entryOf(cm, req.Name); j < 0 || types.UID(cm.Spec.Entries[j].UID) != req.UID {
 			continue
 		}
 		if err := r.Ledger.Release(ctx, client.ObjectKeyFromObject(cm), PodRef{Namespace: req.Namespace, Name: req.Name, UID: req.UID}); err != nil {
 			return reconcile.Result{}, err
 		}
-		log.V(1).Info("Released seat", "ledger", klog.KObj(cm), "assignment", cm.Annotations[LedgerAssignmentAnnotation])
+		log.V(1).Info("Released seat", "ledger", klog.KObj(cm), "assignment", cm.Spec.Assignment)
 	}
+	r.releasing.done(req.UID)
 	return reconcile.Result{}, nil
 }

@@ -57,7 +57,7 @@ type Options struct {
 }
 
 // SetupWithManager registers the workload webhooks, the user stamp, the seat
-// releaser and the matchConditions syncer with the manager.
+// releaser, the seat recount and the matchConditions syncer with the manager.
 func SetupWithManager(mgr ctrl.Manager, opts ...Options) error {
 	id := licensing.DefaultIdentity()
 	for _, o := range opts {
@@ -93,7 +93,17 @@ func SetupWithManager(mgr ctrl.Manager, opts ...Options) error {
 	srv.Register(StampWorkloadPath, &webhook.Admission{Handler: stamper})
 	srv.Register(PodPath, &webhook.Admission{Handler: h})
 	srv.Register(WorkloadPath, &webhook.Admission{Handler: h})
-	if err := (&SeatReleaser{Cache: mgr.GetClient(), Reader: lc, Ledger: ledger}).SetupWithManager(mgr); err != nil {
+	rel := &releasing{now: time.Now}
+	releaser := &SeatReleaser{Cache: mgr.GetClient(), Reader: lc, Ledger: ledger, releasing: rel}
+	if err := releaser.SetupWithManager(mgr); err != nil {
+		return err
+	}
+	recounter := &SeatRecounter{
+		Cache: mgr.GetClient(), Reader: lc, Writer: lc, Clock: clock.RealClock{}, Grace: LedgerGrace,
+		Recorder:  mgr.GetEventRecorder("license-operator-seat-recount"),
+		releasing: rel, licensed: releaser.needsLicence,
+	}
+	if err := recounter.SetupWithManager(mgr); err != nil {
 		return err
 	}
 	return (&MatchConditionsSyncer{Client: mgr.GetClient()}).SetupWithManager(mgr)

@@ -91,13 +91,13 @@ var _ = Describe("A licensed Deployment", func() {
 		return len(pods.Items)
 	}
 	ledgerLen := func(g Gomega) int {
-		cm := &corev1.ConfigMap{}
-		err := k8sClient.Get(ctx, types.NamespacedName{Namespace: ns, Name: workload.LedgerName(sa)}, cm)
+		l := &licensingv1alpha1.SeatLedger{}
+		err := k8sClient.Get(ctx, types.NamespacedName{Namespace: ns, Name: workload.LedgerName(sa)}, l)
 		if apierrors.IsNotFound(err) {
 			return 0
 		}
 		g.Expect(err).NotTo(HaveOccurred())
-		return len(cm.Data)
+		return len(l.Spec.Entries)
 	}
 	scale := func(n int32) {
 		d := &appsv1.Deployment{}
@@ -254,5 +254,48 @@ var _ = Describe("A Deployment of a NamedUser product", func() {
 		Expect(d.Spec.Template.Annotations[licensing.UserAnnotation]).To(Equal(bob))
 		Eventually(runningUsers).WithTimeout(2 * time.Minute).WithPolling(500 * time.Millisecond).
 			Should(And(HaveLen(2), HaveEach(Equal(bob))))
+	})
+})
+
+var _ = Describe("Seat ledgers", func() {
+	It("are out of reach of everyone but the operator, and go with their namespace", func() {
+		const (
+			ns      = "e2e-ledger"
+			product = "e2e-ledger-cad"
+			sa      = "app"
+		)
+		Expect(k8sClient.Create(ctx, kubecluster.MakeNamespace(ns, nil))).To(Succeed())
+		Expect(k8sClient.Create(ctx, &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: sa, Namespace: ns}})).To(Succeed())
+		Expect(k8sClient.Create(ctx, utiltesting.MakeProduct(product).
+			Policy(utiltesting.MakePolicy("std").SeatModel(licensingv1alpha1.SeatModelConcurrent).Enforcement(licensingv1alpha1.EnforcementHard).Obj()).
+			DefaultPolicy("std").Obj())).To(Succeed())
+		DeferCleanup(func() {
+			Expect(client.IgnoreNotFound(k8sClient.Delete(ctx, &licensingv1alpha1.LicenseProduct{ObjectMeta: metav1.ObjectMeta{Name: product}}))).To(Succeed())
+		})
+		Expect(k8sClient.Create(ctx, utiltesting.MakeLicense("cad", ns).Product(product).Seats(1).Obj())).To(Succeed())
+		asg := utiltesting.MakeAssignment(sa, ns).License("cad").ServiceAccount(sa).Seats(1).Obj()
+		Expect(k8sClient.Create(ctx, asg)).To(Succeed())
+		pod := kubecluster.MakePod("holder", ns).Product(product).ServiceAccount(sa).Obj()
+		Eventually(func() error { return k8sClient.Create(ctx, pod.DeepCopy()) }).WithTimeout(time.Minute).WithPolling(500 * time.Millisecond).Should(Succeed())
+		key := types.NamespacedName{Namespace: ns, Name: workload.LedgerName(sa)}
+		l := &licensingv1alpha1.SeatLedger{}
+		Expect(k8sClient.Get(ctx, key, l)).To(Succeed())
+		Expect(l.Spec.Entries).To(HaveLen(1))
+
+		By("a cluster admin who is not the operator cannot delete the ledger either")
+		err := k8sClient.Delete(ctx, l)
+		Expect(apierrors.IsForbidden(err)).To(BeTrue(), "%v", err)
+		Expect(err.Error()).To(ContainSubstring("only the operator may create, update or delete it"))
+
+		By("deleting the namespace: the namespace controller and the garbage collector remove the ledger")
+		Expect(k8sClient.Delete(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}})).To(Succeed())
+		Eventually(func() bool {
+			return apierrors.IsNotFound(k8sClient.Get(ctx, types.NamespacedName{Name: ns}, &corev1.Namespace{}))
+		}).WithTimeout(3*time.Minute).WithPolling(time.Second).Should(BeTrue(), func() string {
+			n := &corev1.Namespace{}
+			_ = k8sClient.Get(ctx, types.NamespacedName{Name: ns}, n)
+			return fmt.Sprintf("namespace status: %+v", n.Status)
+		})
+		Expect(apierrors.IsNotFound(k8sClient.Get(ctx, key, &licensingv1alpha1.SeatLedger{}))).To(BeTrue())
 	})
 })

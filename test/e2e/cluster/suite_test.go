@@ -83,6 +83,8 @@ var _ = BeforeSuite(func() {
 
 	admin, err := testEnv.AddUser(envtest.User{Name: "e2e-admin", Groups: []string{"system:masters"}}, nil)
 	Expect(err).NotTo(HaveOccurred())
+	// The manager runs as e2e-admin: the seat ledgers' policy names it as the operator.
+	Expect(kubecluster.ApplySeatLedgerPolicy(ctx, k8sClient, "e2e-admin")).To(Succeed())
 	kubeconfig, err := admin.KubeConfig()
 	Expect(err).NotTo(HaveOccurred())
 	kubeconfigPath := filepath.Join(workDir, "kubeconfig")

@@ -98,14 +98,20 @@ func eventuallyDenied(mk func() client.Object, parts ...string) string {
 	return msg
 }
 
-func ledger(ns, assignment string) *corev1.ConfigMap {
-	cm := &corev1.ConfigMap{}
-	err := k8sClient.Get(ctx, types.NamespacedName{Namespace: ns, Name: workload.LedgerName(assignment)}, cm)
+// ledger returns the entries of the assignment's SeatLedger by Pod name
+// (none when it does not exist).
+func ledger(ns, assignment string) map[string]licensingv1alpha1.SeatLedgerEntry {
+	l := &licensingv1alpha1.SeatLedger{}
+	err := k8sClient.Get(ctx, types.NamespacedName{Namespace: ns, Name: workload.LedgerName(assignment)}, l)
 	if apierrors.IsNotFound(err) {
-		return &corev1.ConfigMap{}
+		return map[string]licensingv1alpha1.SeatLedgerEntry{}
 	}
 	Expect(err).NotTo(HaveOccurred())
-	return cm
+	out := make(map[string]licensingv1alpha1.SeatLedgerEntry, len(l.Spec.Entries))
+	for _, e := range l.Spec.Entries {
+		out[e.Pod] = e
+	}
+	return out
 }
 
 var _ = Describe("Pod admission", func() {
@@ -125,7 +131,7 @@ var _ = Describe("Pod admission", func() {
 
 		createAssignment(utiltesting.MakeAssignment("builder", ns).License(lic.Name).ServiceAccount("builder").Seats(2).Obj(), kubecluster.BoundStatus(ns+"/cad", 2))
 		eventuallyAdmitted(pod)
-		Expect(ledger(ns, "builder").Data).To(HaveLen(1))
+		Expect(ledger(ns, "builder")).To(HaveLen(1))
 	})
 
 	It("refuses a Pod whose image (init container included) matches a product's workloads.images, without any annotation", func() {
@@ -159,7 +165,7 @@ var _ = Describe("Pod admission", func() {
 		Expect(strings.Join(w, "\n")).To(ContainSubstring("ExpiringSoon"))
 		w = eventuallyAdmitted(pod)
 		Expect(strings.Join(w, "\n")).To(ContainSubstring("admitted beyond the seats of assignment web"))
-		Expect(ledger(ns, "web").Data).To(HaveLen(2))
+		Expect(ledger(ns, "web")).To(HaveLen(2))
 		// The over-use is recorded as an event on the assignment.
 		Eventually(func(g Gomega) {
 			evs := &corev1.EventList{}
@@ -282,13 +288,13 @@ var _ = Describe("Pod admission", func() {
 		pod := func(name string) client.Object { return kubecluster.MakePod(name, ns).Product(product).Obj() }
 		Eventually(func() error { return admitErr(pod("dry-1"), client.DryRunAll) }).WithTimeout(timeout).Should(Succeed())
 		Expect(admitErr(pod("dry-2"), client.DryRunAll)).To(Succeed())
-		Expect(ledger(ns, "sa").Data).To(BeEmpty())
+		Expect(ledger(ns, "sa")).To(BeEmpty())
 		Expect(admitErr(pod("real"))).To(Succeed())
-		Expect(ledger(ns, "sa").Data).To(HaveKey("real"))
+		Expect(ledger(ns, "sa")).To(HaveKey("real"))
 		err := admitErr(pod("dry-3"), client.DryRunAll)
 		Expect(err).To(HaveOccurred())
 		Expect(err.Error()).To(ContainSubstring("1/1 seats in use"))
-		Expect(ledger(ns, "sa").Data).To(HaveLen(1))
+		Expect(ledger(ns, "sa")).To(HaveLen(1))
 	})
 })
 
@@ -352,7 +358,7 @@ var _ = Describe("Concurrent seats under Hard enforcement", func() {
 		first := burst("a", 200)
 		GinkgoWriter.Printf("200 concurrent creates took %s\n", time.Since(start))
 		Expect(first).To(HaveLen(10))
-		Expect(ledger(ns, "runners").Data).To(HaveLen(10))
+		Expect(ledger(ns, "runners")).To(HaveLen(10))
 		Expect(proxy.Requests[0].Load()).To(BeNumerically(">", served0), "replica 0 served")
 		Expect(proxy.Requests[1].Load()).To(BeNumerically(">", served1), "replica 1 served")
 
@@ -360,20 +366,21 @@ var _ = Describe("Concurrent seats under Hard enforcement", func() {
 			Expect(k8sClient.Delete(ctx, &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns}})).To(Succeed())
 		}
 		// The seat releaser gives the seats back as the Pods go.
-		Eventually(func() map[string]string { return ledger(ns, "runners").Data }).WithTimeout(timeout).Should(HaveLen(7))
+		Eventually(func() map[string]licensingv1alpha1.SeatLedgerEntry { return ledger(ns, "runners") }).WithTimeout(timeout).Should(HaveLen(7))
 		second := burst("b", 200)
 		Expect(second).To(HaveLen(3))
-		Expect(ledger(ns, "runners").Data).To(HaveLen(10))
+		Expect(ledger(ns, "runners")).To(HaveLen(10))
 	})
 })
 
 // oneSeatLedger returns a new namespace, the ledger of its one-seat
-// assignment "sa" (driven by the test, on a fake clock) and that clock.
+// assignment "sa" (driven by the test as the operator, on a fake clock) and
+// that clock.
 func oneSeatLedger() (string, *oneSeat, *clocktesting.FakeClock) {
 	ns := newNamespace()
 	asg := createAssignment(utiltesting.MakeAssignment("sa", ns).License("none").ServiceAccount("default").Seats(1).Obj(), kubecluster.BoundStatus(ns+"/none", 1))
 	fake := clocktesting.NewFakeClock(time.Now())
-	return ns, &oneSeat{Ledger: &workload.Ledger{Reader: k8sClient, Writer: k8sClient, Clock: fake, Grace: workload.LedgerGrace}, asg: asg}, fake
+	return ns, &oneSeat{Ledger: &workload.Ledger{Reader: k8sClient, Writer: operatorClient, Clock: fake, Grace: workload.LedgerGrace}, asg: asg}, fake
 }
 
 // oneSeat is the ledger of a one-seat assignment.
@@ -404,7 +411,7 @@ var _ = Describe("Seat release", func() {
 		Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(first), first)).To(Succeed())
 		first.Status.Phase = corev1.PodSucceeded
 		Expect(k8sClient.Status().Update(ctx, first)).To(Succeed())
-		Eventually(func() map[string]string { return ledger(ns, "sa").Data }).WithTimeout(timeout).Should(BeEmpty())
+		Eventually(func() map[string]licensingv1alpha1.SeatLedgerEntry { return ledger(ns, "sa") }).WithTimeout(timeout).Should(BeEmpty())
 		Expect(admitErr(kubecluster.MakePod("second", ns).Product(product).Obj())).To(Succeed())
 	})
 
@@ -421,7 +428,7 @@ var _ = Describe("Seat release", func() {
 		fake.SetTime(now.Add(workload.LedgerGrace + time.Second))
 		res = l.reserve("next", "uid-next")
 		Expect(res.Admitted).To(BeTrue())
-		Expect(ledger(ns, "sa").Data).To(SatisfyAll(HaveLen(1), HaveKey("next")))
+		Expect(ledger(ns, "sa")).To(SatisfyAll(HaveLen(1), HaveKey("next")))
 		// The same Pod asking again (a retried request) keeps its seat.
 		res = l.reserve("next", "uid-next")
 		Expect(res.Admitted).To(BeTrue())
@@ -444,7 +451,7 @@ var _ = Describe("Seat ledger and Pod names", func() {
 		By("a second create of x whose next product is refused gives back only what it took")
 		l.reserve("x", "uid-dup-1")
 		Expect(l.Unreserve(ctx, l.asg, workload.PodRef{Namespace: ns, Name: "x", UID: "uid-dup-1"})).To(Succeed())
-		Expect(ledger(ns, "sa").Data).To(HaveKey("x"), "the live Pod x still holds the seat")
+		Expect(ledger(ns, "sa")).To(HaveKey("x"), "the live Pod x still holds the seat")
 
 		By("a second create of x that the storage refuses leaves the seat with the live Pod")
 		l.reserve("x", "uid-dup-2")
@@ -460,7 +467,7 @@ var _ = Describe("Seat ledger and Pod names", func() {
 		}).WithTimeout(timeout).Should(BeTrue())
 		res = l.reserve("y", "uid-y")
 		Expect(res.Admitted).To(BeTrue())
-		Expect(ledger(ns, "sa").Data).To(SatisfyAll(HaveLen(1), HaveKey("y")))
+		Expect(ledger(ns, "sa")).To(SatisfyAll(HaveLen(1), HaveKey("y")))
 	})
 })
 
@@ -523,7 +530,7 @@ var _ = Describe("Workload objects", func() {
 				Expect(strings.Join(w, "\n")).To(ContainSubstring("asks for 3 replicas"))
 			}
 			// Templates take no seat.
-			Expect(ledger(ns, "app").Data).To(BeEmpty())
+			Expect(ledger(ns, "app")).To(BeEmpty())
 		})
 	}
 })
@@ -678,7 +685,7 @@ var _ = Describe("Updates of running Pods", func() {
 
 		runner.Spec.Containers[0].Image = image
 		Expect(k8sClient.Update(ctx, runner)).To(Succeed())
-		Expect(ledger(ns, "runner").Data).To(HaveKey("runner"))
+		Expect(ledger(ns, "runner")).To(HaveKey("runner"))
 
 		By("a licensed ephemeral container needs a seat too")
 		Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(plain), plain)).To(Succeed())

@@ -41,7 +41,7 @@ var editRoles = []string{"system:aggregate-to-edit", "system:aggregate-to-view"}
 
 // userClient is a client authenticated as name, who may edit namespace ns
 // (the rights of ClusterRole edit, bound in ns) and nothing else.
-func userClient(name, ns string) client.Client {
+func editorClient(name, ns string) client.Client {
 	u, err := testEnv.AddUser(envtest.User{Name: name}, nil)
 	Expect(err).NotTo(HaveOccurred())
 	for _, role := range editRoles {
@@ -107,8 +107,8 @@ var _ = Describe("NamedUser seats serve only their holder", func() {
 		createLicence(utiltesting.MakeLicense("named", ns).Product(product).Obj(),
 			kubecluster.LicenseStatus(active, licensingv1alpha1.SeatModelNamedUser, hard, ptr.To[int32](5), product))
 		createAssignment(utiltesting.MakeAssignment("alice", ns).License("named").User(alice).Obj(), kubecluster.BoundStatus(ns+"/named", 1))
-		asAlice = userClient(alice, ns)
-		asBob = userClient(bob, ns)
+		asAlice = editorClient(alice, ns)
+		asBob = editorClient(bob, ns)
 	})
 	pod := func(user string) func() client.Object {
 		return func() client.Object {
@@ -142,7 +142,7 @@ var _ = Describe("NamedUser seats serve only their holder", func() {
 	})
 
 	It("lets the ReplicaSet controller's Pods keep the template's user, and refuses a never-stamped one with re-apply", func() {
-		asRSController := userClient(replicaSetController, ns)
+		asRSController := editorClient(replicaSetController, ns)
 		p := admittedAs(asRSController, pod(alice)).(*corev1.Pod)
 		Expect(userOf(p.Annotations)).To(Equal(alice))
 
@@ -163,7 +163,7 @@ var _ = Describe("NamedUser seats serve only their holder", func() {
 
 	It("stamps a Deployment with the user who applied it, re-stamps it on another user's image edit, and keeps it on a scale or restart", func() {
 		createAssignment(utiltesting.MakeAssignment("bob", ns).License("named").User(bob).Obj(), kubecluster.BoundStatus(ns+"/named", 1))
-		asCarol := userClient(carol, ns)
+		asCarol := editorClient(carol, ns)
 		key := client.ObjectKey{Namespace: ns, Name: "cad"}
 		admittedAs(asAlice, func() client.Object {
 			return kubecluster.MakeDeployment("cad", 1, kubecluster.MakePod("", ns).Product(product).Annotation(licensing.UserAnnotation, carol))
@@ -217,7 +217,7 @@ var _ = Describe("User-based products", func() {
 			Policy(utiltesting.MakePolicy("site").SeatModel(licensingv1alpha1.SeatModelSite).Obj()).DefaultPolicy("site").Obj())
 		createLicence(utiltesting.MakeLicense("suite", ns).Product(suite).PolicyCode("site").Users(alice).Obj(),
 			kubecluster.LicenseStatus(active, licensingv1alpha1.SeatModelSite, hard, nil, suite, member))
-		asAlice, asBob := userClient(alice, ns), userClient(bob, ns)
+		asAlice, asBob := editorClient(alice, ns), editorClient(bob, ns)
 		pod := func() client.Object {
 			return kubecluster.MakePod("", ns).GenerateName("u-").Product(member).Obj()
 		}

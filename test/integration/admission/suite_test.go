@@ -33,15 +33,21 @@ import (
 // controller runs: the tests write licence and assignment status directly, as
 // the lifecycle and seat controllers would.
 
+// operatorUser is the identity the managers of this suite run as.
+const operatorUser = "license-operator-under-test"
+
 var (
 	ctx       context.Context
 	cancel    context.CancelFunc
 	testEnv   *envtest.Environment
 	cfg       *rest.Config
 	k8sClient client.Client
-	scheme    *runtime.Scheme
-	proxy     *kubecluster.Proxy
-	stopMgrs  func()
+	// operatorClient acts as the operator's ServiceAccount would: the
+	// managers run as operatorUser, the only writer the SeatLedger policy allows.
+	operatorClient client.Client
+	scheme         *runtime.Scheme
+	proxy          *kubecluster.Proxy
+	stopMgrs       func()
 )
 
 func TestAdmission(t *testing.T) {
@@ -110,6 +116,18 @@ var _ = BeforeSuite(func() {
 	k8sClient, err = client.New(wcfg, client.Options{Scheme: scheme})
 	Expect(err).NotTo(HaveOccurred())
 
+	// The managers run as the operator, and only the operator may write seat
+	// ledgers, as config/policy says of the operator's ServiceAccount.
+	op, err := testEnv.AddUser(envtest.User{Name: operatorUser, Groups: []string{"system:masters"}}, nil)
+	Expect(err).NotTo(HaveOccurred())
+	opCfg := op.Config()
+	opCfg.QPS, opCfg.Burst = 1000, 2000
+	operatorClient, err = client.New(opCfg, client.Options{Scheme: scheme})
+	Expect(err).NotTo(HaveOccurred())
+	Expect(kubecluster.ApplySeatLedgerPolicy(ctx, k8sClient, operatorUser)).To(Succeed())
+	probe := utiltesting.MakeSeatLedger("policy-probe", "default", "probe").Obj()
+	Eventually(func() error { return k8sClient.Create(ctx, probe.DeepCopy()) }).Should(MatchError(ContainSubstring("only the operator may")))
+
 	// Two webhook replicas behind the proxy the webhook URLs point at.
 	wio := &testEnv.WebhookInstallOptions
 	var mgrs []ctrl.Manager
@@ -117,7 +135,7 @@ var _ = BeforeSuite(func() {
 	for range 2 {
 		port, err := kubecluster.FreePort()
 		Expect(err).NotTo(HaveOccurred())
-		mgr, err := kubecluster.NewWebhookManager(cfg, scheme, port, wio.LocalServingCertDir)
+		mgr, err := kubecluster.NewWebhookManager(opCfg, scheme, port, wio.LocalServingCertDir)
 		Expect(err).NotTo(HaveOccurred())
 		Expect(licensingwebhook.SetupWithManager(mgr)).To(Succeed())
 		mgrs = append(mgrs, mgr)

@@ -1,0 +1,295 @@
+package licensing
+
+// The rules of the seat ledgers (SeatLedger objects): which entries no longer
+// hold a seat, and how a namespace's ledgers are recounted from its live Pods.
+// The webhook's ledger store and the recount controller read the objects and
+// write what these functions return; they decide nothing themselves.
+
+import (
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	licensingv1alpha1 "github.com/license-operator/license-operator/api/v1alpha1"
+)
+
+// DropReason says why a ledger entry no longer holds a seat.
+type DropReason string
+
+const (
+	// DropPodGone: no Pod of the entry's name exists.
+	DropPodGone DropReason = "PodGone"
+	// DropPodTerminal: the Pod has Succeeded or Failed.
+	DropPodTerminal DropReason = "PodTerminal"
+	// DropPodReplaced: a Pod of the entry's name but another UID exists, created
+	// more than the grace after the entry was written.
+	DropPodReplaced DropReason = "PodReplaced"
+)
+
+// DroppedEntry is a ledger entry to remove and why.
+type DroppedEntry struct {
+	Entry licensingv1alpha1.SeatLedgerEntry
+	Why   DropReason
+}
+
+// StaleLedgerEntries returns the entries that no longer hold a seat: those
+// written more than grace ago whose Pod is gone, terminal, or replaced by
+// another Pod of the same name. podsByName are the namespace's Pods, read
+// after the entries (a Pod is stored after its entry is written, so a Pod
+// missing from a list read later than the entry, past the grace, is gone).
+// An entry inside its grace is always spared: its Pod may still be on its way
+// through admission to storage. A Pod of the entry's name with another UID
+// counts as a replacement only when it was created more than the grace after
+// the entry: one created before may be the Pod that holds the seat while the
+// entry carries the UID of a concurrent create of the same name that the
+// storage refused.
+func StaleLedgerEntries(entries []licensingv1alpha1.SeatLedgerEntry, podsByName map[string]*corev1.Pod, now time.Time, grace time.Duration) []DroppedEntry {
+	var out []DroppedEntry
+	for _, e := range entries {
+		if now.Sub(e.Admitted.Time) < grace {
+			continue
+		}
+		p, ok := podsByName[e.Pod]
+		switch {
+		case !ok:
+			out = append(out, DroppedEntry{Entry: e, Why: DropPodGone})
+		case string(p.UID) != e.UID && p.CreationTimestamp.After(e.Admitted.Add(grace)):
+			out = append(out, DroppedEntry{Entry: e, Why: DropPodReplaced})
+		case PodTerminal(p):
+			out = append(out, DroppedEntry{Entry: e, Why: DropPodTerminal})
+		}
+	}
+	return out
+}
+
+// PodTerminal says whether the Pod has finished (Succeeded or Failed): it
+// holds no seat.
+func PodTerminal(p *corev1.Pod) bool {
+	return p.Status.Phase == corev1.PodSucceeded || p.Status.Phase == corev1.PodFailed
+}
+
+// RecountInput is everything RecountSeatLedgers needs, all of one namespace
+// except the licences.
+type RecountInput struct {
+	Now time.Time
+	// Grace spares entries younger than it (see StaleLedgerEntries).
+	Grace           time.Duration
+	Namespace       string
+	NamespaceLabels map[string]string
+	// Pods are the namespace's Pods, read before Ledgers.
+	Pods []corev1.Pod
+	// Ledgers are the namespace's SeatLedgers.
+	Ledgers []licensingv1alpha1.SeatLedger
+	// Releasing are the UIDs of Pods whose deletion or end the seat releaser
+	// has seen and is releasing, or has just released: their entries are its
+	// to remove, and a view of the Pods that lags behind it may still show
+	// them. A recount that raced it would report a repair that is none.
+	Releasing map[string]bool
+	Products  []licensingv1alpha1.LicenseProduct
+	// Licenses are the licences that may cover the namespace's Pods.
+	Licenses []licensingv1alpha1.SoftwareLicense
+	// Assignments are the namespace's LicenseAssignments.
+	Assignments []licensingv1alpha1.LicenseAssignment
+}
+
+// LedgerRepair is what a recount changes in the ledger of one assignment.
+type LedgerRepair struct {
+	// Assignment names the LicenseAssignment whose ledger this is.
+	Assignment string
+	// Dropped are the entries to remove.
+	Dropped []DroppedEntry
+	// Added are the entries of live Pods to add, sorted by Pod name.
+	Added []licensingv1alpha1.SeatLedgerEntry
+	// Holders is the number of entries after the repair.
+	Holders int
+	// Seats are the assignment's seats (0 when the assignment is not known).
+	Seats int32
+}
+
+// RecountSeatLedgers recounts a namespace's ledgers from its live Pods and
+// returns the repairs, one per ledger that changes, by assignment name:
+//   - an entry that StaleLedgerEntries finds stale is dropped, unless the
+//     seat releaser is releasing it;
+//   - a live, non-terminal Pod (that the releaser is not releasing) that
+//     needs a product whose covers are counted
+//     (the covers of FindCovers, as admission finds them) and that is in the
+//     ledger of none of them is added to the ledger of the first, as admission
+//     would have taken its seat there. It is added even when that ledger is
+//     full: the Pod runs and holds the seat, and the assignment shows more
+//     holders than seats.
+//
+// A Pod is looked for by name: an entry of its name with another UID, still
+// inside its grace, stands for it.
+func RecountSeatLedgers(in RecountInput) []LedgerRepair {
+	podsByName := make(map[string]*corev1.Pod, len(in.Pods))
+	for i := range in.Pods {
+		podsByName[in.Pods[i].Name] = &in.Pods[i]
+	}
+	// holders[assignment][pod] after the drops.
+	holders := map[string]map[string]bool{}
+	repairs := map[string]*LedgerRepair{}
+	repair := func(asg string) *LedgerRepair {
+		r, ok := repairs[asg]
+		if !ok {
+			r = &LedgerRepair{Assignment: asg}
+			repairs[asg] = r
+		}
+		return r
+	}
+	for i := range in.Ledgers {
+		l := &in.Ledgers[i]
+		asg := l.Spec.Assignment
+		h := holders[asg]
+		if h == nil {
+			h = map[string]bool{}
+			holders[asg] = h
+		}
+		for _, e := range l.Spec.Entries {
+			h[e.Pod] = true
+		}
+		dropped := StaleLedgerEntries(l.Spec.Entries, podsByName, in.Now, in.Grace)
+		dropped = slices.DeleteFunc(dropped, func(d DroppedEntry) bool { return in.Releasing[d.Entry.UID] })
+		if len(dropped) > 0 {
+			r := repair(asg)
+			r.Dropped = append(r.Dropped, dropped...)
+			for _, d := range dropped {
+				delete(h, d.Entry.Pod)
+			}
+		}
+	}
+
+	pods := append([]corev1.Pod(nil), in.Pods...)
+	sort.Slice(pods, func(i, j int) bool { return pods[i].Name < pods[j].Name })
+	for i := range pods {
+		p := &pods[i]
+		if PodTerminal(p) || p.Namespace != in.Namespace || in.Releasing[string(p.UID)] {
+			continue
+		}
+		w := WorkloadFromPodSpec("Pod", p.Name, p.Namespace, p.ObjectMeta, &p.Spec, nil)
+		for _, need := range RequiredProducts(&w, in.Products) {
+			covers, _ := FindCovers(CoverageInput{
+				Workload: &w, Product: need.Product, NamespaceLabels: in.NamespaceLabels,
+				Licenses: in.Licenses, Assignments: in.Assignments,
+			})
+			if len(covers) == 0 || !covers[0].Counted {
+				continue // no seat, or one admission does not count
+			}
+			held := false
+			for _, c := range covers {
+				if holders[c.Assignment.Name][p.Name] {
+					held = true
+					break
+				}
+			}
+			if held {
+				continue
+			}
+			asg := covers[0].Assignment.Name
+			if holders[asg] == nil {
+				holders[asg] = map[string]bool{}
+			}
+			holders[asg][p.Name] = true
+			r := repair(asg)
+			r.Added = append(r.Added, licensingv1alpha1.SeatLedgerEntry{Pod: p.Name, UID: string(p.UID), Admitted: metav1.NewTime(in.Now)})
+		}
+	}
+
+	seats := map[string]int32{}
+	for i := range in.Assignments {
+		a := &in.Assignments[i]
+		s := a.Status.Seats
+		if s == 0 {
+			s = a.Spec.Seats
+		}
+		seats[a.Name] = s
+	}
+	out := make([]LedgerRepair, 0, len(repairs))
+	for asg, r := range repairs {
+		r.Holders, r.Seats = len(holders[asg]), seats[asg]
+		out = append(out, *r)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Assignment < out[j].Assignment })
+	return out
+}
+
+// maxNamedInRepair is how many Pods a repair message names per list.
+const maxNamedInRepair = 10
+
+// RepairMessage tells the assignment's readers what a recount found and
+// fixed. It names Pods: they are all in the assignment's own namespace.
+func RepairMessage(r LedgerRepair) string {
+	var parts []string
+	byWhy := map[DropReason][]string{}
+	for _, d := range r.Dropped {
+		byWhy[d.Why] = append(byWhy[d.Why], d.Entry.Pod)
+	}
+	for _, why := range []DropReason{DropPodGone, DropPodTerminal, DropPodReplaced} {
+		if names := byWhy[why]; len(names) > 0 {
+			parts = append(parts, fmt.Sprintf("removed %s of %s (%s)", countText(len(names), "entry", "entries"), dropText(why, len(names)), nameList(names)))
+		}
+	}
+	if len(r.Added) > 0 {
+		names := make([]string, 0, len(r.Added))
+		for _, e := range r.Added {
+			names = append(names, e.Pod)
+		}
+		what := "Pods that run"
+		if len(names) == 1 {
+			what = "Pod that runs"
+		}
+		parts = append(parts, fmt.Sprintf("added %d %s on this assignment's seats without an entry (%s)",
+			len(names), what, nameList(names)))
+	}
+	msg := "Seat ledger repaired from the live Pods: " + strings.Join(parts, "; ")
+	if r.Seats > 0 && r.Holders > int(r.Seats) {
+		msg += fmt.Sprintf(". %d Pods now hold the %s of this assignment: over-allocated by %d", r.Holders, countText(int(r.Seats), "seat", "seats"), r.Holders-int(r.Seats))
+	} else {
+		msg += fmt.Sprintf(". %d of %s held", r.Holders, countText(int(r.Seats), "seat", "seats"))
+	}
+	return msg
+}
+
+func dropText(why DropReason, n int) string {
+	one := n == 1
+	switch why {
+	case DropPodGone:
+		// A Pod that a later admission plugin (ResourceQuota) refused after
+		// its seat was taken was never stored: the same entry.
+		if one {
+			return "a Pod that does not exist, deleted or refused after its admission"
+		}
+		return "Pods that do not exist, deleted or refused after their admission"
+	case DropPodTerminal:
+		if one {
+			return "a Pod that has finished"
+		}
+		return "Pods that have finished"
+	default:
+		if one {
+			return "a Pod replaced by another of its name"
+		}
+		return "Pods replaced by others of their name"
+	}
+}
+
+// countText is "1 one" or "n many".
+func countText(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, many)
+}
+
+func nameList(names []string) string {
+	names = append([]string(nil), names...)
+	sort.Strings(names)
+	if len(names) <= maxNamedInRepair {
+		return strings.Join(names, ", ")
+	}
+	return strings.Join(names[:maxNamedInRepair], ", ") + fmt.Sprintf(" and %d more", len(names)-maxNamedInRepair)
+}

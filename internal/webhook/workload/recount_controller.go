@@ -1,0 +1,276 @@
+package workload
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/tools/events"
+	"k8s.io/client-go/util/workqueue"
+	"k8s.io/klog/v2"
+	"k8s.io/utils/clock"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/event"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+	"sigs.k8s.io/controller-runtime/pkg/source"
+
+	licensingv1alpha1 "github.com/license-operator/license-operator/api/v1alpha1"
+	"github.com/license-operator/license-operator/internal/licensing"
+)
+
+// EventSeatLedgerRepaired is the reason of the Warning event a recount emits
+// on an assignment whose ledger it repaired.
+const EventSeatLedgerRepaired = "SeatLedgerRepaired"
+
+// recountAfterConflict is how long a recount whose write met a Conflict
+// waits before it recounts again.
+const recountAfterConflict = 50 * time.Millisecond
+
+// recountExempt are the namespaces the Pod webhooks never see
+// (config/webhook/scope_patch.yaml): their Pods were never admitted on a
+// seat, so they are never recounted onto one.
+var recountExempt = map[string]bool{
+	"kube-system": true, "kube-node-lease": true, "kube-public": true, "license-operator-system": true,
+}
+
+// SeatRecounter recounts the seat ledgers of a namespace from its live Pods
+// (licensing.RecountSeatLedgers): entries of Pods that are gone or finished,
+// past the admission grace, are dropped, and running licensed Pods that the
+// ledgers miss are added back to the ledger of the assignment admission
+// would have charged. Each repair is a Warning event on the assignment. It
+// runs for every namespace with ledgers, licensed Pods or assignments when it
+// starts, and again when a ledger, a licensed Pod or the binding of an
+// assignment of the namespace changes, or the state of a licence; a ledger
+// that only the operator may write changes in other ways only by an
+// administrator, a bug, or a manager that was down while Pods went.
+//
+// It decides first on the cache, which costs no API call; only when that
+// finds a repair does it read the ledgers live (and the Pods, when an entry
+// is to be dropped; Pods first: a Pod is stored after its entry is written),
+// decide again on those, and write each ledger with the resourceVersion it
+// read (compare-and-swap, as the admission does). A conflict reruns the pass.
+type SeatRecounter struct {
+	// Cache reads Pods, ledgers, assignments, licences, products and namespaces.
+	Cache client.Reader
+	// Reader reads Pods and ledgers live.
+	Reader client.Reader
+	// Writer writes ledgers.
+	Writer   client.Client
+	Clock    clock.PassiveClock
+	Grace    time.Duration
+	Recorder events.EventRecorder
+
+	releasing *releasing
+	// licensed is the seat releaser's predicate: the Pod needs a licence.
+	licensed func(*corev1.Pod) bool
+}
+
+// SetupWithManager registers the controller. Its requests name a namespace.
+func (r *SeatRecounter) SetupWithManager(mgr ctrl.Manager) error {
+	byNamespace := func(o client.Object, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+		if !recountExempt[o.GetNamespace()] {
+			q.Add(reconcile.Request{NamespacedName: types.NamespacedName{Namespace: o.GetNamespace()}})
+		}
+	}
+	ledgers := handler.TypedFuncs[*licensingv1alpha1.SeatLedger, reconcile.Request]{
+		CreateFunc: func(_ context.Context, e event.TypedCreateEvent[*licensingv1alpha1.SeatLedger], q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+			byNamespace(e.Object, q)
+		},
+		UpdateFunc: func(_ context.Context, e event.TypedUpdateEvent[*licensingv1alpha1.SeatLedger], q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+			byNamespace(e.ObjectNew, q)
+		},
+		DeleteFunc: func(_ context.Context, e event.TypedDeleteEvent[*licensingv1alpha1.SeatLedger], q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+			byNamespace(e.Object, q)
+		},
+	}
+	// A Pod's deletion and end are the seat releaser's: its write of the
+	// ledger brings the namespace here. A Pod's creation, and a change of its
+	// annotations (the products it needs), may leave it without an entry.
+	pods := handler.TypedFuncs[*corev1.Pod, reconcile.Request]{
+		CreateFunc: func(_ context.Context, e event.TypedCreateEvent[*corev1.Pod], q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+			if !licensing.PodTerminal(e.Object) {
+				byNamespace(e.Object, q)
+			}
+		},
+		UpdateFunc: func(_ context.Context, e event.TypedUpdateEvent[*corev1.Pod], q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+			if !licensing.PodTerminal(e.ObjectNew) && !equality.Semantic.DeepEqual(e.ObjectOld.Annotations, e.ObjectNew.Annotations) {
+				byNamespace(e.ObjectNew, q)
+			}
+		},
+	}
+	// An assignment that binds, or changes its seats, may cover Pods that run
+	// without an entry (admitted by a Site licence that has since expired).
+	asgs := handler.TypedFuncs[*licensingv1alpha1.LicenseAssignment, reconcile.Request]{
+		CreateFunc: func(_ context.Context, e event.TypedCreateEvent[*licensingv1alpha1.LicenseAssignment], q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+			byNamespace(e.Object, q)
+		},
+		UpdateFunc: func(_ context.Context, e event.TypedUpdateEvent[*licensingv1alpha1.LicenseAssignment], q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+			o, n := e.ObjectOld.Status, e.ObjectNew.Status
+			if o.State != n.State || o.Seats != n.Seats || o.License != n.License || !equality.Semantic.DeepEqual(o.BoundAssignee, n.BoundAssignee) {
+				byNamespace(e.ObjectNew, q)
+			}
+		},
+	}
+	// A licence that changes state (a Site licence that expires) moves the
+	// Pods it admitted onto the counted covers of the namespaces that have
+	// assignments; a change of what it covers may too.
+	licences := handler.TypedFuncs[*licensingv1alpha1.SoftwareLicense, reconcile.Request]{
+		UpdateFunc: func(ctx context.Context, e event.TypedUpdateEvent[*licensingv1alpha1.SoftwareLicense], q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+			o, n := e.ObjectOld.Status, e.ObjectNew.Status
+			if o.State == n.State && equality.Semantic.DeepEqual(o.Product, n.Product) && equality.Semantic.DeepEqual(o.EffectivePolicy, n.EffectivePolicy) {
+				return
+			}
+			list := &licensingv1alpha1.LicenseAssignmentList{}
+			if err := r.Cache.List(ctx, list); err != nil {
+				ctrl.LoggerFrom(ctx).Error(err, "Listing LicenseAssignments to recount after a licence change", "license", klog.KObj(e.ObjectNew))
+				return
+			}
+			for i := range list.Items {
+				byNamespace(&list.Items[i], q)
+			}
+		},
+	}
+	licensed := predicate.NewTypedPredicateFuncs(func(p *corev1.Pod) bool { return r.licensed == nil || r.licensed(p) })
+	return builder.TypedControllerManagedBy[reconcile.Request](mgr).
+		Named("seatrecount").
+		WatchesRawSource(source.TypedKind(mgr.GetCache(), &licensingv1alpha1.SeatLedger{}, ledgers)).
+		WatchesRawSource(source.TypedKind(mgr.GetCache(), &corev1.Pod{}, pods, licensed)).
+		WatchesRawSource(source.TypedKind(mgr.GetCache(), &licensingv1alpha1.LicenseAssignment{}, asgs)).
+		WatchesRawSource(source.TypedKind(mgr.GetCache(), &licensingv1alpha1.SoftwareLicense{}, licences)).
+		Complete(r)
+}
+
+// Reconcile recounts the ledgers of the namespace req.Namespace.
+func (r *SeatRecounter) Reconcile(ctx context.Context, req reconcile.Request) (reconcile.Result, error) {
+	ns := req.Namespace
+	in, err := r.input(ctx, ns, r.Cache, r.Cache)
+	if err != nil {
+		return reconcile.Result{}, err
+	}
+	repairs := licensing.RecountSeatLedgers(in)
+	if len(repairs) == 0 {
+		return reconcile.Result{RequeueAfter: r.graceEnd(in)}, nil
+	}
+	// Decide again on the ledgers as the API server has them now. Pods are
+	// read live too when an entry is to be dropped (its Pod must be gone);
+	// Pods the cache shows exist, or were deleted so recently that the seat
+	// releaser is still releasing them.
+	pods := r.Cache
+	if slices.ContainsFunc(repairs, func(rep licensing.LedgerRepair) bool { return len(rep.Dropped) > 0 }) {
+		pods = r.Reader
+	}
+	if in, err = r.input(ctx, ns, pods, r.Reader); err != nil {
+		return reconcile.Result{}, err
+	}
+	repairs = licensing.RecountSeatLedgers(in)
+	byName := map[string]*licensingv1alpha1.SeatLedger{}
+	for i := range in.Ledgers {
+		byName[in.Ledgers[i].Name] = &in.Ledgers[i]
+	}
+	asgs := map[string]*licensingv1alpha1.LicenseAssignment{}
+	for i := range in.Assignments {
+		asgs[in.Assignments[i].Name] = &in.Assignments[i]
+	}
+	log := ctrl.LoggerFrom(ctx).WithValues("namespace", ns)
+	for _, rep := range repairs {
+		asg := asgs[rep.Assignment]
+		name := LedgerName(rep.Assignment)
+		l, exists := byName[name]
+		if !exists {
+			if asg == nil {
+				continue // nothing to own it: an entry can only be added for an assignment that covers
+			}
+			l = NewSeatLedger(asg, name)
+		}
+		drop := map[string]bool{}
+		for _, d := range rep.Dropped {
+			drop[d.Entry.Pod] = true
+		}
+		removeEntries(l, drop)
+		l.Spec.Entries = append(l.Spec.Entries, rep.Added...)
+		if exists {
+			err = r.Writer.Update(ctx, l)
+		} else {
+			err = r.Writer.Create(ctx, l)
+		}
+		if apierrors.IsConflict(err) || apierrors.IsAlreadyExists(err) || apierrors.IsNotFound(err) {
+			// Admission (or another replica) changed the ledger since it
+			// was read: recount on the new one, shortly and without an error.
+			return reconcile.Result{RequeueAfter: recountAfterConflict}, nil
+		}
+		if err != nil {
+			return reconcile.Result{}, fmt.Errorf("writing seat ledger %s/%s: %w", ns, name, err)
+		}
+		msg := licensing.RepairMessage(rep)
+		log.Info("Repaired seat ledger", "ledger", klog.KObj(l), "assignment", rep.Assignment,
+			"dropped", len(rep.Dropped), "added", len(rep.Added), "holders", rep.Holders, "seats", rep.Seats)
+		if asg != nil && r.Recorder != nil {
+			r.Recorder.Eventf(asg, nil, corev1.EventTypeWarning, EventSeatLedgerRepaired, "Recount", "%s", msg)
+		}
+	}
+	return reconcile.Result{RequeueAfter: r.graceEnd(in)}, nil
+}
+
+// input reads what the recount of namespace ns needs. Pods come from
+// podReader and ledgers from ledgerReader (the cache, or the API server),
+// Pods first: a Pod is stored after its entry is written, so a ledger read
+// after a Pod shows the Pod's entry.
+func (r *SeatRecounter) input(ctx context.Context, ns string, podReader, ledgerReader client.Reader) (licensing.RecountInput, error) {
+	in := licensing.RecountInput{Now: r.Clock.Now(), Grace: r.Grace, Namespace: ns, Releasing: r.releasing.snapshot()}
+	pods := &corev1.PodList{}
+	if err := podReader.List(ctx, pods, client.InNamespace(ns)); err != nil {
+		return in, fmt.Errorf("listing Pods: %w", err)
+	}
+	ledgers := &licensingv1alpha1.SeatLedgerList{}
+	if err := ledgerReader.List(ctx, ledgers, client.InNamespace(ns)); err != nil {
+		return in, fmt.Errorf("listing seat ledgers: %w", err)
+	}
+	asgs := &licensingv1alpha1.LicenseAssignmentList{}
+	if err := r.Cache.List(ctx, asgs, client.InNamespace(ns)); err != nil {
+		return in, fmt.Errorf("listing LicenseAssignments: %w", err)
+	}
+	products := &licensingv1alpha1.LicenseProductList{}
+	if err := r.Cache.List(ctx, products); err != nil {
+		return in, fmt.Errorf("listing LicenseProducts: %w", err)
+	}
+	licences := &licensingv1alpha1.SoftwareLicenseList{}
+	if err := r.Cache.List(ctx, licences); err != nil {
+		return in, fmt.Errorf("listing SoftwareLicenses: %w", err)
+	}
+	namespace := &corev1.Namespace{}
+	if err := r.Cache.Get(ctx, types.NamespacedName{Name: ns}, namespace); err == nil {
+		in.NamespaceLabels = namespace.Labels
+	}
+	in.Pods, in.Ledgers, in.Assignments, in.Products, in.Licenses = pods.Items, ledgers.Items, asgs.Items, products.Items, licences.Items
+	return in, nil
+}
+
+// graceEnd is when the first entry whose Pod does not exist leaves its
+// admission grace (the recount then drops it), or 0 when there is none.
+func (r *SeatRecounter) graceEnd(in licensing.RecountInput) time.Duration {
+	exists := make(map[string]bool, len(in.Pods))
+	for i := range in.Pods {
+		exists[in.Pods[i].Name] = true
+	}
+	var next time.Duration
+	for i := range in.Ledgers {
+		for _, e := range in.Ledgers[i].Spec.Entries {
+			if exists[e.Pod] {
+				continue
+			}
+			if d := e.Admitted.Add(r.Grace).Sub(in.Now) + time.Second; d > 0 && (next == 0 || d < next) {
+				next = d
+			}
+		}
+	}
+	return next
+}

@@ -1,0 +1,143 @@
+package kubecluster
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/yaml"
+
+	"github.com/license-operator/license-operator/internal/licensing"
+	utiltesting "github.com/license-operator/license-operator/internal/util/testing"
+)
+
+// SeatLedgerPolicyFile is the ValidatingAdmissionPolicy (and its binding)
+// that lets only the operator write SeatLedgers, as config/default ships it.
+func SeatLedgerPolicyFile() string {
+	return filepath.Join(utiltesting.RepoRoot(), "config", "policy", "seatledger_writers.yaml")
+}
+
+// SeatLedgerPolicy returns the policy and binding of config/policy with the
+// operator's username (licensing.DefaultOperatorUsername there) replaced by
+// operator: test suites run the manager under their own identity.
+func SeatLedgerPolicy(operator string) (*admissionregistrationv1.ValidatingAdmissionPolicy, *admissionregistrationv1.ValidatingAdmissionPolicyBinding, error) {
+	raw, err := os.ReadFile(SeatLedgerPolicyFile())
+	if err != nil {
+		return nil, nil, err
+	}
+	if !bytes.Contains(raw, []byte("'"+licensing.DefaultOperatorUsername+"'")) {
+		return nil, nil, fmt.Errorf("%s does not name the operator %s", SeatLedgerPolicyFile(), licensing.DefaultOperatorUsername)
+	}
+	if strings.ContainsAny(operator, `'\`) {
+		return nil, nil, fmt.Errorf("username %q cannot be quoted in CEL", operator)
+	}
+	raw = bytes.ReplaceAll(raw, []byte("'"+licensing.DefaultOperatorUsername+"'"), []byte("'"+operator+"'"))
+	var policy *admissionregistrationv1.ValidatingAdmissionPolicy
+	var binding *admissionregistrationv1.ValidatingAdmissionPolicyBinding
+	r := utilyaml.NewYAMLReader(bufioReader(bytes.NewReader(raw)))
+	for {
+		doc, err := r.Read()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, nil, err
+		}
+		var meta struct{ Kind string }
+		if err := yaml.Unmarshal(doc, &meta); err != nil {
+			return nil, nil, err
+		}
+		switch meta.Kind {
+		case "ValidatingAdmissionPolicy":
+			policy = &admissionregistrationv1.ValidatingAdmissionPolicy{}
+			err = yaml.UnmarshalStrict(doc, policy)
+		case "ValidatingAdmissionPolicyBinding":
+			binding = &admissionregistrationv1.ValidatingAdmissionPolicyBinding{}
+			err = yaml.UnmarshalStrict(doc, binding)
+		}
+		if err != nil {
+			return nil, nil, err
+		}
+	}
+	if policy == nil || binding == nil {
+		return nil, nil, fmt.Errorf("%s must hold a ValidatingAdmissionPolicy and its binding", SeatLedgerPolicyFile())
+	}
+	return policy, binding, nil
+}
+
+// ApplySeatLedgerPolicy creates (or replaces) the SeatLedger policy and its
+// binding for operator through c, which must be allowed to write them. The
+// API server applies a new policy within about a second of its creation:
+// callers that test it wait until it refuses.
+func ApplySeatLedgerPolicy(ctx context.Context, c client.Client, operator string) error {
+	policy, binding, err := SeatLedgerPolicy(operator)
+	if err != nil {
+		return err
+	}
+	for _, o := range []client.Object{policy, binding} {
+		err := c.Create(ctx, o)
+		if apierrors.IsAlreadyExists(err) {
+			cur := o.DeepCopyObject().(client.Object)
+			if err = c.Get(ctx, client.ObjectKeyFromObject(o), cur); err == nil {
+				o.SetResourceVersion(cur.GetResourceVersion())
+				err = c.Update(ctx, o)
+			}
+		}
+		if err != nil {
+			return fmt.Errorf("applying %s: %w", o.GetName(), err)
+		}
+	}
+	return nil
+}
+
+// AggregateClusterRoles fills the rules of the named aggregated ClusterRoles
+// (such as the built-in admin, edit and view) from the ClusterRoles their
+// aggregationRule selects, as the clusterrole-aggregation controller of
+// kube-controller-manager does; envtest runs no controller manager, so
+// without this they grant nothing. Name them in aggregation order: view is
+// aggregated into edit, and edit into admin.
+func AggregateClusterRoles(ctx context.Context, c client.Client, names ...string) error {
+	for _, name := range names {
+		role := &rbacv1.ClusterRole{}
+		if err := c.Get(ctx, client.ObjectKey{Name: name}, role); err != nil {
+			return err
+		}
+		if role.AggregationRule == nil {
+			return fmt.Errorf("ClusterRole %s is not aggregated", name)
+		}
+		var rules []rbacv1.PolicyRule
+		seen := map[string]bool{}
+		for _, sel := range role.AggregationRule.ClusterRoleSelectors {
+			s, err := metav1.LabelSelectorAsSelector(&sel)
+			if err != nil {
+				return err
+			}
+			list := &rbacv1.ClusterRoleList{}
+			if err := c.List(ctx, list, client.MatchingLabelsSelector{Selector: s}); err != nil {
+				return err
+			}
+			for _, r := range list.Items {
+				if r.Name == name || seen[r.Name] {
+					continue
+				}
+				seen[r.Name] = true
+				rules = append(rules, r.Rules...)
+			}
+		}
+		role.Rules = rules
+		if err := c.Update(ctx, role); err != nil {
+			return fmt.Errorf("aggregating ClusterRole %s: %w", name, err)
+		}
+	}
+	return nil
+}
