@@ -39,7 +39,7 @@ const (
 // edit in a cluster: binding both gives exactly edit's rights.
 var editRoles = []string{"system:aggregate-to-edit", "system:aggregate-to-view"}
 
-// userClient is a client authenticated as name, who may edit namespace ns
+// editorClient is a client authenticated as name, who may edit namespace ns
 // (the rights of ClusterRole edit, bound in ns) and nothing else.
 func editorClient(name, ns string) client.Client {
 	u, err := testEnv.AddUser(envtest.User{Name: name}, nil)
