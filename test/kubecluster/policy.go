@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -13,7 +12,6 @@ import (
 	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/yaml"
 
@@ -44,30 +42,19 @@ func SeatLedgerPolicy(operator string) (*admissionregistrationv1.ValidatingAdmis
 	raw = bytes.ReplaceAll(raw, []byte("'"+licensing.DefaultOperatorUsername+"'"), []byte("'"+operator+"'"))
 	var policy *admissionregistrationv1.ValidatingAdmissionPolicy
 	var binding *admissionregistrationv1.ValidatingAdmissionPolicyBinding
-	r := utilyaml.NewYAMLReader(bufioReader(bytes.NewReader(raw)))
-	for {
-		doc, err := r.Read()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return nil, nil, err
-		}
-		var meta struct{ Kind string }
-		if err := yaml.Unmarshal(doc, &meta); err != nil {
-			return nil, nil, err
-		}
-		switch meta.Kind {
+	err = eachDocument(bytes.NewReader(raw), func(kind string, doc []byte) error {
+		switch kind {
 		case "ValidatingAdmissionPolicy":
 			policy = &admissionregistrationv1.ValidatingAdmissionPolicy{}
-			err = yaml.UnmarshalStrict(doc, policy)
+			return yaml.UnmarshalStrict(doc, policy)
 		case "ValidatingAdmissionPolicyBinding":
 			binding = &admissionregistrationv1.ValidatingAdmissionPolicyBinding{}
-			err = yaml.UnmarshalStrict(doc, binding)
+			return yaml.UnmarshalStrict(doc, binding)
 		}
-		if err != nil {
-			return nil, nil, err
-		}
+		return nil
+	})
+	if err != nil {
+		return nil, nil, err
 	}
 	if policy == nil || binding == nil {
 		return nil, nil, fmt.Errorf("%s must hold a ValidatingAdmissionPolicy and its binding", SeatLedgerPolicyFile())

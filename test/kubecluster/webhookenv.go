@@ -54,33 +54,25 @@ func KustomizedWebhooks(assets string) ([]*admissionregistrationv1.MutatingWebho
 	}
 	var muts []*admissionregistrationv1.MutatingWebhookConfiguration
 	var vals []*admissionregistrationv1.ValidatingWebhookConfiguration
-	r := utilyaml.NewYAMLReader(bufioReader(&out))
-	for {
-		doc, err := r.Read()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return nil, nil, err
-		}
-		var meta struct{ Kind string }
-		if err := yaml.Unmarshal(doc, &meta); err != nil {
-			return nil, nil, err
-		}
-		switch meta.Kind {
+	err := eachDocument(&out, func(kind string, doc []byte) error {
+		switch kind {
 		case "MutatingWebhookConfiguration":
 			m := &admissionregistrationv1.MutatingWebhookConfiguration{}
 			if err := yaml.Unmarshal(doc, m); err != nil {
-				return nil, nil, err
+				return err
 			}
 			muts = append(muts, m)
 		case "ValidatingWebhookConfiguration":
 			v := &admissionregistrationv1.ValidatingWebhookConfiguration{}
 			if err := yaml.Unmarshal(doc, v); err != nil {
-				return nil, nil, err
+				return err
 			}
 			vals = append(vals, v)
 		}
+		return nil
+	})
+	if err != nil {
+		return nil, nil, err
 	}
 	return muts, vals, nil
 }
@@ -171,4 +163,24 @@ func StartManagers(ctx context.Context, mgrs ...ctrl.Manager) (stop func(), errs
 	return func() { cancel(); wg.Wait() }, ch
 }
 
-func bufioReader(r io.Reader) *bufio.Reader { return bufio.NewReader(r) }
+// eachDocument calls fn with the kind and the text of each document of a
+// multi-document YAML stream.
+func eachDocument(in io.Reader, fn func(kind string, doc []byte) error) error {
+	r := utilyaml.NewYAMLReader(bufio.NewReader(in))
+	for {
+		doc, err := r.Read()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		var meta struct{ Kind string }
+		if err := yaml.Unmarshal(doc, &meta); err != nil {
+			return err
+		}
+		if err := fn(meta.Kind, doc); err != nil {
+			return err
+		}
+	}
+}
