@@ -71,6 +71,11 @@ var ChangesWhatItRunsCondition = admissionregistrationv1.MatchCondition{
 		annotationChanged(licensing.UserAnnotation),
 }
 
+// stampWebhooks are the user stamp webhooks.
+var stampWebhooks = map[string]bool{
+	StampPodWebhookName: true, StampPodUpdateWebhookName: true, StampTemplateWebhookName: true, StampCronJobWebhookName: true,
+}
+
 // podPath is where the Pod webhooks find the Pod.
 const podPath = "object"
 
@@ -108,6 +113,13 @@ func MatchConditionExpression(webhook, imagesRegexp string) string {
 	}
 	annotations := t + ".metadata.annotations"
 	expr := fmt.Sprintf("(%s && '%s' in %s)", guard(annotations), licensingv1alpha1.ProductAnnotation, annotations)
+	if stampWebhooks[webhook] {
+		// The stamp also sees whatever carries a user annotation, licensed
+		// or not yet: a hand-written user on a template that no product
+		// matches today would otherwise pass for a stamp once an image
+		// pattern licenses it, and its Pods would run on that user's seat.
+		expr += fmt.Sprintf(" || (%s && '%s' in %s)", guard(annotations), licensing.UserAnnotation, annotations)
+	}
 	if imagesRegexp == "" {
 		return expr
 	}

@@ -3,6 +3,8 @@ package workload
 import (
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -64,8 +66,9 @@ func TestScopePatchMatchesSyncer(t *testing.T) {
 	}
 }
 
-// The syncer keeps the stamp's scope equal to the checks': an image pattern
-// added to a product sends its Pods to both.
+// The syncer keeps the stamp's scope that of the checks, and more: an image
+// pattern added to a product sends its Pods to both, and whatever carries a
+// user annotation reaches the stamp, licensed or not.
 func TestSyncerScopesTheStamp(t *testing.T) {
 	mwc := &admissionregistrationv1.MutatingWebhookConfiguration{Webhooks: []admissionregistrationv1.MutatingWebhook{
 		{Name: StampPodWebhookName}, {Name: "someone-elses.example.com"},
@@ -74,8 +77,9 @@ func TestSyncerScopesTheStamp(t *testing.T) {
 	if !SetMutatingMatchConditions(mwc, re) {
 		t.Fatal("no change")
 	}
-	if got := mwc.Webhooks[0].MatchConditions; len(got) != 1 || got[0].Expression != MatchConditionExpression(PodWebhookName, re) {
-		t.Errorf("stamp conditions %+v", got)
+	want := MatchConditionExpression(PodWebhookName, re) + " || (has(object.metadata.annotations) && '" + licensing.UserAnnotation + "' in object.metadata.annotations)"
+	if got := mwc.Webhooks[0].MatchConditions; len(got) != 1 || !sameTerms(got[0].Expression, want) {
+		t.Errorf("stamp conditions %+v, want the terms of %s", got, want)
 	}
 	if len(mwc.Webhooks[1].MatchConditions) != 0 {
 		t.Errorf("another webhook was changed: %+v", mwc.Webhooks[1])
@@ -97,4 +101,12 @@ func TestImagesRegexp(t *testing.T) {
 	if got := MatchConditionExpression(PodWebhookName, want); got == MatchConditionExpression(PodWebhookName, "") {
 		t.Errorf("the expression ignores images: %s", got)
 	}
+}
+
+// sameTerms says whether two CEL disjunctions have the same terms, in any order.
+func sameTerms(a, b string) bool {
+	ta, tb := strings.Split(a, " || "), strings.Split(b, " || ")
+	slices.Sort(ta)
+	slices.Sort(tb)
+	return slices.Equal(ta, tb)
 }

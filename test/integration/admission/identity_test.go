@@ -208,6 +208,25 @@ var _ = Describe("NamedUser seats serve only their holder", func() {
 	})
 })
 
+var _ = Describe("A user written on a workload that needs no seat yet", func() {
+	It("is replaced by the writer, so that licensing it later by an image pattern does not hand it another user's seat", func() {
+		ns := newNamespace()
+		asBob := editorClient(bob, ns)
+		By("bob writes alice's name on a Deployment whose image no product matches")
+		d := kubecluster.MakeDeployment("later", 1, kubecluster.MakePod("", ns).Image("registry.example.com/not-yet/"+ns+":1").
+			Annotation(licensing.UserAnnotation, alice))
+		Eventually(func() error { return asBob.Create(ctx, d.DeepCopy()) }).WithTimeout(timeout).WithPolling(interval).Should(Succeed())
+		got := &appsv1.Deployment{}
+		Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(d), got)).To(Succeed())
+		Expect(userOf(got.Spec.Template.Annotations)).To(Equal(bob))
+		By("and a Pod he creates with her name, licensed or not")
+		p := admittedAs(asBob, func() client.Object {
+			return kubecluster.MakePod("", ns).GenerateName("u-").Annotation(licensing.UserAnnotation, alice).Obj()
+		}).(*corev1.Pod)
+		Expect(userOf(p.Annotations)).To(Equal(bob))
+	})
+})
+
 var _ = Describe("User-based products", func() {
 	It("admit a bundle member's Pods only for the users of the bundle licence", func() {
 		ns := newNamespace()
