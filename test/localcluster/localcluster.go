@@ -51,6 +51,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
+	"github.com/license-operator/license-operator/internal/licensing"
 	"github.com/license-operator/license-operator/test/kubecluster"
 )
 
@@ -97,6 +98,9 @@ type Cluster struct {
 	WorkDir string
 	// KubeconfigPath is an admin (system:masters) kubeconfig for the cluster.
 	KubeconfigPath string
+	// OperatorKubeconfigPath is the manager's kubeconfig: the user
+	// licensing.DefaultOperatorUsername (with the rights of system:masters).
+	OperatorKubeconfigPath string
 	// Config is the admin REST config the kubeconfig was written from.
 	Config *rest.Config
 
@@ -178,12 +182,41 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 	if err := writeKubeconfig(c.Config, c.KubeconfigPath); err != nil {
 		return c, errors.Join(err, c.Stop())
 	}
+	// The manager runs as the operator's ServiceAccount user of
+	// config/default, so the cluster treats it as a deployed one: its own
+	// writes skip its webhooks (not-the-operator), and the shipped policy
+	// of config/policy, applied as it is, lets it (and no one else) write
+	// the seat ledgers.
+	operator, err := c.env.AddUser(envtest.User{Name: licensing.DefaultOperatorUsername,
+		Groups: []string{"system:serviceaccounts", "system:serviceaccounts:license-operator-system", "system:masters"}}, nil)
+	if err != nil {
+		return c, errors.Join(fmt.Errorf("adding the operator user: %w", err), c.Stop())
+	}
+	c.OperatorKubeconfigPath = filepath.Join(c.WorkDir, "operator.kubeconfig")
+	if err := writeKubeconfig(operator.Config(), c.OperatorKubeconfigPath); err != nil {
+		return c, errors.Join(err, c.Stop())
+	}
+	if err := c.applySeatLedgerPolicy(ctx); err != nil {
+		return c, errors.Join(err, c.Stop())
+	}
 	if opts.HollowNodes > 0 {
 		if err := c.startNodes(ctx, opts.HollowNodes); err != nil {
 			return c, errors.Join(err, c.Stop())
 		}
 	}
 	return c, nil
+}
+
+// applySeatLedgerPolicy applies config/policy as config/default ships it.
+func (c *Cluster) applySeatLedgerPolicy(ctx context.Context) error {
+	cl, err := client.New(c.Config, client.Options{Scheme: kubecluster.Scheme()})
+	if err != nil {
+		return err
+	}
+	if err := kubecluster.ApplySeatLedgerPolicy(ctx, cl, licensing.DefaultOperatorUsername); err != nil {
+		return fmt.Errorf("applying the seat ledger policy: %w", err)
+	}
+	return nil
 }
 
 // nodeWait bounds how long Start waits for the first hollow node to be Ready.

@@ -89,7 +89,7 @@ type Manager struct {
 }
 
 // StartManager runs the manager binary as a child process in a process group
-// of its own, against the cluster's admin kubeconfig, serving the webhooks
+// of its own, as the operator's user (OperatorKubeconfigPath), serving the webhooks
 // the cluster calls (unless Options.DisableWebhooks), with leader election
 // off and the probe and metrics endpoints on free loopback ports; it returns
 // once /readyz answers 200, which includes the webhook server. Cluster.Stop
@@ -115,7 +115,7 @@ func (c *Cluster) StartManager(ctx context.Context, opts ManagerOptions) (*Manag
 		done:        make(chan struct{}),
 	}
 	args := []string{
-		"--kubeconfig=" + c.KubeconfigPath,
+		"--kubeconfig=" + c.OperatorKubeconfigPath,
 		"--health-probe-bind-address=" + m.ProbeAddr,
 		"--metrics-bind-address=" + m.MetricsAddr,
 		"--leader-elect=false",
