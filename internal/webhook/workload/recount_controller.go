@@ -31,6 +31,10 @@ import (
 // on an assignment whose ledger it repaired.
 const EventSeatLedgerRepaired = "SeatLedgerRepaired"
 
+// recountDelay is how long after a change a namespace is recounted: the
+// changes within it are recounted together.
+const recountDelay = time.Second
+
 // recountAfterConflict is how long a recount whose write met a Conflict
 // waits before it recounts again.
 const recountAfterConflict = 50 * time.Millisecond
@@ -78,7 +82,10 @@ type SeatRecounter struct {
 func (r *SeatRecounter) SetupWithManager(mgr ctrl.Manager) error {
 	byNamespace := func(o client.Object, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
 		if !recountExempt[o.GetNamespace()] {
-			q.Add(reconcile.Request{NamespacedName: types.NamespacedName{Namespace: o.GetNamespace()}})
+			// Later, not now: a burst of admissions writes a namespace's
+			// ledgers many times a second, and one recount after it is
+			// worth as much as one after each write.
+			q.AddAfter(reconcile.Request{NamespacedName: types.NamespacedName{Namespace: o.GetNamespace()}}, recountDelay)
 		}
 	}
 	ledgers := handler.TypedFuncs[*licensingv1alpha1.SeatLedger, reconcile.Request]{
@@ -227,7 +234,7 @@ func (r *SeatRecounter) Reconcile(ctx context.Context, req reconcile.Request) (r
 func (r *SeatRecounter) input(ctx context.Context, ns string, podReader, ledgerReader client.Reader) (licensing.RecountInput, error) {
 	in := licensing.RecountInput{Now: r.Clock.Now(), Grace: r.Grace, Namespace: ns, Releasing: r.releasing.snapshot()}
 	pods := &corev1.PodList{}
-	if err := podReader.List(ctx, pods, client.InNamespace(ns)); err != nil {
+	if err := podReader.List(ctx, pods, client.InNamespace(ns), client.UnsafeDisableDeepCopy); err != nil {
 		return in, fmt.Errorf("listing Pods: %w", err)
 	}
 	ledgers := &licensingv1alpha1.SeatLedgerList{}
@@ -235,15 +242,15 @@ func (r *SeatRecounter) input(ctx context.Context, ns string, podReader, ledgerR
 		return in, fmt.Errorf("listing seat ledgers: %w", err)
 	}
 	asgs := &licensingv1alpha1.LicenseAssignmentList{}
-	if err := r.Cache.List(ctx, asgs, client.InNamespace(ns)); err != nil {
+	if err := r.Cache.List(ctx, asgs, client.InNamespace(ns), client.UnsafeDisableDeepCopy); err != nil {
 		return in, fmt.Errorf("listing LicenseAssignments: %w", err)
 	}
 	products := &licensingv1alpha1.LicenseProductList{}
-	if err := r.Cache.List(ctx, products); err != nil {
+	if err := r.Cache.List(ctx, products, client.UnsafeDisableDeepCopy); err != nil {
 		return in, fmt.Errorf("listing LicenseProducts: %w", err)
 	}
 	licences := &licensingv1alpha1.SoftwareLicenseList{}
-	if err := r.Cache.List(ctx, licences); err != nil {
+	if err := r.Cache.List(ctx, licences, client.UnsafeDisableDeepCopy); err != nil {
 		return in, fmt.Errorf("listing SoftwareLicenses: %w", err)
 	}
 	namespace := &corev1.Namespace{}
