@@ -149,6 +149,7 @@ type Customer struct {
 }
 
 // Entitlement records the entitlement as the issuing licence platform knows it.
+// +kubebuilder:validation:XValidation:rule="has(self.entitlementID) && has(self.issuer)",message="spec.entitlement needs entitlementID and issuer (seed 001): the entitlement's ID in the issuing platform, for example ent_01HKZP3J7Q9V2Z8B4K5N6M7P8R, and the platform, for example licensespring"
 type Entitlement struct {
 	// issuer is the licensing platform that issued the entitlement.
 	// +optional

@@ -179,6 +179,9 @@ func ValidateSoftwareLicense(l *licensingv1alpha1.SoftwareLicense, p *licensingv
 	if !productAllowsNamespace(p, nsLabels) {
 		errs = append(errs, field.Forbidden(spec.Child("productRef"), fmt.Sprintf("LicenseProduct %s does not accept licences and assignments from namespace %s (spec.allowAssignmentsFrom)", p.Name, l.Namespace)))
 	}
+	if licensing.NeedsUsers(l, p) {
+		errs = append(errs, field.Required(spec.Child("users"), fmt.Sprintf("LicenseProduct %s authorizes by User: a licence of it is held by the users it lists; add at least one (spec.users[].email, for example ada@example.com)", p.Name)))
+	}
 	return errs, nil
 }
 

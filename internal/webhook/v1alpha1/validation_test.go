@@ -48,6 +48,7 @@ func TestValidateSoftwareLicense(t *testing.T) {
 	product := utiltesting.MakeProduct("p").Policy(std).Obj()
 	bundle := utiltesting.MakeProduct("b").Bundle("p").Policy(std).Obj()
 	restricted := utiltesting.MakeProduct("r").AllowAssignmentsFromSelector(map[string]string{"team": "a"}).Obj()
+	userBased := utiltesting.MakeProduct("u").Authorization(licensingv1alpha1.AuthorizationUser).Obj()
 	cases := map[string]struct {
 		l        *licensingv1alpha1.SoftwareLicense
 		p        *licensingv1alpha1.LicenseProduct
@@ -55,13 +56,15 @@ func TestValidateSoftwareLicense(t *testing.T) {
 		want     []string
 		warn     string
 	}{
-		"fine":               {l: utiltesting.MakeLicense("l", "ns").Product("p").PolicyCode("std").Obj(), p: product},
-		"unknown policy":     {l: utiltesting.MakeLicense("l", "ns").Product("p").PolicyCode("gold").Obj(), p: product, want: []string{"FieldValueNotFound spec.policyCode"}},
-		"bundle without":     {l: utiltesting.MakeLicense("l", "ns").Product("b").Obj(), p: bundle, want: []string{"FieldValueRequired spec.policyCode"}},
-		"bundle with":        {l: utiltesting.MakeLicense("l", "ns").Product("b").PolicyCode("std").Obj(), p: bundle},
-		"missing product":    {l: utiltesting.MakeLicense("l", "ns").Product("x").Obj(), warn: "does not exist"},
-		"namespace refused":  {l: utiltesting.MakeLicense("l", "ns").Product("r").Obj(), p: restricted, nsLabels: map[string]string{"team": "b"}, want: []string{"FieldValueForbidden spec.productRef"}},
-		"namespace accepted": {l: utiltesting.MakeLicense("l", "ns").Product("r").Obj(), p: restricted, nsLabels: map[string]string{"team": "a"}},
+		"fine":                 {l: utiltesting.MakeLicense("l", "ns").Product("p").PolicyCode("std").Obj(), p: product},
+		"unknown policy":       {l: utiltesting.MakeLicense("l", "ns").Product("p").PolicyCode("gold").Obj(), p: product, want: []string{"FieldValueNotFound spec.policyCode"}},
+		"bundle without":       {l: utiltesting.MakeLicense("l", "ns").Product("b").Obj(), p: bundle, want: []string{"FieldValueRequired spec.policyCode"}},
+		"bundle with":          {l: utiltesting.MakeLicense("l", "ns").Product("b").PolicyCode("std").Obj(), p: bundle},
+		"missing product":      {l: utiltesting.MakeLicense("l", "ns").Product("x").Obj(), warn: "does not exist"},
+		"namespace refused":    {l: utiltesting.MakeLicense("l", "ns").Product("r").Obj(), p: restricted, nsLabels: map[string]string{"team": "b"}, want: []string{"FieldValueForbidden spec.productRef"}},
+		"namespace accepted":   {l: utiltesting.MakeLicense("l", "ns").Product("r").Obj(), p: restricted, nsLabels: map[string]string{"team": "a"}},
+		"user-based, no users": {l: utiltesting.MakeLicense("l", "ns").Product("u").Obj(), p: userBased, want: []string{"FieldValueRequired spec.users"}},
+		"user-based, a user":   {l: utiltesting.MakeLicense("l", "ns").Product("u").Users("ada@example.com").Obj(), p: userBased},
 	}
 	for name, c := range cases {
 		errs, w := ValidateSoftwareLicense(c.l, c.p, c.nsLabels)

@@ -246,6 +246,16 @@ var _ = Describe("CEL and schema validation on create", func() {
 		Entry("an unknown administrative state", func() client.Object {
 			return ut.MakeLicense(unique("l"), ns).State("Paused").Obj()
 		}, "spec.state", "Unsupported value"),
+		Entry("an entitlement without entitlementID", func() client.Object {
+			l := ut.MakeLicense(unique("l"), ns).Obj()
+			l.Spec.Entitlement = &v1.Entitlement{Issuer: "flexnet"}
+			return l
+		}, "spec.entitlement", "needs entitlementID and issuer"),
+		Entry("an entitlement without issuer", func() client.Object {
+			l := ut.MakeLicense(unique("l"), ns).Obj()
+			l.Spec.Entitlement = &v1.Entitlement{EntitlementID: "FLX-1"}
+			return l
+		}, "spec.entitlement", "needs entitlementID and issuer"),
 
 		// LicenseAssignment
 		Entry("both licenseRef and productRef", func() client.Object {

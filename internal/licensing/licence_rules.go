@@ -1,0 +1,13 @@
+package licensing
+
+import (
+	licensingv1alpha1 "github.com/license-operator/license-operator/api/v1alpha1"
+)
+
+// NeedsUsers says whether licence l of product p is user-based and names no
+// user: a licence of a product that authorizes by User is held by the
+// people it lists (seed 002 user-based licences), so without one it could
+// never admit anything. The SoftwareLicense webhook refuses it.
+func NeedsUsers(l *licensingv1alpha1.SoftwareLicense, p *licensingv1alpha1.LicenseProduct) bool {
+	return p != nil && p.Spec.Authorization == licensingv1alpha1.AuthorizationUser && len(l.Spec.Users) == 0
+}
