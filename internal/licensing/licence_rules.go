@@ -11,3 +11,13 @@ import (
 func NeedsUsers(l *licensingv1alpha1.SoftwareLicense, p *licensingv1alpha1.LicenseProduct) bool {
 	return p != nil && p.Spec.Authorization == licensingv1alpha1.AuthorizationUser && len(l.Spec.Users) == 0
 }
+
+// ZeroSeatsWarning is the admission warning of a licence with spec.seats 0,
+// or "": such a licence grants nothing, and an administrator who meant
+// unlimited seats (a site licence) leaves spec.seats out.
+func ZeroSeatsWarning(l *licensingv1alpha1.SoftwareLicense) string {
+	if l.Spec.Seats == nil || *l.Spec.Seats != 0 {
+		return ""
+	}
+	return "spec.seats is 0: this licence grants no seat and every assignment of it waits; leave spec.seats out for unlimited seats (a site licence), or set the seats purchased"
+}

@@ -26,3 +26,17 @@ func TestNeedsUsers(t *testing.T) {
 		}
 	}
 }
+
+func TestZeroSeatsWarning(t *testing.T) {
+	if w := ZeroSeatsWarning(ut.MakeLicense("l", "ns").Seats(0).Obj()); w == "" {
+		t.Error("seats 0: no warning")
+	}
+	for name, l := range map[string]*licensingv1alpha1.SoftwareLicense{
+		"unlimited": ut.MakeLicense("l", "ns").Obj(),
+		"five":      ut.MakeLicense("l", "ns").Seats(5).Obj(),
+	} {
+		if w := ZeroSeatsWarning(l); w != "" {
+			t.Errorf("%s: warning %q", name, w)
+		}
+	}
+}

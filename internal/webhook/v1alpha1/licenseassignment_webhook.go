@@ -27,16 +27,16 @@ func SetupLicenseAssignmentWebhookWithManager(mgr ctrl.Manager) error {
 		Complete()
 }
 
-// LicenseAssignmentCustomDefaulter stamps created-by and updated-by and defaults seats to 1.
+// LicenseAssignmentCustomDefaulter stamps created-by and updated-by. It
+// leaves spec.seats alone: the schema defaults an absent value to 1, and an
+// explicit 0 must reach the schema's minimum and be refused there, not be
+// rewritten to 1 behind the writer's back.
 type LicenseAssignmentCustomDefaulter struct{}
 
 var _ admission.Defaulter[*licensingv1alpha1.LicenseAssignment] = &LicenseAssignmentCustomDefaulter{}
 
 // Default implements admission.Defaulter.
 func (d *LicenseAssignmentCustomDefaulter) Default(ctx context.Context, a *licensingv1alpha1.LicenseAssignment) error {
-	if a.Spec.Seats == 0 {
-		a.Spec.Seats = 1
-	}
 	return Stamp(ctx, a, specOf(a.Spec))
 }
 

@@ -112,8 +112,12 @@ func (v *SoftwareLicenseCustomValidator) validate(ctx context.Context, old, l *l
 	if err != nil {
 		return nil, err
 	}
+	var warnings admission.Warnings
+	if w := licensing.ZeroSeatsWarning(l); w != "" {
+		warnings = append(warnings, w)
+	}
 	if l.Spec.ProductRef == nil {
-		return nil, invalid("SoftwareLicense", l.Name, errs)
+		return warnings, invalid("SoftwareLicense", l.Name, errs)
 	}
 	p := &licensingv1alpha1.LicenseProduct{}
 	err = v.Reader.Get(ctx, types.NamespacedName{Name: l.Spec.ProductRef.Name}, p)
@@ -130,8 +134,8 @@ func (v *SoftwareLicenseCustomValidator) validate(ctx context.Context, old, l *l
 		}
 		nsLabels = ns.Labels
 	}
-	productErrs, warnings := ValidateSoftwareLicense(l, p, nsLabels)
-	return warnings, invalid("SoftwareLicense", l.Name, append(errs, productErrs...))
+	productErrs, productWarnings := ValidateSoftwareLicense(l, p, nsLabels)
+	return append(warnings, productWarnings...), invalid("SoftwareLicense", l.Name, append(errs, productErrs...))
 }
 
 // validateSecretAccess refuses a spec.key.secretRef that names a Secret the

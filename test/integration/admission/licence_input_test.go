@@ -4,6 +4,8 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	licensingv1alpha1 "github.com/license-operator/license-operator/api/v1alpha1"
 	utiltesting "github.com/license-operator/license-operator/internal/util/testing"
@@ -20,5 +22,42 @@ var _ = Describe("A licence of a user-based product", func() {
 		Expect(err.Error()).To(And(ContainSubstring("spec.users"), ContainSubstring("authorizes by User"), ContainSubstring("add at least one")))
 
 		Expect(k8sClient.Create(ctx, utiltesting.MakeLicense("ada", ns).Product(product).Seats(5).Users("ada@example.com").Obj())).To(Succeed())
+	})
+})
+
+var _ = Describe("An assignment's seats as people write them", func() {
+	It("refuses an explicit seats: 0, naming the field, instead of rewriting it to 1, and defaults an absent one to 1", func() {
+		ns := newNamespace()
+		raw := func(name string, seats any) *unstructured.Unstructured {
+			spec := map[string]any{
+				"licenseRef": map[string]any{"name": "l"},
+				"assignee":   map[string]any{"serviceAccount": map[string]any{"name": "default"}},
+			}
+			if seats != nil {
+				spec["seats"] = seats
+			}
+			u := &unstructured.Unstructured{Object: map[string]any{"spec": spec}}
+			u.SetGroupVersionKind(licensingv1alpha1.GroupVersion.WithKind("LicenseAssignment"))
+			u.SetNamespace(ns)
+			u.SetName(name)
+			return u
+		}
+		err := k8sClient.Create(ctx, raw("zero", int64(0)))
+		Expect(apierrors.IsInvalid(err)).To(BeTrue(), "%v", err)
+		Expect(err.Error()).To(And(ContainSubstring("spec.seats"), ContainSubstring("greater than or equal to 1")))
+
+		Expect(k8sClient.Create(ctx, raw("absent", nil))).To(Succeed())
+		a := &licensingv1alpha1.LicenseAssignment{}
+		Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: "absent"}, a)).To(Succeed())
+		Expect(a.Spec.Seats).To(Equal(int32(1)))
+	})
+})
+
+var _ = Describe("A licence with seats: 0", func() {
+	It("is accepted with a warning that it grants nothing and how to write unlimited seats", func() {
+		ns := newNamespace()
+		warnings := eventuallyAdmitted(func() client.Object { return utiltesting.MakeLicense("none", ns).Seats(0).Obj() })
+		Expect(warnings).To(ContainElement(And(ContainSubstring("spec.seats is 0"), ContainSubstring("leave spec.seats out for unlimited seats"))))
+		Expect(eventuallyAdmitted(func() client.Object { return utiltesting.MakeLicense("five", ns).Seats(5).Obj() })).To(BeEmpty())
 	})
 })
