@@ -14,9 +14,20 @@ See the License for the specific language governing permissions and
 limitations under the License.
 */
 
-// Package controller holds the reconcilers of license-operator: one controller
-// per kind (LicenseProduct, SoftwareLicense, LicenseAssignment), each the only
-// writer of the status of its kind.
+// Package controller holds the reconcilers of license-operator and says
+// truthfully who writes what:
+//   - the LicenseProduct reconciler writes product status (licences, seats
+//     summed over them) and the product's seats-protection finalizer;
+//   - the SoftwareLicense reconciler writes licence status and the licence's
+//     finalizer, generates key Secrets, and grants seats: it writes the
+//     status of the LicenseAssignments bound to it or waiting for it, the
+//     way a scheduler binds Pods (licensing.Grant decides; a licence is the
+//     only writer of the bindings to it, and one reconcile of it never runs
+//     twice at once). There is no LicenseAssignment reconciler: an
+//     assignment's status is a decision of the licence it draws from.
+//
+// The seat ledgers of Concurrent assignments are written by the admission
+// webhook, the seat releaser and the recount (internal/webhook/workload).
 package controller
 
 import (
