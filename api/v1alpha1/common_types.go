@@ -41,7 +41,7 @@ type Decimal string
 type CurrencyCode string
 
 // LicenseType is the licence model of a policy.
-// +kubebuilder:validation:Enum=Perpetual;TimeLimited;Subscription;Consumption
+// +kubebuilder:validation:Enum=Perpetual;TimeLimited;Subscription;Consumption;OEM
 type LicenseType string
 
 const (
@@ -53,6 +53,11 @@ const (
 	LicenseTypeSubscription LicenseType = "Subscription"
 	// LicenseTypeConsumption counts usage against maxConsumptions.
 	LicenseTypeConsumption LicenseType = "Consumption"
+	// LicenseTypeOEM is seed 001's OEM licence: a perpetual licence to embed
+	// the product in one the organisation distributes. It never expires, as
+	// Perpetual does (an explicit spec.expiryDate still ends it); the type is
+	// recorded in status.effectivePolicy and reported.
+	LicenseTypeOEM LicenseType = "OEM"
 )
 
 // SeatModel says what one seat is.

@@ -90,7 +90,7 @@ func ComputeLifecycle(lic *licensingv1alpha1.SoftwareLicense, eff *licensingv1al
 	switch {
 	case lic.Spec.ExpiryDate != nil:
 		l.ValidUntil = ptrTime(lic.Spec.ExpiryDate.UTC())
-	case licenseType == licensingv1alpha1.LicenseTypePerpetual || validDuration == nil:
+	case licenseType == licensingv1alpha1.LicenseTypePerpetual || licenseType == licensingv1alpha1.LicenseTypeOEM || validDuration == nil:
 		// Never ends.
 	case lic.Spec.AutoRenew && !validDuration.IsZero() &&
 		(licenseType == licensingv1alpha1.LicenseTypeSubscription || licenseType == licensingv1alpha1.LicenseTypeTimeLimited):

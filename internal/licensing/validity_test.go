@@ -59,6 +59,12 @@ func TestComputeLifecycle(t *testing.T) {
 			now:  "2026-01-01T00:00:00Z",
 			want: Lifecycle{Start: at(t, "2025-01-10T08:00:00Z"), ValidFrom: at(t, "2025-01-10T08:00:00Z")},
 		},
+		"OEM with a validDuration: never ends, as perpetual": {
+			lic:  ut.MakeLicense("l", "ns").Start(at(t, "2025-01-10T08:00:00Z")).Obj(),
+			eff:  settings(typ(v1.LicenseTypeOEM, "1y")),
+			now:  "2030-01-01T00:00:00Z",
+			want: Lifecycle{Start: at(t, "2025-01-10T08:00:00Z"), ValidFrom: at(t, "2025-01-10T08:00:00Z")},
+		},
 		"purchase date beats creation": {
 			lic:  ut.MakeLicense("l", "ns").Created(at(t, "2025-01-10T08:00:00Z")).Purchased(at(t, "2024-12-01T00:00:00Z")).Obj(),
 			eff:  settings(nil),

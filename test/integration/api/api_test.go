@@ -278,6 +278,14 @@ var _ = Describe("CEL and schema validation on create", func() {
 	)
 })
 
+var _ = Describe("The OEM licence type of seed 001", func() {
+	It("is accepted as a policy type", func() {
+		p := ut.MakeProduct(unique("oem")).Policy(ut.MakePolicy("embedded").Type(v1.LicenseTypeOEM).Obj()).DefaultPolicy("embedded").Obj()
+		Expect(k8sClient.Create(ctx, p)).To(Succeed())
+		DeferCleanup(func() { Expect(k8sClient.Delete(ctx, p)).To(Succeed()) })
+	})
+})
+
 var _ = Describe("CEL transition rules on update", func() {
 	BeforeEach(func() { ensureNamespace(ns) })
 
