@@ -183,10 +183,20 @@ type LicenseProductSpec struct {
 	// +kubebuilder:validation:MaxItems=32
 	Policies []LicensePolicy `json:"policies,omitempty"`
 
-	// defaultPolicy is the code of the policy a licence gets when it names none.
+	// defaultPolicy is the code of the policy a licence gets when it names
+	// none. It is a choice, not a layer: a licence that names another policy
+	// takes nothing from this one.
 	// +optional
 	// +kubebuilder:validation:MaxLength=63
 	DefaultPolicy string `json:"defaultPolicy,omitempty"`
+
+	// policyDefaults are product-wide values of policy fields (seed 002's
+	// "product max activations" and "product max consumptions"), used where
+	// the licence's policy leaves a field unset; a licence's overrides and
+	// its policy beat them, and they beat the built-in defaults. Their source
+	// in a licence's status.effectivePolicy.sources is "Product".
+	// +optional
+	PolicyDefaults *PolicySettings `json:"policyDefaults,omitempty"`
 
 	// bundle makes this product a bundle of other products.
 	// +optional

@@ -522,6 +522,11 @@ func (in *LicenseProductSpec) DeepCopyInto(out *LicenseProductSpec) {
 			(*in)[i].DeepCopyInto(&(*out)[i])
 		}
 	}
+	if in.PolicyDefaults != nil {
+		in, out := &in.PolicyDefaults, &out.PolicyDefaults
+		*out = new(PolicySettings)
+		(*in).DeepCopyInto(*out)
+	}
 	if in.Bundle != nil {
 		in, out := &in.Bundle, &out.Bundle
 		*out = new(BundleSpec)

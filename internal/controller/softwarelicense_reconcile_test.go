@@ -192,7 +192,8 @@ func TestSoftwareLicenseLifecycle(t *testing.T) {
 		EffectivePolicy: &v1.EffectivePolicy{
 			Code: "std",
 			PolicySettings: func() v1.PolicySettings {
-				s := licensing.BuiltinPolicy()
+				// A user-based product: no built-in maxActivations, the seats are the limit.
+				s := licensing.BuiltinPolicyFor(stdProduct())
 				s.Type = ptr.To(v1.LicenseTypeTimeLimited)
 				s.ValidDuration = ptr.To(v1.CalendarDuration("1y"))
 				s.GracePeriod = ptr.To(v1.CalendarDuration("30d"))
@@ -203,7 +204,7 @@ func TestSoftwareLicenseLifecycle(t *testing.T) {
 			Sources: map[string]v1.PolicySource{
 				"type": "Policy/std", "validDuration": "Policy/std", "gracePeriod": "Policy/std",
 				"expiringSoonWindow": "Policy/std", "underUtilizedThresholdPercent": "Policy/std",
-				"seatModel": "Default", "enforcement": "Default", "maxActivations": "Default",
+				"seatModel": "Default", "enforcement": "Default",
 				"trial": "Default", "preventVM": "Default", "maxTransfers": "Default",
 			},
 		},

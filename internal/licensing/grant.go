@@ -208,7 +208,8 @@ func newPoolLicense(l *GrantLicense) *poolLicense {
 			p.maxTransfers = *pol.MaxTransfers
 		}
 	} else {
-		p.maxActivations = ptrInt32(DefaultMaxActivations)
+		// No resolved policy: the built-in limit of its product, if any.
+		p.maxActivations = BuiltinPolicyFor(l.Product).MaxActivations
 	}
 	return p
 }

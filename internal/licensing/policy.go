@@ -16,6 +16,8 @@ const (
 	SourceOverride licensingv1alpha1.PolicySource = "Override"
 	// SourceDefault: the value is the built-in default.
 	SourceDefault licensingv1alpha1.PolicySource = "Default"
+	// SourceProduct: the value is the product's spec.policyDefaults.
+	SourceProduct licensingv1alpha1.PolicySource = "Product"
 	// sourcePolicyPrefix prefixes the code of the product policy a value comes from.
 	sourcePolicyPrefix = "Policy/"
 )
@@ -36,9 +38,23 @@ const (
 	DefaultExpiringSoonWindow = licensingv1alpha1.CalendarDuration("90d")
 )
 
-// BuiltinPolicy returns the built-in defaults as policy settings. Fields with
-// no built-in default (durations other than expiringSoonWindow, the
-// utilisation threshold, features and consumption) are unset.
+// BuiltinPolicyFor returns the built-in defaults for a licence of product
+// (nil for a licence without one): BuiltinPolicy, whose maxActivations of 1
+// (seed 002) applies to products that authorize by Key; for any other the
+// seats are the only limit, and maxActivations is unset.
+func BuiltinPolicyFor(product *licensingv1alpha1.LicenseProduct) licensingv1alpha1.PolicySettings {
+	s := BuiltinPolicy()
+	if product == nil || product.Spec.Authorization != licensingv1alpha1.AuthorizationKey {
+		s.MaxActivations = nil
+	}
+	return s
+}
+
+// BuiltinPolicy returns the built-in defaults as policy settings (the table
+// of docs/policy-defaults.md). Fields with no built-in default (durations
+// other than expiringSoonWindow, the utilisation threshold, features and
+// consumption) are unset. maxActivations applies only to Key products
+// (BuiltinPolicyFor).
 func BuiltinPolicy() licensingv1alpha1.PolicySettings {
 	return licensingv1alpha1.PolicySettings{
 		Type:               ptr.To(DefaultType),
@@ -73,12 +89,15 @@ type layer struct {
 	source   licensingv1alpha1.PolicySource
 }
 
-// ResolvePolicy resolves the effective policy of a licence, field by field:
-// the licence's spec.overrides beat the product policy named by
-// spec.policyCode, which beats the product's defaultPolicy, which beats the
-// built-in defaults (BuiltinPolicy). Each field set in the result has its
-// source in Sources, keyed by the field's JSON name. features and consumption
-// are resolved as whole values: a layer that sets them replaces them.
+// ResolvePolicy resolves the effective policy of a licence, field by field,
+// through four layers, first set wins: the licence's spec.overrides, the one
+// policy it takes (spec.policyCode, else the product's defaultPolicy), the
+// product's policyDefaults, the built-in defaults (BuiltinPolicyFor). The
+// policy is a choice, not a layer: a licence that names a policy takes
+// nothing from the product's defaultPolicy (seed 002: every licence property
+// is taken from its policy). Each field set in the result has its source in
+// Sources, keyed by the field's JSON name. features and consumption are
+// resolved as whole values: a layer that sets them replaces them.
 //
 // product is the licence's LicenseProduct, or nil for a licence without one
 // (the caller reports a productRef naming no product). A licence whose
@@ -86,7 +105,7 @@ type layer struct {
 // that does not exist, is not resolved (ReasonPolicyNotFound); nor is a
 // licence of a bundle product without a policyCode (ReasonBundlePolicyRequired).
 func ResolvePolicy(lic *licensingv1alpha1.SoftwareLicense, product *licensingv1alpha1.LicenseProduct) PolicyResolution {
-	builtin := BuiltinPolicy()
+	builtin := BuiltinPolicyFor(product)
 	override := layer{settings: lic.Spec.Overrides, source: SourceOverride}
 	defaults := layer{settings: &builtin, source: SourceDefault}
 	unresolved := func(reason, message string) PolicyResolution {
@@ -122,22 +141,18 @@ func ResolvePolicy(lic *licensingv1alpha1.SoftwareLicense, product *licensingv1a
 		}
 		layers = append(layers, layer{settings: p, source: SourcePolicy(code)})
 	}
-	if def := product.Spec.DefaultPolicy; def != "" && def != code {
+	if def := product.Spec.DefaultPolicy; def != "" && code == "" {
 		p := findPolicy(product, def)
-		switch {
-		case p != nil:
-			layers = append(layers, layer{settings: p, source: SourcePolicy(def)})
-			if code == "" {
-				code = def
-			}
-		case code == "":
+		if p == nil {
 			return unresolved(licensingv1alpha1.ReasonPolicyNotFound,
 				fmt.Sprintf("The defaultPolicy %q of product %q is not one of its policies (it has %s)", def, product.Name, PolicyCodes(product)))
 		}
-		// A missing defaultPolicy does not hurt a licence that names an
-		// existing policy: the product reports it in its own Ready condition.
+		layers = append(layers, layer{settings: p, source: SourcePolicy(def)})
+		code = def
 	}
-	layers = append(layers, defaults)
+	// A missing defaultPolicy does not hurt a licence that names an existing
+	// policy: the product reports it in its own Ready condition.
+	layers = append(layers, layer{settings: product.Spec.PolicyDefaults, source: SourceProduct}, defaults)
 
 	message := "Resolved from the built-in defaults"
 	if code != "" {

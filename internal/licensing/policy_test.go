@@ -64,6 +64,14 @@ func builtinSources() map[string]v1.PolicySource {
 	}
 }
 
+// unkeyedSources are the sources of BuiltinPolicyFor a product that does not
+// authorize by Key (or no product): no built-in maxActivations.
+func unkeyedSources() map[string]v1.PolicySource {
+	s := builtinSources()
+	delete(s, "maxActivations")
+	return s
+}
+
 func policy(code string, s v1.PolicySettings) v1.LicensePolicy {
 	return v1.LicensePolicy{Code: code, PolicySettings: s}
 }
@@ -85,10 +93,10 @@ func TestResolvePolicy(t *testing.T) {
 		product *v1.LicenseProduct
 		want    PolicyResolution
 	}{
-		"no product: built-in defaults": {
+		"no product: built-in defaults, and no built-in maxActivations (the seats are the limit)": {
 			lic: ut.MakeLicense("l", "ns").Obj(),
 			want: PolicyResolution{
-				Policy:   v1.EffectivePolicy{PolicySettings: BuiltinPolicy(), Sources: builtinSources()},
+				Policy:   v1.EffectivePolicy{PolicySettings: BuiltinPolicyFor(nil), Sources: unkeyedSources()},
 				Resolved: true, Reason: v1.ReasonResolved,
 				Message: "No product: the policy is the overrides and the built-in defaults",
 			},
@@ -125,12 +133,19 @@ func TestResolvePolicy(t *testing.T) {
 				Resolved: true, Reason: v1.ReasonResolved, Message: `Resolved policy "gold" of product "cad"`,
 			},
 		},
-		"field by field: override, policy code, default policy, built-in": {
+		"field by field: override, policy code, product policyDefaults, built-in; nothing from the default policy": {
 			lic: ut.MakeLicense("l", "ns").Product("cad").PolicyCode("partial").
 				Overrides(v1.PolicySettings{MaxActivations: ptr.To[int32](7)}).Obj(),
-			product: ut.MakeProduct("cad").Policy(partial).
-				Policy(policy("base", v1.PolicySettings{Type: ptr.To(v1.LicenseTypeSubscription), GracePeriod: ptr.To(v1.CalendarDuration("5min"))})).
-				DefaultPolicy("base").Obj(),
+			product: func() *v1.LicenseProduct {
+				p := ut.MakeProduct("cad").Policy(partial).
+					Policy(policy("base", v1.PolicySettings{
+						Type: ptr.To(v1.LicenseTypeSubscription), GracePeriod: ptr.To(v1.CalendarDuration("7d")),
+						Enforcement: ptr.To(v1.EnforcementSoft),
+					})).
+					DefaultPolicy("base").Obj()
+				p.Spec.PolicyDefaults = &v1.PolicySettings{MaxTransfers: ptr.To[int32](3), Type: ptr.To(v1.LicenseTypePerpetual)}
+				return p
+			}(),
 			want: PolicyResolution{
 				Policy: v1.EffectivePolicy{
 					Code: "partial",
@@ -139,7 +154,7 @@ func TestResolvePolicy(t *testing.T) {
 						s.MaxActivations = ptr.To[int32](7)
 						s.Type = ptr.To(v1.LicenseTypeTimeLimited)
 						s.ValidDuration = ptr.To(v1.CalendarDuration("3m"))
-						s.GracePeriod = ptr.To(v1.CalendarDuration("5min"))
+						s.MaxTransfers = ptr.To[int32](3)
 						return s
 					}(),
 					Sources: func() map[string]v1.PolicySource {
@@ -147,7 +162,7 @@ func TestResolvePolicy(t *testing.T) {
 						s["maxActivations"] = SourceOverride
 						s["type"] = "Policy/partial"
 						s["validDuration"] = "Policy/partial"
-						s["gracePeriod"] = "Policy/base"
+						s["maxTransfers"] = SourceProduct
 						return s
 					}(),
 				},
@@ -177,7 +192,7 @@ func TestResolvePolicy(t *testing.T) {
 		"policy code without a product": {
 			lic: ut.MakeLicense("l", "ns").PolicyCode("gold").Obj(),
 			want: PolicyResolution{
-				Policy:  v1.EffectivePolicy{PolicySettings: BuiltinPolicy(), Sources: builtinSources()},
+				Policy:  v1.EffectivePolicy{PolicySettings: BuiltinPolicyFor(nil), Sources: unkeyedSources()},
 				Reason:  v1.ReasonPolicyNotFound,
 				Message: `spec.policyCode "gold" needs a product: set spec.productRef or remove spec.policyCode`,
 			},
