@@ -214,7 +214,6 @@ func newPoolLicense(l *GrantLicense) *poolLicense {
 	return p
 }
 
-func ptrInt32(v int32) *int32 { return &v }
 
 // counted says whether the licence limits the seats it grants.
 func (p *poolLicense) counted() bool {
