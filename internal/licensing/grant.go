@@ -214,7 +214,6 @@ func newPoolLicense(l *GrantLicense) *poolLicense {
 	return p
 }
 
-
 // counted says whether the licence limits the seats it grants.
 func (p *poolLicense) counted() bool {
 	return p.model != licensingv1alpha1.SeatModelSite && p.total != nil
