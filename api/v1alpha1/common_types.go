@@ -30,11 +30,24 @@ const (
 // +kubebuilder:validation:MaxLength=9
 type CalendarDuration string
 
-// Decimal is a non-negative decimal amount written as a string, such as "1200"
-// or "19.99", so that money is never a floating-point number.
+// Decimal is a non-negative decimal amount, written as a whole number (100) or
+// as a string ("1200", "19.99"), so that money is never a floating-point
+// number. The text is kept exactly as written; a fractional amount must be
+// quoted, because a YAML or JSON number such as 12.5 is a float.
+// +kubebuilder:validation:XIntOrString
+// +kubebuilder:validation:Type=""
 // +kubebuilder:validation:Pattern=`^[0-9]{1,12}(\.[0-9]{1,4})?$`
 // +kubebuilder:validation:MaxLength=17
+// +kubebuilder:validation:XValidation:rule="type(self) != int || (self >= 0 && self <= 999999999999)",message="must be a whole number from 0 to 999999999999 such as 100, or a quoted decimal such as \"19.99\""
 type Decimal string
+
+// Percent is a decimal from 0 to 100, written as a whole number (25) or as a
+// string ("12.5"); like Decimal, a fractional amount must be quoted.
+// +kubebuilder:validation:XIntOrString
+// +kubebuilder:validation:Type=""
+// +kubebuilder:validation:MaxLength=8
+// +kubebuilder:validation:XValidation:rule="type(self) == int ? (self >= 0 && self <= 100) : (self.matches('^[0-9]{1,3}([.][0-9]{1,4})?$') && double(self) <= 100.0)",message="must be a decimal from 0 to 100, such as 25 or \"12.5\""
+type Percent string
 
 // CurrencyCode is an ISO 4217 currency code such as EUR or USD.
 // +kubebuilder:validation:Pattern=`^[A-Z]{3}$`

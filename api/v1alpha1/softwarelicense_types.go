@@ -102,11 +102,10 @@ type LicenseCost struct {
 	// +optional
 	Currency CurrencyCode `json:"currency,omitempty"`
 
-	// negotiatedDiscountPercent is the discount off listPrice, a decimal from 0 to 100.
+	// negotiatedDiscountPercent is the discount off listPrice, a decimal from 0 to 100
+	// written as a number (25) or a string ("12.5").
 	// +optional
-	// +kubebuilder:validation:MaxLength=8
-	// +kubebuilder:validation:XValidation:rule="self.matches('^[0-9]{1,3}([.][0-9]{1,4})?$') && double(self) <= 100.0",message="negotiatedDiscountPercent must be a decimal from 0 to 100, such as 12.5"
-	NegotiatedDiscountPercent string `json:"negotiatedDiscountPercent,omitempty"`
+	NegotiatedDiscountPercent Percent `json:"negotiatedDiscountPercent,omitempty"`
 
 	// costCenter funds the licence.
 	// +optional
@@ -180,7 +179,7 @@ type Entitlement struct {
 }
 
 // SoftwareLicenseSpec is a licence the organisation holds.
-// +kubebuilder:validation:XValidation:rule="!has(self.startDate) || !has(self.expiryDate) || self.expiryDate > self.startDate",message="spec.expiryDate must be after spec.startDate"
+// +kubebuilder:validation:XValidation:rule="!has(self.startDate) || !has(self.expiryDate) || timestamp(size(self.expiryDate) == 10 ? self.expiryDate + 'T00:00:00Z' : self.expiryDate) > timestamp(size(self.startDate) == 10 ? self.startDate + 'T00:00:00Z' : self.startDate)",message="spec.expiryDate must be after spec.startDate"
 // +kubebuilder:validation:XValidation:rule="!has(oldSelf.productRef) || (has(self.productRef) && self.productRef.name == oldSelf.productRef.name)",message="spec.productRef is immutable once set: bound seats would be orphaned; create a new licence instead"
 type SoftwareLicenseSpec struct {
 	// productRef names the LicenseProduct. Optional: a licence may be tracked without a product.
@@ -220,19 +219,19 @@ type SoftwareLicenseSpec struct {
 
 	// purchaseDate is when the licence was bought or the subscription began.
 	// +optional
-	PurchaseDate *metav1.Time `json:"purchaseDate,omitempty"`
+	PurchaseDate *Date `json:"purchaseDate,omitempty"`
 
 	// startDate is when the licence becomes valid; purchaseDate, then creation, otherwise.
 	// +optional
-	StartDate *metav1.Time `json:"startDate,omitempty"`
+	StartDate *Date `json:"startDate,omitempty"`
 
 	// expiryDate is the explicit end of the licence; otherwise start plus validDuration.
 	// +optional
-	ExpiryDate *metav1.Time `json:"expiryDate,omitempty"`
+	ExpiryDate *Date `json:"expiryDate,omitempty"`
 
 	// renewalDate is when the licence is due for renewal; ExpiringSoon counts from it when set.
 	// +optional
-	RenewalDate *metav1.Time `json:"renewalDate,omitempty"`
+	RenewalDate *Date `json:"renewalDate,omitempty"`
 
 	// autoRenew renews a Subscription or TimeLimited licence for another validDuration at
 	// the end of each term instead of expiring.

@@ -49,7 +49,7 @@ func ComputeCost(lic *licensingv1alpha1.SoftwareLicense, product *licensingv1alp
 
 	discount := new(big.Rat)
 	if cost != nil && cost.NegotiatedDiscountPercent != "" {
-		if discount, err = parseDecimal(cost.NegotiatedDiscountPercent); err != nil {
+		if discount, err = parseDecimal(string(cost.NegotiatedDiscountPercent)); err != nil {
 			return nil, fmt.Errorf("negotiatedDiscountPercent: %w", err)
 		}
 		if discount.Cmp(big.NewRat(100, 1)) > 0 {

@@ -1,6 +1,7 @@
 package licensing
 
 import (
+	"encoding/json"
 	"testing"
 	"time"
 
@@ -260,6 +261,22 @@ func TestComputeLifecycle(t *testing.T) {
 			// 23:30 at -01:00 is Feb 1 00:30 UTC, so the month ends Mar 1, not Feb 28.
 			want: lc(t, "2025-02-01T00:30:00Z", "2025-03-01T00:30:00Z", "2024-12-01T00:30:00Z"),
 		},
+	}
+	// The seed's date-only form, as the API server stores it.
+	var seed v1.SoftwareLicense
+	if err := json.Unmarshal([]byte(`{"spec":{"startDate":"2024-03-12","expiryDate":"2025-03-12T12:00:00+02:00"}}`), &seed); err != nil {
+		t.Fatal(err)
+	}
+	cases["a date-only startDate starts at 00:00 UTC that day"] = struct {
+		lic  *v1.SoftwareLicense
+		eff  *v1.PolicySettings
+		now  string
+		want Lifecycle
+	}{
+		lic:  &seed,
+		eff:  settings(typ(v1.LicenseTypeTimeLimited, "")),
+		now:  "2024-06-01T00:00:00Z",
+		want: lc(t, "2024-03-12T00:00:00Z", "2025-03-12T10:00:00Z", "2024-12-12T10:00:00Z"),
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {

@@ -182,25 +182,25 @@ func (w *LicenseWrapper) Seats(n int32) *LicenseWrapper { w.Spec.Seats = &n; ret
 
 // Start sets spec.startDate.
 func (w *LicenseWrapper) Start(t time.Time) *LicenseWrapper {
-	w.Spec.StartDate = &metav1.Time{Time: t}
+	w.Spec.StartDate = licensingv1alpha1.NewDate(t)
 	return w
 }
 
 // Expiry sets spec.expiryDate.
 func (w *LicenseWrapper) Expiry(t time.Time) *LicenseWrapper {
-	w.Spec.ExpiryDate = &metav1.Time{Time: t}
+	w.Spec.ExpiryDate = licensingv1alpha1.NewDate(t)
 	return w
 }
 
 // Renewal sets spec.renewalDate.
 func (w *LicenseWrapper) Renewal(t time.Time) *LicenseWrapper {
-	w.Spec.RenewalDate = &metav1.Time{Time: t}
+	w.Spec.RenewalDate = licensingv1alpha1.NewDate(t)
 	return w
 }
 
 // Purchased sets spec.purchaseDate.
 func (w *LicenseWrapper) Purchased(t time.Time) *LicenseWrapper {
-	w.Spec.PurchaseDate = &metav1.Time{Time: t}
+	w.Spec.PurchaseDate = licensingv1alpha1.NewDate(t)
 	return w
 }
 
@@ -242,7 +242,7 @@ func (w *LicenseWrapper) Discount(listPrice, percent string) *LicenseWrapper {
 	if listPrice != "" {
 		w.Spec.Cost.ListPrice = ptr.To(licensingv1alpha1.Decimal(listPrice))
 	}
-	w.Spec.Cost.NegotiatedDiscountPercent = percent
+	w.Spec.Cost.NegotiatedDiscountPercent = licensingv1alpha1.Percent(percent)
 	return w
 }
 

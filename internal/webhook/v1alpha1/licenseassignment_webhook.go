@@ -21,8 +21,8 @@ import (
 
 // SetupLicenseAssignmentWebhookWithManager registers the LicenseAssignment webhooks.
 func SetupLicenseAssignmentWebhookWithManager(mgr ctrl.Manager) error {
+	registerDefaulter(mgr, licenseAssignmentMutatePath, func() *licensingv1alpha1.LicenseAssignment { return &licensingv1alpha1.LicenseAssignment{} }, &LicenseAssignmentCustomDefaulter{})
 	return ctrl.NewWebhookManagedBy(mgr, &licensingv1alpha1.LicenseAssignment{}).
-		WithDefaulter(&LicenseAssignmentCustomDefaulter{}).
 		WithValidator(&LicenseAssignmentCustomValidator{Reader: mgr.GetAPIReader()}).
 		Complete()
 }

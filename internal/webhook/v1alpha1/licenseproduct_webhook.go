@@ -20,8 +20,8 @@ import (
 
 // SetupLicenseProductWebhookWithManager registers the LicenseProduct webhooks.
 func SetupLicenseProductWebhookWithManager(mgr ctrl.Manager) error {
+	registerDefaulter(mgr, licenseProductMutatePath, func() *licensingv1alpha1.LicenseProduct { return &licensingv1alpha1.LicenseProduct{} }, &LicenseProductCustomDefaulter{})
 	return ctrl.NewWebhookManagedBy(mgr, &licensingv1alpha1.LicenseProduct{}).
-		WithDefaulter(&LicenseProductCustomDefaulter{}).
 		WithValidator(&LicenseProductCustomValidator{Reader: mgr.GetAPIReader()}).
 		Complete()
 }

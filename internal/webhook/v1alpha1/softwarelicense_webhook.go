@@ -25,8 +25,8 @@ import (
 
 // SetupSoftwareLicenseWebhookWithManager registers the SoftwareLicense webhooks.
 func SetupSoftwareLicenseWebhookWithManager(mgr ctrl.Manager) error {
+	registerDefaulter(mgr, softwareLicenseMutatePath, func() *licensingv1alpha1.SoftwareLicense { return &licensingv1alpha1.SoftwareLicense{} }, &SoftwareLicenseCustomDefaulter{Reader: mgr.GetAPIReader()})
 	return ctrl.NewWebhookManagedBy(mgr, &licensingv1alpha1.SoftwareLicense{}).
-		WithDefaulter(&SoftwareLicenseCustomDefaulter{Reader: mgr.GetAPIReader()}).
 		WithValidator(&SoftwareLicenseCustomValidator{Reader: mgr.GetAPIReader(), Access: &SubjectAccessReviewer{Client: mgr.GetClient()}}).
 		Complete()
 }
