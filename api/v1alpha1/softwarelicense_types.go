@@ -403,6 +403,12 @@ type SoftwareLicenseStatus struct {
 	// +optional
 	Activations int32 `json:"activations"`
 
+	// trial is true when the licence's effective policy is a trial (policy
+	// field trial): each Pod it admits gets an admission warning saying so,
+	// and the licence cannot autoRenew.
+	// +optional
+	Trial bool `json:"trial,omitempty"`
+
 	// product is the product the licence resolved to.
 	// +optional
 	Product *ResolvedProduct `json:"product,omitempty"`
@@ -460,6 +466,7 @@ type SoftwareLicenseStatus struct {
 // +kubebuilder:printcolumn:name="State",type=string,JSONPath=`.status.state`
 // +kubebuilder:printcolumn:name="Compliance",type=string,JSONPath=`.status.compliance`,priority=1
 // +kubebuilder:printcolumn:name="Policy",type=string,JSONPath=`.status.effectivePolicy.code`,priority=1
+// +kubebuilder:printcolumn:name="Trial",type=boolean,JSONPath=`.status.trial`,priority=1
 // +kubebuilder:printcolumn:name="Expires",type=string,JSONPath=`.status.validUntil`
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 

@@ -96,6 +96,7 @@ func (r *SoftwareLicenseReconciler) computeStatus(ctx context.Context, lic *lice
 			Pending:   usage.Pending,
 		},
 		Activations:      usage.Activations,
+		Trial:            eff.Trial != nil && *eff.Trial,
 		Product:          resolvedProduct(lic, in.product),
 		EffectivePolicy:  eff,
 		ValidFrom:        metaTime(&life.ValidFrom),

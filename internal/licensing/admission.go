@@ -664,9 +664,24 @@ func NameHeldMessage(w *Workload, need ProductNeed, c Cover) string {
 		w.Kind, w.Namespace, w.Name, need.Product, need.Reason, w.Name, c.Assignment.Name, LicenseKey(c.License))
 }
 
-// CoverWarnings are the admission warnings a cover carries: a licence expiring
-// soon or in its grace period.
+// CoverWarnings are the admission warnings a cover carries: a trial
+// licence, a licence expiring soon or in its grace period.
 func CoverWarnings(c Cover) []string {
+	l := c.License
+	var trial []string
+	if l.Status.Trial {
+		until := ""
+		if t := l.Status.ValidUntil; t != nil {
+			until = " until " + t.UTC().Format("2006-01-02T15:04:05Z")
+		}
+		trial = []string{fmt.Sprintf("licence %s of product %q is a trial licence%s: workloads needing %q are refused once it ends", LicenseKey(l), c.Product, until, c.Product)}
+	}
+	return append(trial, stateWarnings(c)...)
+}
+
+// stateWarnings are the warnings of a cover's licence state: expiring soon,
+// or in its grace period.
+func stateWarnings(c Cover) []string {
 	l := c.License
 	switch l.Status.State {
 	case licensingv1alpha1.LicenseStateExpiringSoon:

@@ -21,3 +21,10 @@ func ZeroSeatsWarning(l *licensingv1alpha1.SoftwareLicense) string {
 	}
 	return "spec.seats is 0: this licence grants no seat and every assignment of it waits; leave spec.seats out for unlimited seats (a site licence), or set the seats purchased"
 }
+
+// TrialAutoRenews says whether licence l, whose effective policy is eff,
+// is a trial that asks to renew itself: a trial ends (seed 002), and the
+// SoftwareLicense webhook refuses spec.autoRenew on it.
+func TrialAutoRenews(l *licensingv1alpha1.SoftwareLicense, eff *licensingv1alpha1.PolicySettings) bool {
+	return l.Spec.AutoRenew && eff != nil && eff.Trial != nil && *eff.Trial
+}

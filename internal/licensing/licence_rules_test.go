@@ -1,7 +1,10 @@
 package licensing
 
 import (
+	"strings"
 	"testing"
+
+	"k8s.io/utils/ptr"
 
 	licensingv1alpha1 "github.com/license-operator/license-operator/api/v1alpha1"
 	ut "github.com/license-operator/license-operator/internal/util/testing"
@@ -38,5 +41,30 @@ func TestZeroSeatsWarning(t *testing.T) {
 		if w := ZeroSeatsWarning(l); w != "" {
 			t.Errorf("%s: warning %q", name, w)
 		}
+	}
+}
+
+func TestTrialAutoRenews(t *testing.T) {
+	trial := &licensingv1alpha1.PolicySettings{Trial: ptr.To(true)}
+	paid := &licensingv1alpha1.PolicySettings{Trial: ptr.To(false)}
+	renewing := ut.MakeLicense("l", "ns").AutoRenew().Obj()
+	if !TrialAutoRenews(renewing, trial) {
+		t.Error("a renewing trial is not refused")
+	}
+	if TrialAutoRenews(renewing, paid) || TrialAutoRenews(ut.MakeLicense("l", "ns").Obj(), trial) || TrialAutoRenews(renewing, nil) {
+		t.Error("refused what is not a renewing trial")
+	}
+}
+
+func TestCoverWarningsTrial(t *testing.T) {
+	l := ut.MakeLicense("eval", "ns").Obj()
+	l.Status.Trial = true
+	w := CoverWarnings(Cover{Product: "cad", License: l})
+	if len(w) != 1 || !strings.Contains(w[0], "licence ns/eval of product \"cad\" is a trial licence") {
+		t.Errorf("warnings %q", w)
+	}
+	l.Status.Trial = false
+	if w := CoverWarnings(Cover{Product: "cad", License: l}); len(w) != 0 {
+		t.Errorf("a paid licence warns %q", w)
 	}
 }

@@ -183,6 +183,9 @@ func ValidateSoftwareLicense(l *licensingv1alpha1.SoftwareLicense, p *licensingv
 	if !productAllowsNamespace(p, nsLabels) {
 		errs = append(errs, field.Forbidden(spec.Child("productRef"), fmt.Sprintf("LicenseProduct %s does not accept licences and assignments from namespace %s (spec.allowAssignmentsFrom)", p.Name, l.Namespace)))
 	}
+	if res := licensing.ResolvePolicy(l, p); res.Resolved && licensing.TrialAutoRenews(l, &res.Policy.PolicySettings) {
+		errs = append(errs, field.Forbidden(spec.Child("autoRenew"), fmt.Sprintf("policy %q of LicenseProduct %s is a trial: a trial ends and cannot renew itself; remove spec.autoRenew, or use a policy that is not a trial", res.Policy.Code, p.Name)))
+	}
 	if licensing.NeedsUsers(l, p) {
 		errs = append(errs, field.Required(spec.Child("users"), fmt.Sprintf("LicenseProduct %s authorizes by User: a licence of it is held by the users it lists; add at least one (spec.users[].email, for example ada@example.com)", p.Name)))
 	}

@@ -49,6 +49,9 @@ func TestValidateSoftwareLicense(t *testing.T) {
 	bundle := utiltesting.MakeProduct("b").Bundle("p").Policy(std).Obj()
 	restricted := utiltesting.MakeProduct("r").AllowAssignmentsFromSelector(map[string]string{"team": "a"}).Obj()
 	userBased := utiltesting.MakeProduct("u").Authorization(licensingv1alpha1.AuthorizationUser).Obj()
+	trialPolicy := utiltesting.MakePolicy("eval").Obj()
+	trialPolicy.Trial = ptr.To(true)
+	trialProduct := utiltesting.MakeProduct("t").Policy(trialPolicy).DefaultPolicy("eval").Obj()
 	cases := map[string]struct {
 		l        *licensingv1alpha1.SoftwareLicense
 		p        *licensingv1alpha1.LicenseProduct
@@ -65,6 +68,9 @@ func TestValidateSoftwareLicense(t *testing.T) {
 		"namespace accepted":   {l: utiltesting.MakeLicense("l", "ns").Product("r").Obj(), p: restricted, nsLabels: map[string]string{"team": "a"}},
 		"user-based, no users": {l: utiltesting.MakeLicense("l", "ns").Product("u").Obj(), p: userBased, want: []string{"FieldValueRequired spec.users"}},
 		"user-based, a user":   {l: utiltesting.MakeLicense("l", "ns").Product("u").Users("ada@example.com").Obj(), p: userBased},
+		"trial that renews":    {l: utiltesting.MakeLicense("l", "ns").Product("t").AutoRenew().Obj(), p: trialProduct, want: []string{"FieldValueForbidden spec.autoRenew"}},
+		"trial":                {l: utiltesting.MakeLicense("l", "ns").Product("t").Obj(), p: trialProduct},
+		"trial overridden off": {l: utiltesting.MakeLicense("l", "ns").Product("t").AutoRenew().Overrides(licensingv1alpha1.PolicySettings{Trial: ptr.To(false)}).Obj(), p: trialProduct},
 	}
 	for name, c := range cases {
 		errs, w := ValidateSoftwareLicense(c.l, c.p, c.nsLabels)

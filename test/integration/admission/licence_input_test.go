@@ -5,10 +5,12 @@ import (
 	. "github.com/onsi/gomega"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	licensingv1alpha1 "github.com/license-operator/license-operator/api/v1alpha1"
 	utiltesting "github.com/license-operator/license-operator/internal/util/testing"
+	"github.com/license-operator/license-operator/test/kubecluster"
 )
 
 var _ = Describe("A licence of a user-based product", func() {
@@ -59,5 +61,29 @@ var _ = Describe("A licence with seats: 0", func() {
 		warnings := eventuallyAdmitted(func() client.Object { return utiltesting.MakeLicense("none", ns).Seats(0).Obj() })
 		Expect(warnings).To(ContainElement(And(ContainSubstring("spec.seats is 0"), ContainSubstring("leave spec.seats out for unlimited seats"))))
 		Expect(eventuallyAdmitted(func() client.Object { return utiltesting.MakeLicense("five", ns).Seats(5).Obj() })).To(BeEmpty())
+	})
+})
+
+var _ = Describe("A trial licence", func() {
+	It("warns on each Pod it admits, and cannot renew itself", func() {
+		ns := newNamespace()
+		product := ns + "-eval"
+		trial := utiltesting.MakePolicy("eval").SeatModel(licensingv1alpha1.SeatModelSite).Obj()
+		trial.Trial = ptr.To(true)
+		createProduct(utiltesting.MakeProduct(product).Policy(trial).DefaultPolicy("eval").Obj())
+
+		By("spec.autoRenew on a trial is refused, naming the field")
+		err := k8sClient.Create(ctx, utiltesting.MakeLicense("renewing", ns).Product(product).AutoRenew().Obj())
+		Expect(apierrors.IsInvalid(err)).To(BeTrue(), "%v", err)
+		Expect(err.Error()).To(And(ContainSubstring("spec.autoRenew"), ContainSubstring("is a trial")))
+
+		By("a Pod admitted by a trial licence gets a warning")
+		status := kubecluster.LicenseStatus(active, licensingv1alpha1.SeatModelSite, hard, nil, product)
+		status.Trial = true
+		createLicence(utiltesting.MakeLicense("eval", ns).Product(product).Obj(), status)
+		warnings := eventuallyAdmitted(func() client.Object {
+			return kubecluster.MakePod("", ns).GenerateName("t-").Product(product).Obj()
+		})
+		Expect(warnings).To(ContainElement(ContainSubstring("licence " + ns + "/eval of product \"" + product + "\" is a trial licence")))
 	})
 })

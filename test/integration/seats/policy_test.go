@@ -22,7 +22,11 @@ var _ = Describe("Policy resolution as seed 002 says", func() {
 		p := ut.MakeProduct(product).Authorization(v1.AuthorizationUser).
 			Policy(ut.MakePolicy("yearly").Type(v1.LicenseTypeSubscription).ValidDuration("1y").GracePeriod("7d").
 				Enforcement(v1.EnforcementSoft).Obj()).
-			Policy(ut.MakePolicy("trial").Type(v1.LicenseTypeTimeLimited).ValidDuration("5min").Obj()).
+			Policy(func() v1.LicensePolicy {
+				t := ut.MakePolicy("trial").Type(v1.LicenseTypeTimeLimited).ValidDuration("5min").Obj()
+				t.Trial = ptr.To(true)
+				return t
+			}()).
 			DefaultPolicy("yearly").Obj()
 		p.Spec.PolicyDefaults = &v1.PolicySettings{MaxTransfers: ptr.To[int32](2)}
 		Expect(k8sClient.Create(ctx, p)).To(Succeed())
@@ -46,6 +50,8 @@ var _ = Describe("Policy resolution as seed 002 says", func() {
 			By("a 5-minute trial started an hour ago is Expired, not in a week-long grace period")
 			g.Expect(l.Status.State).To(Equal(v1.LicenseStateExpired))
 			g.Expect(l.Status.GraceUntil).To(BeNil())
+			By("status.trial says it is a trial")
+			g.Expect(l.Status.Trial).To(BeTrue())
 		}, timeout, interval).Should(Succeed())
 	})
 
