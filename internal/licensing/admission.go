@@ -668,15 +668,15 @@ func NameHeldMessage(w *Workload, need ProductNeed, c Cover) string {
 // licence, a licence expiring soon or in its grace period.
 func CoverWarnings(c Cover) []string {
 	l := c.License
-	var trial []string
-	if l.Status.Trial {
-		until := ""
-		if t := l.Status.ValidUntil; t != nil {
-			until = " until " + t.UTC().Format("2006-01-02T15:04:05Z")
-		}
-		trial = []string{fmt.Sprintf("licence %s of product %q is a trial licence%s: workloads needing %q are refused once it ends", LicenseKey(l), c.Product, until, c.Product)}
+	if !l.Status.Trial {
+		return stateWarnings(c)
 	}
-	return append(trial, stateWarnings(c)...)
+	until := ""
+	if t := l.Status.ValidUntil; t != nil {
+		until = " until " + t.UTC().Format("2006-01-02T15:04:05Z")
+	}
+	trial := fmt.Sprintf("licence %s of product %q is a trial licence%s: workloads needing %q are refused once it ends", LicenseKey(l), c.Product, until, c.Product)
+	return append([]string{trial}, stateWarnings(c)...)
 }
 
 // stateWarnings are the warnings of a cover's licence state: expiring soon,
