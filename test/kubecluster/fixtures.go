@@ -4,6 +4,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/utils/ptr"
 
 	licensingv1alpha1 "github.com/license-operator/license-operator/api/v1alpha1"
@@ -116,4 +117,21 @@ func LicenseStatus(state licensingv1alpha1.LicenseState, model licensingv1alpha1
 // BoundStatus is the status of an assignment bound to licence (namespace/name) with seats.
 func BoundStatus(licence string, seats int32) licensingv1alpha1.LicenseAssignmentStatus {
 	return licensingv1alpha1.LicenseAssignmentStatus{State: licensingv1alpha1.AssignmentStateBound, License: licence, Seats: seats}
+}
+
+// RawObject is a licensing object of kind as a user writes it in YAML, sent
+// without the Go types, which would refuse or rewrite some values (a number
+// for a string, a date-only time, an explicit 0 that omitempty drops) before
+// the API server saw them. namespace is empty for a cluster-scoped kind.
+func RawObject(kind, name, namespace string, spec map[string]any) *unstructured.Unstructured {
+	u := &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": licensingv1alpha1.GroupVersion.String(),
+		"kind":       kind,
+		"metadata":   map[string]any{"name": name},
+		"spec":       spec,
+	}}
+	if namespace != "" {
+		u.SetNamespace(namespace)
+	}
+	return u
 }

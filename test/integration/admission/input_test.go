@@ -10,22 +10,8 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 
 	licensingv1alpha1 "github.com/license-operator/license-operator/api/v1alpha1"
+	"github.com/license-operator/license-operator/test/kubecluster"
 )
-
-// raw is an object as a user writes it, sent without the Go types, which
-// would refuse some of these values before the API server saw them.
-func raw(kind, name, namespace string, spec map[string]any) *unstructured.Unstructured {
-	u := &unstructured.Unstructured{Object: map[string]any{
-		"apiVersion": licensingv1alpha1.GroupVersion.String(),
-		"kind":       kind,
-		"metadata":   map[string]any{"name": name},
-		"spec":       spec,
-	}}
-	if namespace != "" {
-		u.SetNamespace(namespace)
-	}
-	return u
-}
 
 // expectSchemaRefusal asserts the API server refused the object with its own
 // field message, not with a Go decoder error from a webhook.
@@ -46,7 +32,7 @@ var _ = Describe("Input as users write it, with the webhooks installed", func() 
 	BeforeEach(func() { ns = newNamespace() })
 
 	It("accepts the date-only form and whole-number decimals, and stamps them", func() {
-		l := raw("SoftwareLicense", "seed", ns, map[string]any{
+		l := kubecluster.RawObject("SoftwareLicense", "seed", ns, map[string]any{
 			"startDate": "2024-03-12",
 			"cost":      map[string]any{"listPrice": int64(100), "negotiatedDiscountPercent": int64(25)},
 		})
@@ -64,32 +50,32 @@ var _ = Describe("Input as users write it, with the webhooks installed", func() 
 			expectSchemaRefusal(k8sClient.Create(ctx, build(ns)), want...)
 		},
 		Entry("a day-first startDate", func(ns string) *unstructured.Unstructured {
-			return raw("SoftwareLicense", "bad-date", ns, map[string]any{"startDate": "12/03/2024"})
+			return kubecluster.RawObject("SoftwareLicense", "bad-date", ns, map[string]any{"startDate": "12/03/2024"})
 		}, "spec.startDate", "should match"),
 		Entry("an empty expiryDate", func(ns string) *unstructured.Unstructured {
-			return raw("SoftwareLicense", "empty-date", ns, map[string]any{"expiryDate": ""})
+			return kubecluster.RawObject("SoftwareLicense", "empty-date", ns, map[string]any{"expiryDate": ""})
 		}, "spec.expiryDate", "should match"),
 		Entry("a boolean listPrice", func(ns string) *unstructured.Unstructured {
-			return raw("SoftwareLicense", "bool-price", ns, map[string]any{"cost": map[string]any{"listPrice": true}})
+			return kubecluster.RawObject("SoftwareLicense", "bool-price", ns, map[string]any{"cost": map[string]any{"listPrice": true}})
 		}, "spec.cost.listPrice", "must be of type integer,string"),
 		Entry("a fractional discount", func(ns string) *unstructured.Unstructured {
-			return raw("SoftwareLicense", "float", ns, map[string]any{"cost": map[string]any{"negotiatedDiscountPercent": 12.5}})
+			return kubecluster.RawObject("SoftwareLicense", "float", ns, map[string]any{"cost": map[string]any{"negotiatedDiscountPercent": 12.5}})
 		}, "spec.cost.negotiatedDiscountPercent", "must be of type integer,string"),
 		Entry("seats as words on a licence", func(ns string) *unstructured.Unstructured {
-			return raw("SoftwareLicense", "words", ns, map[string]any{"seats": "five"})
+			return kubecluster.RawObject("SoftwareLicense", "words", ns, map[string]any{"seats": "five"})
 		}, "spec.seats", "must be of type integer"),
 		Entry("a fractional product list price", func(ns string) *unstructured.Unstructured {
-			return raw("LicenseProduct", ns+"-float", "", map[string]any{"pricing": map[string]any{"listPrice": 12.5, "currency": "EUR"}})
+			return kubecluster.RawObject("LicenseProduct", ns+"-float", "", map[string]any{"pricing": map[string]any{"listPrice": 12.5, "currency": "EUR"}})
 		}, "spec.pricing.listPrice", "must be of type integer,string"),
 		Entry("seats as words on an assignment", func(ns string) *unstructured.Unstructured {
-			return raw("LicenseAssignment", "words", ns, map[string]any{
+			return kubecluster.RawObject("LicenseAssignment", "words", ns, map[string]any{
 				"licenseRef": map[string]any{"name": "l"}, "assignee": map[string]any{"serviceAccount": map[string]any{"name": "x"}}, "seats": "two",
 			})
 		}, "spec.seats", "must be of type integer"),
 	)
 
 	It("refuses an update to a value of the wrong form with the API server's field message", func() {
-		l := raw("SoftwareLicense", "edit", ns, map[string]any{"startDate": "2024-03-12"})
+		l := kubecluster.RawObject("SoftwareLicense", "edit", ns, map[string]any{"startDate": "2024-03-12"})
 		Expect(k8sClient.Create(ctx, l)).To(Succeed())
 		Expect(unstructured.SetNestedField(l.Object, "12/03/2024", "spec", "startDate")).To(Succeed())
 		expectSchemaRefusal(k8sClient.Update(ctx, l), "spec.startDate", "should match")

@@ -30,7 +30,7 @@ var _ = Describe("A licence of a user-based product", func() {
 var _ = Describe("An assignment's seats as people write them", func() {
 	It("refuses an explicit seats: 0, naming the field, instead of rewriting it to 1, and defaults an absent one to 1", func() {
 		ns := newNamespace()
-		raw := func(name string, seats any) *unstructured.Unstructured {
+		assignment := func(name string, seats any) *unstructured.Unstructured {
 			spec := map[string]any{
 				"licenseRef": map[string]any{"name": "l"},
 				"assignee":   map[string]any{"serviceAccount": map[string]any{"name": "default"}},
@@ -38,17 +38,13 @@ var _ = Describe("An assignment's seats as people write them", func() {
 			if seats != nil {
 				spec["seats"] = seats
 			}
-			u := &unstructured.Unstructured{Object: map[string]any{"spec": spec}}
-			u.SetGroupVersionKind(licensingv1alpha1.GroupVersion.WithKind("LicenseAssignment"))
-			u.SetNamespace(ns)
-			u.SetName(name)
-			return u
+			return kubecluster.RawObject("LicenseAssignment", name, ns, spec)
 		}
-		err := k8sClient.Create(ctx, raw("zero", int64(0)))
+		err := k8sClient.Create(ctx, assignment("zero", int64(0)))
 		Expect(apierrors.IsInvalid(err)).To(BeTrue(), "%v", err)
 		Expect(err.Error()).To(And(ContainSubstring("spec.seats"), ContainSubstring("greater than or equal to 1")))
 
-		Expect(k8sClient.Create(ctx, raw("absent", nil))).To(Succeed())
+		Expect(k8sClient.Create(ctx, assignment("absent", nil))).To(Succeed())
 		a := &licensingv1alpha1.LicenseAssignment{}
 		Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: "absent"}, a)).To(Succeed())
 		Expect(a.Spec.Seats).To(Equal(int32(1)))

@@ -9,34 +9,19 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 
 	v1 "github.com/license-operator/license-operator/api/v1alpha1"
+	"github.com/license-operator/license-operator/test/kubecluster"
 )
-
-// rawObject is an object written as a user writes YAML, sent as it is: the
-// Go types would refuse (or rewrite) some of these values before the API
-// server saw them.
-func rawObject(kind, name, namespace string, spec map[string]any) *unstructured.Unstructured {
-	u := &unstructured.Unstructured{Object: map[string]any{
-		"apiVersion": v1.GroupVersion.String(),
-		"kind":       kind,
-		"metadata":   map[string]any{"name": name},
-		"spec":       spec,
-	}}
-	if namespace != "" {
-		u.SetNamespace(namespace)
-	}
-	return u
-}
 
 var _ = Describe("Input as users write it", func() {
 	BeforeEach(func() { ensureNamespace(ns) })
 
 	It("accepts whole-number decimals and reads them back exactly", func() {
 		name := unique("l")
-		Expect(k8sClient.Create(ctx, rawObject("SoftwareLicense", name, ns, map[string]any{
+		Expect(k8sClient.Create(ctx, kubecluster.RawObject("SoftwareLicense", name, ns, map[string]any{
 			"cost": map[string]any{"listPrice": int64(100), "negotiatedDiscountPercent": int64(25)},
 		}))).To(Succeed())
 		pname := unique("p")
-		Expect(k8sClient.Create(ctx, rawObject("LicenseProduct", pname, "", map[string]any{
+		Expect(k8sClient.Create(ctx, kubecluster.RawObject("LicenseProduct", pname, "", map[string]any{
 			"pricing": map[string]any{"listPrice": int64(1200), "currency": "EUR"},
 		}))).To(Succeed())
 
@@ -56,7 +41,7 @@ var _ = Describe("Input as users write it", func() {
 
 	It("keeps a quoted decimal's text exactly", func() {
 		name := unique("l")
-		Expect(k8sClient.Create(ctx, rawObject("SoftwareLicense", name, ns, map[string]any{
+		Expect(k8sClient.Create(ctx, kubecluster.RawObject("SoftwareLicense", name, ns, map[string]any{
 			"cost": map[string]any{"listPrice": "19.9900", "negotiatedDiscountPercent": "12.5"},
 		}))).To(Succeed())
 		typed := &v1.SoftwareLicense{}
@@ -67,7 +52,7 @@ var _ = Describe("Input as users write it", func() {
 
 	DescribeTable("refuses a decimal that is not one, naming the field",
 		func(cost map[string]any, want ...string) {
-			expectInvalid(k8sClient.Create(ctx, rawObject("SoftwareLicense", unique("l"), ns, map[string]any{"cost": cost})), want...)
+			expectInvalid(k8sClient.Create(ctx, kubecluster.RawObject("SoftwareLicense", unique("l"), ns, map[string]any{"cost": cost})), want...)
 		},
 		// The API server's own type check refuses a float before any rule or
 		// webhook runs; its message names the field and the types it takes
@@ -83,7 +68,7 @@ var _ = Describe("Input as users write it", func() {
 
 	It("accepts the seed's date-only form beside RFC 3339 and keeps date order", func() {
 		name := unique("l")
-		Expect(k8sClient.Create(ctx, rawObject("SoftwareLicense", name, ns, map[string]any{
+		Expect(k8sClient.Create(ctx, kubecluster.RawObject("SoftwareLicense", name, ns, map[string]any{
 			"purchaseDate": "2024-03-01", "startDate": "2024-03-12", "expiryDate": "2025-03-12T00:00:00Z", "renewalDate": "2025-02-01",
 		}))).To(Succeed())
 		typed := &v1.SoftwareLicense{}
@@ -94,20 +79,20 @@ var _ = Describe("Input as users write it", func() {
 		Expect(typed.Spec.ExpiryDate.UTC()).To(Equal(date("2025-03-12")))
 
 		// The date-order rule compares a date-only and an RFC 3339 value as instants.
-		expectInvalid(k8sClient.Create(ctx, rawObject("SoftwareLicense", unique("l"), ns, map[string]any{
+		expectInvalid(k8sClient.Create(ctx, kubecluster.RawObject("SoftwareLicense", unique("l"), ns, map[string]any{
 			"startDate": "2024-03-12", "expiryDate": "2024-03-11T23:59:59Z",
 		})), "spec.expiryDate must be after spec.startDate")
-		expectInvalid(k8sClient.Create(ctx, rawObject("SoftwareLicense", unique("l"), ns, map[string]any{
+		expectInvalid(k8sClient.Create(ctx, kubecluster.RawObject("SoftwareLicense", unique("l"), ns, map[string]any{
 			"startDate": "2024-03-12T00:00:00+01:00", "expiryDate": "2024-03-11",
 		})), "spec.expiryDate must be after spec.startDate")
-		Expect(k8sClient.Create(ctx, rawObject("SoftwareLicense", unique("l"), ns, map[string]any{
+		Expect(k8sClient.Create(ctx, kubecluster.RawObject("SoftwareLicense", unique("l"), ns, map[string]any{
 			"startDate": "2024-03-12T00:00:00+01:00", "expiryDate": "2024-03-12",
 		}))).To(Succeed())
 	})
 
 	It("writes a Date back as RFC 3339 through the Go client", func() {
 		name := unique("l")
-		Expect(k8sClient.Create(ctx, rawObject("SoftwareLicense", name, ns, map[string]any{"startDate": "2024-03-12"}))).To(Succeed())
+		Expect(k8sClient.Create(ctx, kubecluster.RawObject("SoftwareLicense", name, ns, map[string]any{"startDate": "2024-03-12"}))).To(Succeed())
 		typed := &v1.SoftwareLicense{}
 		Expect(k8sClient.Get(ctx, types.NamespacedName{Namespace: ns, Name: name}, typed)).To(Succeed())
 		typed.Spec.ExpiryDate = v1.NewDate(date("2025-03-12"))
@@ -125,7 +110,7 @@ var _ = Describe("Input as users write it", func() {
 
 	DescribeTable("refuses a date that is not one, naming the field and the forms it takes",
 		func(field string, value any) {
-			expectInvalid(k8sClient.Create(ctx, rawObject("SoftwareLicense", unique("l"), ns, map[string]any{field: value})),
+			expectInvalid(k8sClient.Create(ctx, kubecluster.RawObject("SoftwareLicense", unique("l"), ns, map[string]any{field: value})),
 				"spec."+field, "should match")
 		},
 		Entry("a day-first date", "startDate", "12/03/2024"),
