@@ -122,6 +122,8 @@ type PolicyFeature struct {
 	Code string `json:"code"`
 
 	// maxConsumption is the most times the feature may be used per period, for consumption features.
+	// Not enforced yet (issue 10: feature uses counted at admission): the
+	// product webhook warns when it is set.
 	// +optional
 	// +kubebuilder:validation:Minimum=0
 	MaxConsumption *int64 `json:"maxConsumption,omitempty"`

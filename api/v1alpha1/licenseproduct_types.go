@@ -48,6 +48,8 @@ type Pricing struct {
 	Period *CalendarDuration `json:"period,omitempty"`
 
 	// freeToUse means no budget or purchase order is required, even at a price of zero.
+	// Not in effect yet (issue 10: no seat needed, uses counted, cost 0): the
+	// product webhook warns when it is set.
 	// +optional
 	FreeToUse bool `json:"freeToUse,omitempty"`
 }
@@ -141,28 +143,28 @@ type LicenseProductSpec struct {
 	// +kubebuilder:validation:MaxLength=128
 	SKU string `json:"sku,omitempty"`
 
-	// description is a short, single-line description.
+	// description is a short, single-line description. Record field: kept for reporting and export; the operator does not act on it.
 	// +optional
 	// +kubebuilder:validation:MaxLength=1024
 	Description string `json:"description,omitempty"`
 
-	// category groups similar products, for example "cad" or "database".
+	// category groups similar products, for example "cad" or "database". Record field: kept for reporting and export; the operator does not act on it.
 	// +optional
 	// +kubebuilder:validation:MaxLength=128
 	Category string `json:"category,omitempty"`
 
-	// tags group and filter products.
+	// tags group and filter products. Record field: kept for reporting and export; the operator does not act on it.
 	// +optional
 	// +listType=set
 	// +kubebuilder:validation:MaxItems=32
 	// +kubebuilder:validation:items:MaxLength=63
 	Tags []string `json:"tags,omitempty"`
 
-	// priority orders the catalog, ascending.
+	// priority orders the catalog, ascending. Record field: kept for reporting and export; the operator does not act on it.
 	// +optional
 	Priority *int32 `json:"priority,omitempty"`
 
-	// hidden hides the product from catalog listings. It does not make the product secret.
+	// hidden hides the product from catalog listings. It does not make the product secret. Record field: kept for reporting and export; the operator does not act on it.
 	// +optional
 	Hidden bool `json:"hidden,omitempty"`
 

@@ -107,22 +107,22 @@ type LicenseCost struct {
 	// +optional
 	NegotiatedDiscountPercent Percent `json:"negotiatedDiscountPercent,omitempty"`
 
-	// costCenter funds the licence.
+	// costCenter funds the licence. Record field: kept for reporting and export; the operator does not act on it.
 	// +optional
 	// +kubebuilder:validation:MaxLength=128
 	CostCenter string `json:"costCenter,omitempty"`
 
-	// contractRef identifies the contract that governs the licence.
+	// contractRef identifies the contract that governs the licence. Record field: kept for reporting and export; the operator does not act on it.
 	// +optional
 	// +kubebuilder:validation:MaxLength=128
 	ContractRef string `json:"contractRef,omitempty"`
 
-	// contractReference is the purchase order, contract number or procurement reference.
+	// contractReference is the purchase order, contract number or procurement reference. Record field: kept for reporting and export; the operator does not act on it.
 	// +optional
 	// +kubebuilder:validation:MaxLength=128
 	ContractReference string `json:"contractReference,omitempty"`
 
-	// supplier is the vendor or reseller the licence was bought from.
+	// supplier is the vendor or reseller the licence was bought from. Record field: kept for reporting and export; the operator does not act on it.
 	// +optional
 	// +kubebuilder:validation:MaxLength=256
 	Supplier string `json:"supplier,omitempty"`
@@ -130,7 +130,7 @@ type LicenseCost struct {
 
 // Customer is the organisation that holds an entitlement.
 type Customer struct {
-	// id of the customer in the issuing platform.
+	// id of the customer in the issuing platform. Record field: kept for reporting and export; the operator does not act on it.
 	// +optional
 	// +kubebuilder:validation:MaxLength=128
 	ID string `json:"id,omitempty"`
@@ -150,30 +150,34 @@ type Customer struct {
 // Entitlement records the entitlement as the issuing licence platform knows it.
 // +kubebuilder:validation:XValidation:rule="has(self.entitlementID) && has(self.issuer)",message="spec.entitlement needs entitlementID and issuer (seed 001): the entitlement's ID in the issuing platform, for example ent_01HKZP3J7Q9V2Z8B4K5N6M7P8R, and the platform, for example licensespring"
 type Entitlement struct {
-	// issuer is the licensing platform that issued the entitlement.
+	// issuer is the licensing platform that issued the entitlement. Record field: kept for reporting and export; the operator does not act on it.
 	// +optional
 	Issuer EntitlementIssuer `json:"issuer,omitempty"`
 
-	// entitlementID identifies the entitlement in the issuing platform.
+	// entitlementID identifies the entitlement in the issuing platform. Record field: kept for reporting and export; the operator does not act on it.
 	// +optional
 	// +kubebuilder:validation:MaxLength=128
 	EntitlementID string `json:"entitlementID,omitempty"`
 
-	// customer holds the entitlement.
+	// customer holds the entitlement. Record field: kept for reporting and export; the operator does not act on it.
 	// +optional
 	Customer *Customer `json:"customer,omitempty"`
 
-	// productVersion is the product version or version range covered, for example "2026.1".
+	// productVersion is the product version or version range covered, for example "2026.1". Record field: kept for reporting and export; the operator does not act on it.
 	// +optional
 	// +kubebuilder:validation:MaxLength=64
 	ProductVersion string `json:"productVersion,omitempty"`
 
 	// machineFingerprint is the fingerprint of the machine a device-bound licence is activated on.
+	// Not enforced yet (issue 10: NodeLocked binds only to a matching node): the
+	// licence webhook warns when it is set.
 	// +optional
 	// +kubebuilder:validation:MaxLength=256
 	MachineFingerprint string `json:"machineFingerprint,omitempty"`
 
-	// offlineGracePeriod is how long an activation may stay offline.
+	// offlineGracePeriod is how long an activation may stay offline. Not
+	// enforced yet (issue 10: a NodeLocked seat frees after its node is NotReady
+	// this long): the licence webhook warns when it is set.
 	// +optional
 	OfflineGracePeriod *CalendarDuration `json:"offlineGracePeriod,omitempty"`
 }
@@ -267,12 +271,12 @@ type SoftwareLicenseSpec struct {
 	// +optional
 	Sharing *NamespaceSharing `json:"sharing,omitempty"`
 
-	// assetRef identifies the technology asset this licence covers.
+	// assetRef identifies the technology asset this licence covers. Record field: kept for reporting and export; the operator does not act on it.
 	// +optional
 	// +kubebuilder:validation:MaxLength=253
 	AssetRef string `json:"assetRef,omitempty"`
 
-	// tags group and filter licences.
+	// tags group and filter licences. Record field: kept for reporting and export; the operator does not act on it.
 	// +optional
 	// +listType=set
 	// +kubebuilder:validation:MaxItems=32

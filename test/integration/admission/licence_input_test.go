@@ -4,6 +4,7 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -81,5 +82,26 @@ var _ = Describe("A trial licence", func() {
 			return kubecluster.MakePod("", ns).GenerateName("t-").Product(product).Obj()
 		})
 		Expect(warnings).To(ContainElement(ContainSubstring("licence " + ns + "/eval of product \"" + product + "\" is a trial licence")))
+	})
+})
+
+var _ = Describe("Fields accepted and not in effect yet", func() {
+	It("are admitted with a warning naming each, so that nobody believes a limit nothing enforces", func() {
+		ns := newNamespace()
+		warnings := eventuallyAdmitted(func() client.Object {
+			l := utiltesting.MakeLicense("locked", ns).Obj()
+			l.Spec.Entitlement = &licensingv1alpha1.Entitlement{Issuer: "flexnet", EntitlementID: "FLX-1", MachineFingerprint: "sha256:7d4e9c1f"}
+			return l
+		})
+		Expect(warnings).To(ContainElement(HavePrefix("spec.entitlement.machineFingerprint is accepted but not in effect yet")))
+		warnings = eventuallyAdmitted(func() client.Object {
+			p := utiltesting.MakeProduct(ns + "-free").Obj()
+			p.Spec.Pricing = &licensingv1alpha1.Pricing{FreeToUse: true}
+			return p
+		})
+		DeferCleanup(func() {
+			Expect(k8sClient.Delete(ctx, &licensingv1alpha1.LicenseProduct{ObjectMeta: metav1.ObjectMeta{Name: ns + "-free"}})).To(Succeed())
+		})
+		Expect(warnings).To(ContainElement(HavePrefix("spec.pricing.freeToUse is accepted but not in effect yet")))
 	})
 })
