@@ -20,6 +20,16 @@ const (
 	// ProductFinalizer protects a LicenseProduct whose licences hold bound
 	// seats from deletion.
 	ProductFinalizer = LabelPrefix + "seats-protection"
+	// VirtualMachineLabel with the value "true" marks a Node as a virtual
+	// machine: preventVM keeps the Pods of a licence off such nodes, and a
+	// NodeLocked assignment to one is Rejected. Cluster operators label their
+	// VM nodes; with --label-vm-nodes the operator labels the nodes whose
+	// spec.providerID names a cloud VM.
+	VirtualMachineLabel = LabelPrefix + "virtual-machine"
+	// FeaturesAnnotation on a Pod or pod template lists, comma-separated, the
+	// feature codes of the product the workload uses. It is admitted only
+	// when its licence's effective policy lists each of them.
+	FeaturesAnnotation = LabelPrefix + "features"
 )
 
 // CalendarDuration is a duration written as one whole number and one unit:
