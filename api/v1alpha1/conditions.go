@@ -86,6 +86,18 @@ const (
 	ReasonActivationLimit = "ActivationLimitReached"
 	// ReasonAssigneeNotAllowed: the assignee does not fit the seat model (for example a user not on the licence).
 	ReasonAssigneeNotAllowed = "AssigneeNotAllowed"
+	// ReasonNodeNotFound: a NodeLocked assignment names a node that does not exist.
+	ReasonNodeNotFound = "NodeNotFound"
+	// ReasonNodeOffline: a NodeLocked assignment's node has been NotReady
+	// longer than the licence's spec.entitlement.offlineGracePeriod: its seat
+	// is free until the node is Ready again.
+	ReasonNodeOffline = "NodeOffline"
+	// ReasonFingerprintMismatch: a NodeLocked assignment's node matches none
+	// of the licence's spec.entitlement.machineFingerprints.
+	ReasonFingerprintMismatch = "FingerprintMismatch"
+	// ReasonVirtualMachineForbidden: a NodeLocked assignment's node is a
+	// virtual machine and the licence's effective policy has preventVM.
+	ReasonVirtualMachineForbidden = "VirtualMachineForbidden"
 	// ReasonConsumptionExhausted: usage reached maxConsumptions plus allowed overages.
 	ReasonConsumptionExhausted = "ConsumptionExhausted"
 	// ReasonHeldBySeats: a deleted licence or product stays until the

@@ -147,6 +147,14 @@ type Customer struct {
 	Email string `json:"email,omitempty"`
 }
 
+// MachineFingerprint is a node's raw systemUUID or machineID, or "sha256:"
+// and the 64 hex digits of the SHA-256 of it.
+// +kubebuilder:validation:MinLength=1
+// +kubebuilder:validation:MaxLength=256
+// +kubebuilder:validation:XValidation:rule="!self.startsWith('sha256:') || self.matches('^sha256:[0-9a-fA-F]{64}$')",message="a machine fingerprint is a node's raw systemUUID or machineID, or sha256: followed by the 64 hex digits of its SHA-256, for example sha256:9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
+// +kubebuilder:validation:XValidation:rule="!self.matches('\\\\s')",message="a machine fingerprint has no whitespace: copy the node's status.nodeInfo.systemUUID as it is, for example 4c4c4544-0042-3510-8052-b4c04f4e3332"
+type MachineFingerprint string
+
 // Entitlement records the entitlement as the issuing licence platform knows it.
 // +kubebuilder:validation:XValidation:rule="has(self.entitlementID) && has(self.issuer)",message="spec.entitlement needs entitlementID and issuer (seed 001): the entitlement's ID in the issuing platform, for example ent_01HKZP3J7Q9V2Z8B4K5N6M7P8R, and the platform, for example licensespring"
 type Entitlement struct {
@@ -168,16 +176,30 @@ type Entitlement struct {
 	// +kubebuilder:validation:MaxLength=64
 	ProductVersion string `json:"productVersion,omitempty"`
 
-	// machineFingerprint is the fingerprint of the machine a device-bound licence is activated on.
-	// Not enforced yet (issue 10: NodeLocked binds only to a matching node): the
-	// licence webhook warns when it is set.
+	// machineFingerprints are the machines the licence is activated on, one
+	// per activation (seed 001's single machine fingerprint imports as a
+	// list of one). Each is a node's raw status.nodeInfo.systemUUID or
+	// status.nodeInfo.machineID (UUIDs compare case-insensitively), or
+	// "sha256:" followed by the 64 hex digits of the SHA-256 of that raw
+	// value. When the list is set, a NodeLocked assignment binds only to a
+	// node whose systemUUID or machineID matches one of them; otherwise it is
+	// Rejected (reason FingerprintMismatch) with a message that shows the
+	// node's fingerprints. Empty: any existing node binds. The check is made
+	// when a seat is granted: removing an entry later does not unbind the
+	// node that holds the seat (like lowering spec.seats).
 	// +optional
-	// +kubebuilder:validation:MaxLength=256
-	MachineFingerprint string `json:"machineFingerprint,omitempty"`
+	// +listType=set
+	// +kubebuilder:validation:MaxItems=100
+	MachineFingerprints []MachineFingerprint `json:"machineFingerprints,omitempty"`
 
-	// offlineGracePeriod is how long an activation may stay offline. Not
-	// enforced yet (issue 10: a NodeLocked seat frees after its node is NotReady
-	// this long): the licence webhook warns when it is set.
+	// offlineGracePeriod is how long a NodeLocked seat survives its node
+	// being NotReady (its Ready condition False or Unknown, measured from the
+	// condition's lastTransitionTime), as a calendar duration such as "3d".
+	// After it the assignment is Pending with reason NodeOffline and its seat
+	// is free for others; when the node is Ready again the assignment takes a
+	// seat again if one is free, else it waits first come, first served. A
+	// deleted node frees its seat at once, with or without this field.
+	// Unset: a NotReady node keeps its seat for as long as it exists.
 	// +optional
 	OfflineGracePeriod *CalendarDuration `json:"offlineGracePeriod,omitempty"`
 }
@@ -403,9 +425,17 @@ type SoftwareLicenseStatus struct {
 	// +optional
 	Seats LicenseSeatStatus `json:"seats"`
 
-	// activations is the number of assignments bound to the licence.
+	// activations is the number of assignments bound to the licence (its
+	// activations).
 	// +optional
 	Activations int32 `json:"activations"`
+
+	// maxActivations is the most assignments the licence may hold: the
+	// effective policy's maxActivations (the built-in default of 1 applies to
+	// Key products only). Absent when nothing but the seats limits them (no
+	// maxActivations, or a Site licence, where it does not apply).
+	// +optional
+	MaxActivations *int32 `json:"maxActivations,omitempty"`
 
 	// trial is true when the licence's effective policy is a trial (policy
 	// field trial): each Pod it admits gets an admission warning saying so,
@@ -467,6 +497,8 @@ type SoftwareLicenseStatus struct {
 // +kubebuilder:printcolumn:name="Used",type=integer,JSONPath=`.status.seats.used`
 // +kubebuilder:printcolumn:name="Total",type=integer,JSONPath=`.status.seats.total`
 // +kubebuilder:printcolumn:name="Available",type=integer,JSONPath=`.status.seats.available`
+// +kubebuilder:printcolumn:name="Activations",type=integer,JSONPath=`.status.activations`,priority=1
+// +kubebuilder:printcolumn:name="MaxActivations",type=integer,JSONPath=`.status.maxActivations`,priority=1
 // +kubebuilder:printcolumn:name="State",type=string,JSONPath=`.status.state`
 // +kubebuilder:printcolumn:name="Compliance",type=string,JSONPath=`.status.compliance`,priority=1
 // +kubebuilder:printcolumn:name="Policy",type=string,JSONPath=`.status.effectivePolicy.code`,priority=1

@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -84,6 +85,9 @@ type GrantInput struct {
 	// NamespaceLabels are the labels of the namespaces of the assignments,
 	// for sharing and allowAssignmentsFrom selectors.
 	NamespaceLabels map[string]map[string]string
+	// Nodes are the Nodes the NodeLocked assignments name, by name; a name
+	// missing here is a node that does not exist (see CheckNodeLock).
+	Nodes map[string]*corev1.Node
 }
 
 // AssignmentDecision is the status one assignment should have.
@@ -113,6 +117,10 @@ type GrantResult struct {
 	Order []string
 	// Usage is what the assignments hold of each licence, by licence key.
 	Usage map[string]SeatUsage
+	// Boundaries are, by licence key, the next instant a decision of the
+	// licence changes with no event to announce it: the end of the offline
+	// grace period of a NotReady node that holds one of its seats.
+	Boundaries map[string]time.Time
 }
 
 // AssignmentKey is "namespace/name" of an assignment.
@@ -191,6 +199,12 @@ type poolLicense struct {
 	blocked string
 	// queued counts the assignments waiting in this licence's queue.
 	queued int32
+	// nodes and now are GrantInput's, for the node rules (CheckNodeLock).
+	nodes map[string]*corev1.Node
+	now   time.Time
+	// next is the earliest end of an offline grace period of a node that
+	// holds or takes a seat of the licence.
+	next *time.Time
 }
 
 func newPoolLicense(l *GrantLicense) *poolLicense {
@@ -203,14 +217,11 @@ func newPoolLicense(l *GrantLicense) *poolLicense {
 		if pol.Enforcement != nil {
 			p.enforcement = *pol.Enforcement
 		}
-		p.maxActivations = pol.MaxActivations
 		if pol.MaxTransfers != nil {
 			p.maxTransfers = *pol.MaxTransfers
 		}
-	} else {
-		// No resolved policy: the built-in limit of its product, if any.
-		p.maxActivations = BuiltinPolicyFor(l.Product).MaxActivations
 	}
+	p.maxActivations = ActivationLimit(l.Policy, l.Product)
 	return p
 }
 
@@ -256,6 +267,9 @@ type check struct {
 	// ok: it binds, taking need seats.
 	ok   bool
 	need int32
+	// rejected: the assignment is Rejected, not Pending (a node the licence
+	// can never be locked to as it is).
+	rejected bool
 	// queue: it waits for capacity of the licence (seats, activations,
 	// consumption, the licence becoming usable) and takes a queue position.
 	queue bool
@@ -343,6 +357,9 @@ func (p *poolLicense) eligible(a *licensingv1alpha1.LicenseAssignment, nsLabels 
 	}
 	if ok, why := p.assigneeFits(a.Spec.Assignee); !ok {
 		return check{reason: licensingv1alpha1.ReasonAssigneeNotAllowed, message: why}
+	}
+	if v, locked := p.nodeLock(&a.Spec.Assignee, false); locked && !v.OK {
+		return check{reason: v.Reason, message: v.Message, rejected: v.Rejected}
 	}
 	return check{ok: true}
 }
@@ -480,12 +497,13 @@ type outcome struct {
 //     wait for the next period.
 func Grant(in GrantInput) GrantResult {
 	now := metav1.NewTime(in.Now.UTC().Truncate(time.Second))
-	res := GrantResult{Assignments: map[string]AssignmentDecision{}, Usage: map[string]SeatUsage{}}
+	res := GrantResult{Assignments: map[string]AssignmentDecision{}, Usage: map[string]SeatUsage{}, Boundaries: map[string]time.Time{}}
 
 	pool := make(map[string]*poolLicense, len(in.Licenses))
 	poolKeys := make([]string, 0, len(in.Licenses))
 	for i := range in.Licenses {
 		p := newPoolLicense(&in.Licenses[i])
+		p.nodes, p.now = in.Nodes, in.Now
 		pool[p.key] = p
 		poolKeys = append(poolKeys, p.key)
 	}
@@ -541,6 +559,10 @@ func Grant(in GrantInput) GrantResult {
 				message: fmt.Sprintf("licence %s was deleted and released the seats: reference another licence, or a product with spec.productRef", holder.key)}
 			continue
 		}
+		if lost := holder.nodeLost(a); lost != nil {
+			outcomes[key] = lost
+			continue
+		}
 		o := hold(a, holder)
 		outcomes[key] = o
 		if o.state == licensingv1alpha1.AssignmentStateBound && holder.model != licensingv1alpha1.SeatModelNamedUser && a.Spec.Seats > o.seats {
@@ -572,6 +594,9 @@ func Grant(in GrantInput) GrantResult {
 	for _, k := range poolKeys {
 		p := pool[k]
 		res.Usage[k] = SeatUsage{Used: p.used, Pending: p.pending, Activations: p.activations, Consumption: p.consumption}
+		if p.next != nil {
+			res.Boundaries[k] = *p.next
+		}
 	}
 	return res
 }
@@ -625,6 +650,9 @@ func hold(a *licensingv1alpha1.LicenseAssignment, p *poolLicense) *outcome {
 	}
 	if !equality.Semantic.DeepEqual(a.Spec.Assignee, *o.boundAssignee) {
 		fits, why := p.assigneeFits(a.Spec.Assignee)
+		if v, locked := p.nodeLock(&a.Spec.Assignee, false); fits && locked && !v.OK {
+			fits, why = false, v.Message
+		}
 		switch {
 		case !fits:
 			o.state, o.reason = licensingv1alpha1.AssignmentStateRejected, licensingv1alpha1.ReasonAssigneeNotAllowed
@@ -817,6 +845,9 @@ func bind(a *licensingv1alpha1.LicenseAssignment, pool map[string]*poolLicense, 
 		}
 	}
 	o.reason, o.message = waitReason(a, candidates, checks)
+	if a.Spec.LicenseRef != nil && checks[0].rejected {
+		o.state = licensingv1alpha1.AssignmentStateRejected
+	}
 	return o
 }
 
@@ -884,8 +915,8 @@ func (o *outcome) status(a *licensingv1alpha1.LicenseAssignment, now metav1.Time
 		Reason:             o.reason,
 		LastTransitionTime: now,
 	}
-	switch o.state {
-	case licensingv1alpha1.AssignmentStateBound, licensingv1alpha1.AssignmentStateRejected:
+	switch {
+	case o.license != "" && (o.state == licensingv1alpha1.AssignmentStateBound || o.state == licensingv1alpha1.AssignmentStateRejected):
 		if s.License != o.license || s.BoundTime == nil || (a.Status.State != licensingv1alpha1.AssignmentStateBound && a.Status.State != licensingv1alpha1.AssignmentStateRejected) {
 			s.BoundTime = &now
 		}

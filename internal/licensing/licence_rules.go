@@ -62,20 +62,3 @@ func ProductFieldsNotInEffect(p *licensingv1alpha1.LicenseProduct) []string {
 	}
 	return out
 }
-
-// LicenceFieldsNotInEffect are the admission warnings of a licence that sets
-// fields the operator does not act on yet.
-func LicenceFieldsNotInEffect(l *licensingv1alpha1.SoftwareLicense) []string {
-	e := l.Spec.Entitlement
-	if e == nil {
-		return nil
-	}
-	var out []string
-	if e.MachineFingerprint != "" {
-		out = append(out, "spec.entitlement.machineFingerprint "+notInEffect+" (NodeLocked seats bind to any node named)")
-	}
-	if e.OfflineGracePeriod != nil {
-		out = append(out, "spec.entitlement.offlineGracePeriod "+notInEffect+" (a seat does not free when its node goes offline)")
-	}
-	return out
-}

@@ -84,15 +84,4 @@ func TestFieldsNotInEffect(t *testing.T) {
 		t.Errorf("product warnings %q", w)
 	}
 
-	l := ut.MakeLicense("l", "ns").Obj()
-	if w := LicenceFieldsNotInEffect(l); len(w) != 0 {
-		t.Errorf("a plain licence warns %q", w)
-	}
-	l.Spec.Entitlement = &licensingv1alpha1.Entitlement{Issuer: "flexnet", EntitlementID: "F-1", MachineFingerprint: "sha256:ab",
-		OfflineGracePeriod: ptr.To(licensingv1alpha1.CalendarDuration("30d"))}
-	w = LicenceFieldsNotInEffect(l)
-	if len(w) != 2 || !strings.HasPrefix(w[0], "spec.entitlement.machineFingerprint is accepted but not in effect yet") ||
-		!strings.HasPrefix(w[1], "spec.entitlement.offlineGracePeriod is accepted but not in effect yet") {
-		t.Errorf("licence warnings %q", w)
-	}
 }

@@ -116,7 +116,6 @@ func (v *SoftwareLicenseCustomValidator) validate(ctx context.Context, old, l *l
 	if w := licensing.ZeroSeatsWarning(l); w != "" {
 		warnings = append(warnings, w)
 	}
-	warnings = append(warnings, licensing.LicenceFieldsNotInEffect(l)...)
 	if l.Spec.ProductRef == nil {
 		return warnings, invalid("SoftwareLicense", l.Name, errs)
 	}

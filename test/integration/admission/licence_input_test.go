@@ -88,12 +88,16 @@ var _ = Describe("A trial licence", func() {
 var _ = Describe("Fields accepted and not in effect yet", func() {
 	It("are admitted with a warning naming each, so that nobody believes a limit nothing enforces", func() {
 		ns := newNamespace()
+		// machineFingerprints and offlineGracePeriod are in effect (NodeLocked
+		// binding, test/integration/seats): no warning says otherwise.
 		warnings := eventuallyAdmitted(func() client.Object {
 			l := utiltesting.MakeLicense("locked", ns).Obj()
-			l.Spec.Entitlement = &licensingv1alpha1.Entitlement{Issuer: "flexnet", EntitlementID: "FLX-1", MachineFingerprint: "sha256:7d4e9c1f"}
+			l.Spec.Entitlement = &licensingv1alpha1.Entitlement{Issuer: "flexnet", EntitlementID: "FLX-1",
+				MachineFingerprints: []licensingv1alpha1.MachineFingerprint{"4c4c4544-0042-3510-8052-b4c04f4e3332"},
+				OfflineGracePeriod:  ptr.To(licensingv1alpha1.CalendarDuration("3d"))}
 			return l
 		})
-		Expect(warnings).To(ContainElement(HavePrefix("spec.entitlement.machineFingerprint is accepted but not in effect yet")))
+		Expect(warnings).NotTo(ContainElement(ContainSubstring("not in effect")))
 		warnings = eventuallyAdmitted(func() client.Object {
 			p := utiltesting.MakeProduct(ns + "-free").Obj()
 			p.Spec.Pricing = &licensingv1alpha1.Pricing{FreeToUse: true}
