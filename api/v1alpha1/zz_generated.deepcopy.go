@@ -250,6 +250,11 @@ func (in *Entitlement) DeepCopyInto(out *Entitlement) {
 		*out = new(Customer)
 		**out = **in
 	}
+	if in.MachineFingerprints != nil {
+		in, out := &in.MachineFingerprints, &out.MachineFingerprints
+		*out = make([]MachineFingerprint, len(*in))
+		copy(*out, *in)
+	}
 	if in.OfflineGracePeriod != nil {
 		in, out := &in.OfflineGracePeriod, &out.OfflineGracePeriod
 		*out = new(CalendarDuration)
@@ -1151,6 +1156,11 @@ func (in *SoftwareLicenseStatus) DeepCopyInto(out *SoftwareLicenseStatus) {
 		}
 	}
 	in.Seats.DeepCopyInto(&out.Seats)
+	if in.MaxActivations != nil {
+		in, out := &in.MaxActivations, &out.MaxActivations
+		*out = new(int32)
+		**out = **in
+	}
 	if in.Product != nil {
 		in, out := &in.Product, &out.Product
 		*out = new(ResolvedProduct)

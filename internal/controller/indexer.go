@@ -36,6 +36,10 @@ const (
 	// (Namespace when unset), so a namespace's label change reaches the
 	// licences shared by selector.
 	IndexLicenseSharing = "spec.sharing.from"
+	// IndexAssignmentNode indexes LicenseAssignments by the Node they name:
+	// spec.assignee.node.name and status.boundAssignee.node.name, so that a
+	// Node's change reaches the licences of its NodeLocked assignments.
+	IndexAssignmentNode = "spec.assignee.node.name"
 	// IndexProductBundleMember indexes LicenseProducts by each product their
 	// spec.bundle.products includes.
 	IndexProductBundleMember = "spec.bundle.products"
@@ -64,6 +68,7 @@ func Indexes() []Index {
 		{&licensingv1alpha1.LicenseAssignment{}, IndexAssignmentProduct, assignmentProduct},
 		{&licensingv1alpha1.SoftwareLicense{}, IndexLicenseCovers, licenseCoversIndex},
 		{&licensingv1alpha1.SoftwareLicense{}, IndexLicenseSharing, licenseSharing},
+		{&licensingv1alpha1.LicenseAssignment{}, IndexAssignmentNode, assignmentNode},
 	}
 }
 
@@ -161,4 +166,18 @@ func licenseSharing(obj client.Object) []string {
 		return []string{string(licensingv1alpha1.NamespacesFromNamespace)}
 	}
 	return []string{string(l.Spec.Sharing.From)}
+}
+
+func assignmentNode(obj client.Object) []string {
+	a, ok := obj.(*licensingv1alpha1.LicenseAssignment)
+	if !ok {
+		return nil
+	}
+	var out []string
+	for _, as := range []*licensingv1alpha1.Assignee{&a.Spec.Assignee, a.Status.BoundAssignee} {
+		if as != nil && as.Node != nil && (len(out) == 0 || out[0] != as.Node.Name) {
+			out = append(out, as.Node.Name)
+		}
+	}
+	return out
 }

@@ -9,8 +9,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/api/meta"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/events"
@@ -25,7 +23,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	licensingv1alpha1 "github.com/license-operator/license-operator/api/v1alpha1"
-	"github.com/license-operator/license-operator/internal/licensing"
 	"github.com/license-operator/license-operator/internal/metrics"
 )
 
@@ -72,42 +69,73 @@ func (r *SoftwareLicenseReconciler) Reconcile(ctx context.Context, req ctrl.Requ
 	if own := r.seats.licences.view(lic); own != lic {
 		lic = own.DeepCopy()
 	}
-	if !lic.DeletionTimestamp.IsZero() {
-		return seatResult(r.reconcileDeletion(ctx, lic))
-	}
 	now := r.Clock.Now()
 
-	in, err := r.gatherInputs(ctx, lic)
-	if err != nil {
-		return ctrl.Result{}, err
+	var d licenseDecision
+	if lic.DeletionTimestamp.IsZero() {
+		in, err := r.gatherInputs(ctx, lic)
+		if err != nil {
+			return seatResult(err)
+		}
+		if d, err = computeStatus(lic, in, now); err != nil {
+			return ctrl.Result{}, err
+		}
+	} else {
+		in, err := r.gatherSeats(ctx, lic)
+		if err != nil {
+			return seatResult(err)
+		}
+		if d, err = computeDeletionStatus(lic, in, now); err != nil {
+			return ctrl.Result{}, err
+		}
 	}
-	status, next, err := r.computeStatus(ctx, lic, in, now)
-	if err != nil {
+	if d.costProblem != "" {
+		log.Info("Cannot compute the licence's cost", "license", klog.KObj(lic), "reason", d.costProblem)
+	}
+	if err := r.apply(ctx, lic, &d); err != nil {
 		return seatResult(err)
 	}
-
-	old := lic.Status.DeepCopy()
-	if !equality.Semantic.DeepEqual(*old, status) {
-		// The optimistic lock makes a reconcile that read a stale licence
-		// fail instead of writing (and announcing) a transition twice.
-		base := lic.DeepCopy()
-		patch := client.MergeFromWithOptions(base, client.MergeFromWithOptimisticLock{})
-		lic.Status = status
-		if err := r.Status().Patch(ctx, lic, patch); err != nil {
-			return seatResult(fmt.Errorf("patching the status: %w", err))
-		}
-		r.seats.licences.wrote(base, lic)
-		log.V(1).Info("Updated licence status", "license", klog.KObj(lic), "state", status.State, "compliance", status.Compliance)
-		r.recordTransitions(lic, old, &status)
-	}
-	metrics.RecordLicense(lic)
-
-	if next == nil {
+	if d.next == nil {
 		return ctrl.Result{}, nil
 	}
 	// Requeue exactly at the boundary: the workqueue fires at or after it, and
 	// at the boundary the licence is already in its next state.
-	return ctrl.Result{RequeueAfter: max(next.Sub(now), time.Nanosecond)}, nil
+	return ctrl.Result{RequeueAfter: max(d.next.Sub(now), time.Nanosecond)}, nil
+}
+
+// apply makes every write a pass decided, in one place: the seat plan's
+// (finalizer, assignment statuses, applySeats), then the licence's status,
+// patched once when it changed, and an event for each transition.
+func (r *SoftwareLicenseReconciler) apply(ctx context.Context, lic *licensingv1alpha1.SoftwareLicense, d *licenseDecision) error {
+	gone, err := r.applySeats(ctx, lic, &d.seats)
+	if err != nil || gone {
+		return err
+	}
+	deleting := !lic.DeletionTimestamp.IsZero()
+	if d.status != nil {
+		old := lic.Status.DeepCopy()
+		if !equality.Semantic.DeepEqual(*old, *d.status) {
+			// The optimistic lock makes a reconcile that read a stale licence
+			// fail instead of writing (and announcing) a transition twice.
+			base := lic.DeepCopy()
+			patch := client.MergeFromWithOptions(base, client.MergeFromWithOptimisticLock{})
+			lic.Status = *d.status
+			if err := r.Status().Patch(ctx, lic, patch); err != nil {
+				err = fmt.Errorf("patching the status: %w", err)
+				if deleting {
+					return client.IgnoreNotFound(err)
+				}
+				return err
+			}
+			r.seats.licences.wrote(base, lic)
+			ctrl.LoggerFrom(ctx).V(1).Info("Updated licence status", "license", klog.KObj(lic), "state", d.status.State, "compliance", d.status.Compliance)
+			r.recordTransitions(lic, old, d.status)
+		}
+	}
+	if !deleting {
+		metrics.RecordLicense(lic)
+	}
+	return nil
 }
 
 // SetupWithManager registers the controller. It watches:
@@ -220,43 +248,4 @@ var assignmentSeatsChanged = predicate.Funcs{
 			o.Status.Seats != n.Status.Seats ||
 			!equality.Semantic.DeepEqual(o.Status.Consumption, n.Status.Consumption)
 	},
-}
-
-// reconcileDeletion is the pass of a licence being deleted (see
-// reconcileSeats): it binds nothing new, and while assignments hold its seats
-// it stays, with the Terminating condition (reason HeldBySeats) naming them
-// and a Warning event when it starts to wait; otherwise its finalizer goes.
-// The rest of its status stays as it was: its holders' workloads are still
-// admitted by it.
-func (r *SoftwareLicenseReconciler) reconcileDeletion(ctx context.Context, lic *licensingv1alpha1.SoftwareLicense) error {
-	seats, err := r.reconcileSeats(ctx, lic, lic.Status.EffectivePolicy, false)
-	if err != nil || seats.gone || len(seats.holders) == 0 {
-		return err
-	}
-	old := lic.Status.DeepCopy()
-	status := *lic.Status.DeepCopy()
-	status.Seats.Used = seats.usage.Used
-	status.Seats.Available = licensing.AvailableSeats(seats.usage.Used, lic.Spec.Seats)
-	status.Seats.Pending = seats.usage.Pending
-	status.Activations = seats.usage.Activations
-	meta.SetStatusCondition(&status.Conditions, metav1.Condition{
-		Type:               licensingv1alpha1.ConditionTerminating,
-		Status:             metav1.ConditionTrue,
-		Reason:             licensingv1alpha1.ReasonHeldBySeats,
-		Message:            licensing.LicenseTerminatingMessage(lic.Namespace, seats.holders),
-		ObservedGeneration: lic.Generation,
-		LastTransitionTime: metav1.NewTime(r.Clock.Now()),
-	})
-	if equality.Semantic.DeepEqual(*old, status) {
-		return nil
-	}
-	base := lic.DeepCopy()
-	patch := client.MergeFromWithOptions(base, client.MergeFromWithOptimisticLock{})
-	lic.Status = status
-	if err := r.Status().Patch(ctx, lic, patch); err != nil {
-		return client.IgnoreNotFound(fmt.Errorf("patching the status: %w", err))
-	}
-	r.seats.licences.wrote(base, lic)
-	r.recordTransitions(lic, old, &status)
-	return nil
 }

@@ -10,8 +10,6 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/klog/v2"
-	ctrl "sigs.k8s.io/controller-runtime"
 
 	licensingv1alpha1 "github.com/license-operator/license-operator/api/v1alpha1"
 	"github.com/license-operator/license-operator/internal/licensing"
@@ -26,10 +24,28 @@ type licenseInputs struct {
 	productMissing bool
 	// key is what the status says about the licence key.
 	key keyResult
+	// seats is what the seat decision reads.
+	seats seatInputs
 }
 
-// gatherInputs reads the licence's product and key (generating the key when
-// the product wants one).
+// licenseDecision is everything a pass of the licence decided, for
+// Reconcile to write at its end: the licence's status, the seat plan (the
+// assignment statuses and the finalizer) and when to look again.
+type licenseDecision struct {
+	// status is the licence's new status; nil leaves it as it is.
+	status *licensingv1alpha1.SoftwareLicenseStatus
+	// seats is the seat decision and the writes it needs.
+	seats seatPlan
+	// next is the next instant the status changes by itself (nil: never).
+	next *time.Time
+	// costProblem says why status.cost is left out, if it is.
+	costProblem string
+}
+
+// gatherInputs reads the licence's product, key (generating the key Secret
+// when the product wants one and it does not exist yet, the one write
+// before the decision: its fingerprint is part of the status) and what the
+// seat decision needs.
 func (r *SoftwareLicenseReconciler) gatherInputs(ctx context.Context, lic *licensingv1alpha1.SoftwareLicense) (licenseInputs, error) {
 	var in licenseInputs
 	if ref := lic.Spec.ProductRef; ref != nil {
@@ -48,13 +64,17 @@ func (r *SoftwareLicenseReconciler) gatherInputs(ctx context.Context, lic *licen
 		return in, err
 	}
 	in.key = key
+	if in.seats, err = r.gatherSeats(ctx, lic); err != nil {
+		return in, err
+	}
 	return in, nil
 }
 
-// computeStatus computes the whole status of a licence at now and the next
-// instant it will change (nil for never). Only reconcileSeats reads the API.
-func (r *SoftwareLicenseReconciler) computeStatus(ctx context.Context, lic *licensingv1alpha1.SoftwareLicense,
-	in licenseInputs, now time.Time) (licensingv1alpha1.SoftwareLicenseStatus, *time.Time, error) {
+// computeStatus computes, from what Reconcile read and with no I/O, the
+// whole status of a licence at now, the seat decision (the statuses of the
+// assignments it answers for and what happens to its finalizer) and the
+// next instant either will change (nil for never).
+func computeStatus(lic *licensingv1alpha1.SoftwareLicense, in licenseInputs, now time.Time) (licenseDecision, error) {
 	res := licensing.ResolvePolicy(lic, in.product)
 	if in.productMissing {
 		res.Resolved = false
@@ -65,7 +85,7 @@ func (r *SoftwareLicenseReconciler) computeStatus(ctx context.Context, lic *lice
 	life, err := licensing.ComputeLifecycle(lic, &eff.PolicySettings, now)
 	if err != nil {
 		// The CRD schema admits only durations that parse, so this is a bug.
-		return licensingv1alpha1.SoftwareLicenseStatus{}, nil, fmt.Errorf("computing the lifecycle: %w", err)
+		return licenseDecision{}, fmt.Errorf("computing the lifecycle: %w", err)
 	}
 	adminState := lic.Spec.State
 	if adminState == "" {
@@ -78,11 +98,12 @@ func (r *SoftwareLicenseReconciler) computeStatus(ctx context.Context, lic *lice
 
 	ready := readiness(res, in.key, state)
 	usable := ready.Status == metav1.ConditionTrue
-	seats, err := r.reconcileSeats(ctx, lic, eff, usable)
+	seats, err := decideSeats(lic, in.seats, eff, usable, now)
 	if err != nil {
-		return licensingv1alpha1.SoftwareLicenseStatus{}, nil, err
+		return licenseDecision{}, err
 	}
 	usage := seats.usage
+	d := licenseDecision{seats: seats}
 
 	st := licensingv1alpha1.SoftwareLicenseStatus{
 		ObservedGeneration: lic.Generation,
@@ -96,6 +117,7 @@ func (r *SoftwareLicenseReconciler) computeStatus(ctx context.Context, lic *lice
 			Pending:   usage.Pending,
 		},
 		Activations:      usage.Activations,
+		MaxActivations:   licensing.ActivationLimit(eff, in.product),
 		Trial:            eff.Trial != nil && *eff.Trial,
 		Product:          resolvedProduct(lic, in.product),
 		EffectivePolicy:  eff,
@@ -120,7 +142,7 @@ func (r *SoftwareLicenseReconciler) computeStatus(ctx context.Context, lic *lice
 	if st.Cost, err = licensing.ComputeCost(lic, in.product, usage); err != nil {
 		// An amount beyond what status can hold: leave the cost out rather
 		// than fail the whole status.
-		ctrl.LoggerFrom(ctx).Info("Cannot compute the licence's cost", "license", klog.KObj(lic), "reason", err.Error())
+		d.costProblem = err.Error()
 		st.Cost = nil
 	}
 
@@ -139,11 +161,54 @@ func (r *SoftwareLicenseReconciler) computeStatus(ctx context.Context, lic *lice
 	set(complianceCondition(licensingv1alpha1.ConditionUnderUtilized, licensingv1alpha1.ComplianceUnderUtilized, &st, eff))
 	set(exhaustedCondition(&st, consumption, eff, life.NextReset))
 
-	next, ok := life.NextBoundary(now)
-	if !ok {
-		return st, nil, nil
+	d.status = &st
+	if next, ok := life.NextBoundary(now); ok {
+		d.next = &next
 	}
-	return st, &next, nil
+	d.next = earliest(d.next, seats.boundary)
+	return d, nil
+}
+
+// computeDeletionStatus is computeStatus for a licence being deleted: it
+// binds nothing new and its status stays as it was (its holders' workloads
+// are still admitted by it), but for the seat counts and, while assignments
+// hold its seats, the Terminating condition (reason HeldBySeats) naming
+// them. Once none do, its status is left alone: the finalizer goes.
+func computeDeletionStatus(lic *licensingv1alpha1.SoftwareLicense, in seatInputs, now time.Time) (licenseDecision, error) {
+	seats, err := decideSeats(lic, in, lic.Status.EffectivePolicy, false, now)
+	if err != nil {
+		return licenseDecision{}, err
+	}
+	d := licenseDecision{seats: seats, next: seats.boundary}
+	if len(seats.holders) == 0 {
+		return d, nil
+	}
+	status := *lic.Status.DeepCopy()
+	status.Seats.Used = seats.usage.Used
+	status.Seats.Available = licensing.AvailableSeats(seats.usage.Used, lic.Spec.Seats)
+	status.Seats.Pending = seats.usage.Pending
+	status.Activations = seats.usage.Activations
+	meta.SetStatusCondition(&status.Conditions, metav1.Condition{
+		Type:               licensingv1alpha1.ConditionTerminating,
+		Status:             metav1.ConditionTrue,
+		Reason:             licensingv1alpha1.ReasonHeldBySeats,
+		Message:            licensing.LicenseTerminatingMessage(lic.Namespace, seats.holders),
+		ObservedGeneration: lic.Generation,
+		LastTransitionTime: metav1.NewTime(now),
+	})
+	d.status = &status
+	return d, nil
+}
+
+// earliest is the earlier of two instants, nil meaning never.
+func earliest(a, b *time.Time) *time.Time {
+	switch {
+	case a == nil:
+		return b
+	case b == nil || a.Before(*b):
+		return a
+	}
+	return b
 }
 
 // readiness is the Ready condition: the product, the policy and the key

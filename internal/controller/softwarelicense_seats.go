@@ -53,115 +53,230 @@ func seatResult(err error) (ctrl.Result, error) {
 	return ctrl.Result{}, err
 }
 
-// reconcileSeats grants the seats of a licence and returns what its
-// assignments hold. It is the only writer of bindings to the licence
-// (controller-runtime never reconciles one licence twice at once, and only
-// the leader reconciles), and it works in one pass:
+// The seats of a licence are granted in three steps, one pass each
+// reconcile (controller-runtime never reconciles one licence twice at once,
+// and only the leader reconciles, so a licence is the only writer of the
+// bindings to it):
 //
-//  1. Gather the pool: the licence and, when a product it covers has
-//     productRef assignments that hold nothing, every licence of that product
-//     (they compete for those assignments); and the assignments that hold,
-//     reference or may draw from them, read from the cache through field
-//     indexes and overlaid with this process's own writes the cache has not
-//     shown yet.
-//  2. Decide with licensing.Grant, the pure rules.
-//  3. Before writing any grant: check once per process that the cache holds
-//     everything the API server held (cacheFence), re-read the licence
-//     uncached so a lowered spec.seats or a deletion is never missed, and
-//     make sure the licence carries LicenseFinalizer.
-//  4. Write the statuses this licence answers for, first come first served,
-//     each a full status Update guarded by the resourceVersion the decision
-//     was made from; the first Conflict aborts the pass, which is retried
-//     from a fresh view. Statuses that did not change are not written.
+//  1. gatherSeats reads the pool: the licence and, when a product it covers
+//     has productRef assignments that hold nothing, every licence of that
+//     product (they compete for those assignments); the assignments that
+//     hold, reference or may draw from them, read from the cache through
+//     field indexes and overlaid with this process's own writes the cache
+//     has not shown yet; the namespaces' labels and the Nodes the NodeLocked
+//     assignments name.
+//  2. decideSeats (called by computeStatus, no I/O) decides with
+//     licensing.Grant, the pure rules, and plans the writes.
+//  3. applySeats, at the end of Reconcile, before writing any grant: checks
+//     once per process that the cache holds everything the API server held
+//     (cacheFence), re-reads the licence uncached so a lowered spec.seats or
+//     a deletion is never missed, and makes sure the licence carries
+//     LicenseFinalizer. Then it writes the statuses this licence answers
+//     for, first come first served, each a full status Update guarded by the
+//     resourceVersion the decision was made from; the first Conflict aborts
+//     the pass, which is retried from a fresh view. Statuses that did not
+//     change are not written.
 //
-// seatsResult is what a pass of reconcileSeats leaves.
-type seatsResult struct {
-	// usage is what the assignments hold of the licence.
-	usage licensing.SeatUsage
-	// holders are the assignments that hold seats of the licence after the
-	// pass, by namespace and name.
-	holders []licensing.SeatHolder
-	// gone is true when the pass removed the finalizer of a licence being
-	// deleted: the licence is gone, or goes once other finalizers do.
-	gone bool
+// A licence being deleted binds nothing new, and what it does about its
+// holders is licensing.LicenseDeletion: while assignments hold its seats it
+// keeps them and its finalizer (DeletionWait); once none do, or when its
+// namespace is being deleted (the protection yields, DeletionRelease: its
+// holders are released, with an event on each), it removes the finalizer.
+
+// seatInputs is what gatherSeats read for the seat decision.
+type seatInputs struct {
+	// grant is the decision's input. Its first licence is the licence
+	// itself, with only what was read (License, Covers, Product, Deleting,
+	// Releasing); decideSeats completes it from the status being computed.
+	grant licensing.GrantInput
+	// views are the assignments as decided from, by key.
+	views map[string]*licensingv1alpha1.LicenseAssignment
 }
 
-// usable says whether the licence may bind new seats now (its Ready
-// condition); eff is its effective policy. A licence being deleted binds
-// nothing new, and what it does about its holders is licensing.LicenseDeletion:
-// while assignments hold its seats it keeps them and its finalizer
-// (DeletionWait); once none do, or when its namespace is being deleted (the
-// protection yields, DeletionRelease: its holders are released, with an
-// event on each), it removes the finalizer.
-func (r *SoftwareLicenseReconciler) reconcileSeats(ctx context.Context, lic *licensingv1alpha1.SoftwareLicense,
-	eff *licensingv1alpha1.EffectivePolicy, usable bool) (seatsResult, error) {
-	log := ctrl.LoggerFrom(ctx)
-	now := r.Clock.Now()
-	key := LicenseKey(lic.Namespace, lic.Name)
-	deleting := !lic.DeletionTimestamp.IsZero()
+// finalizerAction is what a pass does to the licence's LicenseFinalizer.
+type finalizerAction int
 
+const (
+	finalizerKeep finalizerAction = iota
+	// finalizerEnsure: the licence answers for a holder and lacks the
+	// finalizer (applySeats checks the API server before adding it).
+	finalizerEnsure
+	// finalizerRemove: the licence is being deleted and nothing holds its
+	// seats any more (or it released them all).
+	finalizerRemove
+)
+
+// seatPlan is the seat decision of a pass and the writes it needs.
+type seatPlan struct {
+	writePlan
+	// decisions are Grant's, by assignment key; views the assignments as
+	// decided from.
+	decisions map[string]licensing.AssignmentDecision
+	views     map[string]*licensingv1alpha1.LicenseAssignment
+	// usage is what the assignments hold of the licence.
+	usage licensing.SeatUsage
+	// releasing: the licence's deletion protection yields (its namespace is
+	// being deleted); each holder it releases gets an event.
+	releasing bool
+	// finalizer is what happens to LicenseFinalizer; deletion is the
+	// deletion action of a licence being deleted.
+	finalizer finalizerAction
+	deletion  licensing.DeletionAction
+	// boundary is the next instant the decision changes with no event to
+	// announce it (a node's offline grace period ending), if any.
+	boundary *time.Time
+}
+
+// gatherSeats reads what the seat decision of lic needs (step 1).
+func (r *SoftwareLicenseReconciler) gatherSeats(ctx context.Context, lic *licensingv1alpha1.SoftwareLicense) (seatInputs, error) {
 	if err := r.settleUnsureWrites(ctx); err != nil {
-		return seatsResult{}, err
+		return seatInputs{}, err
 	}
-	self, err := r.selfGrantLicense(ctx, lic, eff, usable, now)
-	if err != nil {
-		return seatsResult{}, err
-	}
-	if deleting {
-		if self.Releasing, err = r.namespaceDeleting(ctx, lic.Namespace); err != nil {
-			return seatsResult{}, err
+	self := licensing.GrantLicense{License: lic, Covers: licenseCovers(lic), Deleting: !lic.DeletionTimestamp.IsZero()}
+	if ref := lic.Spec.ProductRef; ref != nil {
+		product, err := r.cachedProduct(ctx, ref.Name)
+		if err != nil {
+			return seatInputs{}, err
 		}
+		self.Product = product
+	}
+	if self.Deleting {
+		releasing, err := r.namespaceDeleting(ctx, lic.Namespace)
+		if err != nil {
+			return seatInputs{}, err
+		}
+		self.Releasing = releasing
 	}
 	in, views, err := r.gatherPool(ctx, self)
 	if err != nil {
-		return seatsResult{}, err
+		return seatInputs{}, err
 	}
-	in.Now = now
-	res := licensing.Grant(in)
+	if in.Nodes, err = r.assignmentNodes(ctx, in.Assignments); err != nil {
+		return seatInputs{}, err
+	}
+	return seatInputs{grant: in, views: views}, nil
+}
 
-	p := planWrites(key, res, views)
-	writes, holders, grants, holds, kicks := p.writes, p.holders, p.grants, p.holds, p.kicks
+// assignmentNodes reads, from the cache, the Nodes the assignments name
+// (spec.assignee.node and status.boundAssignee.node); a node that does not
+// exist is absent from the map.
+func (r *SoftwareLicenseReconciler) assignmentNodes(ctx context.Context, assignments []*licensingv1alpha1.LicenseAssignment) (map[string]*corev1.Node, error) {
+	var nodes map[string]*corev1.Node
+	for _, a := range assignments {
+		for _, as := range []*licensingv1alpha1.Assignee{&a.Spec.Assignee, a.Status.BoundAssignee} {
+			if as == nil || as.Node == nil {
+				continue
+			}
+			name := as.Node.Name
+			if _, done := nodes[name]; done {
+				continue
+			}
+			if nodes == nil {
+				nodes = map[string]*corev1.Node{}
+			}
+			var node corev1.Node
+			switch err := r.Get(ctx, types.NamespacedName{Name: name}, &node); {
+			case apierrors.IsNotFound(err):
+				nodes[name] = nil
+			case err != nil:
+				return nil, fmt.Errorf("reading node %s: %w", name, err)
+			default:
+				nodes[name] = &node
+			}
+		}
+	}
+	for name, node := range nodes {
+		if node == nil {
+			delete(nodes, name)
+		}
+	}
+	return nodes, nil
+}
 
+// decideSeats decides the seats of lic (step 2), with no I/O: eff is its
+// effective policy, usable whether it may bind new seats now (its Ready
+// condition).
+func decideSeats(lic *licensingv1alpha1.SoftwareLicense, in seatInputs, eff *licensingv1alpha1.EffectivePolicy,
+	usable bool, now time.Time) (seatPlan, error) {
+	key := LicenseKey(lic.Namespace, lic.Name)
+	grant := in.grant
+	grant.Licenses = slices.Clone(grant.Licenses)
+	self, err := completeSelf(grant.Licenses[0], eff, usable, now)
+	if err != nil {
+		return seatPlan{}, err
+	}
+	grant.Licenses[0] = self
+	grant.Now = now
+	res := licensing.Grant(grant)
+
+	p := seatPlan{
+		writePlan: planWrites(key, res, in.views),
+		decisions: res.Assignments,
+		views:     in.views,
+		usage:     res.Usage[key],
+		releasing: self.Releasing,
+	}
+	if t, ok := res.Boundaries[key]; ok {
+		p.boundary = &t
+	}
+	has := controllerutil.ContainsFinalizer(lic, licensingv1alpha1.LicenseFinalizer)
+	switch {
+	case self.Deleting:
+		p.deletion = licensing.LicenseDeletion(len(p.holders), self.Releasing)
+		if p.deletion != licensing.DeletionWait && has {
+			p.finalizer = finalizerRemove
+		}
+	case p.holds && !has:
+		p.finalizer = finalizerEnsure
+	}
+	return p, nil
+}
+
+// applySeats makes the writes a seat plan needs (step 3) and reports
+// whether the licence is gone (its finalizer removed).
+func (r *SoftwareLicenseReconciler) applySeats(ctx context.Context, lic *licensingv1alpha1.SoftwareLicense, p *seatPlan) (bool, error) {
+	log := ctrl.LoggerFrom(ctx)
+	key := LicenseKey(lic.Namespace, lic.Name)
 	var fresh *licensingv1alpha1.SoftwareLicense
-	if grants {
+	if p.grants {
 		if err := r.seats.fence.check(ctx, r.APIReader, r.Client); err != nil {
-			return seatsResult{}, retry(lic, err)
+			return false, retry(lic, err)
 		}
+		var err error
 		if fresh, err = r.guardLicense(ctx, lic); err != nil {
-			return seatsResult{}, err
+			return false, err
 		}
 	}
-	if holds && !deleting {
+	if p.finalizer == finalizerEnsure {
 		if err := r.ensureFinalizer(ctx, lic, fresh); err != nil {
-			return seatsResult{}, err
+			return false, err
 		}
 	}
-
-	for _, k := range writes {
-		a, d := views[k], res.Assignments[k]
+	for _, k := range p.writes {
+		a, d := p.views[k], p.decisions[k]
 		if err := r.writeAssignmentStatus(ctx, a, d.Status); err != nil {
 			if apierrors.IsNotFound(err) {
 				continue // deleted meanwhile: its seats are free, the next pass sees it gone
 			}
-			return seatsResult{}, fmt.Errorf("writing the status of assignment %s: %w", k, err)
+			return false, fmt.Errorf("writing the status of assignment %s: %w", k, err)
 		}
 		log.V(1).Info("Updated assignment status", "assignment", klog.KObj(a), "state", d.Status.State,
 			"license", d.Status.License, "queuePosition", d.Status.QueuePosition)
-		if self.Releasing && a.Status.License == key && licensing.HoldsSeats(a) && d.Status.License == "" {
+		if p.releasing && a.Status.License == key && licensing.HoldsSeats(a) && d.Status.License == "" {
 			r.announceRelease(a, key)
 		}
 	}
-
-	out := seatsResult{usage: res.Usage[key], holders: holders}
-	if deleting {
-		if out.gone, err = r.releaseDeleted(ctx, lic, licensing.LicenseDeletion(len(holders), self.Releasing)); err != nil {
-			return seatsResult{}, err
+	gone := false
+	if p.finalizer == finalizerRemove {
+		var err error
+		if gone, err = r.releaseDeleted(ctx, lic, p.deletion); err != nil {
+			return false, err
 		}
 	}
-	for k := range kicks {
+	for k := range p.kicks {
 		r.kick(ctx, k)
 	}
-	return out, nil
+	return gone, nil
 }
 
 // writePlan is what one pass writes and learns from a decision.
@@ -289,11 +404,12 @@ func (r *SoftwareLicenseReconciler) ensureFinalizer(ctx context.Context, lic, fr
 	return nil
 }
 
-// selfGrantLicense is the licence being reconciled as the decision sees it,
-// computed from its spec now (not from its status, which this pass rewrites).
-func (r *SoftwareLicenseReconciler) selfGrantLicense(ctx context.Context, lic *licensingv1alpha1.SoftwareLicense,
-	eff *licensingv1alpha1.EffectivePolicy, usable bool, now time.Time) (licensing.GrantLicense, error) {
-	gl := licensing.GrantLicense{License: lic, Policy: eff, Covers: licenseCovers(lic), Deleting: !lic.DeletionTimestamp.IsZero()}
+// completeSelf completes the licence being reconciled as the decision sees
+// it, computed from its spec now (not from its status, which this pass
+// rewrites): gl holds what gatherSeats read.
+func completeSelf(gl licensing.GrantLicense, eff *licensingv1alpha1.EffectivePolicy, usable bool, now time.Time) (licensing.GrantLicense, error) {
+	lic := gl.License
+	gl.Policy = eff
 	if eff != nil {
 		life, err := licensing.ComputeLifecycle(lic, &eff.PolicySettings, now)
 		if err != nil {
@@ -317,13 +433,6 @@ func (r *SoftwareLicenseReconciler) selfGrantLicense(ctx context.Context, lic *l
 		} else {
 			gl.State = "not ready"
 		}
-	}
-	if ref := lic.Spec.ProductRef; ref != nil {
-		product, err := r.cachedProduct(ctx, ref.Name)
-		if err != nil {
-			return gl, err
-		}
-		gl.Product = product
 	}
 	return gl, nil
 }
@@ -528,6 +637,10 @@ func (r *SoftwareLicenseReconciler) namespaceLabels(ctx context.Context, in lice
 //     the licences of products that allow assignments by selector;
 //   - the start of a namespace's deletion, mapped to its licences: the
 //     deletion protection of those already Terminating yields;
+//   - Nodes, mapped through IndexAssignmentNode to the licences of the
+//     assignments that name them, when they are created or deleted or what
+//     the NodeLocked rules read of them changes (readiness, machine
+//     identities, the virtual-machine label);
 //   - the kicks of passes that decided a status another licence writes.
 func (r *SoftwareLicenseReconciler) watchSeats(b *builder.Builder) *builder.Builder {
 	r.seats.kicks = make(chan event.GenericEvent, 1024)
@@ -538,7 +651,41 @@ func (r *SoftwareLicenseReconciler) watchSeats(b *builder.Builder) *builder.Buil
 			builder.WithPredicates(namespaceLabelsChanged)).
 		Watches(&corev1.Namespace{}, handler.EnqueueRequestsFromMapFunc(r.licensesInNamespace),
 			builder.WithPredicates(namespaceDeletionStarted)).
+		Watches(&corev1.Node{}, handler.EnqueueRequestsFromMapFunc(r.licensesForNode),
+			builder.WithPredicates(nodeLockChanged)).
 		WatchesRawSource(source.Channel(r.seats.kicks, &handler.EnqueueRequestForObject{}))
+}
+
+// licensesForNode maps a Node to the licences of the assignments that name
+// it (IndexAssignmentNode): those its NodeLocked seats are of or wait for.
+func (r *SoftwareLicenseReconciler) licensesForNode(ctx context.Context, obj client.Object) []reconcile.Request {
+	var list licensingv1alpha1.LicenseAssignmentList
+	if err := r.List(ctx, &list, client.MatchingFields{IndexAssignmentNode: obj.GetName()}, client.UnsafeDisableDeepCopy); err != nil {
+		ctrl.LoggerFrom(ctx).Error(err, "Listing the assignments of a node", "node", obj.GetName())
+		return nil
+	}
+	var reqs []reconcile.Request
+	seen := map[reconcile.Request]bool{}
+	for i := range list.Items {
+		for _, req := range r.licensesForAssignmentSeats(ctx, &list.Items[i]) {
+			if !seen[req] {
+				seen[req] = true
+				reqs = append(reqs, req)
+			}
+		}
+	}
+	return reqs
+}
+
+// nodeLockChanged passes the creation and deletion of Nodes and the changes
+// the NodeLocked rules read (licensing.NodeLockChanged), not heartbeats.
+var nodeLockChanged = predicate.Funcs{
+	GenericFunc: func(event.GenericEvent) bool { return false },
+	UpdateFunc: func(e event.UpdateEvent) bool {
+		o, ok1 := e.ObjectOld.(*corev1.Node)
+		n, ok2 := e.ObjectNew.(*corev1.Node)
+		return !ok1 || !ok2 || licensing.NodeLockChanged(o, n)
+	},
 }
 
 // licensesForAssignmentSeats maps an assignment to the licence its

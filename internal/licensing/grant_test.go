@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -83,8 +84,24 @@ func gWaiting(writer string, position int32, reason string) gGot {
 	return gGot{State: v1.AssignmentStatePending, Position: position, Reason: reason, Writer: writer}
 }
 
+// gNodes are the nodes by name, as GrantInput.Nodes holds them.
+func gNodes(nodes ...*corev1.Node) map[string]*corev1.Node {
+	out := map[string]*corev1.Node{}
+	for _, n := range nodes {
+		out[n.Name] = n
+	}
+	return out
+}
+
+const (
+	uuidA = "4c4c4544-0042-3510-8052-b4c04f4e3332"
+	uuidC = "ec2f3bb1-8d5a-4d4b-9f0e-1a2b3c4d5e6f"
+)
+
 func TestGrant(t *testing.T) {
 	const L = "ns/lic"
+	nodeLocked := func() *v1.EffectivePolicy { return gPolicy(v1.SeatModelNodeLocked, v1.EnforcementHard, 100, 0) }
+	preventVM := func(p *v1.EffectivePolicy) *v1.EffectivePolicy { p.PreventVM = ptr.To(true); return p }
 	lic := func() *ut.LicenseWrapper { return ut.MakeLicense("lic", "ns") }
 	userProduct := ut.MakeProduct("cad").Authorization(v1.AuthorizationUser).Obj()
 	selectiveProduct := ut.MakeProduct("cad").AllowAssignmentsFromSelector(map[string]string{"cad": "yes"}).Obj()
@@ -102,6 +119,7 @@ func TestGrant(t *testing.T) {
 		assignments []*v1.LicenseAssignment
 		products    map[string]*v1.LicenseProduct
 		nsLabels    map[string]map[string]string
+		nodes       map[string]*corev1.Node
 		want        map[string]gGot
 		wantUsage   map[string]SeatUsage
 	}{
@@ -364,7 +382,111 @@ func TestGrant(t *testing.T) {
 				ut.MakeAssignment("n1", "ns").Node("node-1").License("lic").Created(gAt(1)).Obj(),
 				ut.MakeAssignment("u", "ns").User("ann@example.com").License("lic").Created(gAt(2)).Obj(),
 			},
+			nodes:     gNodes(ut.MakeNode("node-1").Obj()),
 			want:      map[string]gGot{"ns/n1": gBound(L, 1, true), "ns/u": gWaiting(L, 0, v1.ReasonAssigneeNotAllowed)},
+			wantUsage: map[string]SeatUsage{L: {Used: 1, Pending: 1, Activations: 1}},
+		},
+		"node locked: a node that does not exist waits, and blocks nobody": {
+			licenses: []GrantLicense{gUsable(lic().Seats(1).Obj(), nodeLocked())},
+			assignments: []*v1.LicenseAssignment{
+				ut.MakeAssignment("ghost", "ns").Node("ghost").License("lic").Created(gAt(1)).Obj(),
+				ut.MakeAssignment("n1", "ns").Node("node-1").License("lic").Created(gAt(2)).Obj(),
+			},
+			nodes:     gNodes(ut.MakeNode("node-1").Obj()),
+			want:      map[string]gGot{"ns/ghost": gWaiting(L, 0, v1.ReasonNodeNotFound), "ns/n1": gBound(L, 1, true)},
+			wantUsage: map[string]SeatUsage{L: {Used: 1, Pending: 1, Activations: 1}},
+		},
+		"node locked: binds only nodes whose systemUUID or machineID matches a fingerprint, raw or sha256": {
+			licenses: []GrantLicense{gUsable(lic().Seats(5).MachineFingerprints(
+				strings.ToUpper(uuidA), HashFingerprint("machine-b")).Obj(), nodeLocked())},
+			assignments: []*v1.LicenseAssignment{
+				ut.MakeAssignment("a", "ns").Node("node-a").License("lic").Created(gAt(1)).Obj(),
+				ut.MakeAssignment("b", "ns").Node("node-b").License("lic").Created(gAt(2)).Obj(),
+				ut.MakeAssignment("c", "ns").Node("node-c").License("lic").Created(gAt(3)).Obj(),
+			},
+			nodes: gNodes(ut.MakeNode("node-a").SystemUUID(uuidA).Obj(),
+				ut.MakeNode("node-b").SystemUUID("other").MachineID("machine-b").Obj(),
+				ut.MakeNode("node-c").SystemUUID(uuidC).Obj()),
+			want: map[string]gGot{"ns/a": gBound(L, 1, true), "ns/b": gBound(L, 1, true),
+				"ns/c": {State: v1.AssignmentStateRejected, Reason: v1.ReasonFingerprintMismatch, Writer: L}},
+			wantUsage: map[string]SeatUsage{L: {Used: 2, Pending: 1, Activations: 2}},
+		},
+		"node locked: a fingerprint removed later unbinds nobody": {
+			licenses: []GrantLicense{gUsable(lic().Seats(5).MachineFingerprints(uuidA).Obj(), nodeLocked())},
+			assignments: []*v1.LicenseAssignment{
+				ut.MakeAssignment("c", "ns").Node("node-c").License("lic").Created(gAt(1)).BoundTo(L, 1, gAt(2)).BoundAssigneeNode("node-c").Obj(),
+			},
+			nodes:     gNodes(ut.MakeNode("node-c").SystemUUID(uuidC).Obj()),
+			want:      map[string]gGot{"ns/c": gBound(L, 1, false)},
+			wantUsage: map[string]SeatUsage{L: {Used: 1, Activations: 1}},
+		},
+		"node locked: preventVM rejects a virtual-machine node": {
+			licenses: []GrantLicense{gUsable(lic().Seats(5).Obj(), preventVM(nodeLocked()))},
+			assignments: []*v1.LicenseAssignment{
+				ut.MakeAssignment("vm", "ns").Node("vm-1").License("lic").Created(gAt(1)).Obj(),
+				ut.MakeAssignment("metal", "ns").Node("metal-1").License("lic").Created(gAt(2)).Obj(),
+			},
+			nodes: gNodes(ut.MakeNode("vm-1").VirtualMachine().Obj(), ut.MakeNode("metal-1").Obj()),
+			want: map[string]gGot{"ns/metal": gBound(L, 1, true),
+				"ns/vm": {State: v1.AssignmentStateRejected, Reason: v1.ReasonVirtualMachineForbidden, Writer: L}},
+			wantUsage: map[string]SeatUsage{L: {Used: 1, Pending: 1, Activations: 1}},
+		},
+		"node locked: a virtual-machine node binds without preventVM": {
+			licenses:    []GrantLicense{gUsable(lic().Seats(5).Obj(), nodeLocked())},
+			assignments: []*v1.LicenseAssignment{ut.MakeAssignment("vm", "ns").Node("vm-1").License("lic").Created(gAt(1)).Obj()},
+			nodes:       gNodes(ut.MakeNode("vm-1").VirtualMachine().Obj()),
+			want:        map[string]gGot{"ns/vm": gBound(L, 1, true)},
+			wantUsage:   map[string]SeatUsage{L: {Used: 1, Activations: 1}},
+		},
+		"node locked: a node offline past offlineGracePeriod frees its seat for the next in the queue": {
+			licenses: []GrantLicense{gUsable(lic().Seats(1).OfflineGracePeriod("1h").Obj(), nodeLocked())},
+			assignments: []*v1.LicenseAssignment{
+				ut.MakeAssignment("old", "ns").Node("down").License("lic").Created(gAt(1)).BoundTo(L, 1, gAt(2)).BoundAssigneeNode("down").Obj(),
+				ut.MakeAssignment("next", "ns").Node("up").License("lic").Created(gAt(3)).Obj(),
+			},
+			nodes: gNodes(ut.MakeNode("down").Ready(corev1.ConditionUnknown, grantNow.Add(-time.Hour)).Obj(),
+				ut.MakeNode("up").Ready(corev1.ConditionTrue, gT0).Obj()),
+			want:      map[string]gGot{"ns/old": gWaiting(L, 0, v1.ReasonNodeOffline), "ns/next": gBound(L, 1, true)},
+			wantUsage: map[string]SeatUsage{L: {Used: 1, Pending: 1, Activations: 1}},
+		},
+		"node locked: a node offline within offlineGracePeriod keeps its seat": {
+			licenses: []GrantLicense{gUsable(lic().Seats(1).OfflineGracePeriod("1h").Obj(), nodeLocked())},
+			assignments: []*v1.LicenseAssignment{
+				ut.MakeAssignment("old", "ns").Node("down").License("lic").Created(gAt(1)).BoundTo(L, 1, gAt(2)).BoundAssigneeNode("down").Obj(),
+				ut.MakeAssignment("next", "ns").Node("up").License("lic").Created(gAt(3)).Obj(),
+			},
+			nodes: gNodes(ut.MakeNode("down").Ready(corev1.ConditionFalse, grantNow.Add(-time.Hour+time.Second)).Obj(),
+				ut.MakeNode("up").Obj()),
+			want:      map[string]gGot{"ns/old": gBound(L, 1, false), "ns/next": gWaiting(L, 1, v1.ReasonWaitingForSeats)},
+			wantUsage: map[string]SeatUsage{L: {Used: 1, Pending: 1, Activations: 1}},
+		},
+		"node locked: without offlineGracePeriod a NotReady node keeps its seat": {
+			licenses: []GrantLicense{gUsable(lic().Seats(1).Obj(), nodeLocked())},
+			assignments: []*v1.LicenseAssignment{
+				ut.MakeAssignment("old", "ns").Node("down").License("lic").Created(gAt(1)).BoundTo(L, 1, gAt(2)).BoundAssigneeNode("down").Obj(),
+			},
+			nodes:     gNodes(ut.MakeNode("down").Ready(corev1.ConditionFalse, gT0).Obj()),
+			want:      map[string]gGot{"ns/old": gBound(L, 1, false)},
+			wantUsage: map[string]SeatUsage{L: {Used: 1, Activations: 1}},
+		},
+		"node locked: a deleted node frees its seat at once": {
+			licenses: []GrantLicense{gUsable(lic().Seats(1).Obj(), nodeLocked())},
+			assignments: []*v1.LicenseAssignment{
+				ut.MakeAssignment("old", "ns").Node("gone").License("lic").Created(gAt(1)).BoundTo(L, 1, gAt(2)).BoundAssigneeNode("gone").Obj(),
+				ut.MakeAssignment("next", "ns").Node("up").License("lic").Created(gAt(3)).Obj(),
+			},
+			nodes:     gNodes(ut.MakeNode("up").Obj()),
+			want:      map[string]gGot{"ns/old": gWaiting(L, 0, v1.ReasonNodeNotFound), "ns/next": gBound(L, 1, true)},
+			wantUsage: map[string]SeatUsage{L: {Used: 1, Pending: 1, Activations: 1}},
+		},
+		"node locked: a returning node waits first come, first served when its seat was taken": {
+			licenses: []GrantLicense{gUsable(lic().Seats(1).OfflineGracePeriod("1h").Obj(), nodeLocked())},
+			assignments: []*v1.LicenseAssignment{
+				ut.MakeAssignment("back", "ns").Node("back").License("lic").Created(gAt(1)).Obj(),
+				ut.MakeAssignment("took", "ns").Node("up").License("lic").Created(gAt(3)).BoundTo(L, 1, gAt(4)).BoundAssigneeNode("up").Obj(),
+			},
+			nodes:     gNodes(ut.MakeNode("back").Ready(corev1.ConditionTrue, grantNow).Obj(), ut.MakeNode("up").Obj()),
+			want:      map[string]gGot{"ns/back": gWaiting(L, 1, v1.ReasonWaitingForSeats), "ns/took": gBound(L, 1, false)},
 			wantUsage: map[string]SeatUsage{L: {Used: 1, Pending: 1, Activations: 1}},
 		},
 		"concurrent: a service account or a workload selector, not a user": {
@@ -555,7 +677,7 @@ func TestGrant(t *testing.T) {
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
-			res := Grant(GrantInput{Now: grantNow, Licenses: tc.licenses, Assignments: tc.assignments, Products: tc.products, NamespaceLabels: tc.nsLabels})
+			res := Grant(GrantInput{Now: grantNow, Licenses: tc.licenses, Assignments: tc.assignments, Products: tc.products, NamespaceLabels: tc.nsLabels, Nodes: tc.nodes})
 			if diff := cmp.Diff(tc.want, gSummarize(res)); diff != "" {
 				t.Errorf("decisions (-want +gGot):\n%s", diff)
 			}

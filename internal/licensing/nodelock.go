@@ -219,6 +219,25 @@ func (p *poolLicense) nodeLost(a *licensingv1alpha1.LicenseAssignment) *outcome 
 	if !locked || v.OK {
 		return nil
 	}
+	if a.Spec.LicenseRef != nil {
+		p.pending += a.Spec.Seats
+	}
 	return &outcome{state: licensingv1alpha1.AssignmentStatePending, writer: p.key,
 		transfers: a.Status.Transfers, reason: v.Reason, message: v.Message}
+}
+
+// NodeLockChanged says whether a change of a Node from a to b changes what
+// CheckNodeLock reads of it: its machine identities, the virtual-machine
+// label, or its Ready condition (status or transition time). The kubelet's
+// heartbeats change none of them.
+func NodeLockChanged(a, b *corev1.Node) bool {
+	if a == nil || b == nil {
+		return a != b
+	}
+	sinceA, offA := NodeOffline(a)
+	sinceB, offB := NodeOffline(b)
+	return a.Status.NodeInfo.SystemUUID != b.Status.NodeInfo.SystemUUID ||
+		a.Status.NodeInfo.MachineID != b.Status.NodeInfo.MachineID ||
+		IsVirtualMachineNode(a) != IsVirtualMachineNode(b) ||
+		offA != offB || !sinceA.Equal(sinceB)
 }
