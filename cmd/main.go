@@ -76,6 +76,7 @@ func main() {
 	var secureMetrics bool
 	var enableHTTP2 bool
 	var enableWebhooks bool
+	var labelVMNodes bool
 	var trustedWorkloadControllers, usernamePrefix string
 	var tlsOpts []func(*tls.Config)
 	flag.StringVar(&metricsAddr, "metrics-bind-address", "0", "The address the metrics endpoint binds to. "+
@@ -98,6 +99,9 @@ func main() {
 	flag.StringVar(&usernamePrefix, "username-prefix", "",
 		"A prefix stripped from requesters' usernames before they are matched exactly with users[].email and "+
 			"assignee emails (for example oidc: when the API server's --oidc-username-prefix adds it).")
+	flag.BoolVar(&labelVMNodes, "label-vm-nodes", false,
+		"Label Nodes whose spec.providerID is a cloud virtual machine "+licensingv1alpha1.VirtualMachineLabel+"=true, "+
+			"for preventVM. Needs `patch nodes`: apply config/rbac/node-vm-labeler too. It never changes or removes a label an operator set.")
 	flag.IntVar(&webhookPort, "webhook-port", webhook.DefaultPort, "The port the webhook server listens on.")
 	flag.StringVar(&webhookCertPath, "webhook-cert-path", "", "The directory that contains the webhook certificate.")
 	flag.StringVar(&webhookCertName, "webhook-cert-name", "tls.crt", "The name of the webhook certificate file.")
@@ -226,7 +230,7 @@ func main() {
 		os.Exit(1)
 	}
 
-	if err := controller.SetupWithManager(mgr, controller.Options{Clock: clock.RealClock{}}); err != nil {
+	if err := controller.SetupWithManager(mgr, controller.Options{Clock: clock.RealClock{}, LabelVMNodes: labelVMNodes}); err != nil {
 		setupLog.Error(err, "Unable to set up the controllers")
 		os.Exit(1)
 	}

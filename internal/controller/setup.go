@@ -60,6 +60,10 @@ type Options struct {
 	// Clock is the only source of "now" for the controllers: licence state
 	// changes exactly at calendar boundaries, and tests move time by hand.
 	Clock clock.PassiveClock
+	// LabelVMNodes starts NodeVMLabeler (flag --label-vm-nodes), which labels
+	// Nodes whose spec.providerID is a cloud virtual machine. It needs
+	// `patch nodes`: apply config/rbac/node-vm-labeler with it.
+	LabelVMNodes bool
 }
 
 // SetupWithManager registers every controller of license-operator with mgr.
@@ -77,6 +81,11 @@ func SetupWithManager(mgr ctrl.Manager, opts Options) error {
 		Recorder:  mgr.GetEventRecorder("softwarelicense-controller"),
 	}).SetupWithManager(mgr); err != nil {
 		return err
+	}
+	if opts.LabelVMNodes {
+		if err := (&NodeVMLabeler{Client: mgr.GetClient()}).SetupWithManager(mgr); err != nil {
+			return err
+		}
 	}
 	if err := (&LicenseProductReconciler{
 		Client:   mgr.GetClient(),

@@ -198,7 +198,7 @@ func TestActivationLimit(t *testing.T) {
 		product *v1.LicenseProduct
 		want    *int32
 	}{
-		"the policy's maxActivations": {gPolicy(v1.SeatModelConcurrent, v1.EnforcementHard, 5, 0), nil, ptr.To[int32](5)},
+		"the policy's maxActivations":                {gPolicy(v1.SeatModelConcurrent, v1.EnforcementHard, 5, 0), nil, ptr.To[int32](5)},
 		"no maxActivations: the seats are the limit": {&v1.EffectivePolicy{}, user, nil},
 		"a Site licence has no limit":                {gPolicy(v1.SeatModelSite, v1.EnforcementHard, 5, 0), key, nil},
 		"unresolved, a Key product: the built-in 1":  {nil, key, ptr.To[int32](1)},

@@ -18,11 +18,15 @@ var CloudVMProviderIDPrefixes = []string{
 	"digitalocean://", "hcloud://", "linode://", "oci://", "ibm://",
 }
 
+// VirtualMachineLabelValue is the value of VirtualMachineLabel that marks a
+// virtual machine.
+const VirtualMachineLabelValue = "true"
+
 // IsVirtualMachineNode says whether node is a virtual machine: it carries
 // VirtualMachineLabel=true. The label is the only thing admission and
 // binding trust; ProviderIDIsVM is what --label-vm-nodes labels from.
 func IsVirtualMachineNode(node *corev1.Node) bool {
-	return node != nil && node.Labels[licensingv1alpha1.VirtualMachineLabel] == "true"
+	return node != nil && node.Labels[licensingv1alpha1.VirtualMachineLabel] == VirtualMachineLabelValue
 }
 
 // ProviderIDIsVM says whether a node's spec.providerID names a cloud virtual
@@ -34,4 +38,18 @@ func ProviderIDIsVM(providerID string) bool {
 		}
 	}
 	return false
+}
+
+// NeedsVirtualMachineLabel says whether --label-vm-nodes labels node
+// VirtualMachineLabel=true: its spec.providerID names a cloud virtual
+// machine and it carries no VirtualMachineLabel yet. A label an operator
+// set, to any value, is never changed or removed.
+func NeedsVirtualMachineLabel(node *corev1.Node) bool {
+	if node == nil {
+		return false
+	}
+	if _, set := node.Labels[licensingv1alpha1.VirtualMachineLabel]; set {
+		return false
+	}
+	return ProviderIDIsVM(node.Spec.ProviderID)
 }

@@ -45,3 +45,28 @@ func TestProviderIDIsVM(t *testing.T) {
 		}
 	}
 }
+
+func TestNeedsVirtualMachineLabel(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		providerID string
+		labels     map[string]string
+		want       bool
+	}{
+		{"a cloud VM without the label", "aws:///eu-west-1a/i-0abc", nil, true},
+		{"a cloud VM already labelled", "gce://p/z/n", map[string]string{licensingv1alpha1.VirtualMachineLabel: "true"}, false},
+		{"a cloud VM an operator labelled false", "azure:///subscriptions/s/vm", map[string]string{licensingv1alpha1.VirtualMachineLabel: "false"}, false},
+		{"bare metal", "metal3://ns/bmh", nil, false},
+		{"no providerID", "", nil, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			n := &corev1.Node{ObjectMeta: metav1.ObjectMeta{Labels: tc.labels}, Spec: corev1.NodeSpec{ProviderID: tc.providerID}}
+			if got := NeedsVirtualMachineLabel(n); got != tc.want {
+				t.Errorf("NeedsVirtualMachineLabel = %v, want %v", got, tc.want)
+			}
+		})
+	}
+	if NeedsVirtualMachineLabel(nil) {
+		t.Error("a missing node needs no label")
+	}
+}

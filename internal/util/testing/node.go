@@ -44,7 +44,9 @@ func (w *NodeWrapper) Ready(status corev1.ConditionStatus, since time.Time) *Nod
 }
 
 // VirtualMachine labels the node licensingv1alpha1.VirtualMachineLabel=true.
-func (w *NodeWrapper) VirtualMachine() *NodeWrapper { return w.Label(licensingv1alpha1.VirtualMachineLabel, "true") }
+func (w *NodeWrapper) VirtualMachine() *NodeWrapper {
+	return w.Label(licensingv1alpha1.VirtualMachineLabel, "true")
+}
 
 // Label sets a label.
 func (w *NodeWrapper) Label(k, v string) *NodeWrapper {
@@ -98,4 +100,4 @@ func (w *AssignmentWrapper) BoundAssigneeNode(name string) *AssignmentWrapper {
 }
 
 // Clone returns a copy of the builder, to build variants of one node.
-func (w *NodeWrapper) Clone() *NodeWrapper { return &NodeWrapper{*w.Node.DeepCopy()} }
+func (w *NodeWrapper) Clone() *NodeWrapper { return &NodeWrapper{*w.DeepCopy()} }

@@ -1,7 +1,6 @@
 package seats
 
 import (
-	"fmt"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
@@ -60,14 +59,6 @@ var _ = Describe("Policy resolution as seed 002 says", func() {
 		defer m.stop()
 		ns := newNamespace()
 		Expect(k8sClient.Create(ctx, ut.MakeLicense("cad", ns).Seats(15).Start(time.Now().Add(-time.Hour)).Obj())).To(Succeed())
-		for i := range 15 {
-			Expect(k8sClient.Create(ctx, ut.MakeAssignment(fmt.Sprintf("a-%02d", i), ns).ServiceAccount("runner").License("cad").Obj())).To(Succeed())
-		}
-		Eventually(func(g Gomega) {
-			expectQueue(g, ns, "cad", 15, 0)
-			l := getLicence(g, ns, "cad")
-			g.Expect(l.Status.Activations).To(Equal(int32(15)))
-			g.Expect(l.Status.EffectivePolicy.MaxActivations).To(BeNil())
-		}, timeout, interval).Should(Succeed())
+		expectActivationsUnlimited(ns, "cad", 15)
 	})
 })

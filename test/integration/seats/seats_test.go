@@ -420,9 +420,11 @@ var _ = Describe("Who may hold a seat", func() {
 	It("locks seats to nodes", func() {
 		ns := newNamespace()
 		Expect(k8sClient.Create(ctx, licence(ns, "cad", 2).SeatModel(v1.SeatModelNodeLocked).Obj())).To(Succeed())
+		createNode(ut.MakeNode(ns + "-1"))
+		createNode(ut.MakeNode(ns + "-2"))
 		for _, a := range []*v1.LicenseAssignment{
-			ut.MakeAssignment("node-1", ns).Node("node-1").License("cad").Obj(),
-			ut.MakeAssignment("node-2", ns).Node("node-2").License("cad").Obj(),
+			ut.MakeAssignment("node-1", ns).Node(ns + "-1").License("cad").Obj(),
+			ut.MakeAssignment("node-2", ns).Node(ns + "-2").License("cad").Obj(),
 			ut.MakeAssignment("robot", ns).ServiceAccount("robot").License("cad").Obj(),
 		} {
 			Expect(k8sClient.Create(ctx, a)).To(Succeed())

@@ -91,6 +91,8 @@ type managerOptions struct {
 	leaderElection bool
 	// leaseID names the Lease the replicas compete for.
 	leaseID string
+	// labelVMNodes runs the node VM labeller (--label-vm-nodes).
+	labelVMNodes bool
 }
 
 // runningManager is a manager started by a test.
@@ -131,7 +133,7 @@ func startManager(opts managerOptions) *runningManager {
 		Controller: config.Controller{SkipNameValidation: ptr.To(true)},
 	})
 	Expect(err).NotTo(HaveOccurred())
-	Expect(controller.SetupWithManager(mgr, controller.Options{Clock: opts.clock})).To(Succeed())
+	Expect(controller.SetupWithManager(mgr, controller.Options{Clock: opts.clock, LabelVMNodes: opts.labelVMNodes})).To(Succeed())
 
 	mctx, mcancel := context.WithCancel(ctx)
 	m := &runningManager{mgr: mgr, cancel: mcancel, done: make(chan struct{}), elected: mgr.Elected()}
