@@ -21,10 +21,21 @@ limitations under the License.
 //   - the SoftwareLicense reconciler writes licence status and the licence's
 //     finalizer, generates key Secrets, and grants seats: it writes the
 //     status of the LicenseAssignments bound to it or waiting for it, the
-//     way a scheduler binds Pods (licensing.Grant decides; a licence is the
-//     only writer of the bindings to it, and one reconcile of it never runs
-//     twice at once). There is no LicenseAssignment reconciler: an
-//     assignment's status is a decision of the licence it draws from.
+//     way the scheduler binds Pods (licensing.Grant decides; a licence is
+//     the only writer of the bindings to it, and one reconcile of it never
+//     runs twice at once). Each pass reads (gatherInputs), computes with no
+//     I/O (computeStatus: the licence status, the assignment statuses and
+//     the finalizer decision) and writes all of it in one place at the end
+//     (apply). The one write before the computation is a generated key
+//     Secret, whose fingerprint the status shows. It reads Nodes for
+//     NodeLocked seats and writes nothing on them;
+//   - there is no LicenseAssignment reconciler: an assignment's status is a
+//     decision of the licence it draws from (assignments whose licence or
+//     product does not exist are written by the SoftwareLicense reconciler's
+//     request for the missing name, reconcileOrphans);
+//   - the NodeVMLabeler, only with --label-vm-nodes, adds the label
+//     licensing.license-operator.dev/virtual-machine=true to Nodes whose
+//     spec.providerID is a cloud virtual machine, and writes nothing else.
 //
 // The seat ledgers of Concurrent assignments are written by the admission
 // webhook, the seat releaser and the recount (internal/webhook/workload).

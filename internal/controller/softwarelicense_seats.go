@@ -500,7 +500,7 @@ func licenseCovers(lic *licensingv1alpha1.SoftwareLicense) []string {
 }
 
 // gatherPool reads the pool of a licence and its assignments (see
-// reconcileSeats). It returns the decision's input and the assignments
+// gatherSeats). It returns the decision's input and the assignments
 // as decided from, by key.
 func (r *SoftwareLicenseReconciler) gatherPool(ctx context.Context, self licensing.GrantLicense) (licensing.GrantInput, map[string]*licensingv1alpha1.LicenseAssignment, error) {
 	in := licensing.GrantInput{Licenses: []licensing.GrantLicense{self}, Products: map[string]*licensingv1alpha1.LicenseProduct{}}

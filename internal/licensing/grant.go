@@ -859,12 +859,16 @@ func waitReason(a *licensingv1alpha1.LicenseAssignment, candidates []*poolLicens
 	}
 	// The most actionable reason first: capacity, then usability, then eligibility.
 	rank := map[string]int{
-		licensingv1alpha1.ReasonWaitingForSeats:      0,
-		licensingv1alpha1.ReasonActivationLimit:      1,
-		licensingv1alpha1.ReasonConsumptionExhausted: 2,
-		licensingv1alpha1.ReasonLicenseNotUsable:     3,
-		licensingv1alpha1.ReasonAssigneeNotAllowed:   4,
-		licensingv1alpha1.ReasonSharingForbidden:     5,
+		licensingv1alpha1.ReasonWaitingForSeats:         0,
+		licensingv1alpha1.ReasonActivationLimit:         1,
+		licensingv1alpha1.ReasonConsumptionExhausted:    2,
+		licensingv1alpha1.ReasonLicenseNotUsable:        3,
+		licensingv1alpha1.ReasonNodeOffline:             3,
+		licensingv1alpha1.ReasonNodeNotFound:            3,
+		licensingv1alpha1.ReasonAssigneeNotAllowed:      4,
+		licensingv1alpha1.ReasonFingerprintMismatch:     4,
+		licensingv1alpha1.ReasonVirtualMachineForbidden: 4,
+		licensingv1alpha1.ReasonSharingForbidden:        5,
 	}
 	best := 0
 	for i := range checks {

@@ -396,6 +396,13 @@ func TestGrant(t *testing.T) {
 			want:      map[string]gGot{"ns/ghost": gWaiting(L, 0, v1.ReasonNodeNotFound), "ns/n1": gBound(L, 1, true)},
 			wantUsage: map[string]SeatUsage{L: {Used: 1, Pending: 1, Activations: 1}},
 		},
+		"node locked: a productRef assignment to a missing node says so": {
+			licenses:    []GrantLicense{gUsable(lic().Product("cad").Seats(5).Obj(), nodeLocked(), "cad")},
+			products:    map[string]*v1.LicenseProduct{"cad": ut.MakeProduct("cad").Obj()},
+			assignments: []*v1.LicenseAssignment{ut.MakeAssignment("ghost", "ns").Node("ghost").Product("cad").Created(gAt(1)).Obj()},
+			want:        map[string]gGot{"ns/ghost": gWaiting(L, 0, v1.ReasonNodeNotFound)},
+			wantUsage:   map[string]SeatUsage{L: {}},
+		},
 		"node locked: binds only nodes whose systemUUID or machineID matches a fingerprint, raw or sha256": {
 			licenses: []GrantLicense{gUsable(lic().Seats(5).MachineFingerprints(
 				strings.ToUpper(uuidA), HashFingerprint("machine-b")).Obj(), nodeLocked())},
