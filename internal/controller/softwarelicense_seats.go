@@ -296,7 +296,10 @@ func planWrites(key string, res licensing.GrantResult, views map[string]*licensi
 	p := writePlan{kicks: map[string]bool{}}
 	for _, k := range res.Order {
 		d := res.Assignments[k]
-		holding := d.Status.State == licensingv1alpha1.AssignmentStateBound || d.Status.State == licensingv1alpha1.AssignmentStateRejected
+		// Rejected holds seats only on a licence (a refused transfer); a
+		// node the licence refuses holds nothing.
+		holding := (d.Status.State == licensingv1alpha1.AssignmentStateBound || d.Status.State == licensingv1alpha1.AssignmentStateRejected) &&
+			d.Status.License != ""
 		if holding && d.Status.License == key {
 			p.holders = append(p.holders, licensing.SeatHolder{Namespace: views[k].Namespace, Name: views[k].Name, License: key})
 		}

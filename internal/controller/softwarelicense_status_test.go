@@ -1,12 +1,14 @@
 package controller
 
 import (
+	"context"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/utils/ptr"
 
 	v1 "github.com/license-operator/license-operator/api/v1alpha1"
@@ -146,5 +148,46 @@ func TestComputeDeletionStatus(t *testing.T) {
 	}
 	if d.status != nil || d.seats.finalizer != finalizerRemove {
 		t.Errorf("without holders: status %v, finalizer %v; want no status write and finalizerRemove", d.status, d.seats.finalizer)
+	}
+}
+
+// TestNodeLockedRequeuesAtTheOfflineGraceBoundary: Reconcile, on the fake
+// clock, keeps the seat of a NotReady node within its grace period, asks to
+// be requeued exactly when it ends, and at that instant frees the seat.
+func TestNodeLockedRequeuesAtTheOfflineGraceBoundary(t *testing.T) {
+	now := time.Date(2026, 3, 10, 12, 0, 0, 0, time.UTC)
+	since := now.Add(-10 * time.Minute)
+	h := newHarness(t, now,
+		ut.MakeLicense("cad", "ns").Seats(1).SeatModel(v1.SeatModelNodeLocked).OfflineGracePeriod("1h").Obj(),
+		ut.MakeNode("down").Ready(corev1.ConditionFalse, since).Obj(),
+		ut.MakeAssignment("a", "ns").Node("down").License("cad").Created(now.Add(-time.Hour)).
+			BoundTo("ns/cad", 1, now.Add(-time.Hour)).Obj())
+	assignment := func() *v1.LicenseAssignment {
+		var a v1.LicenseAssignment
+		if err := h.client.Get(context.Background(), types.NamespacedName{Namespace: "ns", Name: "a"}, &a); err != nil {
+			t.Fatal(err)
+		}
+		return &a
+	}
+
+	res := h.reconcile("ns", "cad")
+	if want := 50 * time.Minute; res.RequeueAfter != want {
+		t.Errorf("RequeueAfter = %v, want %v (the end of the grace period)", res.RequeueAfter, want)
+	}
+	if a := assignment(); a.Status.State != v1.AssignmentStateBound {
+		t.Errorf("within the grace period: %s, want Bound", a.Status.State)
+	}
+
+	h.clock.SetTime(since.Add(time.Hour))
+	res = h.reconcile("ns", "cad")
+	a := assignment()
+	if a.Status.State != v1.AssignmentStatePending || meta.FindStatusCondition(a.Status.Conditions, v1.ConditionBound).Reason != v1.ReasonNodeOffline {
+		t.Errorf("at the boundary: %s %+v, want Pending NodeOffline", a.Status.State, a.Status.Conditions)
+	}
+	if used := h.license("ns", "cad").Status.Seats.Used; used != 0 {
+		t.Errorf("seats used %d after the node went offline, want 0", used)
+	}
+	if res.RequeueAfter != 0 {
+		t.Errorf("nothing left to wait for, but RequeueAfter = %v", res.RequeueAfter)
 	}
 }

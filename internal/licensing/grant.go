@@ -559,11 +559,15 @@ func Grant(in GrantInput) GrantResult {
 				message: fmt.Sprintf("licence %s was deleted and released the seats: reference another licence, or a product with spec.productRef", holder.key)}
 			continue
 		}
-		if lost := holder.nodeLost(a); lost != nil {
+		lost, note := holder.nodeLost(a)
+		if lost != nil {
 			outcomes[key] = lost
 			continue
 		}
 		o := hold(a, holder)
+		if o.message == "" {
+			o.message = note
+		}
 		outcomes[key] = o
 		if o.state == licensingv1alpha1.AssignmentStateBound && holder.model != licensingv1alpha1.SeatModelNamedUser && a.Spec.Seats > o.seats {
 			increases = append(increases, a)

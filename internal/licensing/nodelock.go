@@ -208,22 +208,29 @@ func (p *poolLicense) nodeLock(as *licensingv1alpha1.Assignee, held bool) (NodeL
 
 // nodeLost is the outcome of a held NodeLocked seat whose node is gone or
 // has been offline longer than the offline grace period: the assignment is
-// Pending and holds nothing, so the seat is free for others. Nil when the
-// seat stays (or the node rules do not apply).
-func (p *poolLicense) nodeLost(a *licensingv1alpha1.LicenseAssignment) *outcome {
+// Pending and holds nothing, so the seat is free for others. It is nil when
+// the seat stays (or the node rules do not apply); note then says, for a
+// NotReady node within its grace period, when the seat frees.
+func (p *poolLicense) nodeLost(a *licensingv1alpha1.LicenseAssignment) (lost *outcome, note string) {
 	as := a.Status.BoundAssignee
 	if as == nil {
 		as = &a.Spec.Assignee
 	}
 	v, locked := p.nodeLock(as, true)
-	if !locked || v.OK {
-		return nil
+	switch {
+	case !locked:
+		return nil, ""
+	case v.OK && v.Until != nil:
+		return nil, fmt.Sprintf("node %s has been NotReady since %s: it keeps its seat until the offlineGracePeriod of licence %s ends at %s, then the seat is free for others unless the node is Ready again",
+			as.Node.Name, stampUTC(*v.Since), p.key, stampUTC(*v.Until))
+	case v.OK:
+		return nil, ""
 	}
 	if a.Spec.LicenseRef != nil {
 		p.pending += a.Spec.Seats
 	}
 	return &outcome{state: licensingv1alpha1.AssignmentStatePending, writer: p.key,
-		transfers: a.Status.Transfers, reason: v.Reason, message: v.Message}
+		transfers: a.Status.Transfers, reason: v.Reason, message: v.Message}, ""
 }
 
 // NodeLockChanged says whether a change of a Node from a to b changes what

@@ -152,8 +152,9 @@ func TestGrantRequeuesAtTheEndOfAnOfflineGracePeriod(t *testing.T) {
 	if got, want := res.Boundaries["ns/lic"], since.Add(time.Hour); !got.Equal(want) {
 		t.Errorf("boundary %v, want %v", got, want)
 	}
-	if d := res.Assignments["ns/a"]; d.Status.State != v1.AssignmentStateBound {
-		t.Errorf("within the grace period the seat is held: %+v", d.Status)
+	if d := res.Assignments["ns/a"]; d.Status.State != v1.AssignmentStateBound ||
+		!strings.Contains(d.Status.Message, "NotReady since 2026-03-10T11:50:00Z") || !strings.Contains(d.Status.Message, "ends at 2026-03-10T12:50:00Z") {
+		t.Errorf("within the grace period the seat is held, and the message says until when: %+v", d.Status)
 	}
 	// Without a NotReady node there is no boundary.
 	res = Grant(GrantInput{Now: grantNow, Licenses: []GrantLicense{l},
