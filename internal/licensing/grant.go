@@ -488,7 +488,12 @@ type outcome struct {
 //     every licence it waits for.
 //  6. Seat models: NamedUser takes one seat per distinct user (a second
 //     assignment of the same user binds without another seat: status.seats
-//     0), NodeLocked and Concurrent take spec.seats, Site counts nothing and
+//     0), NodeLocked and Concurrent take spec.seats (NodeLocked only on a
+//     node CheckNodeLock accepts: it exists, matches the licence's
+//     machineFingerprints, is not a VM under preventVM and is not offline
+//     past the offlineGracePeriod; a held seat whose node is deleted or
+//     offline past it is the one exception to rule 2: it is released, the
+//     assignment Pending), Site counts nothing and
 //     binds everything (seats are reported, never enforced; maxActivations
 //     does not apply). Soft enforcement binds beyond the seats.
 //  7. A licence that limits consumption counts, per period, spec.consumption

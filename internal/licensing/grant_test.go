@@ -427,6 +427,16 @@ func TestGrant(t *testing.T) {
 			want:      map[string]gGot{"ns/c": gBound(L, 1, false)},
 			wantUsage: map[string]SeatUsage{L: {Used: 1, Activations: 1}},
 		},
+		"node locked: a transfer to a virtual-machine node under preventVM is refused, and the seat stays": {
+			licenses: []GrantLicense{gUsable(lic().Seats(5).Obj(), preventVM(gPolicy(v1.SeatModelNodeLocked, v1.EnforcementHard, 100, 5)))},
+			assignments: []*v1.LicenseAssignment{
+				ut.MakeAssignment("moved", "ns").Node("vm-1").License("lic").Created(gAt(1)).BoundTo(L, 1, gAt(2)).BoundAssigneeNode("metal-1").Obj(),
+			},
+			nodes: gNodes(ut.MakeNode("vm-1").VirtualMachine().Obj(), ut.MakeNode("metal-1").Obj()),
+			want: map[string]gGot{"ns/moved": {State: v1.AssignmentStateRejected, License: L, Seats: 1,
+				Reason: v1.ReasonAssigneeNotAllowed, Writer: L}},
+			wantUsage: map[string]SeatUsage{L: {Used: 1, Activations: 1}},
+		},
 		"node locked: preventVM rejects a virtual-machine node": {
 			licenses: []GrantLicense{gUsable(lic().Seats(5).Obj(), preventVM(nodeLocked()))},
 			assignments: []*v1.LicenseAssignment{
