@@ -226,7 +226,7 @@ func main() {
 		os.Exit(1)
 	}
 
-	if err := controller.SetupWithManager(mgr, controller.Options{Clock: clock.RealClock{}}); err != nil {
+	if err := controller.SetupWithManager(mgr, controller.Options{Clock: clock.RealClock{}, UsernamePrefix: usernamePrefix}); err != nil {
 		setupLog.Error(err, "Unable to set up the controllers")
 		os.Exit(1)
 	}

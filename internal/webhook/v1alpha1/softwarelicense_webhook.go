@@ -6,8 +6,6 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -181,7 +179,7 @@ func ValidateSoftwareLicense(l *licensingv1alpha1.SoftwareLicense, p *licensingv
 	if p.Spec.Bundle != nil && l.Spec.PolicyCode == "" {
 		errs = append(errs, field.Required(spec.Child("policyCode"), fmt.Sprintf("LicenseProduct %s is a bundle: a licence of a bundle must name one of its policies (%s)", p.Name, licensing.PolicyCodes(p))))
 	}
-	if !productAllowsNamespace(p, nsLabels) {
+	if !licensing.NamespaceAllowedByProduct(p, nsLabels) {
 		errs = append(errs, field.Forbidden(spec.Child("productRef"), fmt.Sprintf("LicenseProduct %s does not accept licences and assignments from namespace %s (spec.allowAssignmentsFrom)", p.Name, l.Namespace)))
 	}
 	if res := licensing.ResolvePolicy(l, p); res.Resolved && licensing.TrialAutoRenews(l, &res.Policy.PolicySettings) {
@@ -200,13 +198,4 @@ func hasPolicy(p *licensingv1alpha1.LicenseProduct, code string) bool {
 		}
 	}
 	return false
-}
-
-func productAllowsNamespace(p *licensingv1alpha1.LicenseProduct, nsLabels map[string]string) bool {
-	a := p.Spec.AllowAssignmentsFrom
-	if a == nil || a.From != licensingv1alpha1.AssignmentsFromSelector || a.NamespaceSelector == nil {
-		return true
-	}
-	sel, err := metav1.LabelSelectorAsSelector(a.NamespaceSelector)
-	return err == nil && sel.Matches(labels.Set(nsLabels))
 }
