@@ -25,7 +25,7 @@ import (
 // webhooks. usernamePrefix is the installation's --username-prefix: a
 // licence manager's username is it followed by their email.
 func SetupLicenseAssignmentWebhookWithManager(mgr ctrl.Manager, usernamePrefix string) error {
-	registerDefaulter(mgr, licenseAssignmentMutatePath, func() *licensingv1alpha1.LicenseAssignment { return &licensingv1alpha1.LicenseAssignment{} }, &LicenseAssignmentCustomDefaulter{})
+	registerDefaulter(mgr, licenseAssignmentMutatePath, "LicenseAssignment", func() *licensingv1alpha1.LicenseAssignment { return &licensingv1alpha1.LicenseAssignment{} }, &LicenseAssignmentCustomDefaulter{}, nil)
 	return ctrl.NewWebhookManagedBy(mgr, &licensingv1alpha1.LicenseAssignment{}).
 		WithValidator(&LicenseAssignmentCustomValidator{
 			Reader:         mgr.GetAPIReader(),

@@ -23,10 +23,16 @@ import (
 
 // SetupSoftwareLicenseWebhookWithManager registers the SoftwareLicense webhooks.
 func SetupSoftwareLicenseWebhookWithManager(mgr ctrl.Manager) error {
-	registerDefaulter(mgr, softwareLicenseMutatePath, func() *licensingv1alpha1.SoftwareLicense { return &licensingv1alpha1.SoftwareLicense{} }, &SoftwareLicenseCustomDefaulter{Reader: mgr.GetAPIReader()})
+	registerDefaulter(mgr, softwareLicenseMutatePath, "SoftwareLicense", func() *licensingv1alpha1.SoftwareLicense { return &licensingv1alpha1.SoftwareLicense{} }, &SoftwareLicenseCustomDefaulter{Reader: mgr.GetAPIReader()}, licenceShape)
 	return ctrl.NewWebhookManagedBy(mgr, &licensingv1alpha1.SoftwareLicense{}).
 		WithValidator(&SoftwareLicenseCustomValidator{Reader: mgr.GetAPIReader(), Access: &SubjectAccessReviewer{Client: mgr.GetClient()}}).
 		Complete()
+}
+
+// licenceShape refuses a features item of spec.overrides that is neither a
+// code nor an object.
+func licenceShape(obj map[string]any) field.ErrorList {
+	return featureItemErrors(obj, []string{"spec", "overrides", "features"})
 }
 
 // SoftwareLicenseCustomDefaulter stamps the users and, on create, copies the
