@@ -120,7 +120,7 @@ func (r *LicenseManagersReconciler) desired(lic *licensingv1alpha1.SoftwareLicen
 		ObjectMeta: metav1.ObjectMeta{
 			Name:      licensing.ManagerBindingName(lic.Name),
 			Namespace: lic.Namespace,
-			Labels:    map[string]string{licensing.ManagerBindingLabel: "true"},
+			Labels:    map[string]string{licensing.ManagerBindingLabel: licensing.ManagerBindingLabelValue},
 		},
 		RoleRef:  rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: licensing.ManagerClusterRole},
 		Subjects: licensing.ManagerSubjects(lic, r.UsernamePrefix),

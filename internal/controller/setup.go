@@ -114,7 +114,7 @@ func CacheOptions() cache.Options {
 	return cache.Options{
 		ByObject: map[client.Object]cache.ByObject{
 			&corev1.Secret{}:      {Label: labels.SelectorFromSet(labels.Set{KeySecretLabel: "true"})},
-			&rbacv1.RoleBinding{}: {Label: labels.SelectorFromSet(labels.Set{licensing.ManagerBindingLabel: "true"})},
+			&rbacv1.RoleBinding{}: {Label: labels.SelectorFromSet(labels.Set{licensing.ManagerBindingLabel: licensing.ManagerBindingLabelValue})},
 		},
 	}
 }

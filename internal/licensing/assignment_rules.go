@@ -99,6 +99,9 @@ const ManagerClusterRole = "license-operator-license-manager"
 // managers; the operator's cache holds only those.
 const ManagerBindingLabel = licensingv1alpha1.LabelPrefix + "license-managers"
 
+// ManagerBindingLabelValue is the value of ManagerBindingLabel.
+const ManagerBindingLabelValue = "true"
+
 // ManagerBindingName is the name of the RoleBinding of the managers of the
 // licence named licence: "<licence>-managers", or, when that would pass the
 // 253 characters of an object name, the licence name cut short and a hash of

@@ -3,6 +3,7 @@ package v1alpha1
 import (
 	"context"
 	"encoding/json"
+	"strings"
 
 	admissionv1 "k8s.io/api/admission/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -71,13 +72,13 @@ func (h admitUndecodable[T]) Handle(ctx context.Context, req admission.Request) 
 }
 
 // featureItemErrors refuses each item of a features list, at the paths
-// (segments of the object; "*" is every item of a list), that is neither a
+// (dotted fields of the object; "*" is every item of a list), that is neither a
 // feature's code (a string, the short form) nor an object: the schema would
 // say "must be of type object", hiding that a code alone is fine too.
-func featureItemErrors(obj map[string]any, paths ...[]string) field.ErrorList {
-	var errs field.ErrorList
+func featureItemErrors(obj map[string]any, paths ...string) field.ErrorList {
+	errs := make(field.ErrorList, 0, len(paths))
 	for _, p := range paths {
-		errs = append(errs, walkFeatures(obj, p, nil)...)
+		errs = append(errs, walkFeatures(obj, strings.Split(p, "."), nil)...)
 	}
 	return errs
 }
