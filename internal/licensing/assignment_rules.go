@@ -153,8 +153,9 @@ func ManagedBy(username, prefix string, ls []*licensingv1alpha1.SoftwareLicense)
 	return slices.Compact(out)
 }
 
-// ManagerLimit is the refusal of a create (old nil) or spec change of
-// assignment cur by a requester who manages the licences managed (the keys
+// ManagerLimit is the refusal of a create (old nil), a spec change or a
+// deletion (old nil, cur the assignment deleted) of assignment cur by a
+// requester who manages the licences managed (the keys
 // of ManagedBy over the licences of cur's namespace and those its
 // licenseRef, before and after, names), or nil:
 //   - a requester who manages none of them is not limited: whatever lets
@@ -163,7 +164,7 @@ func ManagedBy(username, prefix string, ls []*licensingv1alpha1.SoftwareLicense)
 //     (mayCreateLicences, a SubjectAccessReview): they could make themselves
 //     manager of any licence there, so limiting them protects nothing, and
 //     namespace editors, administrators and the operator pass;
-//   - everyone else may create or change only assignments whose
+//   - everyone else may create, change or delete only assignments whose
 //     spec.licenseRef names a licence they manage, before the change and
 //     after it: not a productRef, not another licence.
 func ManagerLimit(old, cur *licensingv1alpha1.LicenseAssignment, managed []string, mayCreateLicences bool) *field.Error {
@@ -171,7 +172,7 @@ func ManagerLimit(old, cur *licensingv1alpha1.LicenseAssignment, managed []strin
 		return nil
 	}
 	path := field.NewPath("spec", "licenseRef")
-	limit := fmt.Sprintf("a licence manager may create or change only the assignments whose spec.licenseRef names a licence they manage (%s)", strings.Join(managed, ", "))
+	limit := fmt.Sprintf("a licence manager may create, change or delete only the assignments whose spec.licenseRef names a licence they manage (%s)", strings.Join(managed, ", "))
 	if cur.Spec.LicenseRef == nil {
 		return field.Required(path, limit+"; this assignment names spec.productRef instead: set spec.licenseRef to one of them")
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 
+	admissionv1 "k8s.io/api/admission/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -12,6 +13,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation/field"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/webhook"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
 	licensingv1alpha1 "github.com/license-operator/license-operator/api/v1alpha1"
@@ -26,13 +28,50 @@ import (
 // licence manager's username is it followed by their email.
 func SetupLicenseAssignmentWebhookWithManager(mgr ctrl.Manager, usernamePrefix string) error {
 	registerDefaulter(mgr, licenseAssignmentMutatePath, "LicenseAssignment", func() *licensingv1alpha1.LicenseAssignment { return &licensingv1alpha1.LicenseAssignment{} }, &LicenseAssignmentCustomDefaulter{}, nil)
+	v := &LicenseAssignmentCustomValidator{
+		Reader:         mgr.GetAPIReader(),
+		Access:         &SubjectAccessReviewer{Client: mgr.GetClient()},
+		UsernamePrefix: usernamePrefix,
+	}
+	decoder := admission.NewDecoder(mgr.GetScheme())
+	mgr.GetWebhookServer().Register(AssignmentDeletePath, &webhook.Admission{Handler: admission.HandlerFunc(func(ctx context.Context, req admission.Request) admission.Response {
+		return v.HandleDelete(ctx, req, decoder)
+	})})
 	return ctrl.NewWebhookManagedBy(mgr, &licensingv1alpha1.LicenseAssignment{}).
-		WithValidator(&LicenseAssignmentCustomValidator{
-			Reader:         mgr.GetAPIReader(),
-			Access:         &SubjectAccessReviewer{Client: mgr.GetClient()},
-			UsernamePrefix: usernamePrefix,
-		}).
+		WithValidator(v).
 		Complete()
+}
+
+// The DELETE webhook of LicenseAssignments keeps licence managers from
+// deleting the assignments of licences they do not manage (the manager role
+// allows delete on every assignment of the namespace). failurePolicy Ignore,
+// like the other DELETE webhooks: an outage never blocks a deletion, a
+// namespace's included; during one a manager is not limited
+// (docs/security.md).
+//
+// +kubebuilder:webhook:path=/validate-licensing-license-operator-dev-v1alpha1-licenseassignment-delete,mutating=false,failurePolicy=ignore,sideEffects=None,groups=licensing.license-operator.dev,resources=licenseassignments,verbs=delete,versions=v1alpha1,name=dlicenseassignment-v1alpha1.licensing.license-operator.dev,admissionReviewVersions=v1,timeoutSeconds=5
+
+// AssignmentDeletePath serves DELETEs of LicenseAssignments.
+const AssignmentDeletePath = "/validate-licensing-license-operator-dev-v1alpha1-licenseassignment-delete"
+
+// HandleDelete answers the DELETE of a LicenseAssignment: refused only for a
+// licence manager whom licensing.ManagerLimit keeps from the assignment's
+// licence. A failure to decide allows it: this webhook never stands in the
+// way of anyone else's deletion.
+func (v *LicenseAssignmentCustomValidator) HandleDelete(ctx context.Context, req admission.Request, decoder admission.Decoder) admission.Response {
+	a := &licensingv1alpha1.LicenseAssignment{}
+	if err := decoder.DecodeRaw(req.OldObject, a); err != nil {
+		return admission.Allowed("")
+	}
+	err := v.validateManager(admission.NewContextWithRequest(ctx, req), nil, a)
+	if status, ok := err.(apierrors.APIStatus); ok && apierrors.IsInvalid(err) {
+		st := status.Status()
+		return admission.Response{AdmissionResponse: admissionv1.AdmissionResponse{Allowed: false, Result: &st}}
+	}
+	if err != nil {
+		ctrl.LoggerFrom(ctx).Error(err, "Judging a licence manager's deletion of an assignment")
+	}
+	return admission.Allowed("")
 }
 
 // LicenseAssignmentCustomDefaulter stamps created-by and updated-by. It

@@ -313,6 +313,16 @@ var _ = Describe("The assignment webhook keeps a manager to their licences", fun
 			a.Spec.Seats = 2
 			return annT.client.Update(ctx, a)
 		})).To(Succeed())
+
+		By("deleting an assignment of another licence: refused, and it stays")
+		err = annT.client.Delete(ctx, getAssignment(Default, ns, "admins"))
+		Expect(apierrors.IsInvalid(err)).To(BeTrue(), "%v", err)
+		Expect(err.Error()).To(ContainSubstring("create, change or delete only the assignments"))
+		Expect(err.Error()).To(ContainSubstring("it names " + ns + "/other"))
+		Expect(getAssignment(Default, ns, "admins").DeletionTimestamp).To(BeNil())
+
+		By("deleting her own: allowed")
+		Expect(annT.client.Delete(ctx, getAssignment(Default, ns, "mine"))).To(Succeed())
 	})
 
 	It("does not limit a manager who may create licences, nor a user whose rights come from other RBAC", func() {
@@ -323,10 +333,12 @@ var _ = Describe("The assignment webhook keeps a manager to their licences", fun
 		grant(eve, ns, editorRules...)
 		Expect(eveT.client.Create(ctx, ut.MakeAssignment("eve-other", ns).License("other").ServiceAccount("ci").Obj())).To(Succeed())
 		Expect(eveT.client.Create(ctx, ut.MakeAssignment("eve-any", ns).Product("cad").ServiceAccount("ci").Obj())).To(Succeed())
+		Expect(eveT.client.Delete(ctx, getAssignment(Default, ns, "eve-other"))).To(Succeed())
 
 		By("a user who may write assignments through a Role of their own and manages nothing: any licence")
 		dan := newTenant("dan-" + rand.String(4))
 		grant(dan.name, ns, rbacv1.PolicyRule{APIGroups: []string{v1.GroupVersion.Group}, Resources: []string{"licenseassignments"}, Verbs: []string{"*"}})
 		Expect(dan.client.Create(ctx, ut.MakeAssignment("dan-other", ns).License("other").ServiceAccount("ci").Obj())).To(Succeed())
+		Expect(dan.client.Delete(ctx, getAssignment(Default, ns, "dan-other"))).To(Succeed())
 	})
 })
