@@ -97,7 +97,8 @@ func main() {
 			"the workloads it creates, or whose image it changes, run for it. See docs/admission.md.")
 	flag.StringVar(&usernamePrefix, "username-prefix", "",
 		"A prefix stripped from requesters' usernames before they are matched exactly with users[].email and "+
-			"assignee emails (for example oidc: when the API server's --oidc-username-prefix adds it).")
+			"assignee emails (for example oidc: when the API server's --oidc-username-prefix adds it), and put before a "+
+			"licence manager's email in the RoleBinding that binds them (docs/managers.md).")
 	flag.IntVar(&webhookPort, "webhook-port", webhook.DefaultPort, "The port the webhook server listens on.")
 	flag.StringVar(&webhookCertPath, "webhook-cert-path", "", "The directory that contains the webhook certificate.")
 	flag.StringVar(&webhookCertName, "webhook-cert-name", "tls.crt", "The name of the webhook certificate file.")
