@@ -98,7 +98,8 @@ func main() {
 			"the workloads it creates, or whose image it changes, run for it. See docs/admission.md.")
 	flag.StringVar(&usernamePrefix, "username-prefix", "",
 		"A prefix stripped from requesters' usernames before they are matched exactly with users[].email and "+
-			"assignee emails (for example oidc: when the API server's --oidc-username-prefix adds it).")
+			"assignee emails (for example oidc: when the API server's --oidc-username-prefix adds it), and put before a "+
+			"licence manager's email in the RoleBinding that binds them (docs/managers.md).")
 	flag.BoolVar(&labelVMNodes, "label-vm-nodes", false,
 		"Label Nodes whose spec.providerID is a cloud virtual machine "+licensingv1alpha1.VirtualMachineLabel+"=true, "+
 			"for preventVM. Needs `patch nodes`: apply config/rbac/node-vm-labeler too. It never changes or removes a label an operator set.")
@@ -230,7 +231,7 @@ func main() {
 		os.Exit(1)
 	}
 
-	if err := controller.SetupWithManager(mgr, controller.Options{Clock: clock.RealClock{}, LabelVMNodes: labelVMNodes}); err != nil {
+	if err := controller.SetupWithManager(mgr, controller.Options{Clock: clock.RealClock{}, LabelVMNodes: labelVMNodes, UsernamePrefix: usernamePrefix}); err != nil {
 		setupLog.Error(err, "Unable to set up the controllers")
 		os.Exit(1)
 	}

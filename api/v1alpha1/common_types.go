@@ -1,6 +1,8 @@
 package v1alpha1
 
 import (
+	"encoding/json"
+
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
@@ -123,7 +125,10 @@ const (
 	NamespacesFromSelector NamespacesFrom = "Selector"
 )
 
-// PolicyFeature is a product feature a policy grants.
+// PolicyFeature is a product feature a policy grants: {code: export} or
+// {code: export, maxConsumption: 5}. The seed's short form, the code alone
+// as a string (features: [export, render]), is accepted too: the admission
+// webhook stores it as {code: export}, and Go clients decode it the same way.
 type PolicyFeature struct {
 	// code identifies the feature, for example "export-step".
 	// +required
@@ -137,6 +142,26 @@ type PolicyFeature struct {
 	// +optional
 	// +kubebuilder:validation:Minimum=0
 	MaxConsumption *int64 `json:"maxConsumption,omitempty"`
+}
+
+// UnmarshalJSON accepts the short form, a JSON string that is the code, as
+// well as the object.
+func (f *PolicyFeature) UnmarshalJSON(b []byte) error {
+	if len(b) > 0 && b[0] == '"' {
+		var code string
+		if err := json.Unmarshal(b, &code); err != nil {
+			return err
+		}
+		*f = PolicyFeature{Code: code}
+		return nil
+	}
+	type object PolicyFeature // without this method
+	var o object
+	if err := json.Unmarshal(b, &o); err != nil {
+		return err
+	}
+	*f = PolicyFeature(o)
+	return nil
 }
 
 // ConsumptionPolicy limits usage of a Consumption licence.
@@ -224,7 +249,9 @@ type PolicySettings struct {
 	// +kubebuilder:validation:Maximum=100
 	UnderUtilizedThresholdPercent *int32 `json:"underUtilizedThresholdPercent,omitempty"`
 
-	// features are the product features granted.
+	// features are the product features granted, each {code, maxConsumption}, or
+	// just its code as a string (the short form features: [export, render],
+	// stored as {code: export}).
 	// +optional
 	// +listType=map
 	// +listMapKey=code

@@ -87,7 +87,11 @@ type LicenseUser struct {
 	// +kubebuilder:validation:Pattern=`^[^@\s]+@[^@\s]+$`
 	Email string `json:"email"`
 
-	// manager marks the user as a licence manager.
+	// manager makes the user a manager of this licence: the operator binds them,
+	// in the licence's namespace, to the ClusterRole license-operator-license-manager
+	// (manage LicenseAssignments, read licences and products), and the assignment
+	// webhook lets them create or change only assignments whose spec.licenseRef
+	// names a licence they manage (docs/managers.md).
 	// +optional
 	Manager bool `json:"manager,omitempty"`
 }

@@ -45,11 +45,14 @@ import (
 	"context"
 
 	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/license-operator/license-operator/internal/licensing"
 )
 
 // The permissions of the manager. controller-gen turns these markers into
@@ -75,6 +78,10 @@ type Options struct {
 	// Nodes whose spec.providerID is a cloud virtual machine. It needs
 	// `patch nodes`: apply config/rbac/node-vm-labeler with it.
 	LabelVMNodes bool
+	// UsernamePrefix is what the API server puts before a licence user's
+	// email in their username (--username-prefix); the managers' RoleBindings
+	// name users with it.
+	UsernamePrefix string
 }
 
 // SetupWithManager registers every controller of license-operator with mgr.
@@ -98,6 +105,15 @@ func SetupWithManager(mgr ctrl.Manager, opts Options) error {
 			return err
 		}
 	}
+	if err := (&LicenseManagersReconciler{
+		Client:         mgr.GetClient(),
+		APIReader:      mgr.GetAPIReader(),
+		Scheme:         mgr.GetScheme(),
+		UsernamePrefix: opts.UsernamePrefix,
+		Recorder:       mgr.GetEventRecorder("softwarelicense-managers-controller"),
+	}).SetupWithManager(mgr); err != nil {
+		return err
+	}
 	if err := (&LicenseProductReconciler{
 		Client:   mgr.GetClient(),
 		Clock:    opts.Clock,
@@ -111,12 +127,14 @@ func SetupWithManager(mgr ctrl.Manager, opts Options) error {
 // CacheOptions are the manager's cache options (cmd/main.go passes them as
 // ctrl.Options.Cache): the cache holds only the Secrets labelled
 // KeySecretLabel=true, the licence keys the operator generated or was asked
-// to watch, never every Secret of the cluster. Other Secrets a licence names
+// to watch, never every Secret of the cluster; and only the RoleBindings of
+// licence managers (licensing.ManagerBindingLabel). Other Secrets a licence names
 // are read uncached (see SoftwareLicenseReconciler.reconcileKey).
 func CacheOptions() cache.Options {
 	return cache.Options{
 		ByObject: map[client.Object]cache.ByObject{
-			&corev1.Secret{}: {Label: labels.SelectorFromSet(labels.Set{KeySecretLabel: "true"})},
+			&corev1.Secret{}:      {Label: labels.SelectorFromSet(labels.Set{KeySecretLabel: "true"})},
+			&rbacv1.RoleBinding{}: {Label: labels.SelectorFromSet(labels.Set{licensing.ManagerBindingLabel: licensing.ManagerBindingLabelValue})},
 		},
 	}
 }

@@ -19,7 +19,6 @@ import (
 	"k8s.io/apimachinery/pkg/api/equality"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/labels"
 
 	licensingv1alpha1 "github.com/license-operator/license-operator/api/v1alpha1"
 )
@@ -163,19 +162,6 @@ func FirstComeFirstServed(a, b *licensingv1alpha1.LicenseAssignment) bool {
 	return a.Namespace < b.Namespace
 }
 
-// NamespaceAllowedByProduct says whether a product's allowAssignmentsFrom
-// admits the namespace (absent: every namespace).
-func NamespaceAllowedByProduct(p *licensingv1alpha1.LicenseProduct, nsLabels map[string]string) bool {
-	if p == nil || p.Spec.AllowAssignmentsFrom == nil || p.Spec.AllowAssignmentsFrom.From != licensingv1alpha1.AssignmentsFromSelector {
-		return true
-	}
-	if p.Spec.AllowAssignmentsFrom.NamespaceSelector == nil {
-		return false
-	}
-	sel, err := metav1.LabelSelectorAsSelector(p.Spec.AllowAssignmentsFrom.NamespaceSelector)
-	return err == nil && sel.Matches(labels.Set(nsLabels))
-}
-
 // poolLicense is a licence during the decision: its policy and what the
 // assignments decided so far hold of it.
 type poolLicense struct {
@@ -279,36 +265,9 @@ type check struct {
 	message string
 }
 
-// assigneeFits says whether the assignee suits the licence's seat model and users.
+// assigneeFits says whether the assignee suits the licence's seat model and users (AssigneeFits).
 func (p *poolLicense) assigneeFits(as licensingv1alpha1.Assignee) (bool, string) {
-	switch p.model {
-	case licensingv1alpha1.SeatModelNamedUser:
-		if as.User == nil {
-			return false, fmt.Sprintf("licence %s has NamedUser seats: the assignee must be a user (spec.assignee.user.email), not %s", p.key, assigneeKind(as))
-		}
-		if p.Product != nil && p.Product.Spec.Authorization == licensingv1alpha1.AuthorizationUser && !p.hasUser(as.User.Email) {
-			return false, fmt.Sprintf("user %s is not a user of licence %s (product %s is user-based): add the user to the licence's spec.users", as.User.Email, p.key, p.Product.Name)
-		}
-	case licensingv1alpha1.SeatModelNodeLocked:
-		if as.Node == nil {
-			return false, fmt.Sprintf("licence %s has NodeLocked seats: the assignee must be a node (spec.assignee.node.name), not %s", p.key, assigneeKind(as))
-		}
-	case licensingv1alpha1.SeatModelConcurrent:
-		if as.ServiceAccount == nil && as.Workload == nil {
-			return false, fmt.Sprintf("licence %s has Concurrent seats: the assignee must be a service account or a workload selector, not %s", p.key, assigneeKind(as))
-		}
-	}
-	return true, ""
-}
-
-func (p *poolLicense) hasUser(email string) bool {
-	for _, u := range p.License.Spec.Users {
-		// Exact, as admission matches the requester (Identity.LicenceUser).
-		if u.Email == email {
-			return true
-		}
-	}
-	return false
+	return AssigneeFits(p.model, p.key, p.License, p.Product, as)
 }
 
 func assigneeKind(as licensingv1alpha1.Assignee) string {

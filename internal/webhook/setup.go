@@ -36,10 +36,16 @@ func SetupWithManager(mgr ctrl.Manager, opts ...Options) error {
 	if len(opts) > 0 {
 		o = opts[0]
 	}
+	usernamePrefix := ""
+	if o.Workload.Identity != nil {
+		usernamePrefix = o.Workload.Identity.UsernamePrefix
+	}
 	for _, setup := range []func(ctrl.Manager) error{
 		webhookv1alpha1.SetupLicenseProductWebhookWithManager,
 		webhookv1alpha1.SetupSoftwareLicenseWebhookWithManager,
-		webhookv1alpha1.SetupLicenseAssignmentWebhookWithManager,
+		func(mgr ctrl.Manager) error {
+			return webhookv1alpha1.SetupLicenseAssignmentWebhookWithManager(mgr, usernamePrefix)
+		},
 		func(mgr ctrl.Manager) error { return workload.SetupWithManager(mgr, o.Workload) },
 		webhookv1alpha1.SetupDeletionWebhooksWithManager,
 	} {

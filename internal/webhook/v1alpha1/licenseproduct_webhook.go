@@ -21,10 +21,16 @@ import (
 
 // SetupLicenseProductWebhookWithManager registers the LicenseProduct webhooks.
 func SetupLicenseProductWebhookWithManager(mgr ctrl.Manager) error {
-	registerDefaulter(mgr, licenseProductMutatePath, func() *licensingv1alpha1.LicenseProduct { return &licensingv1alpha1.LicenseProduct{} }, &LicenseProductCustomDefaulter{})
+	registerDefaulter(mgr, licenseProductMutatePath, "LicenseProduct", func() *licensingv1alpha1.LicenseProduct { return &licensingv1alpha1.LicenseProduct{} }, &LicenseProductCustomDefaulter{}, productShape)
 	return ctrl.NewWebhookManagedBy(mgr, &licensingv1alpha1.LicenseProduct{}).
 		WithValidator(&LicenseProductCustomValidator{Reader: mgr.GetAPIReader()}).
 		Complete()
+}
+
+// productShape refuses a features item of a policy, or of the product's
+// policyDefaults, that is neither a code nor an object.
+func productShape(obj map[string]any) field.ErrorList {
+	return featureItemErrors(obj, "spec.policies.*.features", "spec.policyDefaults.features")
 }
 
 // LicenseProductCustomDefaulter stamps created-by and updated-by.

@@ -6,8 +6,6 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -25,10 +23,16 @@ import (
 
 // SetupSoftwareLicenseWebhookWithManager registers the SoftwareLicense webhooks.
 func SetupSoftwareLicenseWebhookWithManager(mgr ctrl.Manager) error {
-	registerDefaulter(mgr, softwareLicenseMutatePath, func() *licensingv1alpha1.SoftwareLicense { return &licensingv1alpha1.SoftwareLicense{} }, &SoftwareLicenseCustomDefaulter{Reader: mgr.GetAPIReader()})
+	registerDefaulter(mgr, softwareLicenseMutatePath, "SoftwareLicense", func() *licensingv1alpha1.SoftwareLicense { return &licensingv1alpha1.SoftwareLicense{} }, &SoftwareLicenseCustomDefaulter{Reader: mgr.GetAPIReader()}, licenceShape)
 	return ctrl.NewWebhookManagedBy(mgr, &licensingv1alpha1.SoftwareLicense{}).
 		WithValidator(&SoftwareLicenseCustomValidator{Reader: mgr.GetAPIReader(), Access: &SubjectAccessReviewer{Client: mgr.GetClient()}}).
 		Complete()
+}
+
+// licenceShape refuses a features item of spec.overrides that is neither a
+// code nor an object.
+func licenceShape(obj map[string]any) field.ErrorList {
+	return featureItemErrors(obj, "spec.overrides.features")
 }
 
 // SoftwareLicenseCustomDefaulter stamps the users and, on create, copies the
@@ -180,7 +184,7 @@ func ValidateSoftwareLicense(l *licensingv1alpha1.SoftwareLicense, p *licensingv
 	if p.Spec.Bundle != nil && l.Spec.PolicyCode == "" {
 		errs = append(errs, field.Required(spec.Child("policyCode"), fmt.Sprintf("LicenseProduct %s is a bundle: a licence of a bundle must name one of its policies (%s)", p.Name, licensing.PolicyCodes(p))))
 	}
-	if !productAllowsNamespace(p, nsLabels) {
+	if !licensing.NamespaceAllowedByProduct(p, nsLabels) {
 		errs = append(errs, field.Forbidden(spec.Child("productRef"), fmt.Sprintf("LicenseProduct %s does not accept licences and assignments from namespace %s (spec.allowAssignmentsFrom)", p.Name, l.Namespace)))
 	}
 	if res := licensing.ResolvePolicy(l, p); res.Resolved && licensing.TrialAutoRenews(l, &res.Policy.PolicySettings) {
@@ -199,13 +203,4 @@ func hasPolicy(p *licensingv1alpha1.LicenseProduct, code string) bool {
 		}
 	}
 	return false
-}
-
-func productAllowsNamespace(p *licensingv1alpha1.LicenseProduct, nsLabels map[string]string) bool {
-	a := p.Spec.AllowAssignmentsFrom
-	if a == nil || a.From != licensingv1alpha1.AssignmentsFromSelector || a.NamespaceSelector == nil {
-		return true
-	}
-	sel, err := metav1.LabelSelectorAsSelector(a.NamespaceSelector)
-	return err == nil && sel.Matches(labels.Set(nsLabels))
 }

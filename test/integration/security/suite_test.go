@@ -3,6 +3,8 @@ package security
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -114,6 +116,9 @@ var _ = AfterSuite(func() {
 		stopMgr()
 	}
 	cancel()
+	if adminKubeconfig != "" {
+		Expect(os.RemoveAll(filepath.Dir(adminKubeconfig))).To(Succeed())
+	}
 	if testEnv != nil {
 		Expect(testEnv.Stop()).To(Succeed())
 	}
