@@ -1,0 +1,90 @@
+package licensing
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	licensingv1alpha1 "github.com/license-operator/license-operator/api/v1alpha1"
+)
+
+// RequestedFeatures are the features a Pod or pod template asks for with
+// FeaturesAnnotation ("a,b"): trimmed, without empty items or repeats, sorted.
+func RequestedFeatures(annotations map[string]string) []string {
+	v, ok := annotations[FeaturesAnnotation]
+	if !ok {
+		return nil
+	}
+	var out []string
+	for _, f := range strings.Split(v, ",") {
+		if f = strings.TrimSpace(f); f != "" && !slices.Contains(out, f) {
+			out = append(out, f)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// policyFeature is the feature of the licence's effective policy with code, or nil.
+func policyFeature(l *licensingv1alpha1.SoftwareLicense, code string) *licensingv1alpha1.PolicyFeature {
+	p := l.Status.EffectivePolicy
+	if p == nil {
+		return nil
+	}
+	for i := range p.Features {
+		if p.Features[i].Code == code {
+			return &p.Features[i]
+		}
+	}
+	return nil
+}
+
+// MissingFeatures are the requested features that the licence's effective
+// policy (status.effectivePolicy.features) does not list, in order.
+func MissingFeatures(l *licensingv1alpha1.SoftwareLicense, requested []string) []string {
+	var out []string
+	for _, f := range requested {
+		if policyFeature(l, f) == nil {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// featuresMismatch is why licence l does not cover a workload asking for
+// features, or "": a licence admits a workload only when its effective
+// policy lists every feature the workload asks for.
+func featuresMismatch(l *licensingv1alpha1.SoftwareLicense, requested []string) string {
+	missing := MissingFeatures(l, requested)
+	if len(missing) == 0 {
+		return ""
+	}
+	var granted []string
+	if p := l.Status.EffectivePolicy; p != nil {
+		for _, f := range p.Features {
+			granted = append(granted, f.Code)
+		}
+	}
+	what := "grants no feature"
+	if len(granted) > 0 {
+		what = "grants only " + strings.Join(granted, ", ")
+	}
+	noun := "feature"
+	if len(missing) > 1 {
+		noun = "features"
+	}
+	return fmt.Sprintf("%s %s asked for by annotation %s: the licence's policy (status.effectivePolicy.features) %s",
+		noun, strings.Join(missing, ", "), FeaturesAnnotation, what)
+}
+
+// CountedFeatures are the requested features that the licence's policy
+// limits with maxConsumption: each admitted Pod asking for one counts a use of it.
+func CountedFeatures(l *licensingv1alpha1.SoftwareLicense, requested []string) []string {
+	var out []string
+	for _, f := range requested {
+		if pf := policyFeature(l, f); pf != nil && pf.MaxConsumption != nil {
+			out = append(out, f)
+		}
+	}
+	return out
+}
