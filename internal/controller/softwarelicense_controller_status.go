@@ -111,10 +111,8 @@ func (r *SoftwareLicenseReconciler) computeStatus(ctx context.Context, lic *lice
 	}
 
 	var consumption *licensing.ConsumptionResult
-	if eff.Type != nil && *eff.Type == licensingv1alpha1.LicenseTypeConsumption {
-		c := licensing.ComputeConsumption(eff.Consumption, usage.Consumption)
-		consumption = &c
-		st.Consumption = &licensingv1alpha1.ConsumptionStatus{Used: c.Used, Overage: c.Overage, PeriodStart: metaTime(life.PeriodStart)}
+	if st.Consumption, consumption, err = r.consumptionStatus(ctx, lic, eff, life.PeriodStart); err != nil {
+		return licensingv1alpha1.SoftwareLicenseStatus{}, nil, err
 	}
 
 	if st.Cost, err = licensing.ComputeCost(lic, in.product, usage); err != nil {

@@ -88,3 +88,10 @@ func CountedFeatures(l *licensingv1alpha1.SoftwareLicense, requested []string) [
 	}
 	return out
 }
+
+// FreeToUse says whether the product needs no seat (spec.pricing.freeToUse):
+// its Pods are admitted without a licence or an assignment, their uses are
+// counted in the product's status.uses, and its cost is 0.
+func FreeToUse(p *licensingv1alpha1.LicenseProduct) bool {
+	return p != nil && p.Spec.Pricing != nil && p.Spec.Pricing.FreeToUse
+}

@@ -9,6 +9,8 @@ package licensing
 // the recount. Nothing here talks to a client.
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"slices"
 	"strings"
@@ -18,6 +20,19 @@ import (
 
 	licensingv1alpha1 "github.com/license-operator/license-operator/api/v1alpha1"
 )
+
+const usesLedgerPrefix = "uses-"
+
+// UsesLedgerName is the name of the SeatLedger (in the licence's namespace)
+// that counts the uses of the licence named licence.
+func UsesLedgerName(licence string) string {
+	name := usesLedgerPrefix + licence
+	if len(name) <= 253 {
+		return name
+	}
+	sum := sha256.Sum256([]byte(licence))
+	return name[:253-17] + "-" + hex.EncodeToString(sum[:8])
+}
 
 // UsePeriod is one consumption period: from Start until Next (nil: it never ends).
 type UsePeriod struct {
@@ -72,10 +87,16 @@ func CountsUses(l *licensingv1alpha1.SoftwareLicense, features []string) bool {
 // UsesInPeriod are the ledger's uses when they count period start: the
 // ledger's own, or, in a new period (or for a ledger without uses), none.
 func UsesInPeriod(u *licensingv1alpha1.LicenseUses, start time.Time) licensingv1alpha1.LicenseUses {
-	if u == nil || !u.PeriodStart.Time.Equal(start) {
+	if u == nil || !SamePeriodStart(u.PeriodStart.Time, start) {
 		return licensingv1alpha1.LicenseUses{PeriodStart: metav1.NewTime(start)}
 	}
 	return *u.DeepCopy()
+}
+
+// SamePeriodStart says whether two period starts are the same, at the
+// precision the API stores times (whole seconds).
+func SamePeriodStart(a, b time.Time) bool {
+	return a.Truncate(time.Second).Equal(b.Truncate(time.Second))
 }
 
 // AdmittedUses are the uses of admitted Pods in the period, confirmed or pending.
@@ -244,4 +265,53 @@ func NextSettle(u licensingv1alpha1.LicenseUses, grace time.Duration) *time.Time
 		}
 	}
 	return at
+}
+
+// ConsumptionStatusInput is what ComputeConsumptionStatus needs.
+type ConsumptionStatusInput struct {
+	Policy      *licensingv1alpha1.ConsumptionPolicy
+	PeriodStart time.Time
+	// Previous is the licence's status.consumption as last written.
+	Previous *licensingv1alpha1.ConsumptionStatus
+	// Uses are the uses of the licence's ledger (spec.uses), nil without one.
+	Uses *licensingv1alpha1.LicenseUses
+	// Reports are the usages the assignments bound to the licence reported in
+	// the period (AssignmentUsage), by assignment UID.
+	Reports map[string]int64
+}
+
+// ComputeConsumptionStatus is status.consumption of a Consumption licence:
+// used is the uses of the Pods it admitted in the period (the ledger's,
+// UsesInPeriod) plus the usage its assignments reported. Reported usage is
+// kept for the period: each assignment's is the most it reported, and an
+// assignment that is gone leaves its usage in reportedByDeleted, so that
+// deleting an assignment does not erase what it used. A new period starts
+// from zero.
+func ComputeConsumptionStatus(in ConsumptionStatusInput) (licensingv1alpha1.ConsumptionStatus, ConsumptionResult) {
+	prev := map[string]int64{}
+	var deleted int64
+	if p := in.Previous; p != nil && p.PeriodStart != nil && SamePeriodStart(p.PeriodStart.Time, in.PeriodStart) {
+		for _, r := range p.ReportedBy {
+			prev[r.UID] = r.Used
+		}
+		deleted = p.ReportedByDeleted
+	}
+	for uid, used := range prev {
+		if _, ok := in.Reports[uid]; !ok {
+			deleted += used
+		}
+	}
+	st := licensingv1alpha1.ConsumptionStatus{PeriodStart: ptrMetaTime(in.PeriodStart), ReportedByDeleted: deleted}
+	reported := deleted
+	for uid, used := range in.Reports {
+		used = max(used, prev[uid])
+		reported += used
+		st.ReportedBy = append(st.ReportedBy, licensingv1alpha1.ReportedUsage{UID: uid, Used: used})
+	}
+	slices.SortFunc(st.ReportedBy, func(a, b licensingv1alpha1.ReportedUsage) int { return strings.Compare(a.UID, b.UID) })
+	st.Admitted = AdmittedUses(UsesInPeriod(in.Uses, in.PeriodStart))
+	st.Reported = reported
+	r := ComputeConsumption(in.Policy, st.Admitted+reported)
+	st.Used, st.Overage = r.Used, r.Overage
+	return st, r
 }
