@@ -5,6 +5,8 @@ import (
 	"slices"
 	"strings"
 
+	corev1 "k8s.io/api/core/v1"
+
 	licensingv1alpha1 "github.com/license-operator/license-operator/api/v1alpha1"
 )
 
@@ -94,4 +96,25 @@ func CountedFeatures(l *licensingv1alpha1.SoftwareLicense, requested []string) [
 // counted in the product's status.uses, and its cost is 0.
 func FreeToUse(p *licensingv1alpha1.LicenseProduct) bool {
 	return p != nil && p.Spec.Pricing != nil && p.Spec.Pricing.FreeToUse
+}
+
+// ProductUses is status.uses of a freeToUse product: the Pods among pods
+// that need it (RequiredProducts, with the catalogue products) and have not
+// finished. nil for a product that is not freeToUse.
+func ProductUses(product *licensingv1alpha1.LicenseProduct, products []licensingv1alpha1.LicenseProduct, pods []corev1.Pod) *int32 {
+	if !FreeToUse(product) {
+		return nil
+	}
+	var n int32
+	for i := range pods {
+		p := &pods[i]
+		if PodTerminal(p) {
+			continue
+		}
+		w := WorkloadFromPodSpec("Pod", p.Name, p.Namespace, p.ObjectMeta, &p.Spec, nil)
+		if slices.ContainsFunc(RequiredProducts(&w, products), func(n ProductNeed) bool { return n.Product == product.Name }) {
+			n++
+		}
+	}
+	return &n
 }

@@ -54,3 +54,20 @@ func TestMissingAndCountedFeatures(t *testing.T) {
 		t.Errorf("a workload asking for nothing is refused: %q", why)
 	}
 }
+
+func TestFreeToUseCostsNothing(t *testing.T) {
+	p := utiltesting.MakeProduct("viewer").Pricing("120.00", "EUR", "1y").Obj()
+	p.Spec.Pricing.FreeToUse = true
+	l := utiltesting.MakeLicense("l", "team").Product("viewer").Seats(10).Obj()
+	got, err := ComputeCost(l, p, SeatUsage{Used: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := &licensingv1alpha1.CostStatus{UnitPrice: "0.00", Total: "0.00", Currency: "EUR", Period: "1y"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("ComputeCost of a freeToUse product (-want +got):\n%s", diff)
+	}
+	if !FreeToUse(p) || FreeToUse(nil) || FreeToUse(utiltesting.MakeProduct("cad").Obj()) {
+		t.Error("FreeToUse")
+	}
+}

@@ -70,27 +70,13 @@ func TestCoverWarningsTrial(t *testing.T) {
 }
 
 func TestFieldsNotInEffect(t *testing.T) {
-	p := ut.MakeProduct("cad").Obj()
-	if w := ProductFieldsNotInEffect(p); len(w) != 0 {
-		t.Errorf("a plain product warns %q", w)
-	}
-	p.Spec.Pricing = &licensingv1alpha1.Pricing{FreeToUse: true}
-	p.Spec.Policies = []licensingv1alpha1.LicensePolicy{{Code: "std", PolicySettings: licensingv1alpha1.PolicySettings{
-		Features: []licensingv1alpha1.PolicyFeature{{Code: "export"}, {Code: "render", MaxConsumption: ptr.To[int64](10)}},
-	}}}
-	w := ProductFieldsNotInEffect(p)
-	if len(w) != 2 || !strings.HasPrefix(w[0], "spec.pricing.freeToUse is accepted but not in effect yet") ||
-		!strings.HasPrefix(w[1], "spec.policies[0].features[1].maxConsumption is accepted but not in effect yet") {
-		t.Errorf("product warnings %q", w)
-	}
-
 	l := ut.MakeLicense("l", "ns").Obj()
 	if w := LicenceFieldsNotInEffect(l); len(w) != 0 {
 		t.Errorf("a plain licence warns %q", w)
 	}
 	l.Spec.Entitlement = &licensingv1alpha1.Entitlement{Issuer: "flexnet", EntitlementID: "F-1", MachineFingerprint: "sha256:ab",
 		OfflineGracePeriod: ptr.To(licensingv1alpha1.CalendarDuration("30d"))}
-	w = LicenceFieldsNotInEffect(l)
+	w := LicenceFieldsNotInEffect(l)
 	if len(w) != 2 || !strings.HasPrefix(w[0], "spec.entitlement.machineFingerprint is accepted but not in effect yet") ||
 		!strings.HasPrefix(w[1], "spec.entitlement.offlineGracePeriod is accepted but not in effect yet") {
 		t.Errorf("licence warnings %q", w)
