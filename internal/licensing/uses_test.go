@@ -239,8 +239,8 @@ func TestEntryOfPod(t *testing.T) {
 		pod  *corev1.Pod
 		want bool
 	}{
-		"the Pod's own UID":                                       {uid: "u1", pod: pod("u1", "2025-05-10T12:00:00Z"), want: true},
-		"another UID":                                             {uid: "u2", pod: pod("u1", "2025-05-10T12:00:00Z")},
+		"the Pod's own UID": {uid: "u1", pod: pod("u1", "2025-05-10T12:00:00Z"), want: true},
+		"another UID":       {uid: "u2", pod: pod("u1", "2025-05-10T12:00:00Z")},
 		"an admission UID, created right after (whole seconds)":   {uid: AdmissionUID("r1"), pod: pod("u1", "2025-05-10T12:00:00Z"), want: true},
 		"an admission UID, created long after: a later Pod":       {uid: AdmissionUID("r1"), pod: pod("u1", "2025-05-10T12:05:00Z")},
 		"an admission UID, created before the admission: earlier": {uid: AdmissionUID("r1"), pod: pod("u1", "2025-05-10T11:59:00Z")},

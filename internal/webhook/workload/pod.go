@@ -116,7 +116,7 @@ func PodCreatePatch(pod *corev1.Pod, m podMutation) *corev1.Pod {
 		out.Name = m.Name
 	}
 	if m.Stamp.Set {
-		applyStamp(&out.ObjectMeta.Annotations, m.Stamp)
+		applyStamp(&out.Annotations, m.Stamp)
 	}
 	if m.PreventVM {
 		out.Spec.Affinity = licensing.WithoutVMNodes(out.Spec.Affinity)

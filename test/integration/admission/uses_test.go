@@ -182,7 +182,9 @@ var _ = Describe("Consumption licences", func() {
 		}
 		createLicence(utiltesting.MakeLicense(name, ns).Product(product).Start(start).Obj(), st)
 		createAssignment(utiltesting.MakeAssignment(name, ns).License(name).ServiceAccount("default").Seats(100).Obj(), kubecluster.BoundStatus(ns+"/"+name, 100))
-		Eventually(func() error { return admitErr(kubecluster.MakePod("probe", ns).Product(product).Obj(), client.DryRunAll) }).WithTimeout(timeout).Should(Succeed())
+		Eventually(func() error {
+			return admitErr(kubecluster.MakePod("probe", ns).Product(product).Obj(), client.DryRunAll)
+		}).WithTimeout(timeout).Should(Succeed())
 		return product
 	}
 
