@@ -100,7 +100,8 @@ func ReportedUsage(lic *licensingv1alpha1.SoftwareLicense, start time.Time) int6
 }
 
 // Take takes the Pod's use of lic, unless licensing.DecideUse refuses it;
-// dryRun decides and writes nothing. key is the ledger written.
+// dryRun decides and writes nothing. key is the ledger written. A write that
+// meets another (Conflict) is decided again on the ledger as it is now.
 func (l *UseLedger) Take(ctx context.Context, lic *licensingv1alpha1.SoftwareLicense, pod PodRef, features []string, dryRun bool) (licensing.UseDecision, types.NamespacedName, error) {
 	key := types.NamespacedName{Namespace: lic.Namespace, Name: UsesLedgerName(lic.Name)}
 	unlock := l.lock(key)
@@ -113,55 +114,67 @@ func (l *UseLedger) Take(ctx context.Context, lic *licensingv1alpha1.SoftwareLic
 			case <-time.After(time.Duration(rand.Int64N(int64(2*time.Millisecond)*int64(min(attempt, 10)))) + time.Millisecond):
 			}
 		}
-		now := l.Clock.Now()
-		period, err := licensing.CurrentUsePeriod(lic, now)
-		if err != nil {
-			return licensing.UseDecision{}, key, fmt.Errorf("the consumption period of licence %s: %w", licensing.LicenseKey(lic), err)
+		d, written, err := l.try(ctx, lic, key, pod, features, dryRun)
+		if err != nil || written {
+			return d, key, err
 		}
-		led := &licensingv1alpha1.SeatLedger{}
-		create := false
-		if err := l.Reader.Get(ctx, key, led); apierrors.IsNotFound(err) {
-			led, create = newUsesLedger(lic, key.Name), true
-		} else if err != nil {
-			return licensing.UseDecision{}, key, fmt.Errorf("reading use ledger %s: %w", key, err)
-		}
-		uses := licensing.UsesInPeriod(led.Spec.Uses, period.Start)
-		if licensing.HasPendingUse(uses, string(pod.UID)) {
-			return licensing.UseDecision{Allowed: true}, key, nil // a reinvocation or retry: the use is taken
-		}
-		d := licensing.DecideUse(licensing.UseInput{
-			License: lic, Pod: fmt.Sprintf("Pod %s/%s", pod.Namespace, pod.Name), Features: features,
-			Period: period, Uses: uses, Reported: ReportedUsage(lic, period.Start),
-		})
-		if !d.Allowed {
-			if !dryRun {
-				consumptionRefused.WithLabelValues(lic.Namespace, lic.Name).Inc()
-			}
-			return d, key, nil
-		}
-		if dryRun {
-			return d, key, nil
-		}
-		uses = licensing.AddPendingUse(uses, licensingv1alpha1.PendingUse{
-			UID: string(pod.UID), Namespace: pod.Namespace, Pod: pod.Name, Features: features, Admitted: metav1.NewTime(now),
-		})
-		led.Spec.Uses = &uses
-		if create {
-			err = l.Writer.Create(ctx, led)
-		} else {
-			err = l.Writer.Update(ctx, led)
-		}
-		if apierrors.IsConflict(err) || apierrors.IsAlreadyExists(err) || apierrors.IsNotFound(err) {
-			continue
-		}
-		if err != nil {
-			return licensing.UseDecision{}, key, fmt.Errorf("writing use ledger %s: %w", key, err)
-		}
-		if d.Exhausts {
-			l.exhausted(lic, period)
-		}
-		return d, key, nil
 	}
+}
+
+// try is one attempt of Take on the ledger as read now: written is false
+// when the write met another and the decision must be taken again.
+func (l *UseLedger) try(ctx context.Context, lic *licensingv1alpha1.SoftwareLicense, key types.NamespacedName, pod PodRef, features []string, dryRun bool) (d licensing.UseDecision, written bool, err error) {
+	now := l.Clock.Now()
+	period, err := licensing.CurrentUsePeriod(lic, now)
+	if err != nil {
+		return d, false, fmt.Errorf("the consumption period of licence %s: %w", licensing.LicenseKey(lic), err)
+	}
+	led := &licensingv1alpha1.SeatLedger{}
+	create := false
+	if err := l.Reader.Get(ctx, key, led); apierrors.IsNotFound(err) {
+		led, create = newUsesLedger(lic, key.Name), true
+	} else if err != nil {
+		return d, false, fmt.Errorf("reading use ledger %s: %w", key, err)
+	}
+	uses := licensing.UsesInPeriod(led.Spec.Uses, period.Start)
+	if licensing.HasPendingUse(uses, string(pod.UID)) {
+		return licensing.UseDecision{Allowed: true}, true, nil // a retry of the same Pod: the use is taken
+	}
+	d = licensing.DecideUse(licensing.UseInput{
+		License: lic, Pod: fmt.Sprintf("Pod %s/%s", pod.Namespace, pod.Name), Features: features,
+		Period: period, Uses: uses, Reported: ReportedUsage(lic, period.Start),
+	})
+	if !d.Allowed && !dryRun {
+		consumptionRefused.WithLabelValues(lic.Namespace, lic.Name).Inc()
+	}
+	if !d.Allowed || dryRun {
+		return d, true, nil
+	}
+	uses = licensing.AddPendingUse(uses, licensingv1alpha1.PendingUse{
+		UID: string(pod.UID), Namespace: pod.Namespace, Pod: pod.Name, Features: features, Admitted: metav1.NewTime(now),
+	})
+	led.Spec.Uses = &uses
+	if written, err = l.write(ctx, led, create); written && d.Exhausts {
+		l.exhausted(lic, period)
+	}
+	return d, written, err
+}
+
+// write creates or updates the ledger with the resourceVersion it was read
+// at; written is false when another write came first.
+func (l *UseLedger) write(ctx context.Context, led *licensingv1alpha1.SeatLedger, create bool) (written bool, err error) {
+	if create {
+		err = l.Writer.Create(ctx, led)
+	} else {
+		err = l.Writer.Update(ctx, led)
+	}
+	switch {
+	case apierrors.IsConflict(err) || apierrors.IsAlreadyExists(err) || apierrors.IsNotFound(err):
+		return false, nil
+	case err != nil:
+		return false, fmt.Errorf("writing use ledger %s/%s: %w", led.Namespace, led.Name, err)
+	}
+	return true, nil
 }
 
 // exhausted marks the use that reached the licence's limit: exactly one per
