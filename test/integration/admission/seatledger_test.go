@@ -128,7 +128,7 @@ var _ = Describe("The seat ledger is out of tenants' reach", func() {
 			Expect(apierrors.IsForbidden(err)).To(BeTrue(), "%s: %v", op, err)
 			Expect(err.Error()).To(SatisfyAll(
 				ContainSubstring("ValidatingAdmissionPolicy 'seatledger-writers'"),
-				ContainSubstring("is the license-operator's record of who holds a seat: only the operator may create, update or delete it"),
+				ContainSubstring("is the license-operator's record of who holds a seat and of what a licence has used: only the operator may create, update or delete it"),
 				ContainSubstring(fmt.Sprintf("%s may not %s it", eve, op))))
 		}
 		emptied := l.DeepCopy()

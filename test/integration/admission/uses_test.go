@@ -11,6 +11,7 @@ import (
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	corev1 "k8s.io/api/core/v1"
 	eventsv1 "k8s.io/api/events/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/utils/clock"
@@ -335,6 +336,29 @@ var _ = Describe("Consumption licences", func() {
 			g.Expect(u.Pending).To(BeEmpty())
 			g.Expect(u.Confirmed).To(Equal(int64(1)))
 		}).WithTimeout(workload.LedgerGrace + timeout).WithPolling(time.Second).Should(Succeed())
+	})
+
+	It("is out of tenants' reach: a user whose namespace Role grants every verb cannot reset a licence's uses", func() {
+		ns := newNamespace()
+		product := consumptionLicence(ns, "guarded", 1, time.Now().Add(-time.Hour), "30d")
+		Expect(admitErr(kubecluster.MakePod("used", ns).Product(product).Obj())).To(Succeed())
+		Expect(k8sClient.Create(ctx, &rbacv1.Role{
+			ObjectMeta: metav1.ObjectMeta{Name: "everything", Namespace: ns},
+			Rules:      []rbacv1.PolicyRule{{APIGroups: []string{"*"}, Resources: []string{"*"}, Verbs: []string{"*"}}},
+		})).To(Succeed())
+		const eve = "eve@example.com"
+		bindInNamespace(ns, eve, "Role", "everything")
+		ec := userClient(eve, "system:authenticated")
+		l := &licensingv1alpha1.SeatLedger{}
+		Eventually(func() error {
+			return ec.Get(ctx, types.NamespacedName{Namespace: ns, Name: licensing.UsesLedgerName("guarded")}, l)
+		}).Should(Succeed())
+		reset := l.DeepCopy()
+		reset.Spec.Uses = &licensingv1alpha1.LicenseUses{PeriodStart: l.Spec.Uses.PeriodStart}
+		err := ec.Update(ctx, reset)
+		Expect(err).To(MatchError(ContainSubstring("ValidatingAdmissionPolicy 'seatledger-writers'")))
+		Expect(ec.Delete(ctx, l)).To(MatchError(ContainSubstring("only the operator may")))
+		Expect(admitErr(kubecluster.MakePod("again", ns).Product(product).Obj())).To(MatchError(ContainSubstring("maxConsumptions 1")))
 	})
 
 	It("takes one use per Pod UID, however often it is decided", func() {
