@@ -11,7 +11,6 @@ import (
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	corev1 "k8s.io/api/core/v1"
 	eventsv1 "k8s.io/api/events/v1"
-	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/utils/clock"
@@ -342,13 +341,7 @@ var _ = Describe("Consumption licences", func() {
 		ns := newNamespace()
 		product := consumptionLicence(ns, "guarded", 1, time.Now().Add(-time.Hour), "30d")
 		Expect(admitErr(kubecluster.MakePod("used", ns).Product(product).Obj())).To(Succeed())
-		Expect(k8sClient.Create(ctx, &rbacv1.Role{
-			ObjectMeta: metav1.ObjectMeta{Name: "everything", Namespace: ns},
-			Rules:      []rbacv1.PolicyRule{{APIGroups: []string{"*"}, Resources: []string{"*"}, Verbs: []string{"*"}}},
-		})).To(Succeed())
-		const eve = "eve@example.com"
-		bindInNamespace(ns, eve, "Role", "everything")
-		ec := userClient(eve, "system:authenticated")
+		ec := grantEverything(ns, "eve@example.com")
 		l := &licensingv1alpha1.SeatLedger{}
 		Eventually(func() error {
 			return ec.Get(ctx, types.NamespacedName{Namespace: ns, Name: licensing.UsesLedgerName("guarded")}, l)
