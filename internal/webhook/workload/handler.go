@@ -366,9 +366,10 @@ func (h *Handler) reserve(ctx context.Context, c licensing.Cover, pod PodRef, al
 
 // neededProducts are the products w needs a decision for: all it needs, or,
 // for an update of a running Pod (before not nil), those it did not need
-// before. recheck are the products the Pod already had when its user
-// changes: they are decided again (a user's seat covers only that user) but
-// take no new counted seat (the Pod holds its own).
+// before. recheck are the products the Pod already had when its user or the
+// features it asks for change: they are decided again (a user's seat covers
+// only that user, a licence covers only the features it grants) but take no
+// new counted seat (the Pod holds its own).
 func neededProducts(w, before *licensing.Workload, products []licensingv1alpha1.LicenseProduct) ([]licensing.ProductNeed, map[string]bool) {
 	needs := licensing.RequiredProducts(w, products)
 	if before == nil {
@@ -378,7 +379,7 @@ func neededProducts(w, before *licensing.Workload, products []licensingv1alpha1.
 	for _, n := range licensing.RequiredProducts(before, products) {
 		had[n.Product] = true
 	}
-	if before.User != w.User {
+	if before.User != w.User || !slices.Equal(before.Features, w.Features) {
 		return needs, had
 	}
 	return slices.DeleteFunc(needs, func(n licensing.ProductNeed) bool { return had[n.Product] }), nil

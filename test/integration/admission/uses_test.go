@@ -132,6 +132,13 @@ var _ = Describe("Features", func() {
 		msg := eventuallyDenied(pod("render,simulate"), "feature simulate", ns+"/feat", "status.effectivePolicy.features")
 		Expect(msg).NotTo(ContainSubstring("feature render"))
 
+		By("a running Pod that starts asking for a feature the licence lacks is refused the update")
+		running := kubecluster.MakePod("running", ns).Product(product).Annotation(licensingv1alpha1.FeaturesAnnotation, "render").Obj()
+		Expect(admitErr(running)).To(Succeed())
+		Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(running), running)).To(Succeed())
+		running.Annotations[licensingv1alpha1.FeaturesAnnotation] = "render,simulate"
+		Expect(k8sClient.Update(ctx, running)).To(MatchError(ContainSubstring("feature simulate")))
+
 		By("a Deployment whose template asks for a feature the licence lacks is refused too")
 		dep := kubecluster.MakeDeployment("sim", 1, kubecluster.MakePod("", ns).Product(product).Annotation(licensingv1alpha1.FeaturesAnnotation, "simulate"))
 		err := k8sClient.Create(ctx, dep)
