@@ -136,9 +136,11 @@ type PolicyFeature struct {
 	// +kubebuilder:validation:MaxLength=63
 	Code string `json:"code"`
 
-	// maxConsumption is the most times the feature may be used per period, for consumption features.
-	// Not enforced yet (issue 10: feature uses counted at admission): the
-	// product webhook warns when it is set.
+	// maxConsumption is the most times the feature may be used per consumption
+	// period (consumption.resetPeriod, from the licence's start): each Pod
+	// admitted under the licence that asks for the feature (annotation
+	// licensing.license-operator.dev/features) counts one use, and a Pod that
+	// would go beyond it is refused until the period resets.
 	// +optional
 	// +kubebuilder:validation:Minimum=0
 	MaxConsumption *int64 `json:"maxConsumption,omitempty"`
@@ -167,7 +169,11 @@ func (f *PolicyFeature) UnmarshalJSON(b []byte) error {
 // ConsumptionPolicy limits usage of a Consumption licence.
 // +kubebuilder:validation:XValidation:rule="!has(self.maxOverages) || (has(self.allowOverages) && self.allowOverages)",message="consumption.maxOverages needs consumption.allowOverages: true"
 type ConsumptionPolicy struct {
-	// maxConsumptions is how many units of usage the licence allows per period.
+	// maxConsumptions is how many units of usage the licence allows per
+	// period: each Pod the licence admits counts one (at admission), and the
+	// usage its assignments report (spec.consumption) counts too. Once usage
+	// reaches it (plus maxOverages when allowOverages), new Pods are refused
+	// until the period resets (status.nextResetTime).
 	// +optional
 	// +kubebuilder:validation:Minimum=0
 	MaxConsumptions *int64 `json:"maxConsumptions,omitempty"`
@@ -182,7 +188,9 @@ type ConsumptionPolicy struct {
 	// +kubebuilder:validation:Minimum=0
 	MaxOverages *int64 `json:"maxOverages,omitempty"`
 
-	// resetPeriod resets consumption every period (any calendar duration, for example 1m or 1w).
+	// resetPeriod resets consumption every period (any calendar duration, for
+	// example 1m, 1w or 1min). Periods follow each other from the licence's
+	// start (spec.startDate, else spec.purchaseDate, else its creation).
 	// Absent means usage is never reset.
 	// +optional
 	ResetPeriod *CalendarDuration `json:"resetPeriod,omitempty"`

@@ -47,9 +47,9 @@ type Pricing struct {
 	// +optional
 	Period *CalendarDuration `json:"period,omitempty"`
 
-	// freeToUse means no budget or purchase order is required, even at a price of zero.
-	// Not in effect yet (issue 10: no seat needed, uses counted, cost 0): the
-	// product webhook warns when it is set.
+	// freeToUse means the product needs no seat and no budget: its Pods are
+	// admitted without a licence or an assignment, the Pods that use it are
+	// counted in status.uses, and the cost of its licences is 0.
 	// +optional
 	FreeToUse bool `json:"freeToUse,omitempty"`
 }
@@ -251,6 +251,13 @@ type LicenseProductStatus struct {
 	// seats sums the seats of this product's licences.
 	// +optional
 	Seats SeatCounts `json:"seats"`
+
+	// uses is the number of Pods that need this product and have not
+	// finished, for a product with spec.pricing.freeToUse (they hold no seat,
+	// so this is where their use shows). Absent for other products.
+	// +optional
+	// +kubebuilder:validation:Minimum=0
+	Uses *int32 `json:"uses,omitempty"`
 }
 
 // +kubebuilder:object:root=true

@@ -5,7 +5,8 @@ import (
 )
 
 // SeatLedger is internal: the operator's record of the Pods that hold the
-// Concurrent seats of one LicenseAssignment. It lives in the assignment's
+// Concurrent seats of one LicenseAssignment, or (spec.license) of the uses a
+// licence's Pods made in its current consumption period. It lives in the assignment's
 // namespace, is owned by the assignment (garbage collection and namespace
 // deletion remove it) and only the operator's ServiceAccount may write it (the
 // ValidatingAdmissionPolicy of config/policy). No role this project ships, and
@@ -35,15 +36,30 @@ type SeatLedgerEntry struct {
 	Admitted metav1.Time `json:"admitted"`
 }
 
-// SeatLedgerSpec lists the seat holders of one assignment.
+// SeatLedgerSpec lists the seat holders of one assignment, or the uses of one licence.
+// +kubebuilder:validation:XValidation:rule="has(self.assignment) != has(self.license)",message="a SeatLedger counts either the seats of spec.assignment or the uses of spec.license"
+// +kubebuilder:validation:XValidation:rule="!has(self.uses) || has(self.license)",message="spec.uses needs spec.license"
 type SeatLedgerSpec struct {
 	// assignment is the name of the LicenseAssignment of this namespace the
 	// ledger counts the seats of.
-	// +required
+	// +optional
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=253
 	// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="spec.assignment is immutable"
-	Assignment string `json:"assignment"`
+	Assignment string `json:"assignment,omitempty"`
+
+	// license is the name of the SoftwareLicense of this namespace whose
+	// uses (one per admitted Pod, and per feature the Pod asks for) the
+	// ledger counts in the current consumption period.
+	// +optional
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="spec.license is immutable"
+	License string `json:"license,omitempty"`
+
+	// uses are the licence's uses in its current period (with spec.license).
+	// +optional
+	Uses *LicenseUses `json:"uses,omitempty"`
 
 	// entries are the Pods holding a seat, one per Pod name. At most 10000:
 	// etcd stores objects up to 1.5 MiB, about 10000 entries of Pods with
@@ -56,7 +72,88 @@ type SeatLedgerSpec struct {
 	Entries []SeatLedgerEntry `json:"entries,omitempty"`
 }
 
+// LicenseUses counts the uses of a licence in one consumption period: the
+// uses of Pods that are known to have been stored (confirmed), plus one
+// pending entry per Pod admitted recently whose storage the recount has not
+// confirmed yet. The recount confirms a pending entry when its Pod exists
+// and drops it when the Pod was never stored (a later admission step refused
+// it), so the list stays short: it never holds more than the Pods admitted
+// in the last moments.
+type LicenseUses struct {
+	// periodStart is the start of the period counted. When the clock passes
+	// into the next period the counts start again from zero.
+	// +required
+	PeriodStart metav1.Time `json:"periodStart"`
+
+	// confirmed is the number of uses of Pods known to have been stored in this period.
+	// +optional
+	// +kubebuilder:validation:Minimum=0
+	Confirmed int64 `json:"confirmed,omitempty"`
+
+	// features are the confirmed uses of each feature in this period.
+	// +optional
+	// +listType=map
+	// +listMapKey=code
+	// +kubebuilder:validation:MaxItems=64
+	Features []FeatureUses `json:"features,omitempty"`
+
+	// pending are the uses of Pods admitted and not confirmed yet, one per Pod UID.
+	// +optional
+	// +listType=map
+	// +listMapKey=uid
+	// +kubebuilder:validation:MaxItems=10000
+	Pending []PendingUse `json:"pending,omitempty"`
+}
+
+// FeatureUses is the confirmed uses of one feature.
+type FeatureUses struct {
+	// code of the feature (status.effectivePolicy.features[].code).
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=63
+	Code string `json:"code"`
+
+	// used is the number of confirmed uses of the feature in the period.
+	// +required
+	// +kubebuilder:validation:Minimum=0
+	Used int64 `json:"used"`
+}
+
+// PendingUse is the use of one Pod admitted and not confirmed yet.
+type PendingUse struct {
+	// uid of the Pod, known at admission before it is stored: a second
+	// admission of the same Pod (a reinvocation, a retry) takes no second use.
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=64
+	UID string `json:"uid"`
+
+	// namespace of the Pod (a shared licence admits Pods of other namespaces).
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=63
+	Namespace string `json:"namespace"`
+
+	// pod is the name of the Pod.
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	Pod string `json:"pod"`
+
+	// features the Pod asked for (each counts one use of that feature).
+	// +optional
+	// +listType=set
+	// +kubebuilder:validation:MaxItems=64
+	// +kubebuilder:validation:items:MaxLength=63
+	Features []string `json:"features,omitempty"`
+
+	// admitted is when the use was taken.
+	// +required
+	Admitted metav1.Time `json:"admitted"`
+}
+
 // +kubebuilder:object:root=true
+// +kubebuilder:printcolumn:name="License",type=string,JSONPath=`.spec.license`
 // +kubebuilder:printcolumn:name="Assignment",type=string,JSONPath=`.spec.assignment`
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 

@@ -373,15 +373,49 @@ type EffectivePolicy struct {
 
 // ConsumptionStatus is usage of a Consumption licence in the current period.
 type ConsumptionStatus struct {
-	// used is the usage counted in the current period.
+	// used is the usage counted in the current period: admitted plus reported.
 	// +optional
 	Used int64 `json:"used"`
+	// admitted is the number of Pods the licence admitted in the current
+	// period (one use each, counted at admission).
+	// +optional
+	Admitted int64 `json:"admitted,omitempty"`
+	// reported is the usage the licence's assignments reported
+	// (spec.consumption) in the current period, kept when an assignment is
+	// deleted: the reports of the assignments that exist (reportedBy) plus
+	// those of assignments deleted in this period (reportedByDeleted).
+	// +optional
+	Reported int64 `json:"reported,omitempty"`
+	// reportedBy is the usage each existing assignment reported in the
+	// current period, by assignment UID (assignments of other namespaces are
+	// not named).
+	// +optional
+	// +listType=map
+	// +listMapKey=uid
+	// +kubebuilder:validation:MaxItems=10000
+	ReportedBy []ReportedUsage `json:"reportedBy,omitempty"`
+	// reportedByDeleted is the usage reported in the current period by
+	// assignments that were deleted since.
+	// +optional
+	ReportedByDeleted int64 `json:"reportedByDeleted,omitempty"`
 	// overage is the usage beyond maxConsumptions in the current period.
 	// +optional
 	Overage int64 `json:"overage"`
 	// periodStart is when the current period began.
 	// +optional
 	PeriodStart *metav1.Time `json:"periodStart,omitempty"`
+}
+
+// ReportedUsage is the usage one assignment reported in the current period.
+type ReportedUsage struct {
+	// uid of the LicenseAssignment.
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=64
+	UID string `json:"uid"`
+	// used is its usage in the period.
+	// +required
+	Used int64 `json:"used"`
 }
 
 // CostStatus is the computed cost of a licence.

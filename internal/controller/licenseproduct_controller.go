@@ -65,11 +65,16 @@ func (r *LicenseProductReconciler) Reconcile(ctx context.Context, req ctrl.Reque
 		return ctrl.Result{}, fmt.Errorf("listing the licences of the product: %w", err)
 	}
 
+	uses, err := r.productUses(ctx, product)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
 	status := licensingv1alpha1.LicenseProductStatus{
 		ObservedGeneration: product.Generation,
 		Conditions:         append([]metav1.Condition(nil), product.Status.Conditions...),
 		Licenses:           int32(len(licenses.Items)),
 		Seats:              sumSeats(licenses.Items),
+		Uses:               uses,
 	}
 	ready.ObservedGeneration, ready.LastTransitionTime = product.Generation, metav1.NewTime(r.Clock.Now())
 	meta.SetStatusCondition(&status.Conditions, ready)
@@ -212,7 +217,7 @@ func sumSeats(licenses []licensingv1alpha1.SoftwareLicense) licensingv1alpha1.Se
 // the bundles that include them, when they are created or deleted, so a
 // bundle's Ready follows its members).
 func (r *LicenseProductReconciler) SetupWithManager(mgr ctrl.Manager) error {
-	return ctrl.NewControllerManagedBy(mgr).
+	return r.watchProductUses(ctrl.NewControllerManagedBy(mgr)).
 		For(&licensingv1alpha1.LicenseProduct{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		Watches(&licensingv1alpha1.SoftwareLicense{}, handler.EnqueueRequestsFromMapFunc(productOfLicense),
 			builder.WithPredicates(licenseSeatsChanged)).

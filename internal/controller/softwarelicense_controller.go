@@ -167,7 +167,7 @@ func (r *SoftwareLicenseReconciler) SetupWithManager(mgr ctrl.Manager) error {
 			builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		Watches(&licensingv1alpha1.LicenseAssignment{}, handler.EnqueueRequestsFromMapFunc(licensesForAssignment),
 			builder.WithPredicates(assignmentSeatsChanged))
-	return r.watchSeats(b).
+	return watchConsumption(r.watchSeats(b)).
 		Named("softwarelicense").
 		Complete(r)
 }

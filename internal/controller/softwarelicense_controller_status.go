@@ -26,6 +26,8 @@ type licenseInputs struct {
 	key keyResult
 	// seats is what the seat decision reads.
 	seats seatInputs
+	// consumption is what the consumption status reads.
+	consumption consumptionInputs
 }
 
 // licenseDecision is everything a pass of the licence decided, for
@@ -65,6 +67,9 @@ func (r *SoftwareLicenseReconciler) gatherInputs(ctx context.Context, lic *licen
 	}
 	in.key = key
 	if in.seats, err = r.gatherSeats(ctx, lic); err != nil {
+		return in, err
+	}
+	if in.consumption, err = r.gatherConsumption(ctx, lic); err != nil {
 		return in, err
 	}
 	return in, nil
@@ -133,11 +138,7 @@ func computeStatus(lic *licensingv1alpha1.SoftwareLicense, in licenseInputs, now
 	}
 
 	var consumption *licensing.ConsumptionResult
-	if eff.Type != nil && *eff.Type == licensingv1alpha1.LicenseTypeConsumption {
-		c := licensing.ComputeConsumption(eff.Consumption, usage.Consumption)
-		consumption = &c
-		st.Consumption = &licensingv1alpha1.ConsumptionStatus{Used: c.Used, Overage: c.Overage, PeriodStart: metaTime(life.PeriodStart)}
-	}
+	st.Consumption, consumption = consumptionStatus(lic, eff, life.PeriodStart, in.consumption)
 
 	if st.Cost, err = licensing.ComputeCost(lic, in.product, usage); err != nil {
 		// An amount beyond what status can hold: leave the cost out rather

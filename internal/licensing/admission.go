@@ -94,6 +94,9 @@ type Workload struct {
 	// from the user annotation; the admission webhook sets it from the
 	// request.
 	User string
+	// Features the workload asks for (RequestedFeatures of its
+	// FeaturesAnnotation): every licence that covers it must grant each.
+	Features []string
 }
 
 // IsTemplate says whether the workload is a pod template (nothing is counted for templates).
@@ -111,6 +114,7 @@ func WorkloadFromPodSpec(kind, name, namespace string, meta metav1.ObjectMeta, s
 		Node:           PinnedNode(spec),
 		Replicas:       replicas,
 		User:           meta.Annotations[UserAnnotation],
+		Features:       RequestedFeatures(meta.Annotations),
 	}
 	if w.ServiceAccount == "" {
 		w.ServiceAccount = "default"
@@ -351,6 +355,8 @@ func FindCovers(in CoverageInput) ([]Cover, []Considered) {
 			note(k, fmt.Sprintf("Site licence is not shared with namespace %s", w.Namespace))
 		case userRule(in, l) != "":
 			note(k, userRule(in, l))
+		case featuresMismatch(l, w.Features) != "":
+			note(k, featuresMismatch(l, w.Features))
 		default:
 			covered[k] = true
 			covers = append(covers, Cover{Product: in.Product, License: l, SeatModel: licensingv1alpha1.SeatModelSite, Enforcement: enforcement(l)})
@@ -496,12 +502,16 @@ func assigneeMismatch(a *licensingv1alpha1.LicenseAssignment, w *Workload, model
 const NoUserText = "the workload has no recorded user (its template was never stamped): re-apply the workload so that its user is recorded"
 
 // coverMismatch returns why the Bound assignment a on licence l does not
-// cover the workload of in, or "": its assignee, then the product's users.
+// cover the workload of in, or "": its assignee, then the product's users,
+// then the features the workload asks for.
 func coverMismatch(in CoverageInput, a *licensingv1alpha1.LicenseAssignment, l *licensingv1alpha1.SoftwareLicense, model licensingv1alpha1.SeatModel) string {
 	if why := assigneeMismatch(a, in.Workload, model); why != "" {
 		return fmt.Sprintf("assignment %s: %s", a.Name, why)
 	}
-	return userRule(in, l)
+	if why := userRule(in, l); why != "" {
+		return why
+	}
+	return featuresMismatch(l, in.Workload.Features)
 }
 
 // userRule returns why licence l does not cover the workload of in by the

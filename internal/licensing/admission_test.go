@@ -132,6 +132,17 @@ func TestFindCovers(t *testing.T) {
 	siteShared.Spec.Sharing = &licensingv1alpha1.NamespaceSharing{From: licensingv1alpha1.NamespacesFromAll}
 	node := licence("node", ns, licensingv1alpha1.LicenseStateActive, licensingv1alpha1.SeatModelNodeLocked, licensingv1alpha1.EnforcementHard, "cad")
 	named := licence("named", ns, licensingv1alpha1.LicenseStateActive, licensingv1alpha1.SeatModelNamedUser, licensingv1alpha1.EnforcementHard, "cad")
+	// featured grants the features render and export.
+	featured := licence("feat", ns, licensingv1alpha1.LicenseStateActive, licensingv1alpha1.SeatModelConcurrent, licensingv1alpha1.EnforcementHard, "cad")
+	featured.Status.EffectivePolicy.Features = []licensingv1alpha1.PolicyFeature{{Code: "render"}, {Code: "export"}}
+	featuredSite := siteShared
+	featuredSite.Status.EffectivePolicy = site.Status.EffectivePolicy.DeepCopy()
+	featuredSite.Status.EffectivePolicy.Features = featured.Status.EffectivePolicy.Features
+	asking := func(features ...string) *Workload {
+		w := *pod
+		w.Features = features
+		return &w
+	}
 
 	type want struct {
 		covers     []string // assignment name or licence key for site
@@ -226,6 +237,31 @@ func TestFindCovers(t *testing.T) {
 			w: pod, lics: []licensingv1alpha1.SoftwareLicense{named},
 			asgs: []licensingv1alpha1.LicenseAssignment{bound(utiltesting.MakeAssignment("a", ns).ServiceAccount("builder"), "team/named", 2)},
 			want: want{covers: []string{"a"}, counted: []bool{true}},
+		},
+		// A workload that asks for features is covered only by a licence
+		// whose effective policy lists every one of them.
+		"features the licence grants": {
+			w: asking("export", "render"), lics: []licensingv1alpha1.SoftwareLicense{featured},
+			asgs: []licensingv1alpha1.LicenseAssignment{bound(utiltesting.MakeAssignment("a", ns).ServiceAccount("builder"), "team/feat", 2)},
+			want: want{covers: []string{"a"}, counted: []bool{true}},
+		},
+		"a feature the licence does not grant": {
+			w: asking("render", "simulate"), lics: []licensingv1alpha1.SoftwareLicense{featured},
+			asgs: []licensingv1alpha1.LicenseAssignment{bound(utiltesting.MakeAssignment("a", ns).ServiceAccount("builder"), "team/feat", 2)},
+			want: want{considered: []string{"team/feat"}},
+		},
+		"a feature of a licence without features": {
+			w: asking("render"), lics: []licensingv1alpha1.SoftwareLicense{conc},
+			asgs: []licensingv1alpha1.LicenseAssignment{bound(utiltesting.MakeAssignment("a", ns).ServiceAccount("builder"), "team/conc", 2)},
+			want: want{considered: []string{"team/conc"}},
+		},
+		"a site licence granting the feature": {
+			w: asking("export"), lics: []licensingv1alpha1.SoftwareLicense{featuredSite},
+			want: want{covers: []string{"other/site"}, counted: []bool{false}},
+		},
+		"a site licence without the feature": {
+			w: asking("simulate"), lics: []licensingv1alpha1.SoftwareLicense{featuredSite},
+			want: want{considered: []string{"other/site"}},
 		},
 		"named user": {
 			w:    userPod("ann@example.com"),

@@ -22,6 +22,8 @@ const maxDecimalIntegerDigits = 12
 //   - Activation: the activations the licence holds (usage.Activations);
 //   - Consumption: the usage of the current period (usage.Consumption).
 //
+// A licence of a freeToUse product (spec.pricing.freeToUse) costs 0.
+//
 // Amounts are exact decimals (math/big) rounded half-up to two decimals; the
 // total is computed from the rounded unit price, as an invoice would.
 // product may be nil. ComputeCost returns nil when no list price is known,
@@ -35,6 +37,8 @@ func ComputeCost(lic *licensingv1alpha1.SoftwareLicense, product *licensingv1alp
 
 	var listPrice *licensingv1alpha1.Decimal
 	switch {
+	case FreeToUse(product):
+		// A freeToUse product costs nothing, whatever price is written.
 	case cost != nil && cost.ListPrice != nil:
 		listPrice = cost.ListPrice
 	case pricing != nil && pricing.ListPrice != nil:
@@ -42,9 +46,12 @@ func ComputeCost(lic *licensingv1alpha1.SoftwareLicense, product *licensingv1alp
 	default:
 		return nil, nil
 	}
-	price, err := parseDecimal(string(*listPrice))
-	if err != nil {
-		return nil, fmt.Errorf("list price: %w", err)
+	price := new(big.Rat)
+	var err error
+	if listPrice != nil {
+		if price, err = parseDecimal(string(*listPrice)); err != nil {
+			return nil, fmt.Errorf("list price: %w", err)
+		}
 	}
 
 	discount := new(big.Rat)

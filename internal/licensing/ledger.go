@@ -18,6 +18,39 @@ import (
 	licensingv1alpha1 "github.com/license-operator/license-operator/api/v1alpha1"
 )
 
+// AdmissionUIDPrefix marks the UID of a ledger entry or pending use written
+// at a Pod's CREATE on the mutating Pod path: the API server gives a Pod its
+// UID only after the mutating webhooks (with its creation time), so the
+// entry carries the admission request's UID, and the stored Pod is matched
+// to it by name and creation time (EntryOfPod). The recount then writes the
+// Pod's own UID into it (RecountSeatLedgers' Adopted).
+const AdmissionUIDPrefix = "admission:"
+
+// AdmissionUID is the UID of the entries of the Pod whose CREATE is the
+// admission request requestUID: one request takes one seat and one use,
+// whatever retries of the decision it makes.
+func AdmissionUID(requestUID string) string { return AdmissionUIDPrefix + requestUID }
+
+// creationSlack is how far a Pod's creationTimestamp (whole seconds, from
+// the API server's clock) may lie before the admission time of its entry
+// (the webhook's clock) although the Pod was created after it.
+const creationSlack = 2 * time.Second
+
+// EntryOfPod says whether the entry with uid written at admitted is pod's:
+// it carries pod's UID, or the admission UID of a create and pod was created
+// after its admission and within grace of it (a Pod is stored right after
+// its admission; its name is its own among the stored Pods).
+func EntryOfPod(uid string, admitted time.Time, pod *corev1.Pod, grace time.Duration) bool {
+	if string(pod.UID) == uid {
+		return true
+	}
+	if !strings.HasPrefix(uid, AdmissionUIDPrefix) {
+		return false
+	}
+	created := pod.CreationTimestamp.Time
+	return !created.Before(admitted.Add(-creationSlack)) && !created.After(admitted.Add(grace))
+}
+
 // DropReason says why a ledger entry no longer holds a seat.
 type DropReason string
 
@@ -105,6 +138,10 @@ type LedgerRepair struct {
 	Dropped []DroppedEntry
 	// Added are the entries of live Pods to add, sorted by Pod name.
 	Added []licensingv1alpha1.SeatLedgerEntry
+	// Adopted are entries written at admission with an admission UID whose
+	// Pod is stored now, with the Pod's own UID: a bookkeeping change, not a
+	// repair (no event).
+	Adopted []licensingv1alpha1.SeatLedgerEntry
 	// Holders is the number of entries after the repair.
 	Holders int
 	// Seats are the assignment's seats (0 when the assignment is not known).
@@ -144,6 +181,9 @@ func RecountSeatLedgers(in RecountInput) []LedgerRepair {
 	for i := range in.Ledgers {
 		l := &in.Ledgers[i]
 		asg := l.Spec.Assignment
+		if asg == "" {
+			continue // a licence's uses (SettleUses), not seats
+		}
 		h := holders[asg]
 		if h == nil {
 			h = map[string]bool{}
@@ -154,6 +194,13 @@ func RecountSeatLedgers(in RecountInput) []LedgerRepair {
 		}
 		dropped := StaleLedgerEntries(l.Spec.Entries, podsByName, in.Now, in.Grace)
 		dropped = slices.DeleteFunc(dropped, func(d DroppedEntry) bool { return in.Releasing[d.Entry.UID] })
+		for _, e := range l.Spec.Entries {
+			if p, ok := podsByName[e.Pod]; ok && string(p.UID) != e.UID && EntryOfPod(e.UID, e.Admitted.Time, p, in.Grace) &&
+				!slices.ContainsFunc(dropped, func(d DroppedEntry) bool { return d.Entry.Pod == e.Pod }) {
+				e.UID = string(p.UID)
+				repair(asg).Adopted = append(repair(asg).Adopted, e)
+			}
+		}
 		if len(dropped) > 0 {
 			r := repair(asg)
 			r.Dropped = append(r.Dropped, dropped...)
@@ -219,6 +266,10 @@ func RecountSeatLedgers(in RecountInput) []LedgerRepair {
 
 // maxNamedInRepair is how many Pods a repair message names per list.
 const maxNamedInRepair = 10
+
+// Repairs says whether the recount found something to repair (an entry to
+// drop or to add), not only UIDs to adopt.
+func (r LedgerRepair) Repairs() bool { return len(r.Dropped) > 0 || len(r.Added) > 0 }
 
 // RepairMessage tells the assignment's readers what a recount found and
 // fixed. It names Pods: they are all in the assignment's own namespace.

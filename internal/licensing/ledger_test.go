@@ -116,6 +116,23 @@ func TestRecountSeatLedgers(t *testing.T) {
 			ledgers: []licensingv1alpha1.SeatLedger{*ledgerA().Entry("p1", "uid-p1", old).Obj()},
 			asgs:    []licensingv1alpha1.LicenseAssignment{a},
 		},
+		// The mutating Pod path writes the admission UID: the Pod is given
+		// the entry it was admitted with, its UID written in, no repair.
+		"an entry with the admission UID takes the stored Pod's UID": {
+			pods:    []corev1.Pod{*utiltesting.MakePod("p1", ns, "uid-p1", young).Product("cad").ServiceAccount("builder").Obj()},
+			ledgers: []licensingv1alpha1.SeatLedger{*ledgerA().Entry("p1", AdmissionUID("req-1"), young).Obj()},
+			asgs:    []licensingv1alpha1.LicenseAssignment{a},
+			want: []LedgerRepair{{Assignment: "a", Holders: 1, Seats: 1,
+				Adopted: []licensingv1alpha1.SeatLedgerEntry{{Pod: "p1", UID: "uid-p1", Admitted: metav1.NewTime(young)}}}},
+		},
+		"an admission UID is not given to a Pod of its name created long after": {
+			pods:    []corev1.Pod{*utiltesting.MakePod("p1", ns, "uid-p1", now).Product("cad").ServiceAccount("builder").Obj()},
+			ledgers: []licensingv1alpha1.SeatLedger{*ledgerA().Entry("p1", AdmissionUID("req-1"), old).Obj()},
+			asgs:    []licensingv1alpha1.LicenseAssignment{a},
+			want: []LedgerRepair{{Assignment: "a", Holders: 1, Seats: 1,
+				Dropped: []DroppedEntry{{Entry: licensingv1alpha1.SeatLedgerEntry{Pod: "p1", UID: AdmissionUID("req-1"), Admitted: metav1.NewTime(old)}, Why: DropPodReplaced}},
+				Added:   added("p1")}},
+		},
 		"entries removed by tampering are added back, beyond the seats": {
 			pods:    []corev1.Pod{builder("p1", "uid-p1"), builder("p2", "uid-p2"), builder("p3", "uid-p3")},
 			ledgers: []licensingv1alpha1.SeatLedger{*ledgerA().Entry("p1", "uid-p1", old).Obj()},

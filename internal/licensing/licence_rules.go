@@ -1,8 +1,6 @@
 package licensing
 
 import (
-	"fmt"
-
 	licensingv1alpha1 "github.com/license-operator/license-operator/api/v1alpha1"
 )
 
@@ -29,36 +27,4 @@ func ZeroSeatsWarning(l *licensingv1alpha1.SoftwareLicense) string {
 // SoftwareLicense webhook refuses spec.autoRenew on it.
 func TrialAutoRenews(l *licensingv1alpha1.SoftwareLicense, eff *licensingv1alpha1.PolicySettings) bool {
 	return l.Spec.AutoRenew && eff != nil && eff.Trial != nil && *eff.Trial
-}
-
-// notInEffect ends the warning about a field the API accepts and the
-// operator does not act on yet.
-const notInEffect = "is accepted but not in effect yet: the operator records it and does not enforce it"
-
-// ProductFieldsNotInEffect are the admission warnings of a product that sets
-// fields the operator does not act on yet, so that an administrator does not
-// believe a limit that nothing enforces.
-func ProductFieldsNotInEffect(p *licensingv1alpha1.LicenseProduct) []string {
-	var out []string
-	if p.Spec.Pricing != nil && p.Spec.Pricing.FreeToUse {
-		out = append(out, "spec.pricing.freeToUse "+notInEffect+" (Pods still need a seat)")
-	}
-	settings := make([]*licensingv1alpha1.PolicySettings, 0, 1+len(p.Spec.Policies))
-	paths := make([]string, 0, 1+len(p.Spec.Policies))
-	settings, paths = append(settings, p.Spec.PolicyDefaults), append(paths, "spec.policyDefaults")
-	for i := range p.Spec.Policies {
-		settings = append(settings, &p.Spec.Policies[i].PolicySettings)
-		paths = append(paths, fmt.Sprintf("spec.policies[%d]", i))
-	}
-	for i, s := range settings {
-		if s == nil {
-			continue
-		}
-		for j, f := range s.Features {
-			if f.MaxConsumption != nil {
-				out = append(out, fmt.Sprintf("%s.features[%d].maxConsumption %s (feature uses are not counted)", paths[i], j, notInEffect))
-			}
-		}
-	}
-	return out
 }

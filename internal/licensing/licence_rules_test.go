@@ -68,20 +68,3 @@ func TestCoverWarningsTrial(t *testing.T) {
 		t.Errorf("a paid licence warns %q", w)
 	}
 }
-
-func TestFieldsNotInEffect(t *testing.T) {
-	p := ut.MakeProduct("cad").Obj()
-	if w := ProductFieldsNotInEffect(p); len(w) != 0 {
-		t.Errorf("a plain product warns %q", w)
-	}
-	p.Spec.Pricing = &licensingv1alpha1.Pricing{FreeToUse: true}
-	p.Spec.Policies = []licensingv1alpha1.LicensePolicy{{Code: "std", PolicySettings: licensingv1alpha1.PolicySettings{
-		Features: []licensingv1alpha1.PolicyFeature{{Code: "export"}, {Code: "render", MaxConsumption: ptr.To[int64](10)}},
-	}}}
-	w := ProductFieldsNotInEffect(p)
-	if len(w) != 2 || !strings.HasPrefix(w[0], "spec.pricing.freeToUse is accepted but not in effect yet") ||
-		!strings.HasPrefix(w[1], "spec.policies[0].features[1].maxConsumption is accepted but not in effect yet") {
-		t.Errorf("product warnings %q", w)
-	}
-
-}

@@ -13,7 +13,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
 	licensingv1alpha1 "github.com/license-operator/license-operator/api/v1alpha1"
-	"github.com/license-operator/license-operator/internal/licensing"
 )
 
 // +kubebuilder:webhook:path=/mutate-licensing-license-operator-dev-v1alpha1-licenseproduct,mutating=true,failurePolicy=fail,sideEffects=None,groups=licensing.license-operator.dev,resources=licenseproducts,verbs=create;update,versions=v1alpha1,name=mlicenseproduct-v1alpha1.licensing.license-operator.dev,admissionReviewVersions=v1,timeoutSeconds=5
@@ -104,5 +103,5 @@ func ValidateLicenseProduct(p *licensingv1alpha1.LicenseProduct, missingMembers 
 	for _, m := range missingMembers {
 		warnings = append(warnings, fmt.Sprintf("spec.bundle.products: LicenseProduct %q does not exist (yet); seats of this bundle will not cover it until it does", m))
 	}
-	return errs, append(warnings, licensing.ProductFieldsNotInEffect(p)...)
+	return errs, warnings
 }

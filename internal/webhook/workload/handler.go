@@ -33,8 +33,8 @@ import (
 )
 
 const (
-	// PodPath serves Pods.
-	PodPath = "/validate-licensed-pod"
+	// PodUpdatePath serves the updates of running Pods that change what they run.
+	PodUpdatePath = "/validate-licensed-pod"
 	// WorkloadPath serves Deployments, StatefulSets, DaemonSets, ReplicaSets, Jobs and CronJobs.
 	WorkloadPath = "/validate-licensed-workload"
 
@@ -46,8 +46,11 @@ const (
 type Handler struct {
 	// Client reads products, licences, assignments and namespaces (a cache is fine:
 	// they are decisions of the controllers, not counters).
-	Client   client.Reader
-	Ledger   *Ledger
+	Client client.Reader
+	Ledger *Ledger
+	// Uses keeps the uses of consumption licences and counted features;
+	// nil counts none.
+	Uses     *UseLedger
 	Decoder  admission.Decoder
 	Recorder events.EventRecorder
 	// Identity tells people from the trusted workload controllers: the
@@ -130,6 +133,10 @@ type Decision struct {
 	Allowed  bool
 	Message  string
 	Warnings []string
+	// PreventVM is true when a licence the Pod is admitted under has
+	// preventVM: the Pod gets a node affinity that keeps it off
+	// virtual-machine nodes (licensing.WithoutVMNodes).
+	PreventVM bool
 }
 
 func podRef(req admission.Request, w *licensing.Workload) PodRef {
@@ -144,18 +151,58 @@ func podRef(req admission.Request, w *licensing.Workload) PodRef {
 }
 
 // Decide admits or refuses the workload; for a Pod it takes Concurrent seats
-// from ledgers (unless dryRun).
+// from ledgers and uses of consumption licences (unless dryRun).
 func (h *Handler) Decide(ctx context.Context, w *licensing.Workload, pod PodRef, dryRun bool) (Decision, error) {
 	return h.decide(ctx, w, nil, pod, dryRun)
 }
 
+// pass is one decision in progress: what it read, and the seats and
+// uses it took, to give back if the workload is refused after all.
+type pass struct {
+	h      *Handler
+	w      *licensing.Workload
+	pod    PodRef
+	dryRun bool
+
+	products    []licensingv1alpha1.LicenseProduct
+	assignments []licensingv1alpha1.LicenseAssignment
+	nsLabels    map[string]string
+
+	d     Decision
+	seats []*licensingv1alpha1.LicenseAssignment
+	uses  []types.NamespacedName
+}
+
+// undo gives back the seats and uses taken so far (also after the
+// decision's deadline: what it cannot give back, the recount does).
+func (a *pass) undo(ctx context.Context) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
+	defer cancel()
+	for _, asg := range a.seats {
+		if err := a.h.Ledger.Unreserve(ctx, asg, a.pod); err != nil {
+			ctrl.LoggerFrom(ctx).Error(err, "Releasing a seat of a refused Pod", "assignment", klog.KObj(asg))
+		}
+	}
+	for _, key := range a.uses {
+		if err := a.h.Uses.Release(ctx, key, a.pod.UID); err != nil {
+			ctrl.LoggerFrom(ctx).Error(err, "Releasing a use of a refused Pod", "ledger", key)
+		}
+	}
+}
+
 // decide is Decide for the products w needs that before (when not nil) did
-// not need.
+// not need. Each product is decided by admitProduct; a refusal of any gives
+// back what the others took.
 func (h *Handler) decide(ctx context.Context, w, before *licensing.Workload, pod PodRef, dryRun bool) (Decision, error) {
+	// Leave a margin of the webhook timeout for the answer to travel back.
+	ctx, cancel := context.WithTimeout(ctx, 4*time.Second)
+	defer cancel()
+	a := &pass{h: h, w: w, pod: pod, dryRun: dryRun}
 	products := &licensingv1alpha1.LicenseProductList{}
 	if err := h.Client.List(ctx, products); err != nil {
 		return Decision{}, fmt.Errorf("listing LicenseProducts: %w", err)
 	}
+	a.products = products.Items
 	needs, recheck := neededProducts(w, before, products.Items)
 	if len(needs) == 0 {
 		return Decision{Allowed: true}, nil
@@ -164,118 +211,165 @@ func (h *Handler) decide(ctx context.Context, w, before *licensing.Workload, pod
 	if err := h.Client.List(ctx, assignments, client.InNamespace(w.Namespace)); err != nil {
 		return Decision{}, fmt.Errorf("listing LicenseAssignments: %w", err)
 	}
-	var nsLabels map[string]string
+	a.assignments = assignments.Items
 	ns := &corev1.Namespace{}
 	if err := h.Client.Get(ctx, types.NamespacedName{Name: w.Namespace}, ns); err == nil {
-		nsLabels = ns.Labels
-	}
-
-	var d Decision
-	type taken struct {
-		asg *licensingv1alpha1.LicenseAssignment
-	}
-	var reserved []taken
-	undo := func() {
-		for _, t := range reserved {
-			if err := h.Ledger.Unreserve(ctx, t.asg, pod); err != nil {
-				ctrl.LoggerFrom(ctx).Error(err, "Releasing a seat of a refused Pod", "assignment", klog.KObj(t.asg))
-			}
-		}
+		a.nsLabels = ns.Labels
 	}
 	for _, need := range needs {
-		licences, err := h.licencesFor(ctx, need.Product)
-		if err != nil {
-			undo()
-			return Decision{}, err
-		}
-		covers, considered := licensing.FindCovers(licensing.CoverageInput{
-			Workload: w, Product: need.Product, NamespaceLabels: nsLabels,
-			Licenses: licences, Assignments: assignments.Items,
-			Authorization: authorization(products.Items, need.Product),
-		})
-		if len(covers) == 0 {
-			undo()
-			return Decision{Message: licensing.DenialMessage(w, need, nil, considered, nil), Warnings: d.Warnings}, nil
-		}
-		if !covers[0].Counted || w.IsTemplate() || recheck[need.Product] {
-			d.Warnings = append(d.Warnings, licensing.CoverWarnings(covers[0])...)
-			if msg := licensing.ReplicasWarning(w, need.Product, covers); msg != "" {
-				d.Warnings = append(d.Warnings, msg)
-			}
-			continue
-		}
-		admitted := false
-		var uses []licensing.LedgerUse
-		for _, c := range covers {
-			res, err := h.reserve(ctx, c, pod, false, dryRun)
-			if err != nil {
-				undo()
-				return Decision{}, err
-			}
-			if res.NameHeld {
-				undo()
-				return Decision{Message: licensing.NameHeldMessage(w, need, c), Warnings: d.Warnings}, nil
-			}
-			if res.Admitted {
-				admitted = true
-				d.Warnings = append(d.Warnings, licensing.CoverWarnings(c)...)
-				if !dryRun {
-					reserved = append(reserved, taken{c.Assignment})
-				}
-				break
-			}
-			uses = append(uses, licensing.LedgerUse{Assignment: c.Assignment.Name, Used: res.Used, Seats: c.Seats, Holders: res.Holders})
-		}
-		if !admitted {
-			for _, c := range covers {
-				if c.Enforcement != licensingv1alpha1.EnforcementSoft {
-					continue
-				}
-				res, err := h.reserve(ctx, c, pod, true, dryRun)
-				if err != nil {
-					undo()
-					return Decision{}, err
-				}
-				if !res.Admitted {
-					continue
-				}
-				admitted = true
-				if !dryRun {
-					reserved = append(reserved, taken{c.Assignment})
-				}
-				msg := licensing.OverSeatsWarning(w, c, res.Used)
-				d.Warnings = append(d.Warnings, licensing.CoverWarnings(c)...)
-				d.Warnings = append(d.Warnings, msg)
-				if h.Recorder != nil && !dryRun {
-					h.Recorder.Eventf(c.Assignment, nil, corev1.EventTypeWarning, "SeatsOverused", "Admit", "%s", msg)
-				}
-				break
-			}
-		}
-		if !admitted {
-			undo()
-			return Decision{Message: licensing.DenialMessage(w, need, covers, considered, uses), Warnings: d.Warnings}, nil
+		refusal, err := h.admitProduct(ctx, a, need, recheck[need.Product])
+		if err != nil || refusal != "" {
+			a.undo(ctx)
+			return Decision{Message: refusal, Warnings: a.d.Warnings}, err
 		}
 	}
-	d.Allowed = true
-	return d, nil
+	a.d.Allowed = true
+	return a.d, nil
+}
+
+// admitProduct decides one product the workload needs and returns the
+// refusal ("" when admitted): a freeToUse product needs no seat; otherwise
+// a cover must exist (licensing.FindCovers). A pod template, or a product a
+// running Pod already had (recheck), is only checked. A Pod takes its seat
+// by the rule of the first cover's seat model (admitUncounted,
+// admitConcurrent), then a use of the licence it was admitted under
+// (takeUse).
+func (h *Handler) admitProduct(ctx context.Context, a *pass, need licensing.ProductNeed, recheck bool) (string, error) {
+	product := productNamed(a.products, need.Product)
+	if licensing.FreeToUse(product) {
+		return "", nil
+	}
+	licences, err := h.licencesFor(ctx, need.Product)
+	if err != nil {
+		return "", err
+	}
+	covers, considered := licensing.FindCovers(licensing.CoverageInput{
+		Workload: a.w, Product: need.Product, NamespaceLabels: a.nsLabels,
+		Licenses: licences, Assignments: a.assignments,
+		Authorization: authorization(product),
+	})
+	if len(covers) == 0 {
+		return licensing.DenialMessage(a.w, need, nil, considered, nil), nil
+	}
+	if a.w.IsTemplate() || recheck {
+		a.checkOnly(covers)
+		return "", nil
+	}
+	var c *licensing.Cover
+	refusal := ""
+	if covers[0].Counted {
+		c, refusal, err = h.admitConcurrent(ctx, a, need, covers, considered)
+	} else {
+		c = a.admitUncounted(covers)
+	}
+	if err != nil || refusal != "" {
+		return refusal, err
+	}
+	return h.takeUse(ctx, a, c)
+}
+
+// checkOnly records the warnings of a workload that takes no seat here (a
+// pod template, or a product a running Pod already holds).
+func (a *pass) checkOnly(covers []licensing.Cover) {
+	a.d.Warnings = append(a.d.Warnings, licensing.CoverWarnings(covers[0])...)
+	if msg := licensing.ReplicasWarning(a.w, covers[0].Product, covers); msg != "" {
+		a.d.Warnings = append(a.d.Warnings, msg)
+	}
+}
+
+// admitUncounted is the rule of the covers that count no Pods (Site
+// licences, NodeLocked seats, a person's NamedUser seat): the first admits.
+func (a *pass) admitUncounted(covers []licensing.Cover) *licensing.Cover {
+	c := &covers[0]
+	a.d.Warnings = append(a.d.Warnings, licensing.CoverWarnings(*c)...)
+	a.d.PreventVM = a.d.PreventVM || licensing.PreventsVM(c.License)
+	return c
+}
+
+// admitConcurrent is the rule of counted seats (Concurrent, and NamedUser
+// seats kept for other than a person): the Pod takes a free seat of the
+// first cover that has one; when none has, a Soft cover admits it beyond
+// its seats with a warning; otherwise it is refused with the seats in use.
+func (h *Handler) admitConcurrent(ctx context.Context, a *pass, need licensing.ProductNeed, covers []licensing.Cover, considered []licensing.Considered) (*licensing.Cover, string, error) {
+	var uses []licensing.LedgerUse
+	for i := range covers {
+		c := &covers[i]
+		res, err := h.reserve(ctx, *c, a.pod, false, a.dryRun)
+		if err != nil {
+			return nil, "", err
+		}
+		if res.NameHeld {
+			return nil, licensing.NameHeldMessage(a.w, need, *c), nil
+		}
+		if res.Admitted {
+			a.seated(c, "")
+			return c, "", nil
+		}
+		uses = append(uses, licensing.LedgerUse{Assignment: c.Assignment.Name, Used: res.Used, Seats: c.Seats, Holders: res.Holders})
+	}
+	for i := range covers {
+		c := &covers[i]
+		if c.Enforcement != licensingv1alpha1.EnforcementSoft {
+			continue
+		}
+		res, err := h.reserve(ctx, *c, a.pod, true, a.dryRun)
+		if err != nil {
+			return nil, "", err
+		}
+		if res.Admitted {
+			msg := licensing.OverSeatsWarning(a.w, *c, res.Used)
+			a.seated(c, msg)
+			if h.Recorder != nil && !a.dryRun {
+				h.Recorder.Eventf(c.Assignment, nil, corev1.EventTypeWarning, "SeatsOverused", "Admit", "%s", msg)
+			}
+			return c, "", nil
+		}
+	}
+	return nil, licensing.DenialMessage(a.w, need, covers, considered, uses), nil
+}
+
+// seated records the seat the Pod took on c (and the warning of taking it beyond the seats).
+func (a *pass) seated(c *licensing.Cover, over string) {
+	a.d.Warnings = append(a.d.Warnings, licensing.CoverWarnings(*c)...)
+	if over != "" {
+		a.d.Warnings = append(a.d.Warnings, over)
+	}
+	a.d.PreventVM = a.d.PreventVM || licensing.PreventsVM(c.License)
+	if !a.dryRun {
+		a.seats = append(a.seats, c.Assignment)
+	}
+}
+
+// takeUse takes the Pod's use of the licence it was admitted under, when
+// the licence counts uses (licensing.CountsUses), and returns the refusal
+// when its limit is reached (licensing.DecideUse).
+func (h *Handler) takeUse(ctx context.Context, a *pass, c *licensing.Cover) (string, error) {
+	if h.Uses == nil || !licensing.CountsUses(c.License, a.w.Features) {
+		return "", nil
+	}
+	d, key, err := h.Uses.Take(ctx, c.License, a.pod, a.w.Features, a.dryRun)
+	if err != nil || !d.Allowed {
+		return d.Message, err
+	}
+	if !a.dryRun {
+		a.uses = append(a.uses, key)
+	}
+	return "", nil
 }
 
 func (h *Handler) reserve(ctx context.Context, c licensing.Cover, pod PodRef, allowOver, dryRun bool) (Reservation, error) {
 	if dryRun {
 		return h.Ledger.Peek(ctx, c.Assignment, pod, c.Seats, allowOver)
 	}
-	// Leave a margin of the webhook timeout for the answer to travel back.
-	rctx, cancel := context.WithTimeout(ctx, 4*time.Second)
-	defer cancel()
-	return h.Ledger.Reserve(rctx, c.Assignment, pod, c.Seats, allowOver)
+	return h.Ledger.Reserve(ctx, c.Assignment, pod, c.Seats, allowOver)
 }
 
 // neededProducts are the products w needs a decision for: all it needs, or,
 // for an update of a running Pod (before not nil), those it did not need
-// before. recheck are the products the Pod already had when its user
-// changes: they are decided again (a user's seat covers only that user) but
-// take no new counted seat (the Pod holds its own).
+// before. recheck are the products the Pod already had when its user or the
+// features it asks for change: they are decided again (a user's seat covers
+// only that user, a licence covers only the features it grants) but take no
+// new counted seat (the Pod holds its own).
 func neededProducts(w, before *licensing.Workload, products []licensingv1alpha1.LicenseProduct) ([]licensing.ProductNeed, map[string]bool) {
 	needs := licensing.RequiredProducts(w, products)
 	if before == nil {
@@ -285,20 +379,28 @@ func neededProducts(w, before *licensing.Workload, products []licensingv1alpha1.
 	for _, n := range licensing.RequiredProducts(before, products) {
 		had[n.Product] = true
 	}
-	if before.User != w.User {
+	if before.User != w.User || !slices.Equal(before.Features, w.Features) {
 		return needs, had
 	}
 	return slices.DeleteFunc(needs, func(n licensing.ProductNeed) bool { return had[n.Product] }), nil
 }
 
-// authorization is the spec.authorization of the named product ("" when it is not in products).
-func authorization(products []licensingv1alpha1.LicenseProduct, name string) licensingv1alpha1.AuthorizationMethod {
+// productNamed is the product of products named name, or nil.
+func productNamed(products []licensingv1alpha1.LicenseProduct, name string) *licensingv1alpha1.LicenseProduct {
 	for i := range products {
 		if products[i].Name == name {
-			return products[i].Spec.Authorization
+			return &products[i]
 		}
 	}
-	return ""
+	return nil
+}
+
+// authorization is the spec.authorization of the product ("" for nil).
+func authorization(p *licensingv1alpha1.LicenseProduct) licensingv1alpha1.AuthorizationMethod {
+	if p == nil {
+		return ""
+	}
+	return p.Spec.Authorization
 }
 
 // licencesFor returns the licences covering product: its own and those of the bundles that contain it.
@@ -317,16 +419,8 @@ func (h *Handler) workload(req admission.Request) (*licensing.Workload, bool, er
 		return nil, false, nil
 	}
 	if req.Kind.Kind == kindPod {
-		if req.Operation != admissionv1.Create {
-			return nil, false, nil
-		}
-		pod := &corev1.Pod{}
-		if err := h.Decoder.Decode(req, pod); err != nil {
-			return nil, false, err
-		}
-		w := licensing.WorkloadFromPodSpec(kindPod, pod.Name, req.Namespace, pod.ObjectMeta, &pod.Spec, nil)
-		w.User, _ = h.Identity.UserOf(req.UserInfo.Username, nil, licensing.PodAsTemplate(pod))
-		return &w, false, nil
+		// A Pod's CREATE is decided on the mutating path (PodAdmission).
+		return nil, false, nil
 	}
 	obj := newTemplated(req.Kind.Kind)
 	if obj == nil {

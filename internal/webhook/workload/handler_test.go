@@ -81,10 +81,10 @@ func TestDecideGivesSeatsBackOnError(t *testing.T) {
 	}
 }
 
-// The validating webhook decides with the requester the API server vouches
-// for, not with the user annotation (a mutating webhook after the stamp
-// could rewrite it); only a trusted controller's request is judged by the
-// annotation its template carried.
+// The mutating Pod path decides with the requester the API server vouches
+// for, not with the user annotation, and stores the Pod with that user; only
+// a trusted controller's request is judged by the annotation its template
+// carried, and keeps it.
 func TestHandleUsesTheRequester(t *testing.T) {
 	s := runtime.NewScheme()
 	if err := clientgoscheme.AddToScheme(s); err != nil {
@@ -130,19 +130,31 @@ func TestHandleUsesTheRequester(t *testing.T) {
 		req     admission.Request
 		allowed bool
 		says    string
+		// stamped is the user the patch writes ("" when there is no patch).
+		stamped string
 	}{
 		"bob's Pod claiming alice is bob's":                 {req: podRequest("oidc:bob@example.com", "alice@example.com"), says: "Pod runs for user bob@example.com"},
-		"alice's Pod, whatever it claims":                   {req: podRequest("oidc:alice@example.com", "carol@example.com"), allowed: true},
+		"alice's Pod, whatever it claims":                   {req: podRequest("oidc:alice@example.com", "carol@example.com"), allowed: true, stamped: "alice@example.com"},
 		"a username without the prefix is matched as it is": {req: podRequest("alice@example.com", "alice@example.com"), allowed: true},
 		"the ReplicaSet controller's Pod of alice":          {req: podRequest(rsc, "alice@example.com"), allowed: true},
 		"the ReplicaSet controller's Pod of bob":            {req: podRequest(rsc, "bob@example.com"), says: "Pod runs for user bob@example.com"},
 		"a never-stamped Pod of a controller":               {req: podRequest(rsc, ""), says: "re-apply the workload so that its user is recorded"},
 	}
+	pods := &PodAdmission{Handler: h, Stamper: NewStamper(s, h.Identity)}
 	for name, tc := range cases {
-		resp := h.Handle(context.Background(), tc.req)
+		resp := pods.Handle(context.Background(), tc.req)
 		if resp.Allowed != tc.allowed {
 			t.Errorf("%s: allowed = %v, want %v (%v)", name, resp.Allowed, tc.allowed, resp.Result)
 			continue
+		}
+		stamped := ""
+		for _, op := range resp.Patches {
+			if op.Path == "/metadata/annotations/licensing.license-operator.dev~1user" {
+				stamped, _ = op.Value.(string)
+			}
+		}
+		if stamped != tc.stamped {
+			t.Errorf("%s: the patch stamps user %q, want %q (patches %v)", name, stamped, tc.stamped, resp.Patches)
 		}
 		if tc.says != "" && !strings.Contains(resp.Result.Message, tc.says) {
 			t.Errorf("%s: message %q does not say %q", name, resp.Result.Message, tc.says)

@@ -23,8 +23,10 @@ import (
 	"github.com/license-operator/license-operator/internal/licensing"
 )
 
-// Names of the workload webhooks in the ValidatingWebhookConfiguration.
+// Names of the workload webhooks.
 const (
+	// PodWebhookName is the one mutating Pod path (PodAdmission): a Pod's
+	// CREATE, in the MutatingWebhookConfiguration.
 	PodWebhookName = "pods.workloads.licensing.license-operator.dev"
 	// PodUpdateWebhookName sees updates of Pods that change what they run
 	// (container images, ephemeral containers, the product annotation).
@@ -36,9 +38,9 @@ const (
 )
 
 // Names of the user stamp webhooks in the MutatingWebhookConfiguration: the
-// same Pods and templates as the validating webhooks above.
+// same Pod updates and templates as the validating webhooks above (a Pod's
+// CREATE is stamped by PodWebhookName).
 const (
-	StampPodWebhookName       = "user-pods.workloads.licensing.license-operator.dev"
 	StampPodUpdateWebhookName = "user-podupdates.workloads.licensing.license-operator.dev"
 	StampTemplateWebhookName  = "user-templates.workloads.licensing.license-operator.dev"
 	StampCronJobWebhookName   = "user-cronjobs.workloads.licensing.license-operator.dev"
@@ -71,9 +73,9 @@ var ChangesWhatItRunsCondition = admissionregistrationv1.MatchCondition{
 		annotationChanged(licensing.UserAnnotation),
 }
 
-// stampWebhooks are the user stamp webhooks.
+// stampWebhooks are the webhooks that stamp the user.
 var stampWebhooks = map[string]bool{
-	StampPodWebhookName: true, StampPodUpdateWebhookName: true, StampTemplateWebhookName: true, StampCronJobWebhookName: true,
+	PodWebhookName: true, StampPodUpdateWebhookName: true, StampTemplateWebhookName: true, StampCronJobWebhookName: true,
 }
 
 // podPath is where the Pod webhooks find the Pod.
@@ -85,7 +87,6 @@ var templatePaths = map[string]string{
 	PodUpdateWebhookName:      podPath,
 	TemplateWebhookName:       "object.spec.template",
 	CronJobWebhookName:        "object.spec.jobTemplate.spec.template",
-	StampPodWebhookName:       podPath,
 	StampPodUpdateWebhookName: podPath,
 	StampTemplateWebhookName:  "object.spec.template",
 	StampCronJobWebhookName:   "object.spec.jobTemplate.spec.template",

@@ -71,13 +71,13 @@ func TestScopePatchMatchesSyncer(t *testing.T) {
 // user annotation reaches the stamp, licensed or not.
 func TestSyncerScopesTheStamp(t *testing.T) {
 	mwc := &admissionregistrationv1.MutatingWebhookConfiguration{Webhooks: []admissionregistrationv1.MutatingWebhook{
-		{Name: StampPodWebhookName}, {Name: "someone-elses.example.com"},
+		{Name: PodWebhookName}, {Name: "someone-elses.example.com"},
 	}}
 	re := `^(?:r\.io/cad:.*)$`
 	if !SetMutatingMatchConditions(mwc, re) {
 		t.Fatal("no change")
 	}
-	want := MatchConditionExpression(PodWebhookName, re) + " || (has(object.metadata.annotations) && '" + licensing.UserAnnotation + "' in object.metadata.annotations)"
+	want := MatchConditionExpression(PodUpdateWebhookName, re) + " || (has(object.metadata.annotations) && '" + licensing.UserAnnotation + "' in object.metadata.annotations)"
 	if got := mwc.Webhooks[0].MatchConditions; len(got) != 1 || !sameTerms(got[0].Expression, want) {
 		t.Errorf("stamp conditions %+v, want the terms of %s", got, want)
 	}

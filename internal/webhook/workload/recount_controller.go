@@ -203,6 +203,11 @@ func (r *SeatRecounter) Reconcile(ctx context.Context, req reconcile.Request) (r
 			drop[d.Entry.Pod] = true
 		}
 		removeEntries(l, drop)
+		for _, e := range rep.Adopted {
+			if i := entryOf(l, e.Pod); i >= 0 {
+				l.Spec.Entries[i].UID = e.UID
+			}
+		}
 		l.Spec.Entries = append(l.Spec.Entries, rep.Added...)
 		if exists {
 			err = r.Writer.Update(ctx, l)
@@ -216,6 +221,10 @@ func (r *SeatRecounter) Reconcile(ctx context.Context, req reconcile.Request) (r
 		}
 		if err != nil {
 			return reconcile.Result{}, fmt.Errorf("writing seat ledger %s/%s: %w", ns, name, err)
+		}
+		if !rep.Repairs() {
+			log.V(1).Info("Adopted the UIDs of stored Pods", "ledger", klog.KObj(l), "adopted", len(rep.Adopted))
+			continue
 		}
 		msg := licensing.RepairMessage(rep)
 		log.Info("Repaired seat ledger", "ledger", klog.KObj(l), "assignment", rep.Assignment,

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/util/workqueue"
 	"k8s.io/klog/v2"
@@ -27,6 +28,9 @@ import (
 type podRelease struct {
 	types.NamespacedName
 	UID types.UID
+	// Created is the Pod's creation time: an entry written at its admission
+	// carries an admission UID (licensing.EntryOfPod).
+	Created time.Time
 }
 
 // releasing are the Pods (by UID) whose seats the seat releaser has been
@@ -96,6 +100,8 @@ type SeatReleaser struct {
 	// Reader lists ledgers live.
 	Reader client.Reader
 	Ledger *Ledger
+	// Grace is the admission grace (licensing.EntryOfPod).
+	Grace time.Duration
 
 	releasing *releasing
 }
@@ -107,7 +113,7 @@ type SeatReleaser struct {
 func (r *SeatReleaser) SetupWithManager(mgr ctrl.Manager) error {
 	enqueue := func(p *corev1.Pod, q workqueue.TypedRateLimitingInterface[podRelease]) {
 		r.releasing.add(p.UID)
-		q.Add(podRelease{NamespacedName: types.NamespacedName{Namespace: p.Namespace, Name: p.Name}, UID: p.UID})
+		q.Add(podRelease{NamespacedName: types.NamespacedName{Namespace: p.Namespace, Name: p.Name}, UID: p.UID, Created: p.CreationTimestamp.Time})
 	}
 	h := handler.TypedFuncs[*corev1.Pod, podRelease]{
 		CreateFunc: func(_ context.Context, e event.TypedCreateEvent[*corev1.Pod], q workqueue.TypedRateLimitingInterface[podRelease]) {
@@ -154,10 +160,16 @@ func (r *SeatReleaser) Reconcile(ctx context.Context, req podRelease) (reconcile
 	}
 	for i := range ledgers.Items {
 		cm := &ledgers.Items[i]
-		if j := entryOf(cm, req.Name); j < 0 || types.UID(cm.Spec.Entries[j].UID) != req.UID {
+		j := entryOf(cm, req.Name)
+		if j < 0 {
 			continue
 		}
-		if err := r.Ledger.Release(ctx, client.ObjectKeyFromObject(cm), PodRef{Namespace: req.Namespace, Name: req.Name, UID: req.UID}); err != nil {
+		e := cm.Spec.Entries[j]
+		pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{UID: req.UID, CreationTimestamp: metav1.NewTime(req.Created)}}
+		if !licensing.EntryOfPod(e.UID, e.Admitted.Time, pod, r.Grace) {
+			continue
+		}
+		if err := r.Ledger.Release(ctx, client.ObjectKeyFromObject(cm), PodRef{Namespace: req.Namespace, Name: req.Name, UID: types.UID(e.UID)}); err != nil {
 			return reconcile.Result{}, err
 		}
 		log.V(1).Info("Released seat", "ledger", klog.KObj(cm), "assignment", cm.Spec.Assignment)

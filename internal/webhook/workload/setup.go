@@ -19,29 +19,37 @@ import (
 // may still refuse it.
 const LedgerGrace = 30 * time.Second
 
-// The webhooks: Pods on CREATE (seats are taken here) and on the UPDATEs that
-// change what they run (an image, an ephemeral container, the product
-// annotation: seats of the products the change adds are taken here), pod
-// templates on CREATE and UPDATE (checked, never counted). failurePolicy=Fail: see docs/admission.md; the
-// matchConditions and namespaceSelector that keep every other Pod away are added
-// by config/webhook/kustomization.yaml.
+// The one mutating Pod path (pod.go): a Pod's CREATE is stamped with its
+// user, decided, given its Concurrent seat and its uses of consumption
+// licences, and its preventVM node affinity, in one webhook round trip.
+// sideEffects=NoneOnDryRun: a dry run takes nothing. reinvocationPolicy=Never,
+// and every seat and use is keyed by the Pod's UID, so that a retry takes
+// nothing twice. The same path stamps the user of a Pod's UPDATE that
+// changes what it runs, which the validating Pod update webhook then decides.
 //
-// +kubebuilder:webhook:path=/validate-licensed-pod,mutating=false,failurePolicy=fail,sideEffects=NoneOnDryRun,groups="",resources=pods,verbs=create,versions=v1,name=pods.workloads.licensing.license-operator.dev,admissionReviewVersions=v1,timeoutSeconds=5
+// +kubebuilder:webhook:path=/mutate-licensed-pod,mutating=true,failurePolicy=fail,sideEffects=NoneOnDryRun,reinvocationPolicy=Never,groups="",resources=pods,verbs=create,versions=v1,name=pods.workloads.licensing.license-operator.dev,admissionReviewVersions=v1,timeoutSeconds=5
+// +kubebuilder:webhook:path=/mutate-licensed-pod,mutating=true,failurePolicy=fail,sideEffects=None,groups="",resources=pods,verbs=update,versions=v1,name=user-podupdates.workloads.licensing.license-operator.dev,admissionReviewVersions=v1,timeoutSeconds=5
+
+// The validating webhooks: Pods on the UPDATEs that change what they run (an
+// image, an ephemeral container, the product annotation: seats of the
+// products the change adds are taken here), pod templates on CREATE and
+// UPDATE (checked, never counted). failurePolicy=Fail: see docs/admission.md;
+// the matchConditions and namespaceSelector that keep every other Pod away
+// are added by config/webhook/kustomization.yaml.
+//
 // +kubebuilder:webhook:path=/validate-licensed-pod,mutating=false,failurePolicy=fail,sideEffects=NoneOnDryRun,groups="",resources=pods;pods/ephemeralcontainers,verbs=update,versions=v1,name=podupdates.workloads.licensing.license-operator.dev,admissionReviewVersions=v1,timeoutSeconds=5
 // +kubebuilder:webhook:path=/validate-licensed-workload,mutating=false,failurePolicy=fail,sideEffects=None,groups=apps;batch,resources=deployments;statefulsets;daemonsets;replicasets;jobs,verbs=create;update,versions=v1,name=templates.workloads.licensing.license-operator.dev,admissionReviewVersions=v1,timeoutSeconds=5
 // +kubebuilder:webhook:path=/validate-licensed-workload,mutating=false,failurePolicy=fail,sideEffects=None,groups=batch,resources=cronjobs,verbs=create;update,versions=v1,name=cronjobs.workloads.licensing.license-operator.dev,admissionReviewVersions=v1,timeoutSeconds=5
 
-// The user stamp (stamp.go): the same Pods and pod templates, mutated before
-// they are validated, so that the user annotation always records the
-// requester (licensing.Identity.StampFor). failurePolicy=Fail: a licensed
-// workload created while the webhook is down would otherwise carry whatever
-// user its creator wrote; the validating webhooks use the requester itself for
-// a person's request, so a missed stamp alone would not grant a seat, but the
+// The user stamp of pod templates (stamp.go), mutated before they are
+// validated, so that the user annotation always records the requester
+// (licensing.Identity.StampFor). failurePolicy=Fail: a licensed workload
+// created while the webhook is down would otherwise carry whatever user its
+// creator wrote; the validating webhooks use the requester itself for a
+// person's request, so a missed stamp alone would not grant a seat, but the
 // Pods a controller later creates from the template would be judged by it.
 // The same scope as the validating webhooks (config/webhook/scope_mutating_patch.yaml).
 //
-// +kubebuilder:webhook:path=/mutate-licensed-pod,mutating=true,failurePolicy=fail,sideEffects=None,groups="",resources=pods,verbs=create,versions=v1,name=user-pods.workloads.licensing.license-operator.dev,admissionReviewVersions=v1,timeoutSeconds=5
-// +kubebuilder:webhook:path=/mutate-licensed-pod,mutating=true,failurePolicy=fail,sideEffects=None,groups="",resources=pods,verbs=update,versions=v1,name=user-podupdates.workloads.licensing.license-operator.dev,admissionReviewVersions=v1,timeoutSeconds=5
 // +kubebuilder:webhook:path=/mutate-licensed-workload,mutating=true,failurePolicy=fail,sideEffects=None,groups=apps;batch,resources=deployments;statefulsets;daemonsets;replicasets;jobs,verbs=create;update,versions=v1,name=user-templates.workloads.licensing.license-operator.dev,admissionReviewVersions=v1,timeoutSeconds=5
 // +kubebuilder:webhook:path=/mutate-licensed-workload,mutating=true,failurePolicy=fail,sideEffects=None,groups=batch,resources=cronjobs,verbs=create;update,versions=v1,name=user-cronjobs.workloads.licensing.license-operator.dev,admissionReviewVersions=v1,timeoutSeconds=5
 
@@ -54,15 +62,22 @@ type Options struct {
 	// Identity tells people from the trusted workload controllers; the zero
 	// value means licensing.DefaultIdentity().
 	Identity *licensing.Identity
+	// Clock is the clock of the seat and use ledgers (consumption periods);
+	// nil means the real clock.
+	Clock clock.Clock
 }
 
 // SetupWithManager registers the workload webhooks, the user stamp, the seat
 // releaser, the seat recount and the matchConditions syncer with the manager.
 func SetupWithManager(mgr ctrl.Manager, opts ...Options) error {
 	id := licensing.DefaultIdentity()
+	var clk clock.Clock = clock.RealClock{}
 	for _, o := range opts {
 		if o.Identity != nil {
 			id = *o.Identity
+		}
+		if o.Clock != nil {
+			clk = o.Clock
 		}
 	}
 	if err := mgr.GetFieldIndexer().IndexField(context.Background(), &licensingv1alpha1.SoftwareLicense{}, CoversIndex,
@@ -84,26 +99,31 @@ func SetupWithManager(mgr ctrl.Manager, opts ...Options) error {
 	if err != nil {
 		return err
 	}
-	ledger := &Ledger{Reader: lc, Writer: lc, Clock: clock.RealClock{}, Grace: LedgerGrace}
-	h := NewHandler(mgr.GetClient(), mgr.GetScheme(), ledger, mgr.GetEventRecorder("license-operator-admission"))
+	ledger := &Ledger{Reader: lc, Writer: lc, Clock: clk, Grace: LedgerGrace}
+	recorder := mgr.GetEventRecorder("license-operator-admission")
+	h := NewHandler(mgr.GetClient(), mgr.GetScheme(), ledger, recorder)
 	h.Identity = id
+	h.Uses = &UseLedger{Reader: lc, Writer: lc, Clock: clk, Recorder: recorder}
 	srv := mgr.GetWebhookServer()
 	stamper := NewStamper(mgr.GetScheme(), id)
-	srv.Register(StampPodPath, &webhook.Admission{Handler: stamper})
+	srv.Register(PodPath, &webhook.Admission{Handler: &PodAdmission{Handler: h, Stamper: stamper}})
 	srv.Register(StampWorkloadPath, &webhook.Admission{Handler: stamper})
-	srv.Register(PodPath, &webhook.Admission{Handler: h})
+	srv.Register(PodUpdatePath, &webhook.Admission{Handler: h})
 	srv.Register(WorkloadPath, &webhook.Admission{Handler: h})
 	rel := &releasing{now: time.Now}
-	releaser := &SeatReleaser{Cache: mgr.GetClient(), Reader: lc, Ledger: ledger, releasing: rel}
+	releaser := &SeatReleaser{Cache: mgr.GetClient(), Reader: lc, Ledger: ledger, Grace: LedgerGrace, releasing: rel}
 	if err := releaser.SetupWithManager(mgr); err != nil {
 		return err
 	}
 	recounter := &SeatRecounter{
-		Cache: mgr.GetClient(), Reader: lc, Writer: lc, Clock: clock.RealClock{}, Grace: LedgerGrace,
+		Cache: mgr.GetClient(), Reader: lc, Writer: lc, Clock: clk, Grace: LedgerGrace,
 		Recorder:  mgr.GetEventRecorder("license-operator-seat-recount"),
 		releasing: rel, licensed: releaser.needsLicence,
 	}
 	if err := recounter.SetupWithManager(mgr); err != nil {
+		return err
+	}
+	if err := (&UseRecounter{Cache: mgr.GetClient(), Reader: lc, Writer: lc, Clock: clk, Grace: LedgerGrace}).SetupWithManager(mgr); err != nil {
 		return err
 	}
 	return (&MatchConditionsSyncer{Client: mgr.GetClient()}).SetupWithManager(mgr)

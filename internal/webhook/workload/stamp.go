@@ -18,8 +18,6 @@ import (
 )
 
 const (
-	// StampPodPath serves the user stamp of Pods.
-	StampPodPath = "/mutate-licensed-pod"
 	// StampWorkloadPath serves the user stamp of the pod templates of
 	// Deployments, StatefulSets, DaemonSets, ReplicaSets, Jobs and CronJobs.
 	StampWorkloadPath = "/mutate-licensed-workload"
@@ -69,15 +67,7 @@ func (s *Stamper) Handle(ctx context.Context, req admission.Request) admission.R
 	if !stamp.Set {
 		return admission.Allowed("")
 	}
-	meta := stampedMeta(obj)
-	if stamp.User == "" {
-		delete(meta.Annotations, licensing.UserAnnotation)
-	} else {
-		if meta.Annotations == nil {
-			meta.Annotations = map[string]string{}
-		}
-		meta.Annotations[licensing.UserAnnotation] = stamp.User
-	}
+	applyStamp(&stampedMeta(obj).Annotations, stamp)
 	raw, err := json.Marshal(obj)
 	if err != nil {
 		return admission.Errored(http.StatusInternalServerError, err)

@@ -245,15 +245,27 @@ var _ = Describe("Pod admission", func() {
 		Eventually(func(g Gomega) {
 			vwc := &admissionregistrationv1.ValidatingWebhookConfiguration{}
 			g.Expect(k8sClient.Get(ctx, types.NamespacedName{Name: "validating-webhook-configuration"}, vwc)).To(Succeed())
-			n := 0
+			mwc := &admissionregistrationv1.MutatingWebhookConfiguration{}
+			g.Expect(k8sClient.Get(ctx, types.NamespacedName{Name: "mutating-webhook-configuration"}, mwc)).To(Succeed())
+			scoped := map[string]bool{}
+			conds := map[string][]admissionregistrationv1.MatchCondition{}
 			for _, w := range vwc.Webhooks {
-				for _, c := range w.MatchConditions {
+				conds[w.Name] = w.MatchConditions
+			}
+			for _, w := range mwc.Webhooks {
+				conds["mutating "+w.Name] = w.MatchConditions
+			}
+			for name, cs := range conds {
+				for _, c := range cs {
 					if c.Name == workload.MatchConditionName && strings.Contains(c.Expression, ns+"/scoped:") {
-						n++
+						scoped[name] = true
 					}
 				}
 			}
-			g.Expect(n).To(Equal(4), "pods, pod updates, templates and cronjobs")
+			g.Expect(scoped).To(HaveKey("mutating "+workload.PodWebhookName), "Pod creates, on the mutating Pod path")
+			g.Expect(scoped).To(HaveKey(workload.PodUpdateWebhookName), "Pod updates")
+			g.Expect(scoped).To(HaveKey(workload.TemplateWebhookName), "templates")
+			g.Expect(scoped).To(HaveKey(workload.CronJobWebhookName), "cronjobs")
 		}).WithTimeout(timeout).Should(Succeed())
 
 		pods, templates := webhookRequests(workload.PodPath), webhookRequests(workload.WorkloadPath)
@@ -697,10 +709,10 @@ var _ = Describe("Updates of running Pods", func() {
 		Expect(err.Error()).To(ContainSubstring(fmt.Sprintf("needs a seat of product %q", product)))
 
 		By("an update that changes nothing it runs is not sent to the webhook")
-		sent := webhookRequests(workload.PodPath)
+		sent := webhookRequests(workload.PodPath) + webhookRequests(workload.PodUpdatePath)
 		Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(runner), runner)).To(Succeed())
 		runner.Labels = map[string]string{"touched": "yes"}
 		Expect(k8sClient.Update(ctx, runner)).To(Succeed())
-		Expect(webhookRequests(workload.PodPath)).To(Equal(sent))
+		Expect(webhookRequests(workload.PodPath) + webhookRequests(workload.PodUpdatePath)).To(Equal(sent))
 	})
 })

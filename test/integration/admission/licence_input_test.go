@@ -85,8 +85,8 @@ var _ = Describe("A trial licence", func() {
 	})
 })
 
-var _ = Describe("Fields accepted and not in effect yet", func() {
-	It("are admitted with a warning naming each, so that nobody believes a limit nothing enforces", func() {
+var _ = Describe("Fields that once warned they were not in effect", func() {
+	It("are admitted without that warning now that the operator enforces them", func() {
 		ns := newNamespace()
 		// machineFingerprints and offlineGracePeriod are in effect (NodeLocked
 		// binding, test/integration/seats): no warning says otherwise.
@@ -98,14 +98,16 @@ var _ = Describe("Fields accepted and not in effect yet", func() {
 			return l
 		})
 		Expect(warnings).NotTo(ContainElement(ContainSubstring("not in effect")))
+		By("freeToUse and features[].maxConsumption are in effect: no warning says otherwise")
 		warnings = eventuallyAdmitted(func() client.Object {
 			p := utiltesting.MakeProduct(ns + "-free").Obj()
 			p.Spec.Pricing = &licensingv1alpha1.Pricing{FreeToUse: true}
+			p.Spec.PolicyDefaults = &licensingv1alpha1.PolicySettings{Features: []licensingv1alpha1.PolicyFeature{{Code: "export", MaxConsumption: ptr.To[int64](3)}}}
 			return p
 		})
 		DeferCleanup(func() {
 			Expect(k8sClient.Delete(ctx, &licensingv1alpha1.LicenseProduct{ObjectMeta: metav1.ObjectMeta{Name: ns + "-free"}})).To(Succeed())
 		})
-		Expect(warnings).To(ContainElement(HavePrefix("spec.pricing.freeToUse is accepted but not in effect yet")))
+		Expect(warnings).NotTo(ContainElement(ContainSubstring("not in effect")))
 	})
 })

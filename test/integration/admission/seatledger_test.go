@@ -44,6 +44,17 @@ func bindInNamespace(ns, user, kind, role string) {
 	})).To(Succeed())
 }
 
+// grantEverything gives user a Role in ns that grants every verb on every
+// resource, and returns a client acting as user.
+func grantEverything(ns, user string) client.Client {
+	Expect(k8sClient.Create(ctx, &rbacv1.Role{
+		ObjectMeta: metav1.ObjectMeta{Name: "everything", Namespace: ns},
+		Rules:      []rbacv1.PolicyRule{{APIGroups: []string{"*"}, Resources: []string{"*"}, Verbs: []string{"*"}}},
+	})).To(Succeed())
+	bindInNamespace(ns, user, "Role", "everything")
+	return userClient(user, "system:authenticated")
+}
+
 // oneSeatHeld sets up a namespace whose one-seat Concurrent assignment "sa"
 // (Pods of the default ServiceAccount) is held by the admitted Pod "holder",
 // and returns the namespace, the product and the holder.
@@ -110,12 +121,7 @@ var _ = Describe("The seat ledger is out of tenants' reach", func() {
 	It("refuses through the ValidatingAdmissionPolicy a user whose namespace Role grants every verb on every resource", func() {
 		ns, product, _ := oneSeatHeld()
 		const eve = "eve@example.com"
-		Expect(k8sClient.Create(ctx, &rbacv1.Role{
-			ObjectMeta: metav1.ObjectMeta{Name: "everything", Namespace: ns},
-			Rules:      []rbacv1.PolicyRule{{APIGroups: []string{"*"}, Resources: []string{"*"}, Verbs: []string{"*"}}},
-		})).To(Succeed())
-		bindInNamespace(ns, eve, "Role", "everything")
-		ec := userClient(eve, "system:authenticated")
+		ec := grantEverything(ns, eve)
 		// RBAC lets her read the ledger: only the policy stands between her and it.
 		l := &licensingv1alpha1.SeatLedger{}
 		Eventually(func() error {
@@ -128,7 +134,7 @@ var _ = Describe("The seat ledger is out of tenants' reach", func() {
 			Expect(apierrors.IsForbidden(err)).To(BeTrue(), "%s: %v", op, err)
 			Expect(err.Error()).To(SatisfyAll(
 				ContainSubstring("ValidatingAdmissionPolicy 'seatledger-writers'"),
-				ContainSubstring("is the license-operator's record of who holds a seat: only the operator may create, update or delete it"),
+				ContainSubstring("is the license-operator's record of who holds a seat and of what a licence has used: only the operator may create, update or delete it"),
 				ContainSubstring(fmt.Sprintf("%s may not %s it", eve, op))))
 		}
 		emptied := l.DeepCopy()

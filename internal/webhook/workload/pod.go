@@ -1,0 +1,152 @@
+package workload
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+
+	admissionv1 "k8s.io/api/admission/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/types"
+	utilrand "k8s.io/apimachinery/pkg/util/rand"
+	"k8s.io/klog/v2"
+	"k8s.io/utils/ptr"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
+
+	"github.com/license-operator/license-operator/internal/licensing"
+)
+
+// PodPath serves the one mutating path of Pods: a Pod's CREATE is stamped,
+// decided, given its seat and uses, and its node affinity, in one round
+// trip; a Pod's UPDATE is stamped (and decided on PodUpdatePath).
+const PodPath = "/mutate-licensed-pod"
+
+// PodAdmission is the mutating Pod path. At CREATE it decides the Pod with
+// the user it will be stored with (the stamp of licensing.Identity.StampFor
+// applied first), takes its seat and uses (keyed by the Pod's UID, so that a
+// retry takes nothing twice), and answers with the patch of PodCreatePatch.
+// A Pod that a later admission step refuses keeps its seat and uses only
+// until the recount finds it was never stored (LedgerGrace).
+type PodAdmission struct {
+	Handler *Handler
+	Stamper *Stamper
+}
+
+var _ admission.Handler = &PodAdmission{}
+
+// Handle implements admission.Handler.
+func (p *PodAdmission) Handle(ctx context.Context, req admission.Request) admission.Response {
+	switch req.Operation {
+	case admissionv1.Create:
+		return p.create(ctx, req)
+	case admissionv1.Update:
+		return p.Stamper.Handle(ctx, req)
+	}
+	return admission.Allowed("")
+}
+
+func (p *PodAdmission) create(ctx context.Context, req admission.Request) admission.Response {
+	h := p.Handler
+	log := ctrl.LoggerFrom(ctx).WithValues("kind", kindPod, "object", klog.KRef(req.Namespace, req.Name), "operation", req.Operation)
+	ctx = ctrl.LoggerInto(ctx, log)
+	pod := &corev1.Pod{}
+	if err := h.Decoder.Decode(req, pod); err != nil {
+		return admission.Errored(http.StatusBadRequest, err)
+	}
+	m := podMutation{Stamp: h.Identity.StampFor(req.UserInfo.Username, nil, licensing.PodAsTemplate(pod))}
+	name := pod.Name
+	if name == "" && pod.GenerateName != "" {
+		// The API server generates the name after the mutating webhooks:
+		// the seat is held under a name, so this path generates it.
+		name = generateName(pod.GenerateName)
+		m.Name = name
+	}
+	w := licensing.WorkloadFromPodSpec(kindPod, name, req.Namespace, pod.ObjectMeta, &pod.Spec, nil)
+	w.User, _ = h.Identity.UserOf(req.UserInfo.Username, nil, licensing.PodAsTemplate(pod))
+	// The API server gives the Pod its UID after the mutating webhooks: its
+	// seat and uses are keyed by this request's (licensing.AdmissionUID).
+	uid := pod.UID
+	if uid == "" {
+		uid = types.UID(licensing.AdmissionUID(string(req.UID)))
+	}
+	d, err := h.decide(ctx, &w, nil, PodRef{Namespace: req.Namespace, Name: w.Name, UID: uid}, ptr.Deref(req.DryRun, false))
+	if err != nil {
+		log.Error(err, "Admission decision failed")
+		return admission.Errored(http.StatusInternalServerError, err)
+	}
+	if !d.Allowed {
+		log.V(2).Info("Denied workload", "reason", d.Message)
+		return admission.Denied(d.Message).WithWarnings(d.Warnings...)
+	}
+	m.PreventVM = d.PreventVM
+	patched := PodCreatePatch(pod, m)
+	if patched == nil {
+		return admission.Allowed("").WithWarnings(d.Warnings...)
+	}
+	raw, err := json.Marshal(patched)
+	if err != nil {
+		return admission.Errored(http.StatusInternalServerError, err)
+	}
+	log.V(2).Info("Admitting Pod", "user", w.User, "preventVM", d.PreventVM)
+	return admission.PatchResponseFromRaw(req.Object.Raw, raw).WithWarnings(d.Warnings...)
+}
+
+// podMutation is what the mutating Pod path changes in a Pod at CREATE.
+type podMutation struct {
+	// Name is the name generated from metadata.generateName, or "".
+	Name string
+	// Stamp is the user stamp.
+	Stamp licensing.Stamp
+	// PreventVM adds the node affinity that keeps the Pod off virtual-machine nodes.
+	PreventVM bool
+}
+
+// PodCreatePatch is the Pod as the mutating path stores it, or nil when it
+// stays as it was sent: the name it generated, the user stamp, and, when a
+// licence it is admitted under has preventVM, the node affinity that keeps
+// it off virtual-machine nodes (licensing.WithoutVMNodes). It is the one
+// place that changes a Pod at CREATE (a scheduling gate belongs here too).
+func PodCreatePatch(pod *corev1.Pod, m podMutation) *corev1.Pod {
+	if m.Name == "" && !m.Stamp.Set && !m.PreventVM {
+		return nil
+	}
+	out := pod.DeepCopy()
+	if m.Name != "" {
+		out.Name = m.Name
+	}
+	if m.Stamp.Set {
+		applyStamp(&out.Annotations, m.Stamp)
+	}
+	if m.PreventVM {
+		out.Spec.Affinity = licensing.WithoutVMNodes(out.Spec.Affinity)
+	}
+	return out
+}
+
+// maxGeneratedNameLength is how much of generateName the API server keeps
+// (k8s.io/apiserver/pkg/storage/names): a name of at most 63 characters.
+const maxGeneratedNameLength = 63 - 5
+
+// generateName is a name from generateName as the API server would make
+// it: the prefix and 5 random characters. A name that another Pod has is
+// refused by the storage (AlreadyExists) and its creator retries, as the
+// workload controllers do.
+func generateName(base string) string {
+	if len(base) > maxGeneratedNameLength {
+		base = base[:maxGeneratedNameLength]
+	}
+	return base + utilrand.String(5)
+}
+
+// applyStamp writes the stamp into annotations ("" removes the user).
+func applyStamp(annotations *map[string]string, stamp licensing.Stamp) {
+	if stamp.User == "" {
+		delete(*annotations, licensing.UserAnnotation)
+		return
+	}
+	if *annotations == nil {
+		*annotations = map[string]string{}
+	}
+	(*annotations)[licensing.UserAnnotation] = stamp.User
+}
