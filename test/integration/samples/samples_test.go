@@ -99,6 +99,38 @@ var _ = Describe("config/samples", Ordered, ContinueOnFailure, func() {
 		Expect(stale).To(BeEmpty(), "expectation files of no sample: remove them, or restore their samples")
 	})
 
+	It("use every spec field of LicenseProduct, SoftwareLicense and LicenseAssignment", func() {
+		// A policy field counts once whether a product's policy, its
+		// policyDefaults or a licence's overrides use it.
+		want, used := map[string]bool{}, map[string]bool{}
+		for _, crd := range testEnv.CRDs {
+			kind := crd.Spec.Names.Kind
+			if !slices.Contains(checkedKinds, kind) {
+				continue
+			}
+			schema := crd.Spec.Versions[0].Schema.OpenAPIV3Schema
+			for _, f := range SpecFields(kind, schema) {
+				want[f] = true
+			}
+			for _, obj := range checked {
+				if obj.GetKind() == kind {
+					for _, f := range UsedFields(kind, schema, obj.Object) {
+						used[f] = true
+					}
+				}
+			}
+		}
+		Expect(want).NotTo(BeEmpty())
+		var unused []string
+		for f := range want {
+			if !used[f] {
+				unused = append(unused, f)
+			}
+		}
+		slices.Sort(unused)
+		Expect(unused).To(BeEmpty(), "the samples show each field in use: use these in config/samples")
+	})
+
 	It("gets, for every sample, the status its expectation file lists", func() {
 		expectations := map[string]Expectation{}
 		for _, obj := range checked {
