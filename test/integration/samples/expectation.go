@@ -98,8 +98,8 @@ func decodeJSON(data []byte) (any, error) {
 //
 //   - a map matches when each key expected matches the same key of actual;
 //     keys actual has beyond them are not compared; a key actual lacks
-//     matches only Absent, a map of nothing but Absent, 0 or false (what
-//     a Go client reads a missing number or bool as);
+//     matches only Absent, 0 or false (what a Go client reads a missing
+//     number or bool as), or a map of nothing but these;
 //   - a list of maps that all have a "type" (conditions) matches when each
 //     expected element matches the actual element of its type;
 //   - any other list matches element by element, with as many elements;
@@ -121,7 +121,7 @@ func Mismatches(path string, expected, actual any, now time.Time) []string {
 		for _, k := range slices.Sorted(maps.Keys(e)) {
 			av, present := a[k]
 			child := path + "." + k
-			if !present && (onlyAbsent(e[k]) || zero(e[k])) {
+			if !present && missingMatches(e[k]) {
 				continue
 			}
 			if e[k] == Absent {
@@ -205,10 +205,11 @@ func zero(v any) bool {
 	return v == false || (ok && n.String() == "0")
 }
 
-// onlyAbsent says whether v is Absent, or a map of nothing but onlyAbsent
-// values: a field that is not there has none of its fields either.
-func onlyAbsent(v any) bool {
-	if v == Absent {
+// missingMatches says whether a field that is not there matches v:
+// Absent, 0, false, or a map of nothing but such values (a field that is
+// not there has none of its fields either).
+func missingMatches(v any) bool {
+	if v == Absent || zero(v) {
 		return true
 	}
 	m, ok := v.(map[string]any)
@@ -216,7 +217,7 @@ func onlyAbsent(v any) bool {
 		return false
 	}
 	for _, child := range m {
-		if !onlyAbsent(child) {
+		if !missingMatches(child) {
 			return false
 		}
 	}
