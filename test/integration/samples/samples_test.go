@@ -59,7 +59,9 @@ var _ = Describe("config/samples", Ordered, ContinueOnFailure, func() {
 			if namespaced && obj.GetNamespace() == "" {
 				obj.SetNamespace(samplesNamespace)
 			}
-			Expect(k8sClient.Create(ctx, obj.DeepCopy())).To(Succeed(), "the API server refuses the sample %s", describe(obj))
+			// Strict, as kubectl apply validates: a field the schema does not
+			// know is refused, not dropped.
+			Expect(k8sClient.Create(ctx, obj.DeepCopy(), client.FieldValidation("Strict"))).To(Succeed(), "the API server refuses the sample %s", describe(obj))
 			if w := adminWarnings.Take(); len(w) > 0 {
 				GinkgoWriter.Printf("%s was admitted with warnings:\n  %s\n", describe(obj), strings.Join(w, "\n  "))
 			}
