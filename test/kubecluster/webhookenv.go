@@ -19,6 +19,7 @@ import (
 	"time"
 
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
@@ -46,15 +47,13 @@ func Scheme() *runtime.Scheme {
 // the envtest assets) and returns the webhook configurations exactly as they
 // ship: namespaceSelector, matchConditions and timeouts included.
 func KustomizedWebhooks(assets string) ([]*admissionregistrationv1.MutatingWebhookConfiguration, []*admissionregistrationv1.ValidatingWebhookConfiguration, error) {
-	var out, stderr bytes.Buffer
-	cmd := exec.Command(filepath.Join(assets, "kubectl"), "kustomize", filepath.Join(utiltesting.RepoRoot(), "config", "webhook"))
-	cmd.Stdout, cmd.Stderr = &out, &stderr
-	if err := cmd.Run(); err != nil {
-		return nil, nil, fmt.Errorf("kubectl kustomize config/webhook: %w: %s", err, stderr.String())
+	out, err := Kustomize(assets, filepath.Join("config", "webhook"))
+	if err != nil {
+		return nil, nil, err
 	}
 	var muts []*admissionregistrationv1.MutatingWebhookConfiguration
 	var vals []*admissionregistrationv1.ValidatingWebhookConfiguration
-	err := eachDocument(&out, func(kind string, doc []byte) error {
+	err = eachDocument(bytes.NewReader(out), func(kind string, doc []byte) error {
 		switch kind {
 		case "MutatingWebhookConfiguration":
 			m := &admissionregistrationv1.MutatingWebhookConfiguration{}
@@ -75,6 +74,40 @@ func KustomizedWebhooks(assets string) ([]*admissionregistrationv1.MutatingWebho
 		return nil, nil, err
 	}
 	return muts, vals, nil
+}
+
+// Kustomize renders the kustomization in dir, a directory of the repository
+// such as config/samples, with kubectl kustomize (kubectl from the envtest
+// assets), as `kubectl apply -k` would.
+func Kustomize(assets, dir string) ([]byte, error) {
+	var out, stderr bytes.Buffer
+	cmd := exec.Command(filepath.Join(assets, "kubectl"), "kustomize", filepath.Join(utiltesting.RepoRoot(), dir))
+	cmd.Stdout, cmd.Stderr = &out, &stderr
+	if err := cmd.Run(); err != nil {
+		return nil, fmt.Errorf("kubectl kustomize %s: %w: %s", dir, err, stderr.String())
+	}
+	return out.Bytes(), nil
+}
+
+// KustomizedObjects renders the kustomization in dir (Kustomize) and returns
+// its objects in the order kustomize emits them.
+func KustomizedObjects(assets, dir string) ([]*unstructured.Unstructured, error) {
+	out, err := Kustomize(assets, dir)
+	if err != nil {
+		return nil, err
+	}
+	var objs []*unstructured.Unstructured
+	err = eachDocument(bytes.NewReader(out), func(_ string, doc []byte) error {
+		u := &unstructured.Unstructured{}
+		if err := yaml.Unmarshal(doc, &u.Object); err != nil {
+			return fmt.Errorf("%s: %w", dir, err)
+		}
+		if len(u.Object) > 0 {
+			objs = append(objs, u)
+		}
+		return nil
+	})
+	return objs, err
 }
 
 // FreePort returns a free TCP port on the loopback interface.

@@ -18,18 +18,13 @@ import (
 	"k8s.io/apimachinery/pkg/util/rand"
 	"k8s.io/client-go/rest"
 	"k8s.io/utils/clock"
-	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
-	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
-	"sigs.k8s.io/controller-runtime/pkg/webhook"
 
 	"github.com/license-operator/license-operator/internal/controller"
-	"github.com/license-operator/license-operator/internal/licensing"
 	utiltesting "github.com/license-operator/license-operator/internal/util/testing"
-	licensingwebhook "github.com/license-operator/license-operator/internal/webhook"
 	"github.com/license-operator/license-operator/test/kubecluster"
 )
 
@@ -72,18 +67,8 @@ var _ = BeforeSuite(func() {
 
 	assets, err := utiltesting.EnvtestAssets()
 	Expect(err).NotTo(HaveOccurred())
-	muts, vals, err := kubecluster.KustomizedWebhooks(assets)
+	testEnv, err = kubecluster.WebhookEnvironment(assets)
 	Expect(err).NotTo(HaveOccurred())
-	testEnv = &envtest.Environment{
-		CRDDirectoryPaths:     []string{utiltesting.CRDDir()},
-		ErrorIfCRDPathMissing: true,
-		BinaryAssetsDirectory: assets,
-		WebhookInstallOptions: envtest.WebhookInstallOptions{
-			MutatingWebhooks:   muts,
-			ValidatingWebhooks: vals,
-			LocalServingHost:   "127.0.0.1",
-		},
-	}
 	cfg, err = testEnv.Start()
 	Expect(err).NotTo(HaveOccurred())
 	cfg.QPS, cfg.Burst = 1000, 2000
@@ -91,23 +76,9 @@ var _ = BeforeSuite(func() {
 	Expect(err).NotTo(HaveOccurred())
 
 	// The operator: its ServiceAccount's user, with the rights of cluster-admin.
-	operatorCfg := userConfig(licensing.DefaultOperatorUsername, []string{"system:serviceaccounts", "system:serviceaccounts:license-operator-system"})
-	bindClusterAdmin(licensing.DefaultOperatorUsername)
-
-	wio := &testEnv.WebhookInstallOptions
-	mgr, err := ctrl.NewManager(operatorCfg, ctrl.Options{
-		Scheme:                 scheme,
-		Metrics:                metricsserver.Options{BindAddress: "0"},
-		HealthProbeBindAddress: "0",
-		Cache:                  controller.CacheOptions(),
-		WebhookServer:          webhook.NewServer(webhook.Options{Host: wio.LocalServingHost, Port: wio.LocalServingPort, CertDir: wio.LocalServingCertDir}),
-	})
-	Expect(err).NotTo(HaveOccurred())
-	Expect(controller.SetupWithManager(mgr, controller.Options{Clock: clock.RealClock{}})).To(Succeed())
-	Expect(licensingwebhook.SetupWithManager(mgr)).To(Succeed())
 	var errs <-chan error
-	stopMgr, errs = kubecluster.StartManagers(ctx, mgr)
-	Eventually(func() error { return mgr.GetWebhookServer().StartedChecker()(nil) }).Should(Succeed())
+	stopMgr, errs, err = kubecluster.StartOperator(ctx, testEnv, k8sClient, scheme, controller.Options{Clock: clock.RealClock{}})
+	Expect(err).NotTo(HaveOccurred())
 	Consistently(errs).WithTimeout(time.Second).ShouldNot(Receive())
 })
 
@@ -132,14 +103,6 @@ func userConfig(name string, groups []string) *rest.Config {
 	c := u.Config()
 	c.QPS, c.Burst = 1000, 2000
 	return c
-}
-
-func bindClusterAdmin(user string) {
-	Expect(k8sClient.Create(ctx, &rbacv1.ClusterRoleBinding{
-		ObjectMeta: metav1.ObjectMeta{Name: "test-cluster-admin-" + rand.String(6)},
-		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: "cluster-admin"},
-		Subjects:   []rbacv1.Subject{{APIGroup: rbacv1.GroupName, Kind: rbacv1.UserKind, Name: user}},
-	})).To(Succeed())
 }
 
 // warnings collects the admission warnings a client receives.
