@@ -231,7 +231,8 @@ func main() {
 		os.Exit(1)
 	}
 
-	if err := controller.SetupWithManager(mgr, controller.Options{Clock: clock.RealClock{}, LabelVMNodes: labelVMNodes, UsernamePrefix: usernamePrefix}); err != nil {
+	ctrlOpts := controller.Options{Clock: clock.RealClock{}, LabelVMNodes: labelVMNodes, UsernamePrefix: usernamePrefix}
+	if err := controller.SetupWithManager(mgr, ctrlOpts); err != nil {
 		setupLog.Error(err, "Unable to set up the controllers")
 		os.Exit(1)
 	}

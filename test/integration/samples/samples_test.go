@@ -10,11 +10,13 @@ import (
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/yaml"
 
 	licensingv1alpha1 "github.com/license-operator/license-operator/api/v1alpha1"
+	ut "github.com/license-operator/license-operator/internal/util/testing"
 	"github.com/license-operator/license-operator/test/kubecluster"
 )
 
@@ -49,6 +51,15 @@ var _ = Describe("config/samples", Ordered, ContinueOnFailure, func() {
 	var samples, checked []*unstructured.Unstructured
 
 	BeforeAll(func() {
+		// The node-locked sample solver-ws01 binds to workstation ws01, whose
+		// systemUUID is the first of fea-solver-workstations'
+		// machineFingerprints: a kubelet would register it; here the test does.
+		ws01 := ut.MakeNode("ws01").SystemUUID("4c4c4544-0042-3510-8052-b4c04f4e3332").Ready(corev1.ConditionTrue, time.Now()).Obj()
+		nodeStatus := ws01.Status.DeepCopy()
+		Expect(k8sClient.Create(ctx, ws01)).To(Succeed())
+		ws01.Status = *nodeStatus
+		Expect(k8sClient.Status().Update(ctx, ws01)).To(Succeed())
+
 		var err error
 		samples, err = kubecluster.KustomizedObjects(assets, filepath.Join("config", "samples"))
 		Expect(err).NotTo(HaveOccurred())
