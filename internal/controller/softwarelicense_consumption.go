@@ -50,8 +50,13 @@ func (r *SoftwareLicenseReconciler) gatherConsumption(ctx context.Context, lic *
 // consumptionStatus returns, with no I/O, the licence's status.consumption
 // and how it compares with the policy; nil for a licence that is not of type
 // Consumption.
+//
+// An assignment's usage is read from the status this pass decided for it
+// (decided), when that status is for the current period: at a period
+// boundary the seat decision rebases the assignment on the new period, and
+// the usage it reported before the boundary belongs to the old one.
 func consumptionStatus(lic *licensingv1alpha1.SoftwareLicense, eff *licensingv1alpha1.EffectivePolicy, periodStart *time.Time,
-	ci consumptionInputs) (*licensingv1alpha1.ConsumptionStatus, *licensing.ConsumptionResult) {
+	ci consumptionInputs, decided map[string]licensing.AssignmentDecision) (*licensingv1alpha1.ConsumptionStatus, *licensing.ConsumptionResult) {
 	if eff.Type == nil || *eff.Type != licensingv1alpha1.LicenseTypeConsumption || periodStart == nil {
 		return nil, nil
 	}
@@ -59,6 +64,11 @@ func consumptionStatus(lic *licensingv1alpha1.SoftwareLicense, eff *licensingv1a
 		Uses: ci.uses, Reports: map[string]int64{}}
 	for i := range ci.assignments {
 		a := &ci.assignments[i]
+		if d, ok := decided[licensing.AssignmentKey(a)]; ok {
+			view := a.DeepCopy()
+			view.Status = d.Status
+			a = view
+		}
 		in.Reports[reportKey(a)] = licensing.AssignmentUsage(a, *periodStart)
 	}
 	st, res := licensing.ComputeConsumptionStatus(in)

@@ -138,7 +138,7 @@ func computeStatus(lic *licensingv1alpha1.SoftwareLicense, in licenseInputs, now
 	}
 
 	var consumption *licensing.ConsumptionResult
-	st.Consumption, consumption = consumptionStatus(lic, eff, life.PeriodStart, in.consumption)
+	st.Consumption, consumption = consumptionStatus(lic, eff, life.PeriodStart, in.consumption, seats.decisions)
 
 	if st.Cost, err = licensing.ComputeCost(lic, in.product, usage); err != nil {
 		// An amount beyond what status can hold: leave the cost out rather
