@@ -8,7 +8,7 @@ import (
 	admissionv1 "k8s.io/api/admission/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/types"
-	utilrand "k8s.io/apimachinery/pkg/util/rand"
+	"k8s.io/apiserver/pkg/storage/names"
 	"k8s.io/klog/v2"
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -124,20 +124,11 @@ func PodCreatePatch(pod *corev1.Pod, m podMutation) *corev1.Pod {
 	return out
 }
 
-// maxGeneratedNameLength is how much of generateName the API server keeps
-// (k8s.io/apiserver/pkg/storage/names): a name of at most 63 characters.
-const maxGeneratedNameLength = 63 - 5
-
-// generateName is a name from generateName as the API server would make
-// it: the prefix and 5 random characters. A name that another Pod has is
-// refused by the storage (AlreadyExists) and its creator retries, as the
-// workload controllers do.
-func generateName(base string) string {
-	if len(base) > maxGeneratedNameLength {
-		base = base[:maxGeneratedNameLength]
-	}
-	return base + utilrand.String(5)
-}
+// generateName is a name from generateName made by the API server's own
+// generator (k8s.io/apiserver/pkg/storage/names). A clash is refused by the
+// storage (AlreadyExists) and its creator retries, as the workload
+// controllers do.
+func generateName(base string) string { return names.SimpleNameGenerator.GenerateName(base) }
 
 // applyStamp writes the stamp into annotations ("" removes the user).
 func applyStamp(annotations *map[string]string, stamp licensing.Stamp) {
