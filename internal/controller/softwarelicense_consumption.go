@@ -8,7 +8,6 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	licensingv1alpha1 "github.com/license-operator/license-operator/api/v1alpha1"
 	"github.com/license-operator/license-operator/internal/licensing"
@@ -20,56 +19,49 @@ import (
 // assignments reported in spec.consumption, kept for the period
 // (licensing.ComputeConsumptionStatus).
 
-// consumptionInputs are what the consumption status is computed from: the
-// uses in the licence's use ledger and the assignments bound to it.
-type consumptionInputs struct {
-	uses        *licensingv1alpha1.LicenseUses
-	assignments []licensingv1alpha1.LicenseAssignment
-}
-
-// gatherConsumption reads the licence's use ledger and the assignments bound
-// to it (both from the cache).
-func (r *SoftwareLicenseReconciler) gatherConsumption(ctx context.Context, lic *licensingv1alpha1.SoftwareLicense) (consumptionInputs, error) {
-	var in consumptionInputs
+// gatherConsumption reads the uses in the licence's use ledger (from the
+// cache). The assignments bound to the licence are those the seat decision
+// read already (seatInputs.views, listed by status.license).
+func (r *SoftwareLicenseReconciler) gatherConsumption(ctx context.Context, lic *licensingv1alpha1.SoftwareLicense) (*licensingv1alpha1.LicenseUses, error) {
 	led := &licensingv1alpha1.SeatLedger{}
 	err := r.Get(ctx, types.NamespacedName{Namespace: lic.Namespace, Name: licensing.UsesLedgerName(lic.Name)}, led)
 	switch {
 	case err == nil:
-		in.uses = led.Spec.Uses
-	case !apierrors.IsNotFound(err):
-		return in, fmt.Errorf("reading the use ledger: %w", err)
+		return led.Spec.Uses, nil
+	case apierrors.IsNotFound(err):
+		return nil, nil
 	}
-	asgs := &licensingv1alpha1.LicenseAssignmentList{}
-	if err := r.List(ctx, asgs, client.MatchingFields{IndexAssignmentLicense: licensing.LicenseKey(lic)}); err != nil {
-		return in, fmt.Errorf("listing the assignments of the licence: %w", err)
-	}
-	in.assignments = asgs.Items
-	return in, nil
+	return nil, fmt.Errorf("reading the use ledger: %w", err)
 }
 
 // consumptionStatus returns, with no I/O, the licence's status.consumption
 // and how it compares with the policy; nil for a licence that is not of type
-// Consumption.
+// Consumption. Its reports are those of the assignments bound to the licence
+// before or by this pass (plan.views and plan.decisions).
 //
-// An assignment's usage is read from the status this pass decided for it
-// (decided), when that status is for the current period: at a period
-// boundary the seat decision rebases the assignment on the new period, and
-// the usage it reported before the boundary belongs to the old one.
+// An assignment's usage is read from the status this pass decided for it,
+// when there is one: at a period boundary the seat decision rebases the
+// assignment on the new period, and the usage it reported before the
+// boundary belongs to the old one.
 func consumptionStatus(lic *licensingv1alpha1.SoftwareLicense, eff *licensingv1alpha1.EffectivePolicy, periodStart *time.Time,
-	ci consumptionInputs, decided map[string]licensing.AssignmentDecision) (*licensingv1alpha1.ConsumptionStatus, *licensing.ConsumptionResult) {
+	uses *licensingv1alpha1.LicenseUses, plan seatPlan) (*licensingv1alpha1.ConsumptionStatus, *licensing.ConsumptionResult) {
 	if eff.Type == nil || *eff.Type != licensingv1alpha1.LicenseTypeConsumption || periodStart == nil {
 		return nil, nil
 	}
 	in := licensing.ConsumptionStatusInput{Policy: eff.Consumption, PeriodStart: *periodStart, Previous: lic.Status.Consumption,
-		Uses: ci.uses, Reports: map[string]int64{}}
-	for i := range ci.assignments {
-		a := &ci.assignments[i]
-		if d, ok := decided[licensing.AssignmentKey(a)]; ok {
+		Uses: uses, Reports: map[string]int64{}}
+	key := licensing.LicenseKey(lic)
+	for k, a := range plan.views {
+		bound := a.Status.License == key
+		if d, ok := plan.decisions[k]; ok {
+			bound = bound || d.Status.License == key
 			view := a.DeepCopy()
 			view.Status = d.Status
 			a = view
 		}
-		in.Reports[reportKey(a)] = licensing.AssignmentUsage(a, *periodStart)
+		if bound {
+			in.Reports[reportKey(a)] = licensing.AssignmentUsage(a, *periodStart)
+		}
 	}
 	st, res := licensing.ComputeConsumptionStatus(in)
 	return &st, &res

@@ -26,8 +26,8 @@ type licenseInputs struct {
 	key keyResult
 	// seats is what the seat decision reads.
 	seats seatInputs
-	// consumption is what the consumption status reads.
-	consumption consumptionInputs
+	// uses are the uses in the licence's use ledger (nil without one).
+	uses *licensingv1alpha1.LicenseUses
 }
 
 // licenseDecision is everything a pass of the licence decided, for
@@ -69,7 +69,7 @@ func (r *SoftwareLicenseReconciler) gatherInputs(ctx context.Context, lic *licen
 	if in.seats, err = r.gatherSeats(ctx, lic); err != nil {
 		return in, err
 	}
-	if in.consumption, err = r.gatherConsumption(ctx, lic); err != nil {
+	if in.uses, err = r.gatherConsumption(ctx, lic); err != nil {
 		return in, err
 	}
 	return in, nil
@@ -138,7 +138,7 @@ func computeStatus(lic *licensingv1alpha1.SoftwareLicense, in licenseInputs, now
 	}
 
 	var consumption *licensing.ConsumptionResult
-	st.Consumption, consumption = consumptionStatus(lic, eff, life.PeriodStart, in.consumption, seats.decisions)
+	st.Consumption, consumption = consumptionStatus(lic, eff, life.PeriodStart, in.uses, seats)
 
 	if st.Cost, err = licensing.ComputeCost(lic, in.product, usage); err != nil {
 		// An amount beyond what status can hold: leave the cost out rather
