@@ -38,7 +38,7 @@ limitations under the License.
 //     spec.providerID is a cloud virtual machine, and writes nothing else.
 //
 // The seat ledgers of Concurrent assignments are written by the admission
-// webhook, the seat releaser and the recount (internal/webhook/workload).
+// webhook, the seat releaser and the recount (internal/seats).
 package controller
 
 import (

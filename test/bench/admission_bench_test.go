@@ -45,6 +45,7 @@ import (
 
 	licensingv1alpha1 "github.com/license-operator/license-operator/api/v1alpha1"
 	"github.com/license-operator/license-operator/internal/licensing"
+	"github.com/license-operator/license-operator/internal/seats"
 	utiltesting "github.com/license-operator/license-operator/internal/util/testing"
 	licensingwebhook "github.com/license-operator/license-operator/internal/webhook"
 	"github.com/license-operator/license-operator/internal/webhook/workload"
@@ -102,7 +103,7 @@ func startAdmissionEnv(b *testing.B) *admissionEnv {
 	// The do-nothing webhook: same server, same TLS, always allows.
 	ae.mgr.GetWebhookServer().Register("/noop", &webhook.Admission{Handler: admission.HandlerFunc(
 		func(context.Context, admission.Request) admission.Response { return admission.Allowed("") })})
-	ledger := &workload.Ledger{Reader: ae.mgr.GetAPIReader(), Writer: ae.mgr.GetClient(), Clock: clock.RealClock{}, Grace: workload.LedgerGrace}
+	ledger := &seats.Ledger{Reader: ae.mgr.GetAPIReader(), Writer: ae.mgr.GetClient(), Clock: clock.RealClock{}, Grace: seats.LedgerGrace}
 	ae.handler = workload.NewHandler(ae.mgr.GetClient(), scheme, ledger, nil)
 	ae.stop, _ = kubecluster.StartManagers(ctx, ae.mgr)
 	ae.c, err = client.New(cfg, client.Options{Scheme: scheme})
@@ -254,7 +255,7 @@ func (ae *admissionEnv) drainConcurrent(b *testing.B) {
 	deadline := time.Now().Add(time.Minute)
 	for {
 		l := &licensingv1alpha1.SeatLedger{}
-		err := ae.c.Get(ctx, client.ObjectKey{Namespace: benchNS, Name: workload.LedgerName("runners")}, l)
+		err := ae.c.Get(ctx, client.ObjectKey{Namespace: benchNS, Name: seats.LedgerName("runners")}, l)
 		if err == nil && len(l.Spec.Entries) == 0 {
 			return
 		}
@@ -323,7 +324,7 @@ func BenchmarkAdmission(b *testing.B) {
 		b.ResetTimer()
 		for i := range b.N {
 			t := time.Now()
-			d, err := ae.handler.Decide(ctx, &w, workload.PodRef{Namespace: benchNS, Name: pod.Name}, false)
+			d, err := ae.handler.Decide(ctx, &w, seats.PodRef{Namespace: benchNS, Name: pod.Name}, false)
 			lat[i] = time.Since(t)
 			if err != nil || !d.Allowed {
 				b.Fatalf("decision: %+v %v", d, err)

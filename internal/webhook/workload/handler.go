@@ -30,6 +30,7 @@ import (
 
 	licensingv1alpha1 "github.com/license-operator/license-operator/api/v1alpha1"
 	"github.com/license-operator/license-operator/internal/licensing"
+	"github.com/license-operator/license-operator/internal/seats"
 )
 
 const (
@@ -47,10 +48,10 @@ type Handler struct {
 	// Client reads products, licences, assignments and namespaces (a cache is fine:
 	// they are decisions of the controllers, not counters).
 	Client client.Reader
-	Ledger *Ledger
+	Ledger *seats.Ledger
 	// Uses keeps the uses of consumption licences and counted features;
 	// nil counts none.
-	Uses     *UseLedger
+	Uses     *seats.UseLedger
 	Decoder  admission.Decoder
 	Recorder events.EventRecorder
 	// Identity tells people from the trusted workload controllers: the
@@ -60,7 +61,7 @@ type Handler struct {
 }
 
 // NewHandler returns a handler reading through c and keeping ledgers through ledger.
-func NewHandler(c client.Reader, scheme *runtime.Scheme, ledger *Ledger, recorder events.EventRecorder) *Handler {
+func NewHandler(c client.Reader, scheme *runtime.Scheme, ledger *seats.Ledger, recorder events.EventRecorder) *Handler {
 	return &Handler{Client: c, Ledger: ledger, Decoder: admission.NewDecoder(scheme), Recorder: recorder, Identity: licensing.DefaultIdentity()}
 }
 
@@ -139,8 +140,8 @@ type Decision struct {
 	PreventVM bool
 }
 
-func podRef(req admission.Request, w *licensing.Workload) PodRef {
-	ref := PodRef{Namespace: w.Namespace, Name: w.Name}
+func podRef(req admission.Request, w *licensing.Workload) seats.PodRef {
+	ref := seats.PodRef{Namespace: w.Namespace, Name: w.Name}
 	if req.Kind.Kind == kindPod {
 		meta := &metav1.PartialObjectMetadata{}
 		if err := jsonUnmarshal(req.Object.Raw, meta); err == nil {
@@ -152,7 +153,7 @@ func podRef(req admission.Request, w *licensing.Workload) PodRef {
 
 // Decide admits or refuses the workload; for a Pod it takes Concurrent seats
 // from ledgers and uses of consumption licences (unless dryRun).
-func (h *Handler) Decide(ctx context.Context, w *licensing.Workload, pod PodRef, dryRun bool) (Decision, error) {
+func (h *Handler) Decide(ctx context.Context, w *licensing.Workload, pod seats.PodRef, dryRun bool) (Decision, error) {
 	return h.decide(ctx, w, nil, pod, dryRun)
 }
 
@@ -161,7 +162,7 @@ func (h *Handler) Decide(ctx context.Context, w *licensing.Workload, pod PodRef,
 type pass struct {
 	h      *Handler
 	w      *licensing.Workload
-	pod    PodRef
+	pod    seats.PodRef
 	dryRun bool
 
 	products    []licensingv1alpha1.LicenseProduct
@@ -193,7 +194,7 @@ func (a *pass) undo(ctx context.Context) {
 // decide is Decide for the products w needs that before (when not nil) did
 // not need. Each product is decided by admitProduct; a refusal of any gives
 // back what the others took.
-func (h *Handler) decide(ctx context.Context, w, before *licensing.Workload, pod PodRef, dryRun bool) (Decision, error) {
+func (h *Handler) decide(ctx context.Context, w, before *licensing.Workload, pod seats.PodRef, dryRun bool) (Decision, error) {
 	// Leave a margin of the webhook timeout for the answer to travel back.
 	ctx, cancel := context.WithTimeout(ctx, 4*time.Second)
 	defer cancel()
@@ -357,7 +358,7 @@ func (h *Handler) takeUse(ctx context.Context, a *pass, c *licensing.Cover) (str
 	return "", nil
 }
 
-func (h *Handler) reserve(ctx context.Context, c licensing.Cover, pod PodRef, allowOver, dryRun bool) (Reservation, error) {
+func (h *Handler) reserve(ctx context.Context, c licensing.Cover, pod seats.PodRef, allowOver, dryRun bool) (seats.Reservation, error) {
 	if dryRun {
 		return h.Ledger.Peek(ctx, c.Assignment, pod, c.Seats, allowOver)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -24,6 +25,7 @@ import (
 
 	licensingv1alpha1 "github.com/license-operator/license-operator/api/v1alpha1"
 	"github.com/license-operator/license-operator/internal/licensing"
+	"github.com/license-operator/license-operator/internal/seats"
 	utiltesting "github.com/license-operator/license-operator/internal/util/testing"
 )
 
@@ -66,17 +68,17 @@ func TestDecideGivesSeatsBackOnError(t *testing.T) {
 			}
 			return c.List(ctx, list, opts...)
 		}}).Build()
-	h := NewHandler(c, s, &Ledger{Reader: c, Writer: c, Clock: clocktesting.NewFakeClock(time.Now()), Grace: LedgerGrace}, nil)
+	h := NewHandler(c, s, &seats.Ledger{Reader: c, Writer: c, Clock: clocktesting.NewFakeClock(time.Now()), Grace: seats.LedgerGrace}, nil)
 	meta := metav1.ObjectMeta{Annotations: map[string]string{licensingv1alpha1.ProductAnnotation: "cad,db"}}
 	w := licensing.WorkloadFromPodSpec("Pod", "p", ns, meta, &corev1.PodSpec{}, nil)
-	if _, err := h.Decide(context.Background(), &w, PodRef{Namespace: ns, Name: "p", UID: "uid-p"}, false); err == nil {
+	if _, err := h.Decide(context.Background(), &w, seats.PodRef{Namespace: ns, Name: "p", UID: "uid-p"}, false); err == nil {
 		t.Fatal("Decide succeeded although the licences of db could not be listed")
 	}
 	l := &licensingv1alpha1.SeatLedger{}
-	if err := c.Get(context.Background(), types.NamespacedName{Namespace: ns, Name: LedgerName("a")}, l); err != nil {
+	if err := c.Get(context.Background(), types.NamespacedName{Namespace: ns, Name: seats.LedgerName("a")}, l); err != nil {
 		t.Fatal(err)
 	}
-	if entryOf(l, "p") >= 0 {
+	if slices.ContainsFunc(l.Spec.Entries, func(e licensingv1alpha1.SeatLedgerEntry) bool { return e.Pod == "p" }) {
 		t.Errorf("the refused Pod still holds the seat of product cad: ledger %v", l.Spec.Entries)
 	}
 }
@@ -107,7 +109,7 @@ func TestHandleUsesTheRequester(t *testing.T) {
 			return o.(*licensingv1alpha1.SoftwareLicense).Status.Product.Covers
 		}).
 		WithObjects(utiltesting.MakeProduct("cad").Obj(), lic, asg).Build()
-	h := NewHandler(c, s, &Ledger{Reader: c, Writer: c, Clock: clocktesting.NewFakeClock(time.Now()), Grace: LedgerGrace}, nil)
+	h := NewHandler(c, s, &seats.Ledger{Reader: c, Writer: c, Clock: clocktesting.NewFakeClock(time.Now()), Grace: seats.LedgerGrace}, nil)
 	h.Identity = licensing.Identity{TrustedControllers: licensing.DefaultTrustedWorkloadControllers, UsernamePrefix: "oidc:"}
 	podRequest := func(requester, annotated string) admission.Request {
 		pod := &corev1.Pod{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "Pod"},

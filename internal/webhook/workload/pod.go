@@ -15,6 +15,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
 	"github.com/license-operator/license-operator/internal/licensing"
+	"github.com/license-operator/license-operator/internal/seats"
 )
 
 // PodPath serves the one mutating path of Pods: a Pod's CREATE is stamped,
@@ -70,7 +71,7 @@ func (p *PodAdmission) create(ctx context.Context, req admission.Request) admiss
 	if uid == "" {
 		uid = types.UID(licensing.AdmissionUID(string(req.UID)))
 	}
-	d, err := h.decide(ctx, &w, nil, PodRef{Namespace: req.Namespace, Name: w.Name, UID: uid}, ptr.Deref(req.DryRun, false))
+	d, err := h.decide(ctx, &w, nil, seats.PodRef{Namespace: req.Namespace, Name: w.Name, UID: uid}, ptr.Deref(req.DryRun, false))
 	if err != nil {
 		log.Error(err, "Admission decision failed")
 		return admission.Errored(http.StatusInternalServerError, err)

@@ -2,7 +2,6 @@ package workload
 
 import (
 	"context"
-	"time"
 
 	"k8s.io/client-go/rest"
 	"k8s.io/utils/clock"
@@ -12,12 +11,8 @@ import (
 
 	licensingv1alpha1 "github.com/license-operator/license-operator/api/v1alpha1"
 	"github.com/license-operator/license-operator/internal/licensing"
+	"github.com/license-operator/license-operator/internal/seats"
 )
-
-// LedgerGrace is how long a ledger entry is kept for a Pod that does not exist
-// yet: the Pod is admitted before it is stored, and a later admission plugin
-// may still refuse it.
-const LedgerGrace = 30 * time.Second
 
 // The one mutating Pod path (pod.go): a Pod's CREATE is stamped with its
 // user, decided, given its Concurrent seat and its uses of consumption
@@ -99,32 +94,19 @@ func SetupWithManager(mgr ctrl.Manager, opts ...Options) error {
 	if err != nil {
 		return err
 	}
-	ledger := &Ledger{Reader: lc, Writer: lc, Clock: clk, Grace: LedgerGrace}
+	rooms, err := seats.SetupWithManager(mgr, lc, clk)
+	if err != nil {
+		return err
+	}
 	recorder := mgr.GetEventRecorder("license-operator-admission")
-	h := NewHandler(mgr.GetClient(), mgr.GetScheme(), ledger, recorder)
+	h := NewHandler(mgr.GetClient(), mgr.GetScheme(), rooms.Ledger, recorder)
 	h.Identity = id
-	h.Uses = &UseLedger{Reader: lc, Writer: lc, Clock: clk, Recorder: recorder}
+	h.Uses = rooms.Uses
 	srv := mgr.GetWebhookServer()
 	stamper := NewStamper(mgr.GetScheme(), id)
 	srv.Register(PodPath, &webhook.Admission{Handler: &PodAdmission{Handler: h, Stamper: stamper}})
 	srv.Register(StampWorkloadPath, &webhook.Admission{Handler: stamper})
 	srv.Register(PodUpdatePath, &webhook.Admission{Handler: h})
 	srv.Register(WorkloadPath, &webhook.Admission{Handler: h})
-	rel := &releasing{now: time.Now}
-	releaser := &SeatReleaser{Cache: mgr.GetClient(), Reader: lc, Ledger: ledger, Grace: LedgerGrace, releasing: rel}
-	if err := releaser.SetupWithManager(mgr); err != nil {
-		return err
-	}
-	recounter := &SeatRecounter{
-		Cache: mgr.GetClient(), Reader: lc, Writer: lc, Clock: clk, Grace: LedgerGrace,
-		Recorder:  mgr.GetEventRecorder("license-operator-seat-recount"),
-		releasing: rel, licensed: releaser.needsLicence,
-	}
-	if err := recounter.SetupWithManager(mgr); err != nil {
-		return err
-	}
-	if err := (&UseRecounter{Cache: mgr.GetClient(), Reader: lc, Writer: lc, Clock: clk, Grace: LedgerGrace}).SetupWithManager(mgr); err != nil {
-		return err
-	}
 	return (&MatchConditionsSyncer{Client: mgr.GetClient()}).SetupWithManager(mgr)
 }

@@ -22,8 +22,8 @@ import (
 
 	licensingv1alpha1 "github.com/license-operator/license-operator/api/v1alpha1"
 	"github.com/license-operator/license-operator/internal/licensing"
+	"github.com/license-operator/license-operator/internal/seats"
 	utiltesting "github.com/license-operator/license-operator/internal/util/testing"
-	"github.com/license-operator/license-operator/internal/webhook/workload"
 	"github.com/license-operator/license-operator/test/kubecluster"
 )
 
@@ -92,7 +92,7 @@ var _ = Describe("A licensed Deployment", func() {
 	}
 	ledgerLen := func(g Gomega) int {
 		l := &licensingv1alpha1.SeatLedger{}
-		err := k8sClient.Get(ctx, types.NamespacedName{Namespace: ns, Name: workload.LedgerName(sa)}, l)
+		err := k8sClient.Get(ctx, types.NamespacedName{Namespace: ns, Name: seats.LedgerName(sa)}, l)
 		if apierrors.IsNotFound(err) {
 			return 0
 		}
@@ -277,7 +277,7 @@ var _ = Describe("Seat ledgers", func() {
 		Expect(k8sClient.Create(ctx, asg)).To(Succeed())
 		pod := kubecluster.MakePod("holder", ns).Product(product).ServiceAccount(sa).Obj()
 		Eventually(func() error { return k8sClient.Create(ctx, pod.DeepCopy()) }).WithTimeout(time.Minute).WithPolling(500 * time.Millisecond).Should(Succeed())
-		key := types.NamespacedName{Namespace: ns, Name: workload.LedgerName(sa)}
+		key := types.NamespacedName{Namespace: ns, Name: seats.LedgerName(sa)}
 		l := &licensingv1alpha1.SeatLedger{}
 		Expect(k8sClient.Get(ctx, key, l)).To(Succeed())
 		Expect(l.Spec.Entries).To(HaveLen(1))

@@ -22,6 +22,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
 	licensingv1alpha1 "github.com/license-operator/license-operator/api/v1alpha1"
+	"github.com/license-operator/license-operator/internal/seats"
 	utiltesting "github.com/license-operator/license-operator/internal/util/testing"
 	"github.com/license-operator/license-operator/internal/webhook/workload"
 	"github.com/license-operator/license-operator/test/kubecluster"
@@ -102,7 +103,7 @@ func eventuallyDenied(mk func() client.Object, parts ...string) string {
 // (none when it does not exist).
 func ledger(ns, assignment string) map[string]licensingv1alpha1.SeatLedgerEntry {
 	l := &licensingv1alpha1.SeatLedger{}
-	err := k8sClient.Get(ctx, types.NamespacedName{Namespace: ns, Name: workload.LedgerName(assignment)}, l)
+	err := k8sClient.Get(ctx, types.NamespacedName{Namespace: ns, Name: seats.LedgerName(assignment)}, l)
 	if apierrors.IsNotFound(err) {
 		return map[string]licensingv1alpha1.SeatLedgerEntry{}
 	}
@@ -392,18 +393,18 @@ func oneSeatLedger() (string, *oneSeat, *clocktesting.FakeClock) {
 	ns := newNamespace()
 	asg := createAssignment(utiltesting.MakeAssignment("sa", ns).License("none").ServiceAccount("default").Seats(1).Obj(), kubecluster.BoundStatus(ns+"/none", 1))
 	fake := clocktesting.NewFakeClock(time.Now())
-	return ns, &oneSeat{Ledger: &workload.Ledger{Reader: k8sClient, Writer: operatorClient, Clock: fake, Grace: workload.LedgerGrace}, asg: asg}, fake
+	return ns, &oneSeat{Ledger: &seats.Ledger{Reader: k8sClient, Writer: operatorClient, Clock: fake, Grace: seats.LedgerGrace}, asg: asg}, fake
 }
 
 // oneSeat is the ledger of a one-seat assignment.
 type oneSeat struct {
-	*workload.Ledger
+	*seats.Ledger
 	asg *licensingv1alpha1.LicenseAssignment
 }
 
 // reserve asks for the seat for Pod name (uid) and expects an answer.
-func (o *oneSeat) reserve(name string, uid types.UID) workload.Reservation {
-	res, err := o.Reserve(ctx, o.asg, workload.PodRef{Namespace: o.asg.Namespace, Name: name, UID: uid}, 1, false)
+func (o *oneSeat) reserve(name string, uid types.UID) seats.Reservation {
+	res, err := o.Reserve(ctx, o.asg, seats.PodRef{Namespace: o.asg.Namespace, Name: name, UID: uid}, 1, false)
 	Expect(err).NotTo(HaveOccurred())
 	return res
 }
@@ -437,7 +438,7 @@ var _ = Describe("Seat release", func() {
 		Expect(res.Admitted).To(BeFalse(), "within the grace the ghost may still be on its way")
 		Expect(res.Holders).To(ConsistOf("ghost"))
 
-		fake.SetTime(now.Add(workload.LedgerGrace + time.Second))
+		fake.SetTime(now.Add(seats.LedgerGrace + time.Second))
 		res = l.reserve("next", "uid-next")
 		Expect(res.Admitted).To(BeTrue())
 		Expect(ledger(ns, "sa")).To(SatisfyAll(HaveLen(1), HaveKey("next")))
@@ -462,12 +463,12 @@ var _ = Describe("Seat ledger and Pod names", func() {
 
 		By("a second create of x whose next product is refused gives back only what it took")
 		l.reserve("x", "uid-dup-1")
-		Expect(l.Unreserve(ctx, l.asg, workload.PodRef{Namespace: ns, Name: "x", UID: "uid-dup-1"})).To(Succeed())
+		Expect(l.Unreserve(ctx, l.asg, seats.PodRef{Namespace: ns, Name: "x", UID: "uid-dup-1"})).To(Succeed())
 		Expect(ledger(ns, "sa")).To(HaveKey("x"), "the live Pod x still holds the seat")
 
 		By("a second create of x that the storage refuses leaves the seat with the live Pod")
 		l.reserve("x", "uid-dup-2")
-		fake.SetTime(now.Add(workload.LedgerGrace + time.Second))
+		fake.SetTime(now.Add(seats.LedgerGrace + time.Second))
 		res = l.reserve("y", "uid-y")
 		Expect(res.Admitted).To(BeFalse(), "x is live and holds the only seat")
 		Expect(res.Holders).To(ConsistOf("x"))

@@ -16,8 +16,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
 	licensingv1alpha1 "github.com/license-operator/license-operator/api/v1alpha1"
+	"github.com/license-operator/license-operator/internal/seats"
 	utiltesting "github.com/license-operator/license-operator/internal/util/testing"
-	"github.com/license-operator/license-operator/internal/webhook/workload"
 	"github.com/license-operator/license-operator/test/kubecluster"
 )
 
@@ -74,7 +74,7 @@ func oneSeatHeld() (string, string, *corev1.Pod) {
 // seatLedger reads the ledger of assignment "sa" as the test harness.
 func seatLedger(ns string) *licensingv1alpha1.SeatLedger {
 	l := &licensingv1alpha1.SeatLedger{}
-	Expect(k8sClient.Get(ctx, types.NamespacedName{Namespace: ns, Name: workload.LedgerName("sa")}, l)).To(Succeed())
+	Expect(k8sClient.Get(ctx, types.NamespacedName{Namespace: ns, Name: seats.LedgerName("sa")}, l)).To(Succeed())
 	return l
 }
 
@@ -105,7 +105,7 @@ var _ = Describe("The seat ledger is out of tenants' reach", func() {
 			Expect(apierrors.IsForbidden(err)).To(BeTrue(), "%s: %v", verb, err)
 			Expect(err.Error()).To(ContainSubstring(fmt.Sprintf("User %q cannot %s resource \"seatledgers\"", mallory, verb)))
 		}
-		key := types.NamespacedName{Namespace: ns, Name: workload.LedgerName("sa")}
+		key := types.NamespacedName{Namespace: ns, Name: seats.LedgerName("sa")}
 		forbidden(mc.Get(ctx, key, &licensingv1alpha1.SeatLedger{}), "get")
 		forbidden(mc.List(ctx, &licensingv1alpha1.SeatLedgerList{}, client.InNamespace(ns)), "list")
 		emptied := seatLedger(ns)
@@ -125,7 +125,7 @@ var _ = Describe("The seat ledger is out of tenants' reach", func() {
 		// RBAC lets her read the ledger: only the policy stands between her and it.
 		l := &licensingv1alpha1.SeatLedger{}
 		Eventually(func() error {
-			return ec.Get(ctx, types.NamespacedName{Namespace: ns, Name: workload.LedgerName("sa")}, l)
+			return ec.Get(ctx, types.NamespacedName{Namespace: ns, Name: seats.LedgerName("sa")}, l)
 		}).Should(Succeed())
 
 		refused := func(err error, op string) {
@@ -208,7 +208,7 @@ var _ = Describe("The seat ledger is out of tenants' reach", func() {
 			g.Expect(k8sClient.List(ctx, list, client.InNamespace(ns))).To(Succeed())
 			repaired = nil
 			for _, e := range list.Items {
-				if e.Reason == workload.EventSeatLedgerRepaired && e.Regarding.Kind == "LicenseAssignment" && e.Regarding.Name == "sa" {
+				if e.Reason == seats.EventSeatLedgerRepaired && e.Regarding.Kind == "LicenseAssignment" && e.Regarding.Name == "sa" {
 					repaired = append(repaired, e)
 				}
 			}
@@ -247,7 +247,7 @@ var _ = Describe("The seat ledger is out of tenants' reach", func() {
 			g.Expect(k8sClient.List(ctx, list, client.InNamespace(ns))).To(Succeed())
 			var notes []string
 			for _, e := range list.Items {
-				if e.Reason == workload.EventSeatLedgerRepaired && e.Regarding.Name == "sa" && e.Type == corev1.EventTypeWarning {
+				if e.Reason == seats.EventSeatLedgerRepaired && e.Regarding.Name == "sa" && e.Type == corev1.EventTypeWarning {
 					notes = append(notes, e.Note)
 				}
 			}

@@ -20,8 +20,8 @@ import (
 
 	licensingv1alpha1 "github.com/license-operator/license-operator/api/v1alpha1"
 	"github.com/license-operator/license-operator/internal/licensing"
+	"github.com/license-operator/license-operator/internal/seats"
 	utiltesting "github.com/license-operator/license-operator/internal/util/testing"
-	"github.com/license-operator/license-operator/internal/webhook/workload"
 	"github.com/license-operator/license-operator/test/kubecluster"
 )
 
@@ -221,7 +221,7 @@ var _ = Describe("Consumption licences", func() {
 			g.Expect(k8sClient.List(ctx, evs, client.InNamespace(ns))).To(Succeed())
 			n := 0
 			for _, e := range evs.Items {
-				if e.Reason == workload.ConsumptionExhaustedReason && e.Regarding.Name == "metered" && e.Type == corev1.EventTypeWarning {
+				if e.Reason == seats.ConsumptionExhaustedReason && e.Regarding.Name == "metered" && e.Type == corev1.EventTypeWarning {
 					n++
 					g.Expect(e.Note).To(ContainSubstring("maxConsumptions 3"))
 				}
@@ -341,7 +341,7 @@ var _ = Describe("Consumption licences", func() {
 			u := usesLedger(ns, "refusedlater")
 			g.Expect(u.Pending).To(BeEmpty())
 			g.Expect(u.Confirmed).To(Equal(int64(1)))
-		}).WithTimeout(workload.LedgerGrace + timeout).WithPolling(time.Second).Should(Succeed())
+		}).WithTimeout(seats.LedgerGrace + timeout).WithPolling(time.Second).Should(Succeed())
 	})
 
 	It("is out of tenants' reach: a user whose namespace Role grants every verb cannot reset a licence's uses", func() {
@@ -366,8 +366,8 @@ var _ = Describe("Consumption licences", func() {
 		product := consumptionLicence(ns, "once", 5, time.Now().Add(-time.Hour), "30d")
 		lic := &licensingv1alpha1.SoftwareLicense{}
 		Expect(k8sClient.Get(ctx, types.NamespacedName{Namespace: ns, Name: "once"}, lic)).To(Succeed())
-		uses := &workload.UseLedger{Reader: operatorClient, Writer: operatorClient, Clock: clock.RealClock{}}
-		pod := workload.PodRef{Namespace: ns, Name: "p", UID: types.UID(licensing.AdmissionUID("request-1"))}
+		uses := &seats.UseLedger{Reader: operatorClient, Writer: operatorClient, Clock: clock.RealClock{}}
+		pod := seats.PodRef{Namespace: ns, Name: "p", UID: types.UID(licensing.AdmissionUID("request-1"))}
 		for range 3 {
 			d, _, err := uses.Take(ctx, lic, pod, nil, false)
 			Expect(err).NotTo(HaveOccurred())
