@@ -32,6 +32,26 @@ const (
 	// feature codes of the product the workload uses. It is admitted only
 	// when its licence's effective policy lists each of them.
 	FeaturesAnnotation = LabelPrefix + "features"
+	// SeatGate is the Pod scheduling gate of a Pod waiting in line for a
+	// Concurrent seat. The mutating Pod webhook adds it at CREATE; only the
+	// operator removes it, when it has taken the seat for the Pod
+	// (config/policy keeps everyone else from removing it).
+	SeatGate = LabelPrefix + "seat"
+	// LicensedLabel, with the value "true", marks a Pod that the mutating Pod
+	// webhook admitted for a product: it holds a seat, waits for one, or is
+	// covered without a counted seat. The operator's Pod cache holds only
+	// such Pods; only the operator may change the label (config/policy).
+	LicensedLabel = LabelPrefix + "licensed"
+	// WhenNoSeatAnnotation on a Pod or pod template asks what happens when no
+	// Concurrent seat is free: Refuse (refused at admission) overrides the
+	// policy's whenNoSeat. Queue is the default and cannot override a
+	// policy that says Refuse.
+	WhenNoSeatAnnotation = LabelPrefix + "when-no-seat"
+	// GangAnnotation on a Pod or pod template, <name>/<size>, makes the Pod a
+	// member of a gang: the gang's Pods wait in line, even with seats free,
+	// until size members exist and size seats can be taken together; then
+	// all start at once.
+	GangAnnotation = LabelPrefix + "gang"
 )
 
 // CalendarDuration is a duration written as one whole number and one unit:
@@ -110,6 +130,19 @@ const (
 	EnforcementHard Enforcement = "Hard"
 	// EnforcementSoft grants beyond the seats that exist, flags OverAllocated and warns.
 	EnforcementSoft Enforcement = "Soft"
+)
+
+// WhenNoSeat says what happens to a Pod that needs a Concurrent seat when
+// none is free.
+// +kubebuilder:validation:Enum=Queue;Refuse
+type WhenNoSeat string
+
+const (
+	// WhenNoSeatQueue admits the Pod with the scheduling gate SeatGate: it
+	// waits in the line of its assignment and starts when a seat frees.
+	WhenNoSeatQueue WhenNoSeat = "Queue"
+	// WhenNoSeatRefuse refuses the Pod at admission.
+	WhenNoSeatRefuse WhenNoSeat = "Refuse"
 )
 
 // NamespacesFrom says which namespaces may use something.
@@ -212,6 +245,16 @@ type PolicySettings struct {
 	// seats than exist, Soft grants, flags OverAllocated and warns. Built-in default: Hard.
 	// +optional
 	Enforcement *Enforcement `json:"enforcement,omitempty"`
+
+	// whenNoSeat says what happens to a Pod that needs a Concurrent seat of
+	// a Hard licence when none of its assignment's seats is free: Queue
+	// admits it with the scheduling gate licensing.license-operator.dev/seat
+	// and it waits in the line of its assignment (Pod priority, then
+	// admission order) until a seat frees; Refuse refuses it. A Pod may ask
+	// Refuse with the annotation licensing.license-operator.dev/when-no-seat.
+	// Built-in default: Queue.
+	// +optional
+	WhenNoSeat *WhenNoSeat `json:"whenNoSeat,omitempty"`
 
 	// maxActivations is the most assignments (activations) one licence may hold. Built-in default: 1.
 	// +optional

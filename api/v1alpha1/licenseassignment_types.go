@@ -171,6 +171,13 @@ type LicenseAssignmentStatus struct {
 	// +optional
 	ExpiryTime *metav1.Time `json:"expiryTime,omitempty"`
 
+	// waitingPods is the number of Pods waiting in line for one of this
+	// assignment's seats (gated with licensing.license-operator.dev/seat).
+	// It is not queuePosition, which is this assignment's own wait for
+	// seats of the licence.
+	// +optional
+	WaitingPods int32 `json:"waitingPods,omitempty"`
+
 	// queuePosition is the place in the licence's queue while Pending, from 1.
 	// +optional
 	QueuePosition *int32 `json:"queuePosition,omitempty"`
@@ -199,6 +206,7 @@ type LicenseAssignmentStatus struct {
 // +kubebuilder:printcolumn:name="License",type=string,JSONPath=`.status.license`
 // +kubebuilder:printcolumn:name="Seats",type=integer,JSONPath=`.spec.seats`
 // +kubebuilder:printcolumn:name="State",type=string,JSONPath=`.status.state`
+// +kubebuilder:printcolumn:name="Waiting",type=integer,JSONPath=`.status.waitingPods`
 // +kubebuilder:printcolumn:name="Queue",type=integer,JSONPath=`.status.queuePosition`,priority=1
 // +kubebuilder:printcolumn:name="Message",type=string,JSONPath=`.status.message`,priority=1
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`

@@ -36,6 +36,41 @@ type SeatLedgerEntry struct {
 	Admitted metav1.Time `json:"admitted"`
 }
 
+// SeatLedgerWaiter is one Pod waiting in line for a seat.
+type SeatLedgerWaiter struct {
+	// pod is the name of the Pod in the ledger's namespace.
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	Pod string `json:"pod"`
+
+	// uid of the Pod (an admission UID until the Pod is stored).
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=64
+	UID string `json:"uid"`
+
+	// priority of the Pod (spec.priority, set by the API server from its
+	// PriorityClass): a higher priority is served first.
+	// +optional
+	Priority int32 `json:"priority,omitempty"`
+
+	// queued is when the Pod joined the line: among equal priorities the
+	// earlier is served first.
+	// +required
+	Queued metav1.Time `json:"queued"`
+
+	// gang is the name of the Pod's gang (licensing.license-operator.dev/gang).
+	// +optional
+	// +kubebuilder:validation:MaxLength=253
+	Gang string `json:"gang,omitempty"`
+
+	// gangSize is the number of Pods of the gang that start together.
+	// +optional
+	// +kubebuilder:validation:Minimum=0
+	GangSize int32 `json:"gangSize,omitempty"`
+}
+
 // SeatLedgerSpec lists the seat holders of one assignment, or the uses of one licence.
 // +kubebuilder:validation:XValidation:rule="has(self.assignment) != has(self.license)",message="a SeatLedger counts either the seats of spec.assignment or the uses of spec.license"
 // +kubebuilder:validation:XValidation:rule="!has(self.uses) || has(self.license)",message="spec.uses needs spec.license"
@@ -70,6 +105,22 @@ type SeatLedgerSpec struct {
 	// +listMapKey=pod
 	// +kubebuilder:validation:MaxItems=10000
 	Entries []SeatLedgerEntry `json:"entries,omitempty"`
+
+	// waiting are the Pods waiting in line for a seat, in no particular
+	// order: the line's order is licensing.LineOrder (priority, then
+	// queued, then name). Pods in it hold no seat.
+	// +optional
+	// +listType=map
+	// +listMapKey=pod
+	// +kubebuilder:validation:MaxItems=10000
+	Waiting []SeatLedgerWaiter `json:"waiting,omitempty"`
+
+	// blocked says why the line does not move although seats may be free
+	// (the licence is expired, suspended or revoked, or the assignment is
+	// not Bound); empty when it moves.
+	// +optional
+	// +kubebuilder:validation:MaxLength=1024
+	Blocked string `json:"blocked,omitempty"`
 }
 
 // LicenseUses counts the uses of a licence in one consumption period: the

@@ -327,6 +327,11 @@ type LicenseSeatStatus struct {
 	// pending is the number of seats requested by assignments waiting for a seat.
 	// +optional
 	Pending int32 `json:"pending"`
+
+	// waitingPods is the number of Pods waiting in line for a seat of the
+	// licence's Bound assignments (gated with licensing.license-operator.dev/seat).
+	// +optional
+	WaitingPods int32 `json:"waitingPods,omitempty"`
 }
 
 // ResolvedProduct is the product a licence resolved to.
@@ -535,6 +540,7 @@ type SoftwareLicenseStatus struct {
 // +kubebuilder:printcolumn:name="Used",type=integer,JSONPath=`.status.seats.used`
 // +kubebuilder:printcolumn:name="Total",type=integer,JSONPath=`.status.seats.total`
 // +kubebuilder:printcolumn:name="Available",type=integer,JSONPath=`.status.seats.available`
+// +kubebuilder:printcolumn:name="Waiting",type=integer,JSONPath=`.status.seats.waitingPods`
 // +kubebuilder:printcolumn:name="Activations",type=integer,JSONPath=`.status.activations`,priority=1
 // +kubebuilder:printcolumn:name="MaxActivations",type=integer,JSONPath=`.status.maxActivations`,priority=1
 // +kubebuilder:printcolumn:name="State",type=string,JSONPath=`.status.state`

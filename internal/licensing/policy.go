@@ -33,6 +33,7 @@ const (
 	DefaultType               = licensingv1alpha1.LicenseTypePerpetual
 	DefaultSeatModel          = licensingv1alpha1.SeatModelConcurrent
 	DefaultEnforcement        = licensingv1alpha1.EnforcementHard
+	DefaultWhenNoSeat         = licensingv1alpha1.WhenNoSeatQueue
 	DefaultMaxActivations     = int32(1)
 	DefaultMaxTransfers       = int32(0)
 	DefaultExpiringSoonWindow = licensingv1alpha1.CalendarDuration("90d")
@@ -60,6 +61,7 @@ func BuiltinPolicy() licensingv1alpha1.PolicySettings {
 		Type:               ptr.To(DefaultType),
 		SeatModel:          ptr.To(DefaultSeatModel),
 		Enforcement:        ptr.To(DefaultEnforcement),
+		WhenNoSeat:         ptr.To(DefaultWhenNoSeat),
 		MaxActivations:     ptr.To(DefaultMaxActivations),
 		ExpiringSoonWindow: ptr.To(DefaultExpiringSoonWindow),
 		Trial:              ptr.To(false),
@@ -203,6 +205,7 @@ func merge(code string, layers ...layer) licensingv1alpha1.EffectivePolicy {
 		take(src, from, "type", &s.Type, p.Type)
 		take(src, from, "seatModel", &s.SeatModel, p.SeatModel)
 		take(src, from, "enforcement", &s.Enforcement, p.Enforcement)
+		take(src, from, "whenNoSeat", &s.WhenNoSeat, p.WhenNoSeat)
 		take(src, from, "maxActivations", &s.MaxActivations, p.MaxActivations)
 		take(src, from, "validDuration", &s.ValidDuration, p.ValidDuration)
 		take(src, from, "maintenanceDuration", &s.MaintenanceDuration, p.MaintenanceDuration)

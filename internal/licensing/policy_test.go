@@ -20,6 +20,7 @@ func fullSettings(tag int32) v1.PolicySettings {
 		Type:                          ptr.To(v1.LicenseTypeSubscription),
 		SeatModel:                     ptr.To(v1.SeatModelNamedUser),
 		Enforcement:                   ptr.To(v1.EnforcementSoft),
+		WhenNoSeat:                    ptr.To(v1.WhenNoSeatRefuse),
 		MaxActivations:                ptr.To(10 + tag),
 		ValidDuration:                 ptr.To(v1.CalendarDuration("1y")),
 		MaintenanceDuration:           ptr.To(v1.CalendarDuration("6m")),
@@ -60,7 +61,7 @@ func builtinSources() map[string]v1.PolicySource {
 	return map[string]v1.PolicySource{
 		"type": SourceDefault, "seatModel": SourceDefault, "enforcement": SourceDefault,
 		"maxActivations": SourceDefault, "expiringSoonWindow": SourceDefault, "trial": SourceDefault,
-		"preventVM": SourceDefault, "maxTransfers": SourceDefault,
+		"preventVM": SourceDefault, "maxTransfers": SourceDefault, "whenNoSeat": SourceDefault,
 	}
 }
 

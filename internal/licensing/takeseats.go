@@ -1,0 +1,241 @@
+package licensing
+
+// The one rule of Concurrent seats: who may take the next seat of an
+// assignment. The admission webhook (a Pod asking for a seat), the queue
+// controller (a seat freed for the Pods in line) and a dry run (Peek) all
+// decide with TakeSeats; the seat ledger only stores what it returns and
+// swaps it in with compare-and-swap.
+
+import (
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	licensingv1alpha1 "github.com/license-operator/license-operator/api/v1alpha1"
+)
+
+// Waiter is a Pod that asks for a seat: one in line, or a newcomer.
+type Waiter struct {
+	Pod string
+	UID string
+	// Priority is the Pod's spec.priority: higher is served first.
+	Priority int32
+	// Queued is when the Pod joined the line (for a newcomer, now).
+	Queued time.Time
+	// Gang and GangSize: the Pod starts only together with GangSize Pods
+	// of its gang (GangSize 0: no gang).
+	Gang     string
+	GangSize int32
+	// Refuse marks a newcomer that does not join the line: it takes a seat
+	// now or is refused (whenNoSeat Refuse, or a seat tried on a cover
+	// other than the one whose line the Pod would join).
+	Refuse bool
+}
+
+// SeatState is an assignment's seats as its ledger and its licence have them.
+type SeatState struct {
+	// Holders is the number of Pods holding a seat.
+	Holders int
+	// Seats is the assignment's seats.
+	Seats int32
+	// Enforcement: Soft grants beyond the seats (Over).
+	Enforcement licensingv1alpha1.Enforcement
+	// Blocked, when not empty, says why no seat may be taken now (the
+	// licence is expired, suspended or revoked): nobody is served, the line
+	// stays, newcomers that do not join it are refused.
+	Blocked string
+}
+
+// SeatDecision is TakeSeats' answer.
+type SeatDecision struct {
+	// Granted take a seat each, in line order.
+	Granted []Waiter
+	// Over are the granted Pods beyond the seats (Soft enforcement only).
+	Over []Waiter
+	// Line is the line after the decision, in order: position i+1.
+	Line []Waiter
+	// Refused are the newcomers marked Refuse that got no seat.
+	Refused []Waiter
+	// Stopped says why the head of the line was not served ("" when the
+	// line is empty or every Pod in it was served).
+	Stopped string
+}
+
+// LineOrder sorts a line: higher priority first, then who queued first, then
+// the Pod name (so that two replicas order alike).
+func LineOrder(line []Waiter) {
+	sort.SliceStable(line, func(i, j int) bool {
+		a, b := line[i], line[j]
+		if a.Priority != b.Priority {
+			return a.Priority > b.Priority
+		}
+		if !a.Queued.Equal(b.Queued) {
+			return a.Queued.Before(b.Queued)
+		}
+		return a.Pod < b.Pod
+	})
+}
+
+// TakeSeats decides which Pods of the line (the Pods waiting plus any
+// newcomers, in any order) take a seat. The line is served strictly in
+// LineOrder, with no backfill: when its head cannot be served, nobody
+// behind it is, so a newcomer never takes a seat that somebody ahead of it
+// waits for, and a gang at the head is not starved by single Pods behind it.
+//   - A single Pod at the head takes a free seat.
+//   - A gang at the head (its position is that of its first member) takes
+//     GangSize seats at once for its first GangSize members when that many
+//     have joined and that many seats are free; otherwise it waits, and so
+//     does the line. Members beyond GangSize form the gang's next instance.
+//     A gang larger than the assignment's seats can never start: it is
+//     passed over (it keeps its place and says so in Stopped) instead of
+//     blocking the line for ever.
+//   - Soft enforcement serves every Pod (gangs still start only whole): the
+//     ones beyond the seats are also in Over.
+//   - Blocked serves nobody.
+//
+// Newcomers marked Refuse that are not served are Refused, never in Line.
+func TakeSeats(state SeatState, line []Waiter) SeatDecision {
+	line = append([]Waiter(nil), line...)
+	LineOrder(line)
+	var d SeatDecision
+	free := int(state.Seats) - state.Holders
+	soft := state.Enforcement == licensingv1alpha1.EnforcementSoft
+	served := make([]bool, len(line))
+	stopped := state.Blocked
+	passed := map[string]bool{}
+	grant := func(i int) {
+		served[i] = true
+		d.Granted = append(d.Granted, line[i])
+		if free <= 0 {
+			d.Over = append(d.Over, line[i])
+		}
+		free--
+	}
+	for i := 0; i < len(line) && stopped == ""; i++ {
+		w := line[i]
+		if served[i] || passed[w.Gang] && w.GangSize > 0 {
+			continue
+		}
+		if w.GangSize <= 0 {
+			if free <= 0 && !soft {
+				stopped = fmt.Sprintf("no seat is free: %d of %d held", state.Holders+len(d.Granted), state.Seats)
+				break
+			}
+			grant(i)
+			continue
+		}
+		if w.GangSize > state.Seats && !soft {
+			passed[w.Gang] = true // never startable: does not block the line
+			continue
+		}
+		var members []int
+		for j := i; j < len(line) && len(members) < int(w.GangSize); j++ {
+			if !served[j] && line[j].GangSize > 0 && line[j].Gang == w.Gang {
+				members = append(members, j)
+			}
+		}
+		switch {
+		case len(members) < int(w.GangSize):
+			stopped = fmt.Sprintf("gang %s at the head has %d of its %d Pods", w.Gang, len(members), w.GangSize)
+		case free < int(w.GangSize) && !soft:
+			stopped = fmt.Sprintf("gang %s at the head needs %d seats together, %d free", w.Gang, w.GangSize, max(free, 0))
+		default:
+			for _, j := range members {
+				grant(j)
+			}
+		}
+	}
+	for i, w := range line {
+		switch {
+		case served[i]:
+		case w.Refuse:
+			d.Refused = append(d.Refused, w)
+		default:
+			d.Line = append(d.Line, w)
+		}
+	}
+	if stopped == "" && len(passed) > 0 {
+		for g := range passed {
+			stopped = fmt.Sprintf("gang %s needs more seats together than the assignment has (%d)", g, state.Seats)
+			break
+		}
+	}
+	if len(d.Line) > 0 || len(d.Refused) > 0 {
+		d.Stopped = stopped
+	}
+	return d
+}
+
+// Position is the 1-based place of the Pod in the line, or 0.
+func (d SeatDecision) Position(pod string) int {
+	for i, w := range d.Line {
+		if w.Pod == pod {
+			return i + 1
+		}
+	}
+	return 0
+}
+
+// IsGranted says whether the Pod takes a seat.
+func (d SeatDecision) IsGranted(pod string) bool {
+	for _, w := range d.Granted {
+		if w.Pod == pod {
+			return true
+		}
+	}
+	return false
+}
+
+// Gang is a parsed licensing.license-operator.dev/gang annotation.
+type Gang struct {
+	Name string
+	Size int32
+}
+
+// MaxGangSize bounds a gang: no assignment line holds more than the ledger's 10000 entries.
+const MaxGangSize = 10000
+
+// ParseGang reads the gang annotation of a Pod or pod template: absent is
+// no gang; "<name>/<size>" with a name and a size from 1 to MaxGangSize.
+func ParseGang(annotations map[string]string) (Gang, error) {
+	v, ok := annotations[licensingv1alpha1.GangAnnotation]
+	if !ok {
+		return Gang{}, nil
+	}
+	name, size, found := strings.Cut(strings.TrimSpace(v), "/")
+	n, err := strconv.ParseInt(size, 10, 32)
+	if !found || name == "" || err != nil || n < 1 || n > MaxGangSize {
+		return Gang{}, fmt.Errorf("annotation %s: %q is not <name>/<size> with a size from 1 to %d (for example trainers/4)",
+			licensingv1alpha1.GangAnnotation, v, MaxGangSize)
+	}
+	return Gang{Name: name, Size: int32(n)}, nil
+}
+
+// ParseWhenNoSeat reads the when-no-seat annotation of a Pod or pod
+// template: "" when absent, else Queue or Refuse.
+func ParseWhenNoSeat(annotations map[string]string) (licensingv1alpha1.WhenNoSeat, error) {
+	v, ok := annotations[licensingv1alpha1.WhenNoSeatAnnotation]
+	if !ok {
+		return "", nil
+	}
+	switch w := licensingv1alpha1.WhenNoSeat(v); w {
+	case licensingv1alpha1.WhenNoSeatQueue, licensingv1alpha1.WhenNoSeatRefuse:
+		return w, nil
+	}
+	return "", fmt.Errorf("annotation %s: %q is neither Queue nor Refuse", licensingv1alpha1.WhenNoSeatAnnotation, v)
+}
+
+// WhenNoSeatOf is what happens to a Pod that finds no free seat on a cover:
+// the policy's whenNoSeat (Queue by default), or Refuse when the Pod asks
+// for it with the annotation. A Pod cannot turn a policy's Refuse into Queue.
+func WhenNoSeatOf(l *licensingv1alpha1.SoftwareLicense, annotations map[string]string) licensingv1alpha1.WhenNoSeat {
+	if annotations[licensingv1alpha1.WhenNoSeatAnnotation] == string(licensingv1alpha1.WhenNoSeatRefuse) {
+		return licensingv1alpha1.WhenNoSeatRefuse
+	}
+	if l != nil && l.Status.EffectivePolicy != nil && l.Status.EffectivePolicy.WhenNoSeat != nil {
+		return *l.Status.EffectivePolicy.WhenNoSeat
+	}
+	return DefaultWhenNoSeat
+}
