@@ -97,6 +97,13 @@ type Workload struct {
 	// Features the workload asks for (RequestedFeatures of its
 	// FeaturesAnnotation): every licence that covers it must grant each.
 	Features []string
+	// Priority is a Pod's spec.priority (set by the API server from its
+	// PriorityClass before the webhooks see it): the line serves higher first.
+	Priority int32
+	// NoUnavailable is true for a Deployment whose RollingUpdate allows no
+	// unavailable Pod (maxUnavailable 0): a rollout needs a free seat for
+	// its surge Pod.
+	NoUnavailable bool
 }
 
 // IsTemplate says whether the workload is a pod template (nothing is counted for templates).
@@ -115,6 +122,9 @@ func WorkloadFromPodSpec(kind, name, namespace string, meta metav1.ObjectMeta, s
 		Replicas:       replicas,
 		User:           meta.Annotations[UserAnnotation],
 		Features:       RequestedFeatures(meta.Annotations),
+	}
+	if spec.Priority != nil {
+		w.Priority = *spec.Priority
 	}
 	if w.ServiceAccount == "" {
 		w.ServiceAccount = "default"

@@ -100,6 +100,11 @@ func StaleLedgerEntries(entries []licensingv1alpha1.SeatLedgerEntry, podsByName 
 	return out
 }
 
+// SeatGated says whether the Pod carries the seat's scheduling gate: it waits in line.
+func SeatGated(p *corev1.Pod) bool {
+	return slices.ContainsFunc(p.Spec.SchedulingGates, func(g corev1.PodSchedulingGate) bool { return g.Name == licensingv1alpha1.SeatGate })
+}
+
 // PodTerminal says whether the Pod has finished (Succeeded or Failed): it
 // holds no seat.
 func PodTerminal(p *corev1.Pod) bool {
@@ -169,6 +174,7 @@ func RecountSeatLedgers(in RecountInput) []LedgerRepair {
 	}
 	// holders[assignment][pod] after the drops.
 	holders := map[string]map[string]bool{}
+	waiting := map[string]bool{}
 	repairs := map[string]*LedgerRepair{}
 	repair := func(asg string) *LedgerRepair {
 		r, ok := repairs[asg]
@@ -192,6 +198,9 @@ func RecountSeatLedgers(in RecountInput) []LedgerRepair {
 		for _, e := range l.Spec.Entries {
 			h[e.Pod] = true
 		}
+		for _, w := range l.Spec.Waiting {
+			waiting[w.Pod] = true // in a line: the queue controller's, never added as a holder
+		}
 		dropped := StaleLedgerEntries(l.Spec.Entries, podsByName, in.Now, in.Grace)
 		dropped = slices.DeleteFunc(dropped, func(d DroppedEntry) bool { return in.Releasing[d.Entry.UID] })
 		for _, e := range l.Spec.Entries {
@@ -214,8 +223,8 @@ func RecountSeatLedgers(in RecountInput) []LedgerRepair {
 	sort.Slice(pods, func(i, j int) bool { return pods[i].Name < pods[j].Name })
 	for i := range pods {
 		p := &pods[i]
-		if PodTerminal(p) || p.Namespace != in.Namespace || in.Releasing[string(p.UID)] {
-			continue
+		if PodTerminal(p) || p.Namespace != in.Namespace || in.Releasing[string(p.UID)] || waiting[p.Name] || SeatGated(p) {
+			continue // a Pod waiting in line holds no seat and runs nothing
 		}
 		w := WorkloadFromPodSpec("Pod", p.Name, p.Namespace, p.ObjectMeta, &p.Spec, nil)
 		for _, need := range RequiredProducts(&w, in.Products) {

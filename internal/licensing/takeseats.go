@@ -16,6 +16,13 @@ import (
 	licensingv1alpha1 "github.com/license-operator/license-operator/api/v1alpha1"
 )
 
+// Names of the line's gate and annotations, for messages.
+const (
+	SeatGateName             = licensingv1alpha1.SeatGate
+	WhenNoSeatAnnotationName = licensingv1alpha1.WhenNoSeatAnnotation
+	GangAnnotationName       = licensingv1alpha1.GangAnnotation
+)
+
 // Waiter is a Pod that asks for a seat: one in line, or a newcomer.
 type Waiter struct {
 	Pod string
@@ -238,4 +245,37 @@ func WhenNoSeatOf(l *licensingv1alpha1.SoftwareLicense, annotations map[string]s
 		return *l.Status.EffectivePolicy.WhenNoSeat
 	}
 	return DefaultWhenNoSeat
+}
+
+// AssignmentSeats are the seats an assignment holds: status.seats once the
+// controller has bound it, else spec.seats.
+func AssignmentSeats(a *licensingv1alpha1.LicenseAssignment) int32 {
+	if a.Status.Seats != 0 {
+		return a.Status.Seats
+	}
+	return a.Spec.Seats
+}
+
+// LineState is the SeatState of the line of assignment a, whose licence is
+// l (nil when not found), with holders Pods holding its seats: Blocked
+// says why nobody in line may take a seat now (the assignment is not
+// Bound, or its licence admits nothing in its state); the line stays.
+func LineState(holders int, a *licensingv1alpha1.LicenseAssignment, l *licensingv1alpha1.SoftwareLicense) SeatState {
+	s := SeatState{Holders: holders, Enforcement: licensingv1alpha1.EnforcementHard}
+	switch {
+	case a == nil:
+		s.Blocked = "the assignment does not exist"
+		return s
+	case a.Status.State != licensingv1alpha1.AssignmentStateBound:
+		s.Blocked = fmt.Sprintf("assignment %s is %s", a.Name, orText(string(a.Status.State), "not bound yet"))
+	case l == nil:
+		s.Blocked = fmt.Sprintf("licence %s does not exist", a.Status.License)
+	case !UsableForAdmission(l.Status.State):
+		s.Blocked = fmt.Sprintf("licence %s is %s", LicenseKey(l), stateText(l.Status.State))
+	}
+	s.Seats = AssignmentSeats(a)
+	if l != nil {
+		s.Enforcement = enforcement(l)
+	}
+	return s
 }

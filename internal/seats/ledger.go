@@ -72,6 +72,83 @@ func removeEntries(l *licensingv1alpha1.SeatLedger, pods map[string]bool) {
 	l.Spec.Entries = slices.DeleteFunc(l.Spec.Entries, func(e licensingv1alpha1.SeatLedgerEntry) bool { return pods[e.Pod] })
 }
 
+// waiterOf returns the index of the waiter of the Pod named pod, or -1.
+func waiterOf(l *licensingv1alpha1.SeatLedger, pod string) int {
+	for i := range l.Spec.Waiting {
+		if l.Spec.Waiting[i].Pod == pod {
+			return i
+		}
+	}
+	return -1
+}
+
+// removeWaiters drops the waiters of the named Pods.
+func removeWaiters(l *licensingv1alpha1.SeatLedger, pods map[string]bool) {
+	l.Spec.Waiting = slices.DeleteFunc(l.Spec.Waiting, func(w licensingv1alpha1.SeatLedgerWaiter) bool { return pods[w.Pod] })
+}
+
+// Line is the ledger's line as licensing.TakeSeats takes it, leaving out
+// the Pod named except.
+func Line(l *licensingv1alpha1.SeatLedger, except string) []licensing.Waiter {
+	out := make([]licensing.Waiter, 0, len(l.Spec.Waiting))
+	for _, w := range l.Spec.Waiting {
+		if w.Pod == except {
+			continue
+		}
+		out = append(out, licensing.Waiter{Pod: w.Pod, UID: w.UID, Priority: w.Priority, Queued: w.Queued.Time, Gang: w.Gang, GangSize: w.GangSize})
+	}
+	return out
+}
+
+// ApplySeatDecision writes a TakeSeats decision into the ledger: the Pods
+// granted become entries (admitted at the time they joined the line, or
+// now for a newcomer, so that licensing.EntryOfPod still matches an
+// admission UID to its Pod), and the line becomes spec.waiting. It says
+// whether the ledger changed.
+func ApplySeatDecision(l *licensingv1alpha1.SeatLedger, d licensing.SeatDecision, now time.Time) bool {
+	changed := false
+	for _, g := range d.Granted {
+		admitted := g.Queued
+		if admitted.IsZero() {
+			admitted = now
+		}
+		setEntry(l, PodRef{Namespace: l.Namespace, Name: g.Pod, UID: types.UID(g.UID)}, admitted)
+		changed = true
+	}
+	waiting := make([]licensingv1alpha1.SeatLedgerWaiter, 0, len(d.Line))
+	for _, w := range d.Line {
+		waiting = append(waiting, licensingv1alpha1.SeatLedgerWaiter{
+			Pod: w.Pod, UID: w.UID, Priority: w.Priority, Queued: metav1.NewTime(w.Queued), Gang: w.Gang, GangSize: w.GangSize,
+		})
+	}
+	if len(waiting) == 0 {
+		waiting = nil
+	}
+	if !equalWaiting(l.Spec.Waiting, waiting) {
+		l.Spec.Waiting = waiting
+		changed = true
+	}
+	return changed
+}
+
+// equalWaiting compares two lines as sets of Pods with their places.
+func equalWaiting(a, b []licensingv1alpha1.SeatLedgerWaiter) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	byPod := make(map[string]licensingv1alpha1.SeatLedgerWaiter, len(a))
+	for _, w := range a {
+		byPod[w.Pod] = w
+	}
+	for _, w := range b {
+		o, ok := byPod[w.Pod]
+		if !ok || o.UID != w.UID || o.Priority != w.Priority || !o.Queued.Equal(&w.Queued) || o.Gang != w.Gang || o.GangSize != w.GangSize {
+			return false
+		}
+	}
+	return true
+}
+
 // Ledger reserves and releases Concurrent seats.
 type Ledger struct {
 	// Reader reads live from the API server (never a cache).
@@ -106,12 +183,27 @@ type ledgerSlot struct {
 // written in one update (group commit): a ledger takes as many Pods per
 // second as its writes allow times the batch, not one Pod per write.
 type reservationRequest struct {
-	pod       PodRef
-	seats     int32
-	allowOver bool
-	res       Reservation
-	err       error
-	done      chan struct{}
+	ask  Ask
+	res  Reservation
+	err  error
+	done chan struct{}
+}
+
+// Ask is what one admission asks of an assignment's ledger.
+type Ask struct {
+	Pod PodRef
+	// Seats are the assignment's seats.
+	Seats int32
+	// AllowOver admits beyond the seats (Soft enforcement).
+	AllowOver bool
+	// Queue joins the line when no seat can be taken now; without it the
+	// Pod takes a seat now or is refused, and never passes the line.
+	Queue bool
+	// Priority is the Pod's spec.priority.
+	Priority int32
+	// Gang is the Pod's gang (Size 0: none). A gang member always joins
+	// the line: it starts with its gang.
+	Gang licensing.Gang
 }
 
 func (l *Ledger) slot(key types.NamespacedName) *ledgerSlot {
@@ -174,6 +266,13 @@ type Reservation struct {
 	// another Pod of that name that still exists: the seat is that Pod's, and
 	// this one is refused (the API server would refuse to store it anyway).
 	NameHeld bool
+	// Queued is true when the Pod waits in line (it holds no seat).
+	Queued bool
+	// Position is the Pod's place in the line (from 1) and Waiting the
+	// line's length, when Queued.
+	Position, Waiting int
+	// Stopped says why the line does not move (licensing.SeatDecision).
+	Stopped string
 }
 
 var errLedgerBusy = errors.New("the seat ledger is being changed by many admissions at once; retry")
@@ -181,9 +280,16 @@ var errLedgerBusy = errors.New("the seat ledger is being changed by many admissi
 // Reserve adds the Pod to the assignment's ledger if fewer than seats live Pods
 // hold it (or always, when allowOver). It retries on conflicts until ctx ends.
 func (l *Ledger) Reserve(ctx context.Context, asg *licensingv1alpha1.LicenseAssignment, pod PodRef, seats int32, allowOver bool) (Reservation, error) {
+	return l.Ask(ctx, asg, Ask{Pod: pod, Seats: seats, AllowOver: allowOver})
+}
+
+// Ask decides one admission's ask on the assignment's ledger with
+// licensing.TakeSeats: a seat now, a place in the line (ask.Queue, or a
+// gang), or a refusal. It retries on conflicts until ctx ends.
+func (l *Ledger) Ask(ctx context.Context, asg *licensingv1alpha1.LicenseAssignment, ask Ask) (Reservation, error) {
 	key := types.NamespacedName{Namespace: asg.Namespace, Name: LedgerName(asg.Name)}
 	s := l.slot(key)
-	r := &reservationRequest{pod: pod, seats: seats, allowOver: allowOver, done: make(chan struct{})}
+	r := &reservationRequest{ask: ask, done: make(chan struct{})}
 	s.mu.Lock()
 	s.queue = append(s.queue, r)
 	s.mu.Unlock()
@@ -300,14 +406,17 @@ func (l *Ledger) commit(ctx context.Context, asg *licensingv1alpha1.LicenseAssig
 }
 
 // decide takes the decisions of a batch on one version of the ledger, adding
-// the admitted Pods to cm. retry is true when a refusal would have been
-// decided on a remembered copy: the caller rereads and decides again.
-// changed says cm must be written; admitted that it holds new entries.
+// the admitted Pods to cm and the queued ones to its line. retry is true
+// when a refusal would have been decided on a remembered copy: the caller
+// rereads and decides again. changed says cm must be written; admitted that
+// it holds new entries or a changed line (a write that must succeed for the
+// decision to stand).
 func (l *Ledger) decide(ctx context.Context, cm *licensingv1alpha1.SeatLedger, batch []*reservationRequest, live bool) (changed, admitted, retry bool, err error) {
 	pruned := false
 	for _, r := range batch {
-		if i := entryOf(cm, r.pod.Name); i >= 0 {
-			if types.UID(cm.Spec.Entries[i].UID) == r.pod.UID {
+		pod := r.ask.Pod
+		if i := entryOf(cm, pod.Name); i >= 0 {
+			if types.UID(cm.Spec.Entries[i].UID) == pod.UID {
 				// A retried admission of the same Pod: it holds its seat already.
 				r.res = Reservation{Admitted: true, Used: len(cm.Spec.Entries)}
 				continue
@@ -319,7 +428,7 @@ func (l *Ledger) decide(ctx context.Context, cm *licensingv1alpha1.SeatLedger, b
 			if !live {
 				return false, false, true, nil // confirm on the live ledger
 			}
-			held, err := l.nameHeld(ctx, cm.Namespace, r.pod.Name)
+			held, err := l.nameHeld(ctx, cm.Namespace, pod.Name)
 			if err != nil {
 				return false, false, false, err
 			}
@@ -329,33 +438,79 @@ func (l *Ledger) decide(ctx context.Context, cm *licensingv1alpha1.SeatLedger, b
 			}
 			// The Pod of the entry is gone (or was never stored): this Pod takes its place.
 		}
-		used := liveCount(cm, r.pod.Name)
-		if used >= int(r.seats) {
+		if i := waiterOf(cm, pod.Name); i >= 0 {
+			if types.UID(cm.Spec.Waiting[i].UID) == pod.UID {
+				// A retried admission of a Pod in line: it keeps its place.
+				d := l.take(cm, r.ask, false)
+				r.res = Reservation{Queued: true, Position: d.Position(pod.Name), Waiting: len(d.Line), Used: liveCount(cm, pod.Name), Stopped: d.Stopped}
+				continue
+			}
+			if !live {
+				return false, false, true, nil
+			}
+			held, err := l.nameHeld(ctx, cm.Namespace, pod.Name)
+			if err != nil {
+				return false, false, false, err
+			}
+			if held {
+				r.res = Reservation{NameHeld: true, Used: len(cm.Spec.Entries)}
+				continue
+			}
+			removeWaiters(cm, map[string]bool{pod.Name: true})
+			changed = true
+		}
+		d := l.take(cm, r.ask, true)
+		if !d.IsGranted(pod.Name) && !r.ask.Queue && r.ask.Gang.Size == 0 {
 			if !live {
 				return false, false, true, nil // confirm on the live ledger before pruning or refusing
 			}
 			if !pruned {
-				// Full: only now is it worth looking for entries of Pods that
-				// are gone on the admission path (the seat releaser removes
-				// them as Pods go and the recount catches what it missed, but
-				// either may lag behind a burst of admissions).
+				// No seat: only now is it worth looking for entries of Pods
+				// that are gone on the admission path (the seat releaser
+				// removes them as Pods go and the recount catches what it
+				// missed, but either may lag behind a burst of admissions).
 				p, err := l.prune(ctx, cm)
 				if err != nil {
 					return false, false, false, err
 				}
 				pruned, changed = true, changed || p
-				used = liveCount(cm, r.pod.Name)
-			}
-			if used >= int(r.seats) && !r.allowOver {
-				r.res = Reservation{Used: used}
-				continue
+				d = l.take(cm, r.ask, true)
 			}
 		}
-		setEntry(cm, r.pod, l.Clock.Now())
-		changed, admitted = true, true
-		r.res = Reservation{Admitted: true, Over: used >= int(r.seats), Used: used + 1}
+		used := liveCount(cm, pod.Name)
+		switch {
+		case d.IsGranted(pod.Name):
+			r.res = Reservation{Admitted: true, Over: used >= int(r.ask.Seats), Used: used + 1}
+		case d.Position(pod.Name) > 0:
+			r.res = Reservation{Queued: true, Position: d.Position(pod.Name), Waiting: len(d.Line), Used: used, Stopped: d.Stopped}
+		default:
+			r.res = Reservation{Used: used, Stopped: d.Stopped}
+		}
+		if ApplySeatDecision(cm, d, l.Clock.Now()) {
+			changed, admitted = true, true
+		}
 	}
 	return changed, admitted, false, nil
+}
+
+// take is licensing.TakeSeats on the ledger cm for ask: the line of cm
+// with the asking Pod (as a newcomer when newcomer, else as it stands in
+// the line), and the holders other than an earlier Pod of its name.
+func (l *Ledger) take(cm *licensingv1alpha1.SeatLedger, ask Ask, newcomer bool) licensing.SeatDecision {
+	line := Line(cm, ask.Pod.Name)
+	if i := waiterOf(cm, ask.Pod.Name); !newcomer && i >= 0 {
+		line = Line(cm, "")
+	} else {
+		line = append(line, licensing.Waiter{
+			Pod: ask.Pod.Name, UID: string(ask.Pod.UID), Priority: ask.Priority, Queued: l.Clock.Now(),
+			Gang: ask.Gang.Name, GangSize: ask.Gang.Size, Refuse: !ask.Queue && ask.Gang.Size == 0,
+		})
+	}
+	enforcement := licensingv1alpha1.EnforcementHard
+	if ask.AllowOver {
+		enforcement = licensingv1alpha1.EnforcementSoft
+	}
+	return licensing.TakeSeats(licensing.SeatState{Holders: liveCount(cm, ask.Pod.Name), Seats: ask.Seats, Enforcement: enforcement}, line)
 }
 
 // Unreserve removes the Pod's entry again (a later product of the same Pod was refused).
@@ -363,7 +518,8 @@ func (l *Ledger) Unreserve(ctx context.Context, asg *licensingv1alpha1.LicenseAs
 	return l.Release(ctx, types.NamespacedName{Namespace: asg.Namespace, Name: LedgerName(asg.Name)}, pod)
 }
 
-// Release removes the entry of the Pod (matching UID) from one ledger.
+// Release removes the entry of the Pod (matching UID) from one ledger, and
+// its place in the line.
 func (l *Ledger) Release(ctx context.Context, ledger types.NamespacedName, pod PodRef) error {
 	s := l.slot(ledger)
 	if err := s.lock(ctx); err != nil {
@@ -377,14 +533,21 @@ func (l *Ledger) Release(ctx context.Context, ledger types.NamespacedName, pod P
 		if err != nil {
 			return client.IgnoreNotFound(err)
 		}
-		i := entryOf(cm, pod.Name)
-		if i < 0 || (pod.UID != "" && types.UID(cm.Spec.Entries[i].UID) != pod.UID) {
+		i, w := entryOf(cm, pod.Name), waiterOf(cm, pod.Name)
+		holds := i >= 0 && (pod.UID == "" || types.UID(cm.Spec.Entries[i].UID) == pod.UID)
+		waits := w >= 0 && (pod.UID == "" || types.UID(cm.Spec.Waiting[w].UID) == pod.UID)
+		if !holds && !waits {
 			if !live {
 				continue
 			}
 			return nil
 		}
-		removeEntries(cm, map[string]bool{pod.Name: true})
+		if holds {
+			removeEntries(cm, map[string]bool{pod.Name: true})
+		}
+		if waits {
+			removeWaiters(cm, map[string]bool{pod.Name: true})
+		}
 		err = l.Writer.Update(ctx, cm)
 		if apierrors.IsConflict(err) || (apierrors.IsNotFound(err) && !live) {
 			continue
@@ -479,14 +642,20 @@ func NewSeatLedger(asg *licensingv1alpha1.LicenseAssignment, name string) *licen
 
 // Peek answers Reserve for a dry-run request: it reads the ledger and writes nothing.
 func (l *Ledger) Peek(ctx context.Context, asg *licensingv1alpha1.LicenseAssignment, pod PodRef, seats int32, allowOver bool) (Reservation, error) {
+	return l.PeekAsk(ctx, asg, Ask{Pod: pod, Seats: seats, AllowOver: allowOver})
+}
+
+// PeekAsk answers Ask for a dry-run request: it reads the ledger, decides
+// with the same rule, and writes nothing.
+func (l *Ledger) PeekAsk(ctx context.Context, asg *licensingv1alpha1.LicenseAssignment, ask Ask) (Reservation, error) {
 	cm := &licensingv1alpha1.SeatLedger{}
 	err := l.Reader.Get(ctx, types.NamespacedName{Namespace: asg.Namespace, Name: LedgerName(asg.Name)}, cm)
 	if apierrors.IsNotFound(err) {
-		return Reservation{Admitted: seats > 0 || allowOver, Over: seats < 1, Used: 1}, nil
-	}
-	if err != nil {
+		cm = NewSeatLedger(asg, LedgerName(asg.Name))
+	} else if err != nil {
 		return Reservation{}, fmt.Errorf("reading seat ledger of %s: %w", asg.Name, err)
 	}
+	pod := ask.Pod
 	if i := entryOf(cm, pod.Name); i >= 0 && types.UID(cm.Spec.Entries[i].UID) != pod.UID {
 		held, err := l.nameHeld(ctx, cm.Namespace, pod.Name)
 		if err != nil {
@@ -496,14 +665,19 @@ func (l *Ledger) Peek(ctx context.Context, asg *licensingv1alpha1.LicenseAssignm
 			return Reservation{NameHeld: true, Used: len(cm.Spec.Entries), Holders: holders(cm)}, nil
 		}
 	}
-	used := liveCount(cm, pod.Name)
-	if used >= int(seats) && !allowOver {
+	d := l.take(cm, ask, true)
+	if !d.IsGranted(pod.Name) && d.Position(pod.Name) == 0 {
 		if _, err := l.prune(ctx, cm); err != nil {
 			return Reservation{}, err
 		}
-		if used = liveCount(cm, pod.Name); used >= int(seats) {
-			return Reservation{Used: used, Holders: holders(cm)}, nil
-		}
+		d = l.take(cm, ask, true)
 	}
-	return Reservation{Admitted: true, Over: used >= int(seats), Used: used + 1, Holders: holders(cm)}, nil
+	used := liveCount(cm, pod.Name)
+	switch {
+	case d.IsGranted(pod.Name):
+		return Reservation{Admitted: true, Over: used >= int(ask.Seats), Used: used + 1, Holders: holders(cm)}, nil
+	case d.Position(pod.Name) > 0:
+		return Reservation{Queued: true, Position: d.Position(pod.Name), Waiting: len(d.Line), Used: used, Holders: holders(cm), Stopped: d.Stopped}, nil
+	}
+	return Reservation{Used: used, Holders: holders(cm), Stopped: d.Stopped}, nil
 }

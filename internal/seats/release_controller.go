@@ -7,6 +7,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/util/workqueue"
@@ -151,25 +152,38 @@ func (r *SeatReleaser) needsLicence(p *corev1.Pod) bool {
 	return len(licensing.RequiredProducts(&w, products.Items)) > 0
 }
 
-// Reconcile removes the Pod's entry from every ledger of its namespace.
+// Reconcile removes the Pod's entry, and its place in a line, from every
+// ledger of its namespace. The cache's word that the Pod is gone or
+// finished is confirmed with a live GET first: a Pod of that UID that is
+// stored and still running keeps its seat.
 func (r *SeatReleaser) Reconcile(ctx context.Context, req podRelease) (reconcile.Result, error) {
 	log := ctrl.LoggerFrom(ctx).WithValues("pod", klog.KRef(req.Namespace, req.Name))
+	live := &corev1.Pod{}
+	err := r.Reader.Get(ctx, req.NamespacedName, live)
+	switch {
+	case err == nil && live.UID == req.UID && !licensing.PodTerminal(live):
+		log.V(1).Info("Pod still runs: its seat is kept")
+		r.releasing.done(req.UID)
+		return reconcile.Result{}, nil
+	case err != nil && !apierrors.IsNotFound(err):
+		return reconcile.Result{}, fmt.Errorf("confirming the end of Pod %s: %w", req.NamespacedName, err)
+	}
 	ledgers := &licensingv1alpha1.SeatLedgerList{}
 	if err := r.Reader.List(ctx, ledgers, client.InNamespace(req.Namespace)); err != nil {
 		return reconcile.Result{}, fmt.Errorf("listing seat ledgers: %w", err)
 	}
+	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{UID: req.UID, CreationTimestamp: metav1.NewTime(req.Created)}}
 	for i := range ledgers.Items {
 		cm := &ledgers.Items[i]
-		j := entryOf(cm, req.Name)
-		if j < 0 {
+		var uid string
+		if j := entryOf(cm, req.Name); j >= 0 && licensing.EntryOfPod(cm.Spec.Entries[j].UID, cm.Spec.Entries[j].Admitted.Time, pod, r.Grace) {
+			uid = cm.Spec.Entries[j].UID
+		} else if w := waiterOf(cm, req.Name); w >= 0 && licensing.EntryOfPod(cm.Spec.Waiting[w].UID, cm.Spec.Waiting[w].Queued.Time, pod, r.Grace) {
+			uid = cm.Spec.Waiting[w].UID
+		} else {
 			continue
 		}
-		e := cm.Spec.Entries[j]
-		pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{UID: req.UID, CreationTimestamp: metav1.NewTime(req.Created)}}
-		if !licensing.EntryOfPod(e.UID, e.Admitted.Time, pod, r.Grace) {
-			continue
-		}
-		if err := r.Ledger.Release(ctx, client.ObjectKeyFromObject(cm), PodRef{Namespace: req.Namespace, Name: req.Name, UID: types.UID(e.UID)}); err != nil {
+		if err := r.Ledger.Release(ctx, client.ObjectKeyFromObject(cm), PodRef{Namespace: req.Namespace, Name: req.Name, UID: types.UID(uid)}); err != nil {
 			return reconcile.Result{}, err
 		}
 		log.V(1).Info("Released seat", "ledger", klog.KObj(cm), "assignment", cm.Spec.Assignment)

@@ -51,5 +51,12 @@ func SetupWithManager(mgr ctrl.Manager, lc client.Client, clk clock.Clock) (Room
 	if err := (&UseRecounter{Cache: mgr.GetClient(), Reader: lc, Writer: lc, Clock: clk, Grace: LedgerGrace}).SetupWithManager(mgr); err != nil {
 		return Rooms{}, err
 	}
+	queue := &QueueController{
+		Cache: mgr.GetClient(), Reader: lc, Writer: lc, Ledger: ledger, Clock: clk, Grace: LedgerGrace,
+		Recorder: mgr.GetEventRecorder("license-operator-seat-queue"),
+	}
+	if err := queue.SetupWithManager(mgr); err != nil {
+		return Rooms{}, err
+	}
 	return Rooms{Ledger: ledger, Uses: uses}, nil
 }

@@ -138,6 +138,12 @@ type Decision struct {
 	// preventVM: the Pod gets a node affinity that keeps it off
 	// virtual-machine nodes (licensing.WithoutVMNodes).
 	PreventVM bool
+	// Gated is true when the Pod waits in line for a seat: it is admitted
+	// with the scheduling gate licensingv1alpha1.SeatGate.
+	Gated bool
+	// Licensed is true when the Pod needs a product: it is labelled
+	// licensingv1alpha1.LicensedLabel.
+	Licensed bool
 }
 
 func podRef(req admission.Request, w *licensing.Workload) seats.PodRef {
@@ -224,7 +230,7 @@ func (h *Handler) decide(ctx context.Context, w, before *licensing.Workload, pod
 			return Decision{Message: refusal, Warnings: a.d.Warnings}, err
 		}
 	}
-	a.d.Allowed = true
+	a.d.Allowed, a.d.Licensed = true, true
 	return a.d, nil
 }
 
@@ -240,6 +246,7 @@ func (h *Handler) admitProduct(ctx context.Context, a *pass, need licensing.Prod
 	if licensing.FreeToUse(product) {
 		return "", nil
 	}
+
 	licences, err := h.licencesFor(ctx, need.Product)
 	if err != nil {
 		return "", err
@@ -288,14 +295,46 @@ func (a *pass) admitUncounted(covers []licensing.Cover) *licensing.Cover {
 }
 
 // admitConcurrent is the rule of counted seats (Concurrent, and NamedUser
-// seats kept for other than a person): the Pod takes a free seat of the
-// first cover that has one; when none has, a Soft cover admits it beyond
-// its seats with a warning; otherwise it is refused with the seats in use.
+// seats kept for other than a person), each decided on the cover's ledger
+// with licensing.TakeSeats:
+//   - a gang member joins the line of the first cover (gated even with
+//     seats free: its gang starts all together); a gang larger than that
+//     assignment's seats is refused;
+//   - otherwise the Pod takes a free seat of the first cover that has one
+//     and nobody waiting ahead of it;
+//   - when none has, a Soft cover admits it beyond its seats with a warning;
+//   - otherwise, unless the first cover's policy (or the Pod) says Refuse,
+//     it joins the line of the first cover and is admitted gated;
+//   - otherwise it is refused with the seats in use.
 func (h *Handler) admitConcurrent(ctx context.Context, a *pass, need licensing.ProductNeed, covers []licensing.Cover, considered []licensing.Considered) (*licensing.Cover, string, error) {
+	gang, err := licensing.ParseGang(a.w.Annotations)
+	if err != nil {
+		return nil, err.Error(), nil
+	}
+	when, err := licensing.ParseWhenNoSeat(a.w.Annotations)
+	if err != nil {
+		return nil, err.Error(), nil
+	}
+	first := &covers[0]
+	ask := func(c *licensing.Cover) seats.Ask {
+		return seats.Ask{Pod: a.pod, Seats: c.Seats, Priority: a.w.Priority}
+	}
+	if gang.Size > 0 {
+		if gang.Size > first.Seats && first.Enforcement != licensingv1alpha1.EnforcementSoft {
+			return nil, licensing.GangTooLargeMessage(a.w, need, *first, gang), nil
+		}
+		q := ask(first)
+		q.Gang, q.AllowOver = gang, first.Enforcement == licensingv1alpha1.EnforcementSoft
+		res, err := h.ask(ctx, first, q, a.dryRun)
+		if err != nil {
+			return nil, "", err
+		}
+		return h.placed(a, need, first, res)
+	}
 	var uses []licensing.LedgerUse
 	for i := range covers {
 		c := &covers[i]
-		res, err := h.reserve(ctx, *c, a.pod, false, a.dryRun)
+		res, err := h.ask(ctx, c, ask(c), a.dryRun)
 		if err != nil {
 			return nil, "", err
 		}
@@ -313,7 +352,9 @@ func (h *Handler) admitConcurrent(ctx context.Context, a *pass, need licensing.P
 		if c.Enforcement != licensingv1alpha1.EnforcementSoft {
 			continue
 		}
-		res, err := h.reserve(ctx, *c, a.pod, true, a.dryRun)
+		q := ask(c)
+		q.AllowOver = true
+		res, err := h.ask(ctx, c, q, a.dryRun)
 		if err != nil {
 			return nil, "", err
 		}
@@ -326,7 +367,44 @@ func (h *Handler) admitConcurrent(ctx context.Context, a *pass, need licensing.P
 			return c, "", nil
 		}
 	}
+	if when != licensingv1alpha1.WhenNoSeatRefuse && licensing.WhenNoSeatOf(first.License, nil) == licensingv1alpha1.WhenNoSeatQueue {
+		q := ask(first)
+		q.Queue = true
+		res, err := h.ask(ctx, first, q, a.dryRun)
+		if err != nil {
+			return nil, "", err
+		}
+		if res.NameHeld {
+			return nil, licensing.NameHeldMessage(a.w, need, *first), nil
+		}
+		if res.Admitted || res.Queued {
+			return h.placed(a, need, first, res)
+		}
+	}
 	return nil, licensing.DenialMessage(a.w, need, covers, considered, uses), nil
+}
+
+// placed records where an ask that may queue left the Pod: holding a seat
+// of c, or in its line (the Pod is admitted with the seat gate, holding
+// nothing, and told its place).
+func (h *Handler) placed(a *pass, need licensing.ProductNeed, c *licensing.Cover, res seats.Reservation) (*licensing.Cover, string, error) {
+	switch {
+	case res.NameHeld:
+		return nil, licensing.NameHeldMessage(a.w, need, *c), nil
+	case res.Admitted:
+		a.seated(c, "")
+		return c, "", nil
+	}
+	a.d.Gated = true
+	a.d.Warnings = append(a.d.Warnings, licensing.CoverWarnings(*c)...)
+	a.d.Warnings = append(a.d.Warnings, licensing.WaitingMessage(a.w, need, *c, licensing.LinePlace{
+		Position: res.Position, Waiting: res.Waiting, Used: res.Used, Holders: res.Holders, Stopped: res.Stopped,
+	}))
+	a.d.PreventVM = a.d.PreventVM || licensing.PreventsVM(c.License)
+	if !a.dryRun {
+		a.seats = append(a.seats, c.Assignment)
+	}
+	return c, "", nil
 }
 
 // seated records the seat the Pod took on c (and the warning of taking it beyond the seats).
@@ -358,11 +436,11 @@ func (h *Handler) takeUse(ctx context.Context, a *pass, c *licensing.Cover) (str
 	return "", nil
 }
 
-func (h *Handler) reserve(ctx context.Context, c licensing.Cover, pod seats.PodRef, allowOver, dryRun bool) (seats.Reservation, error) {
+func (h *Handler) ask(ctx context.Context, c *licensing.Cover, ask seats.Ask, dryRun bool) (seats.Reservation, error) {
 	if dryRun {
-		return h.Ledger.Peek(ctx, c.Assignment, pod, c.Seats, allowOver)
+		return h.Ledger.PeekAsk(ctx, c.Assignment, ask)
 	}
-	return h.Ledger.Reserve(ctx, c.Assignment, pod, c.Seats, allowOver)
+	return h.Ledger.Ask(ctx, c.Assignment, ask)
 }
 
 // neededProducts are the products w needs a decision for: all it needs, or,

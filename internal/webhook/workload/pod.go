@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"slices"
 
 	admissionv1 "k8s.io/api/admission/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -14,6 +15,7 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
+	licensingv1alpha1 "github.com/license-operator/license-operator/api/v1alpha1"
 	"github.com/license-operator/license-operator/internal/licensing"
 	"github.com/license-operator/license-operator/internal/seats"
 )
@@ -80,7 +82,7 @@ func (p *PodAdmission) create(ctx context.Context, req admission.Request) admiss
 		log.V(2).Info("Denied workload", "reason", d.Message)
 		return admission.Denied(d.Message).WithWarnings(d.Warnings...)
 	}
-	m.PreventVM = d.PreventVM
+	m.PreventVM, m.Gated, m.Licensed = d.PreventVM, d.Gated, d.Licensed
 	patched := PodCreatePatch(pod, m)
 	if patched == nil {
 		return admission.Allowed("").WithWarnings(d.Warnings...)
@@ -89,7 +91,7 @@ func (p *PodAdmission) create(ctx context.Context, req admission.Request) admiss
 	if err != nil {
 		return admission.Errored(http.StatusInternalServerError, err)
 	}
-	log.V(2).Info("Admitting Pod", "user", w.User, "preventVM", d.PreventVM)
+	log.V(2).Info("Admitting Pod", "user", w.User, "preventVM", d.PreventVM, "gated", d.Gated)
 	return admission.PatchResponseFromRaw(req.Object.Raw, raw).WithWarnings(d.Warnings...)
 }
 
@@ -101,18 +103,42 @@ type podMutation struct {
 	Stamp licensing.Stamp
 	// PreventVM adds the node affinity that keeps the Pod off virtual-machine nodes.
 	PreventVM bool
+	// Gated adds the seat's scheduling gate: the Pod waits in line.
+	Gated bool
+	// Licensed labels the Pod licensingv1alpha1.LicensedLabel=true.
+	Licensed bool
 }
 
 // PodCreatePatch is the Pod as the mutating path stores it, or nil when it
 // stays as it was sent: the name it generated, the user stamp, and, when a
 // licence it is admitted under has preventVM, the node affinity that keeps
-// it off virtual-machine nodes (licensing.WithoutVMNodes). It is the one
-// place that changes a Pod at CREATE (a scheduling gate belongs here too).
+// it off virtual-machine nodes (licensing.WithoutVMNodes), the label
+// licensingv1alpha1.LicensedLabel of a Pod admitted for a product, and the
+// scheduling gate licensingv1alpha1.SeatGate of a Pod that waits in line
+// (a gate the Pod was sent with is removed when it does not wait: the gate
+// is the operator's). It is the one place that changes a Pod at CREATE.
 func PodCreatePatch(pod *corev1.Pod, m podMutation) *corev1.Pod {
-	if m.Name == "" && !m.Stamp.Set && !m.PreventVM {
+	hasGate := slices.ContainsFunc(pod.Spec.SchedulingGates, func(g corev1.PodSchedulingGate) bool { return g.Name == licensingv1alpha1.SeatGate })
+	labelled := pod.Labels[licensingv1alpha1.LicensedLabel] == "true"
+	if m.Name == "" && !m.Stamp.Set && !m.PreventVM && m.Gated == hasGate && (!m.Licensed || labelled) {
 		return nil
 	}
 	out := pod.DeepCopy()
+	if m.Licensed && !labelled {
+		if out.Labels == nil {
+			out.Labels = map[string]string{}
+		}
+		out.Labels[licensingv1alpha1.LicensedLabel] = "true"
+	}
+	switch {
+	case m.Gated && !hasGate:
+		out.Spec.SchedulingGates = append(out.Spec.SchedulingGates, corev1.PodSchedulingGate{Name: licensingv1alpha1.SeatGate})
+	case !m.Gated && hasGate:
+		out.Spec.SchedulingGates = slices.DeleteFunc(out.Spec.SchedulingGates, func(g corev1.PodSchedulingGate) bool { return g.Name == licensingv1alpha1.SeatGate })
+		if len(out.Spec.SchedulingGates) == 0 {
+			out.Spec.SchedulingGates = nil
+		}
+	}
 	if m.Name != "" {
 		out.Name = m.Name
 	}

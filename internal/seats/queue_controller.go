@@ -1,0 +1,478 @@
+package seats
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/tools/events"
+	"k8s.io/client-go/util/workqueue"
+	"k8s.io/klog/v2"
+	"k8s.io/utils/clock"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/event"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+	"sigs.k8s.io/controller-runtime/pkg/source"
+
+	licensingv1alpha1 "github.com/license-operator/license-operator/api/v1alpha1"
+	"github.com/license-operator/license-operator/internal/licensing"
+	"github.com/license-operator/license-operator/internal/metrics"
+)
+
+// EventWaitingForSeat is the reason of the Normal event on a Pod that waits
+// in line: its position, and who holds the seats.
+const EventWaitingForSeat = "WaitingForSeat"
+
+// EventSeatTaken is the reason of the Normal event on a Pod whose seat the
+// queue controller took and whose gate it removed.
+const EventSeatTaken = "SeatTaken"
+
+// positionEventInterval throttles the position events of one Pod: a Pod
+// whose place changes many times a second gets one event a second.
+const positionEventInterval = time.Second
+
+// QueueController serves the lines of the seat ledgers: when a seat frees
+// (a holder's Pod is gone or finished and the releaser removed its entry, the
+// assignment grew, the licence was renewed or resumed), it decides with
+// licensing.TakeSeats who in line takes it, writes the ledger with
+// compare-and-swap (the same ledger and rule as the admission webhook, so
+// the Hard limit holds across both, and across replicas), then removes the
+// scheduling gate licensingv1alpha1.SeatGate of each Pod that holds a seat
+// and is still gated. The last step also makes it crash-safe: a seat taken
+// for a Pod whose gate was not removed yet (the operator stopped between
+// the two writes) is given to it on the next pass, which every ledger gets
+// when the controller starts; a Pod in line that is gone (confirmed with a
+// live GET, never from the cache alone) leaves the line.
+//
+// It writes an event on each waiting Pod whose place in line changed
+// (throttled), and observes metrics.SeatWaitSeconds for each Pod it ungates.
+type QueueController struct {
+	// Cache reads assignments, licences, ledgers and (licensed) Pods.
+	Cache client.Reader
+	// Reader reads ledgers and Pods live.
+	Reader client.Reader
+	// Writer updates Pods (the gate).
+	Writer client.Client
+	Ledger *Ledger
+	Clock  clock.PassiveClock
+	// Grace spares waiters whose Pod is not stored yet (LedgerGrace).
+	Grace    time.Duration
+	Recorder events.EventRecorder
+
+	mu sync.Mutex
+	// told is the last position event of each waiting Pod (by ledger and Pod name).
+	told map[string]toldPosition
+}
+
+type toldPosition struct {
+	position int
+	at       time.Time
+}
+
+// +kubebuilder:rbac:groups="",resources=pods,verbs=get;list;watch;update
+
+// SetupWithManager registers the controller. Its requests name a ledger.
+func (r *QueueController) SetupWithManager(mgr ctrl.Manager) error {
+	ledgerOf := func(ns, asg string) reconcile.Request {
+		return reconcile.Request{NamespacedName: types.NamespacedName{Namespace: ns, Name: LedgerName(asg)}}
+	}
+	ledgers := handler.TypedFuncs[*licensingv1alpha1.SeatLedger, reconcile.Request]{
+		CreateFunc: func(_ context.Context, e event.TypedCreateEvent[*licensingv1alpha1.SeatLedger], q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+			// Every ledger once at start: a seat taken for a Pod still gated is given to it.
+			if e.Object.Spec.Assignment != "" {
+				q.Add(reconcile.Request{NamespacedName: client.ObjectKeyFromObject(e.Object)})
+			}
+		},
+		UpdateFunc: func(_ context.Context, e event.TypedUpdateEvent[*licensingv1alpha1.SeatLedger], q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+			// Only a ledger with a line, or one that had one (its last
+			// decision granted seats to gated Pods), has work here.
+			if e.ObjectNew.Spec.Assignment != "" && (len(e.ObjectNew.Spec.Waiting) > 0 || len(e.ObjectOld.Spec.Waiting) > 0) {
+				q.Add(reconcile.Request{NamespacedName: client.ObjectKeyFromObject(e.ObjectNew)})
+			}
+		},
+	}
+	asgs := handler.TypedFuncs[*licensingv1alpha1.LicenseAssignment, reconcile.Request]{
+		UpdateFunc: func(_ context.Context, e event.TypedUpdateEvent[*licensingv1alpha1.LicenseAssignment], q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+			o, n := e.ObjectOld, e.ObjectNew
+			if o.Status.State != n.Status.State || o.Status.Seats != n.Status.Seats || o.Spec.Seats != n.Spec.Seats || o.Status.License != n.Status.License {
+				q.Add(ledgerOf(n.Namespace, n.Name))
+			}
+		},
+	}
+	licences := handler.TypedFuncs[*licensingv1alpha1.SoftwareLicense, reconcile.Request]{
+		UpdateFunc: func(ctx context.Context, e event.TypedUpdateEvent[*licensingv1alpha1.SoftwareLicense], q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+			o, n := e.ObjectOld, e.ObjectNew
+			if o.Status.State == n.Status.State && enforcementOf(o) == enforcementOf(n) {
+				return
+			}
+			list := &licensingv1alpha1.LicenseAssignmentList{}
+			if err := r.Cache.List(ctx, list); err != nil {
+				ctrl.LoggerFrom(ctx).Error(err, "Listing LicenseAssignments to serve their lines after a licence change", "license", klog.KObj(n))
+				return
+			}
+			key := licensing.LicenseKey(n)
+			for i := range list.Items {
+				if list.Items[i].Status.License == key {
+					q.Add(ledgerOf(list.Items[i].Namespace, list.Items[i].Name))
+				}
+			}
+		},
+	}
+	// A gated Pod that the cache sees late (its ledger was served before
+	// it was stored) brings its ledgers back.
+	pods := handler.TypedFuncs[*corev1.Pod, reconcile.Request]{
+		CreateFunc: func(ctx context.Context, e event.TypedCreateEvent[*corev1.Pod], q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+			if Gated(e.Object) {
+				r.enqueueLedgersOf(ctx, e.Object, q)
+			}
+		},
+	}
+	return builder.TypedControllerManagedBy[reconcile.Request](mgr).
+		Named("seatqueue").
+		WatchesRawSource(source.TypedKind(mgr.GetCache(), &licensingv1alpha1.SeatLedger{}, ledgers)).
+		WatchesRawSource(source.TypedKind(mgr.GetCache(), &licensingv1alpha1.LicenseAssignment{}, asgs)).
+		WatchesRawSource(source.TypedKind(mgr.GetCache(), &licensingv1alpha1.SoftwareLicense{}, licences)).
+		WatchesRawSource(source.TypedKind(mgr.GetCache(), &corev1.Pod{}, pods)).
+		Complete(r)
+}
+
+func enforcementOf(l *licensingv1alpha1.SoftwareLicense) licensingv1alpha1.Enforcement {
+	if p := l.Status.EffectivePolicy; p != nil && p.Enforcement != nil {
+		return *p.Enforcement
+	}
+	return ""
+}
+
+// enqueueLedgersOf adds the ledgers of the Pod's namespace that hold or queue a Pod of its name.
+func (r *QueueController) enqueueLedgersOf(ctx context.Context, p *corev1.Pod, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+	list := &licensingv1alpha1.SeatLedgerList{}
+	if err := r.Cache.List(ctx, list, client.InNamespace(p.Namespace), client.UnsafeDisableDeepCopy); err != nil {
+		return
+	}
+	for i := range list.Items {
+		l := &list.Items[i]
+		if l.Spec.Assignment != "" && (entryOf(l, p.Name) >= 0 || waiterOf(l, p.Name) >= 0) {
+			q.Add(reconcile.Request{NamespacedName: client.ObjectKeyFromObject(l)})
+		}
+	}
+}
+
+// Gated says whether the Pod carries the seat's scheduling gate.
+func Gated(p *corev1.Pod) bool { return licensing.SeatGated(p) }
+
+// Reconcile serves the line of one ledger and ungates its holders.
+func (r *QueueController) Reconcile(ctx context.Context, req reconcile.Request) (reconcile.Result, error) {
+	log := ctrl.LoggerFrom(ctx).WithValues("ledger", klog.KRef(req.Namespace, req.Name))
+	ctx = ctrl.LoggerInto(ctx, log)
+	cached := &licensingv1alpha1.SeatLedger{}
+	if err := r.Cache.Get(ctx, req.NamespacedName, cached); err == nil && len(cached.Spec.Waiting) == 0 && !r.anyGatedHolder(ctx, cached) {
+		// Nothing in line and nobody gated: no work, and no API call.
+		r.forgetLedger(req.NamespacedName)
+		return reconcile.Result{}, nil
+	}
+	asgName := cached.Spec.Assignment
+	asg := &licensingv1alpha1.LicenseAssignment{}
+	var asgp *licensingv1alpha1.LicenseAssignment
+	if asgName != "" {
+		if err := r.Cache.Get(ctx, types.NamespacedName{Namespace: req.Namespace, Name: asgName}, asg); err == nil {
+			asgp = asg
+		} else if !apierrors.IsNotFound(err) {
+			return reconcile.Result{}, err
+		}
+	}
+	var lic *licensingv1alpha1.SoftwareLicense
+	if asgp != nil && asgp.Status.License != "" {
+		l := &licensingv1alpha1.SoftwareLicense{}
+		ns, name := splitKey(asgp.Status.License)
+		if err := r.Cache.Get(ctx, types.NamespacedName{Namespace: ns, Name: name}, l); err == nil {
+			lic = l
+		} else if !apierrors.IsNotFound(err) {
+			return reconcile.Result{}, err
+		}
+	}
+
+	var (
+		decision licensing.SeatDecision
+		granted  []licensing.Waiter
+		after    *licensingv1alpha1.SeatLedger
+		state    licensing.SeatState
+	)
+	err := r.Ledger.Serve(ctx, req.NamespacedName, func(cm *licensingv1alpha1.SeatLedger) (bool, error) {
+		changed, err := r.dropGone(ctx, cm)
+		if err != nil {
+			return false, err
+		}
+		state = licensing.LineState(len(cm.Spec.Entries), asgp, lic)
+		decision = licensing.TakeSeats(state, Line(cm, ""))
+		granted = decision.Granted
+		if ApplySeatDecision(cm, decision, r.Clock.Now()) {
+			changed = true
+		}
+		if cm.Spec.Blocked != state.Blocked && (len(cm.Spec.Waiting) > 0 || state.Blocked == "") {
+			cm.Spec.Blocked, changed = state.Blocked, true
+		}
+		after = cm
+		return changed, nil
+	})
+	if apierrors.IsNotFound(err) {
+		r.forgetLedger(req.NamespacedName)
+		return reconcile.Result{}, nil
+	}
+	if err != nil {
+		return reconcile.Result{}, err
+	}
+	if len(granted) > 0 {
+		log.V(1).Info("Took seats for Pods in line", "pods", len(granted), "waiting", len(decision.Line))
+	}
+	product := productOf(lic)
+	if err := r.ungate(ctx, after, product); err != nil {
+		return reconcile.Result{}, err
+	}
+	return reconcile.Result{RequeueAfter: r.tellPositions(ctx, after, decision, asgName, lic, product)}, nil
+}
+
+// anyGatedHolder says whether a holder's Pod, as the cache has it, is still gated.
+func (r *QueueController) anyGatedHolder(ctx context.Context, l *licensingv1alpha1.SeatLedger) bool {
+	for _, e := range l.Spec.Entries {
+		p := &corev1.Pod{}
+		if err := r.Cache.Get(ctx, types.NamespacedName{Namespace: l.Namespace, Name: e.Pod}, p); err == nil && Gated(p) {
+			return true
+		}
+	}
+	return false
+}
+
+// dropGone removes from the line the Pods that are gone, finished or
+// replaced (licensing.StaleLedgerEntries, past the admission grace),
+// confirmed by reading each live.
+func (r *QueueController) dropGone(ctx context.Context, cm *licensingv1alpha1.SeatLedger) (bool, error) {
+	now := r.Clock.Now()
+	asEntries := make([]licensingv1alpha1.SeatLedgerEntry, 0, len(cm.Spec.Waiting))
+	for _, w := range cm.Spec.Waiting {
+		if now.Sub(w.Queued.Time) >= r.Grace {
+			asEntries = append(asEntries, licensingv1alpha1.SeatLedgerEntry{Pod: w.Pod, UID: w.UID, Admitted: w.Queued})
+		}
+	}
+	if len(asEntries) == 0 {
+		return false, nil
+	}
+	byName := map[string]*corev1.Pod{}
+	for _, e := range asEntries {
+		cached := &corev1.Pod{}
+		err := r.Cache.Get(ctx, types.NamespacedName{Namespace: cm.Namespace, Name: e.Pod}, cached)
+		if err == nil && !licensing.PodTerminal(cached) && licensing.EntryOfPod(e.UID, e.Admitted.Time, cached, r.Grace) {
+			byName[e.Pod] = cached
+			continue // the cache shows it alive: no need to ask the API server
+		}
+		live := &corev1.Pod{}
+		err = r.Reader.Get(ctx, types.NamespacedName{Namespace: cm.Namespace, Name: e.Pod}, live)
+		switch {
+		case err == nil:
+			byName[e.Pod] = live
+		case !apierrors.IsNotFound(err):
+			return false, fmt.Errorf("reading Pod %s/%s: %w", cm.Namespace, e.Pod, err)
+		}
+	}
+	stale := licensing.StaleLedgerEntries(asEntries, byName, now, r.Grace)
+	if len(stale) == 0 {
+		return false, nil
+	}
+	drop := map[string]bool{}
+	for _, d := range stale {
+		drop[d.Entry.Pod] = true
+	}
+	removeWaiters(cm, drop)
+	return true, nil
+}
+
+// ungate removes the seat gate of every holder's Pod that still has it:
+// the seat is taken for it. It reads each such Pod live and updates it with
+// that resourceVersion; a Pod of the entry's name that is not the entry's
+// Pod is left alone.
+func (r *QueueController) ungate(ctx context.Context, l *licensingv1alpha1.SeatLedger, product string) error {
+	if l == nil {
+		return nil
+	}
+	now := r.Clock.Now()
+	for _, e := range l.Spec.Entries {
+		cached := &corev1.Pod{}
+		err := r.Cache.Get(ctx, types.NamespacedName{Namespace: l.Namespace, Name: e.Pod}, cached)
+		if err == nil && !Gated(cached) {
+			continue
+		}
+		// Gated, or not in the cache yet (just stored): read it live.
+		for attempt := 0; ; attempt++ {
+			p := &corev1.Pod{}
+			if err := r.Reader.Get(ctx, types.NamespacedName{Namespace: l.Namespace, Name: e.Pod}, p); err != nil {
+				if apierrors.IsNotFound(err) {
+					break // gone: the releaser gives its seat back
+				}
+				return fmt.Errorf("reading Pod %s/%s: %w", l.Namespace, e.Pod, err)
+			}
+			if !Gated(p) || !licensing.EntryOfPod(e.UID, e.Admitted.Time, p, r.Grace) {
+				break
+			}
+			p.Spec.SchedulingGates = slices.DeleteFunc(p.Spec.SchedulingGates, func(g corev1.PodSchedulingGate) bool { return g.Name == licensingv1alpha1.SeatGate })
+			err := r.Writer.Update(ctx, p)
+			if apierrors.IsConflict(err) && attempt < 5 {
+				continue
+			}
+			if apierrors.IsNotFound(err) {
+				break
+			}
+			if err != nil {
+				return fmt.Errorf("removing the seat gate of Pod %s/%s: %w", l.Namespace, e.Pod, err)
+			}
+			waited := now.Sub(e.Admitted.Time)
+			metrics.SeatWaitSeconds.WithLabelValues(product).Observe(waited.Seconds())
+			if r.Recorder != nil {
+				r.Recorder.Eventf(p, nil, corev1.EventTypeNormal, EventSeatTaken, "TakeSeat",
+					"Took a seat of product %q on assignment %s after %s in line; scheduling gate %s removed",
+					product, l.Spec.Assignment, waited.Round(time.Millisecond), licensingv1alpha1.SeatGate)
+			}
+			r.forgetPod(l, e.Pod)
+			break
+		}
+	}
+	return nil
+}
+
+// tellPositions writes an event on each waiting Pod whose place changed
+// since it was last told, at most one per positionEventInterval; it
+// returns when to come back for a Pod whose event was held back (0: none).
+func (r *QueueController) tellPositions(ctx context.Context, l *licensingv1alpha1.SeatLedger, d licensing.SeatDecision, asg string, lic *licensingv1alpha1.SoftwareLicense, product string) time.Duration {
+	if l == nil || r.Recorder == nil {
+		return 0
+	}
+	now := r.Clock.Now()
+	holders := holders(l)
+	seats := int32(0)
+	licence := ""
+	if lic != nil {
+		licence = licensing.LicenseKey(lic)
+	}
+	var later time.Duration
+	stopped := d.Stopped
+	if l.Spec.Blocked != "" {
+		stopped = l.Spec.Blocked
+	}
+	for i, w := range d.Line {
+		pos := i + 1
+		key := l.Namespace + "/" + l.Name + "/" + w.Pod
+		r.mu.Lock()
+		last, ok := r.told[key]
+		r.mu.Unlock()
+		if ok && last.position == pos {
+			continue
+		}
+		if ok && now.Sub(last.at) < positionEventInterval {
+			if wait := positionEventInterval - now.Sub(last.at); later == 0 || wait < later {
+				later = wait
+			}
+			continue
+		}
+		p := &corev1.Pod{}
+		if err := r.Cache.Get(ctx, types.NamespacedName{Namespace: l.Namespace, Name: w.Pod}, p); err != nil {
+			continue // not in the cache yet: its creation brings the ledger back
+		}
+		if seats == 0 {
+			seats = seatsOf(r, ctx, l)
+		}
+		msg := licensing.WaitingEventMessage(product, asg, licence, licensing.LinePlace{
+			Position: pos, Waiting: len(d.Line), Used: len(l.Spec.Entries), Seats: seats, Holders: holders, Stopped: stopped,
+		})
+		r.Recorder.Eventf(p, nil, corev1.EventTypeNormal, EventWaitingForSeat, "Queue", "%s", msg)
+		r.mu.Lock()
+		if r.told == nil {
+			r.told = map[string]toldPosition{}
+		}
+		r.told[key] = toldPosition{position: pos, at: now}
+		r.mu.Unlock()
+	}
+	return later
+}
+
+func seatsOf(r *QueueController, ctx context.Context, l *licensingv1alpha1.SeatLedger) int32 {
+	a := &licensingv1alpha1.LicenseAssignment{}
+	if err := r.Cache.Get(ctx, types.NamespacedName{Namespace: l.Namespace, Name: l.Spec.Assignment}, a); err != nil {
+		return 0
+	}
+	return licensing.AssignmentSeats(a)
+}
+
+func (r *QueueController) forgetPod(l *licensingv1alpha1.SeatLedger, pod string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	delete(r.told, l.Namespace+"/"+l.Name+"/"+pod)
+}
+
+func (r *QueueController) forgetLedger(key types.NamespacedName) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	prefix := key.Namespace + "/" + key.Name + "/"
+	for k := range r.told {
+		if strings.HasPrefix(k, prefix) {
+			delete(r.told, k)
+		}
+	}
+}
+
+// productOf is the product label of a licence's Pods ("" when unknown).
+func productOf(l *licensingv1alpha1.SoftwareLicense) string {
+	if l == nil {
+		return ""
+	}
+	if l.Status.Product != nil && l.Status.Product.Name != "" {
+		return l.Status.Product.Name
+	}
+	if l.Spec.ProductRef != nil {
+		return l.Spec.ProductRef.Name
+	}
+	return ""
+}
+
+// splitKey splits a licence key "namespace/name" (licensing.LicenseKey).
+func splitKey(key string) (namespace, name string) {
+	namespace, name, _ = strings.Cut(key, "/")
+	return namespace, name
+}
+
+// Serve reads the ledger live under this replica's lock of it, lets change
+// edit it, and writes it with the resourceVersion it read when change says
+// it changed (compare-and-swap); on a conflict it reads and changes again.
+// It returns NotFound when the ledger does not exist.
+func (l *Ledger) Serve(ctx context.Context, key types.NamespacedName, change func(*licensingv1alpha1.SeatLedger) (bool, error)) error {
+	s := l.slot(key)
+	if err := s.lock(ctx); err != nil {
+		return err
+	}
+	defer s.unlock()
+	for {
+		cm, _, err := l.read(ctx, s, key, true)
+		if err != nil {
+			return err
+		}
+		changed, err := change(cm)
+		if err != nil || !changed {
+			return err
+		}
+		err = l.Writer.Update(ctx, cm)
+		if apierrors.IsConflict(err) {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("writing seat ledger %s: %w", key, err)
+		}
+		s.last = cm.DeepCopy()
+		return nil
+	}
+}
