@@ -728,32 +728,65 @@ func OverSeatsWarning(w *Workload, c Cover, used int) string {
 		w.Kind, w.Namespace, w.Name, c.Assignment.Name, c.Product, LicenseKey(c.License), used, c.Seats)
 }
 
-// ReplicasWarning warns when a template asks for more replicas than the counted
-// covers have seats (that Hard enforcement admits only as many Pods, or that
-// Soft enforcement over-allocates the licence); it returns "" when replicas
-// fit or an uncounted cover exists.
-func ReplicasWarning(w *Workload, product string, covers []Cover) string {
-	if w.Replicas == nil {
-		return ""
+// TemplateSeats checks a pod template's replicas against the counted
+// covers' seats, held holds the Pods holding each assignment's seats now
+// (by assignment name). It returns warnings, and a refusal only when the
+// Pods could never all run and the policy (or the template's
+// when-no-seat annotation) says Refuse: a template is never refused
+// because seats are busy now, since its Pods wait in line for them.
+//   - Soft enforcement: replicas beyond the seats over-allocate the licence.
+//   - Queue: "2 of 3 replicas will wait for a seat".
+//   - Refuse: replicas beyond the free seats are refused when created.
+//   - A Deployment whose RollingUpdate allows no unavailable Pod, with its
+//     replicas holding every seat, deadlocks its next rollout: its surge
+//     Pod waits for a seat only the rollout would free.
+//
+// It returns nothing when replicas are unknown (a DaemonSet) or an
+// uncounted cover admits every Pod.
+func TemplateSeats(w *Workload, product string, covers []Cover, held map[string]int) (warnings []string, refusal string) {
+	if w.Replicas == nil || len(covers) == 0 {
+		return nil, ""
 	}
-	var seats int32
+	var seats, free int32
 	var names []string
 	soft := false
 	for _, c := range covers {
 		if !c.Counted {
-			return ""
+			return nil, ""
 		}
 		soft = soft || c.Enforcement == licensingv1alpha1.EnforcementSoft
 		seats += c.Seats
+		free += max(0, c.Seats-int32(held[c.Assignment.Name]))
 		names = append(names, c.Assignment.Name)
 	}
-	if *w.Replicas <= seats {
-		return ""
-	}
+	replicas := *w.Replicas
+	who := fmt.Sprintf("%s %s/%s asks for %d replicas but the assignments covering it (%s)", w.Kind, w.Namespace, w.Name, replicas, strings.Join(names, ", "))
 	if soft {
-		return fmt.Sprintf("%s %s/%s asks for %d replicas but the assignments covering it (%s) hold %d counted seats of product %q: Soft enforcement admits the Pods beyond them, and the licence will be over-allocated",
-			w.Kind, w.Namespace, w.Name, *w.Replicas, strings.Join(names, ", "), seats, product)
+		if replicas > seats {
+			warnings = append(warnings, fmt.Sprintf("%s hold %d counted seats of product %q: Soft enforcement admits the Pods beyond them, and the licence will be over-allocated",
+				who, seats, product))
+		}
+		return warnings, ""
 	}
-	return fmt.Sprintf("%s %s/%s asks for %d replicas but the assignments covering it (%s) hold %d counted seats of product %q: at most %d Pods will be admitted",
-		w.Kind, w.Namespace, w.Name, *w.Replicas, strings.Join(names, ", "), seats, product, seats)
+	when := WhenNoSeatOf(covers[0].License, w.Annotations)
+	switch {
+	case when == licensingv1alpha1.WhenNoSeatRefuse && replicas > seats:
+		return nil, fmt.Sprintf("%s hold %d seats of product %q and the policy says whenNoSeat Refuse: at most %d of its Pods could ever run. "+
+			"To fix: lower the replicas to %d, raise spec.seats of the assignments, or let the Pods wait in line (whenNoSeat Queue)",
+			who, seats, product, seats, seats)
+	case when == licensingv1alpha1.WhenNoSeatRefuse && replicas > free:
+		warnings = append(warnings, fmt.Sprintf("%s have %d of %d seats of product %q free now, and the policy says whenNoSeat Refuse: at most %d Pods will be admitted until seats free",
+			who, free, seats, product, free))
+	case replicas > free:
+		warnings = append(warnings, fmt.Sprintf("%d of %d replicas will wait for a seat of product %q: the assignments covering %s %s/%s (%s) have %d of %d seats free. "+
+			"The Pods beyond them are admitted with the scheduling gate %s and start in line as seats free",
+			replicas-free, replicas, product, w.Kind, w.Namespace, w.Name, strings.Join(names, ", "), free, seats, SeatGateName))
+	}
+	if w.NoUnavailable && replicas >= seats {
+		warnings = append(warnings, fmt.Sprintf("%s %s/%s rolls out with maxUnavailable 0, and its %d replicas hold every one of the %d seats of product %q of the assignments covering it (%s): "+
+			"a rollout's new Pod would wait in line for a seat that only the rollout frees, and the rollout would never finish. "+
+			"To fix: set spec.strategy.rollingUpdate.maxUnavailable to 1 or more, or raise spec.seats of the assignments above the replicas",
+			w.Kind, w.Namespace, w.Name, replicas, seats, product, strings.Join(names, ", ")))
+	}
+	return warnings, ""
 }

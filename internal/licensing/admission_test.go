@@ -366,20 +366,39 @@ func TestMessages(t *testing.T) {
 		}
 	}
 	dep := &Workload{Kind: "Deployment", Name: "d", Namespace: "team", Replicas: ptr.To[int32](3)}
-	if got := ReplicasWarning(dep, "cad", []Cover{cv}); !strings.Contains(got, "3 replicas") {
-		t.Errorf("ReplicasWarning = %q", got)
+	if got, refusal := TemplateSeats(dep, "cad", []Cover{cv}, nil); refusal != "" || len(got) != 1 || !strings.Contains(got[0], "1 of 3 replicas will wait") {
+		t.Errorf("TemplateSeats = %q, %q", got, refusal)
+	}
+	if got, _ := TemplateSeats(dep, "cad", []Cover{cv}, map[string]int{cv.Assignment.Name: 1}); len(got) != 1 || !strings.Contains(got[0], "2 of 3 replicas will wait") {
+		t.Errorf("TemplateSeats with a seat held = %q", got)
 	}
 	dep.Replicas = ptr.To[int32](2)
-	if got := ReplicasWarning(dep, "cad", []Cover{cv}); got != "" {
-		t.Errorf("ReplicasWarning for replicas within seats = %q", got)
+	if got, refusal := TemplateSeats(dep, "cad", []Cover{cv}, nil); len(got) != 0 || refusal != "" {
+		t.Errorf("TemplateSeats for replicas within seats = %q, %q", got, refusal)
+	}
+	// maxUnavailable 0 with every seat held by the replicas: the next rollout deadlocks.
+	dep.NoUnavailable = true
+	if got, _ := TemplateSeats(dep, "cad", []Cover{cv}, nil); len(got) != 1 || !strings.Contains(got[0], "maxUnavailable 0") {
+		t.Errorf("TemplateSeats with maxUnavailable 0 = %q", got)
+	}
+	dep.NoUnavailable = false
+	// Refuse: replicas that could never all run are refused; beyond the free seats only warned.
+	refuse := &Workload{Kind: "Deployment", Name: "d", Namespace: "team", Replicas: ptr.To[int32](3),
+		Annotations: map[string]string{licensingv1alpha1.WhenNoSeatAnnotation: "Refuse"}}
+	if _, refusal := TemplateSeats(refuse, "cad", []Cover{cv}, nil); !strings.Contains(refusal, "at most 2 of its Pods could ever run") {
+		t.Errorf("TemplateSeats under Refuse = %q", refusal)
+	}
+	refuse.Replicas = ptr.To[int32](2)
+	if got, refusal := TemplateSeats(refuse, "cad", []Cover{cv}, map[string]int{cv.Assignment.Name: 1}); refusal != "" || len(got) != 1 || !strings.Contains(got[0], "at most 1 Pods will be admitted") {
+		t.Errorf("TemplateSeats under Refuse with a seat held = %q, %q", got, refusal)
 	}
 	// Soft enforcement admits the Pods beyond the seats: the person creating
 	// the workload is warned that the licence will be over-allocated.
 	softCover := cv
 	softCover.Enforcement = licensingv1alpha1.EnforcementSoft
 	dep.Replicas = ptr.To[int32](3)
-	if got := ReplicasWarning(dep, "cad", []Cover{softCover}); !strings.Contains(got, "3 replicas") || !strings.Contains(got, "over-allocated") {
-		t.Errorf("ReplicasWarning with Soft enforcement = %q", got)
+	if got, _ := TemplateSeats(dep, "cad", []Cover{softCover}, nil); len(got) != 1 || !strings.Contains(got[0], "3 replicas") || !strings.Contains(got[0], "over-allocated") {
+		t.Errorf("TemplateSeats with Soft enforcement = %q", got)
 	}
 }
 

@@ -640,6 +640,19 @@ func NewSeatLedger(asg *licensingv1alpha1.LicenseAssignment, name string) *licen
 	}
 }
 
+// Held is the number of Pods holding the assignment's seats, read live.
+func (l *Ledger) Held(ctx context.Context, asg *licensingv1alpha1.LicenseAssignment) (int, error) {
+	cm := &licensingv1alpha1.SeatLedger{}
+	err := l.Reader.Get(ctx, types.NamespacedName{Namespace: asg.Namespace, Name: LedgerName(asg.Name)}, cm)
+	if apierrors.IsNotFound(err) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("reading seat ledger of %s: %w", asg.Name, err)
+	}
+	return len(cm.Spec.Entries), nil
+}
+
 // Peek answers Reserve for a dry-run request: it reads the ledger and writes nothing.
 func (l *Ledger) Peek(ctx context.Context, asg *licensingv1alpha1.LicenseAssignment, pod PodRef, seats int32, allowOver bool) (Reservation, error) {
 	return l.PeekAsk(ctx, asg, Ask{Pod: pod, Seats: seats, AllowOver: allowOver})

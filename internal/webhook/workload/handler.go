@@ -21,6 +21,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/client-go/tools/events"
 	"k8s.io/klog/v2"
 	"k8s.io/utils/ptr"
@@ -260,8 +261,7 @@ func (h *Handler) admitProduct(ctx context.Context, a *pass, need licensing.Prod
 		return licensing.DenialMessage(a.w, need, nil, considered, nil), nil
 	}
 	if a.w.IsTemplate() || recheck {
-		a.checkOnly(covers)
-		return "", nil
+		return h.checkOnly(ctx, a, covers)
 	}
 	var c *licensing.Cover
 	refusal := ""
@@ -276,13 +276,29 @@ func (h *Handler) admitProduct(ctx context.Context, a *pass, need licensing.Prod
 	return h.takeUse(ctx, a, c)
 }
 
-// checkOnly records the warnings of a workload that takes no seat here (a
-// pod template, or a product a running Pod already holds).
-func (a *pass) checkOnly(covers []licensing.Cover) {
+// checkOnly decides a workload that takes no seat here (a pod template, or
+// a product a running Pod already holds): warnings, and for a template
+// whose replicas could never all run under whenNoSeat Refuse, a refusal
+// (licensing.TemplateSeats, with the seats held now read from the ledgers).
+func (h *Handler) checkOnly(ctx context.Context, a *pass, covers []licensing.Cover) (string, error) {
 	a.d.Warnings = append(a.d.Warnings, licensing.CoverWarnings(covers[0])...)
-	if msg := licensing.ReplicasWarning(a.w, covers[0].Product, covers); msg != "" {
-		a.d.Warnings = append(a.d.Warnings, msg)
+	if a.w.Replicas == nil || !covers[0].Counted {
+		return "", nil
 	}
+	held := map[string]int{}
+	for _, c := range covers {
+		if !c.Counted {
+			continue
+		}
+		n, err := h.Ledger.Held(ctx, c.Assignment)
+		if err != nil {
+			return "", err
+		}
+		held[c.Assignment.Name] = n
+	}
+	warnings, refusal := licensing.TemplateSeats(a.w, covers[0].Product, covers, held)
+	a.d.Warnings = append(a.d.Warnings, warnings...)
+	return refusal, nil
 }
 
 // admitUncounted is the rule of the covers that count no Pods (Site
@@ -524,7 +540,23 @@ func (h *Handler) workload(req admission.Request) (*licensing.Workload, bool, er
 	}
 	w := licensing.WorkloadFromPodSpec(req.Kind.Kind, name, req.Namespace, tmpl.ObjectMeta, &tmpl.Spec, replicas)
 	w.User, _ = h.Identity.UserOf(req.UserInfo.Username, oldTmpl, tmpl)
+	w.NoUnavailable = noUnavailable(obj)
 	return &w, unchanged, nil
+}
+
+// noUnavailable says whether the object is a Deployment whose RollingUpdate
+// allows no unavailable Pod (maxUnavailable resolves to 0 of its replicas).
+func noUnavailable(obj client.Object) bool {
+	d, ok := obj.(*appsv1.Deployment)
+	if !ok || d.Spec.Strategy.Type == appsv1.RecreateDeploymentStrategyType {
+		return false
+	}
+	ru := d.Spec.Strategy.RollingUpdate
+	if ru == nil || ru.MaxUnavailable == nil {
+		return false // the default is 25%
+	}
+	n, err := intstr.GetScaledValueFromIntOrPercent(ru.MaxUnavailable, int(ptr.Deref(d.Spec.Replicas, 1)), false)
+	return err == nil && n == 0
 }
 
 // newTemplated returns an empty object of a workload kind that has a pod
