@@ -47,6 +47,12 @@ func (w *PodWrapper) Annotation(k, v string) *PodWrapper {
 	return w
 }
 
+// Refuse asks for a refusal rather than a place in line when no seat is
+// free (the when-no-seat annotation).
+func (w *PodWrapper) Refuse() *PodWrapper {
+	return w.Annotation(licensingv1alpha1.WhenNoSeatAnnotation, string(licensingv1alpha1.WhenNoSeatRefuse))
+}
+
 // Label sets a label.
 func (w *PodWrapper) Label(k, v string) *PodWrapper {
 	if w.Labels == nil {

@@ -101,6 +101,23 @@ func eventuallyDenied(mk func() client.Object, parts ...string) string {
 
 // ledger returns the entries of the assignment's SeatLedger by Pod name
 // (none when it does not exist).
+// createWithWarnings creates the object through c and returns the warnings of the request.
+func createWithWarnings(c client.Client, o client.Object, opts ...client.CreateOption) ([]string, error) {
+	wctx, w := withWarnings()
+	err := c.Create(wctx, o.DeepCopyObject().(client.Object), opts...)
+	return w.All(), err
+}
+
+// seatLedgerOf is the seat ledger of the assignment (empty when it does not exist).
+func seatLedgerOf(ns, assignment string) *licensingv1alpha1.SeatLedger {
+	l := &licensingv1alpha1.SeatLedger{}
+	err := k8sClient.Get(ctx, types.NamespacedName{Namespace: ns, Name: seats.LedgerName(assignment)}, l)
+	if !apierrors.IsNotFound(err) {
+		Expect(err).NotTo(HaveOccurred())
+	}
+	return l
+}
+
 func ledger(ns, assignment string) map[string]licensingv1alpha1.SeatLedgerEntry {
 	l := &licensingv1alpha1.SeatLedger{}
 	err := k8sClient.Get(ctx, types.NamespacedName{Namespace: ns, Name: seats.LedgerName(assignment)}, l)
@@ -149,8 +166,8 @@ var _ = Describe("Pod admission", func() {
 
 		createAssignment(utiltesting.MakeAssignment("default-sa", ns).License("img").ServiceAccount("default").Obj(), kubecluster.BoundStatus(ns+"/img", 1))
 		eventuallyAdmitted(func() client.Object { return kubecluster.MakePod("", ns).GenerateName("m-").Image(image).Obj() })
-		// One seat: the next Pod of the image is refused with seats used/total.
-		eventuallyDenied(func() client.Object { return kubecluster.MakePod("", ns).GenerateName("m-").Image(image).Obj() }, "1/1 seats in use")
+		// One seat: the next Pod of the image that asks for a refusal is refused with seats used/total.
+		eventuallyDenied(func() client.Object { return kubecluster.MakePod("", ns).GenerateName("m-").Image(image).Refuse().Obj() }, "1/1 seats in use")
 	})
 
 	It("admits beyond the seats of a Soft licence with a warning, and warns for an ExpiringSoon licence", func() {
@@ -304,10 +321,15 @@ var _ = Describe("Pod admission", func() {
 		Expect(ledger(ns, "sa")).To(BeEmpty())
 		Expect(admitErr(pod("real"))).To(Succeed())
 		Expect(ledger(ns, "sa")).To(HaveKey("real"))
-		err := admitErr(pod("dry-3"), client.DryRunAll)
+		err := admitErr(kubecluster.MakePod("dry-3", ns).Product(product).Refuse().Obj(), client.DryRunAll)
 		Expect(err).To(HaveOccurred())
 		Expect(err.Error()).To(ContainSubstring("1/1 seats in use"))
 		Expect(ledger(ns, "sa")).To(HaveLen(1))
+		// A dry run that would wait in line is told its place and joins no line.
+		warnings, err := createWithWarnings(k8sClient, pod("dry-4"), client.DryRunAll)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(strings.Join(warnings, "\n")).To(ContainSubstring("waits in line for a seat of product %q on assignment sa", product))
+		Expect(seatLedgerOf(ns, "sa").Spec.Waiting).To(BeEmpty())
 	})
 })
 
@@ -340,7 +362,7 @@ var _ = Describe("Concurrent seats under Hard enforcement", func() {
 				go func() {
 					defer wg.Done()
 					defer GinkgoRecover()
-					p := kubecluster.MakePod(fmt.Sprintf("%s-%03d", round, i), ns).Product(product).ServiceAccount("runner").Obj()
+					p := kubecluster.MakePod(fmt.Sprintf("%s-%03d", round, i), ns).Product(product).ServiceAccount("runner").Refuse().Obj()
 					err := k8sClient.Create(ctx, p.DeepCopy())
 					// On a loaded machine a request can wait out the webhook's
 					// deadline behind the others and be refused as busy, which
@@ -419,7 +441,7 @@ var _ = Describe("Seat release", func() {
 		createAssignment(utiltesting.MakeAssignment("sa", ns).License("job").ServiceAccount("default").Obj(), kubecluster.BoundStatus(ns+"/job", 1))
 		first := kubecluster.MakePod("first", ns).Product(product).Obj()
 		Eventually(func() error { return k8sClient.Create(ctx, first.DeepCopy()) }).WithTimeout(timeout).Should(Succeed())
-		Expect(admitErr(kubecluster.MakePod("second", ns).Product(product).Obj())).To(MatchError(ContainSubstring("1/1 seats in use")))
+		Expect(admitErr(kubecluster.MakePod("second", ns).Product(product).Refuse().Obj())).To(MatchError(ContainSubstring("1/1 seats in use")))
 
 		Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(first), first)).To(Succeed())
 		first.Status.Phase = corev1.PodSucceeded
@@ -540,7 +562,7 @@ var _ = Describe("Workload objects", func() {
 			createAssignment(utiltesting.MakeAssignment("app", ns).License("wl").ServiceAccount("app").Seats(2).Obj(), kubecluster.BoundStatus(ns+"/wl", 2))
 			w := eventuallyAdmitted(next)
 			if kind != "DaemonSet" {
-				Expect(strings.Join(w, "\n")).To(ContainSubstring("asks for 3 replicas"))
+				Expect(strings.Join(w, "\n")).To(ContainSubstring("1 of 3 replicas will wait for a seat of product %q", product))
 			}
 			// Templates take no seat.
 			Expect(ledger(ns, "app")).To(BeEmpty())

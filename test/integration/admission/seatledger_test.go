@@ -81,7 +81,7 @@ func seatLedger(ns string) *licensingv1alpha1.SeatLedger {
 // expectSecondPodRefused checks that the seat is still taken: another Pod,
 // created by c, is refused because the one seat is in use.
 func expectSecondPodRefused(c client.Client, ns, product string) {
-	err := c.Create(ctx, kubecluster.MakePod("second", ns).Product(product).Obj())
+	err := c.Create(ctx, kubecluster.MakePod("second", ns).Product(product).Refuse().Obj())
 	Expect(err).To(HaveOccurred())
 	Expect(apierrors.IsForbidden(err)).To(BeTrue(), "%v", err)
 	Expect(err.Error()).To(ContainSubstring("1/1 seats in use"))
@@ -257,6 +257,6 @@ var _ = Describe("The seat ledger is out of tenants' reach", func() {
 		}).WithTimeout(timeout).Should(Succeed())
 
 		By("no further Pod is admitted on the over-allocated seat")
-		eventuallyDenied(func() client.Object { return kubecluster.MakePod("p3", ns).Product(product).Obj() }, "2/1 seats in use")
+		eventuallyDenied(func() client.Object { return kubecluster.MakePod("p3", ns).Product(product).Refuse().Obj() }, "2/1 seats in use")
 	})
 })
