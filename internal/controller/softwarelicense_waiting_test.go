@@ -117,15 +117,20 @@ func TestReconcileWaitingPods(t *testing.T) {
 		}
 		return a
 	}
-	if w, b := assignment("web").Status.WaitingPods, assignment("batch").Status.WaitingPods; w != 2 || b != 0 {
-		t.Errorf("waitingPods web %d, batch %d; want 2 and 0", w, b)
+	// check compares the counts with the lines of web and batch.
+	check := func(when string, web, batch int32) {
+		t.Helper()
+		if w, b := assignment("web").Status.WaitingPods, assignment("batch").Status.WaitingPods; w != web || b != batch {
+			t.Errorf("%s: waitingPods web %d, batch %d; want %d and %d", when, w, b, web, batch)
+		}
+		if got := h.license("ns", "cad").Status.Seats.WaitingPods; got != web+batch {
+			t.Errorf("%s: licence status.seats.waitingPods = %d, want %d", when, got, web+batch)
+		}
+		if got := queueLength(t, "ns", "cad"); got != float64(web+batch) {
+			t.Errorf("%s: queue length gauge %v, want %d", when, got, web+batch)
+		}
 	}
-	if got := h.license("ns", "cad").Status.Seats.WaitingPods; got != 2 {
-		t.Errorf("licence status.seats.waitingPods = %d, want 2", got)
-	}
-	if got := queueLength(t, "ns", "cad"); got != 2 {
-		t.Errorf("queue length gauge %v, want 2", got)
-	}
+	check("first reconcile", 2, 0)
 
 	// The line of batch grows, web's empties.
 	for name, pods := range map[string][]string{"web": nil, "batch": {"batch-1", "batch-2", "batch-3"}} {
@@ -139,15 +144,7 @@ func TestReconcileWaitingPods(t *testing.T) {
 		}
 	}
 	h.reconcile("ns", "cad")
-	if w, b := assignment("web").Status.WaitingPods, assignment("batch").Status.WaitingPods; w != 0 || b != 3 {
-		t.Errorf("after the lines moved: waitingPods web %d, batch %d; want 0 and 3", w, b)
-	}
-	if got := h.license("ns", "cad").Status.Seats.WaitingPods; got != 3 {
-		t.Errorf("after the lines moved: licence status.seats.waitingPods = %d, want 3", got)
-	}
-	if got := queueLength(t, "ns", "cad"); got != 3 {
-		t.Errorf("after the lines moved: queue length gauge %v, want 3", got)
-	}
+	check("after the lines moved", 0, 3)
 
 	// The licence goes (its finalizer removed by hand): so does its gauge.
 	if err := h.client.Delete(context.Background(), h.license("ns", "cad")); err != nil {
