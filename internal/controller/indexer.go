@@ -43,6 +43,11 @@ const (
 	// IndexProductBundleMember indexes LicenseProducts by each product their
 	// spec.bundle.products includes.
 	IndexProductBundleMember = "spec.bundle.products"
+	// IndexLedgerAssignment indexes SeatLedgers by the assignment whose
+	// seats and line they hold (spec.assignment, a name in the ledger's
+	// namespace); use ledgers (spec.license) are not indexed. Queried with
+	// client.InNamespace.
+	IndexLedgerAssignment = "spec.assignment"
 )
 
 // Index is one field index: the key, the kind it indexes and how.
@@ -69,6 +74,7 @@ func Indexes() []Index {
 		{&licensingv1alpha1.SoftwareLicense{}, IndexLicenseCovers, licenseCoversIndex},
 		{&licensingv1alpha1.SoftwareLicense{}, IndexLicenseSharing, licenseSharing},
 		{&licensingv1alpha1.LicenseAssignment{}, IndexAssignmentNode, assignmentNode},
+		{&licensingv1alpha1.SeatLedger{}, IndexLedgerAssignment, ledgerAssignment},
 	}
 }
 
@@ -180,4 +186,12 @@ func assignmentNode(obj client.Object) []string {
 		}
 	}
 	return out
+}
+
+func ledgerAssignment(obj client.Object) []string {
+	l, ok := obj.(*licensingv1alpha1.SeatLedger)
+	if !ok || l.Spec.Assignment == "" {
+		return nil
+	}
+	return []string{l.Spec.Assignment}
 }

@@ -38,7 +38,9 @@ limitations under the License.
 //     spec.providerID is a cloud virtual machine, and writes nothing else.
 //
 // The seat ledgers of Concurrent assignments are written by the admission
-// webhook, the seat releaser and the recount (internal/seats).
+// webhook, the seat releaser and the recount (internal/seats); the
+// SoftwareLicense reconciler only reads their lines, for status.waitingPods
+// of the assignments and the licence.
 package controller
 
 import (
@@ -62,6 +64,7 @@ import (
 // +kubebuilder:rbac:groups=licensing.license-operator.dev,resources=licenseproducts;softwarelicenses;licenseassignments,verbs=get;list;watch;create;update;patch;delete
 // +kubebuilder:rbac:groups=licensing.license-operator.dev,resources=licenseproducts/status;softwarelicenses/status;licenseassignments/status,verbs=get;update;patch
 // +kubebuilder:rbac:groups=licensing.license-operator.dev,resources=licenseproducts/finalizers;softwarelicenses/finalizers;licenseassignments/finalizers,verbs=update
+// +kubebuilder:rbac:groups=licensing.license-operator.dev,resources=seatledgers,verbs=get;list;watch
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
 // +kubebuilder:rbac:groups="",resources=events,verbs=create;patch
 // +kubebuilder:rbac:groups="",resources=secrets,verbs=get;list;watch;create;update;patch

@@ -116,10 +116,11 @@ func computeStatus(lic *licensingv1alpha1.SoftwareLicense, in licenseInputs, now
 		State:              state,
 		Compliance:         licensing.ComputeCompliance(usage.Used, lic.Spec.Seats, eff.UnderUtilizedThresholdPercent),
 		Seats: licensingv1alpha1.LicenseSeatStatus{
-			Total:     lic.Spec.Seats,
-			Used:      usage.Used,
-			Available: licensing.AvailableSeats(usage.Used, lic.Spec.Seats),
-			Pending:   usage.Pending,
+			Total:       lic.Spec.Seats,
+			Used:        usage.Used,
+			Available:   licensing.AvailableSeats(usage.Used, lic.Spec.Seats),
+			Pending:     usage.Pending,
+			WaitingPods: seats.waitingPods,
 		},
 		Activations:      usage.Activations,
 		MaxActivations:   licensing.ActivationLimit(eff, in.product),
@@ -188,6 +189,7 @@ func computeDeletionStatus(lic *licensingv1alpha1.SoftwareLicense, in seatInputs
 	status.Seats.Used = seats.usage.Used
 	status.Seats.Available = licensing.AvailableSeats(seats.usage.Used, lic.Spec.Seats)
 	status.Seats.Pending = seats.usage.Pending
+	status.Seats.WaitingPods = seats.waitingPods
 	status.Activations = seats.usage.Activations
 	meta.SetStatusCondition(&status.Conditions, metav1.Condition{
 		Type:               licensingv1alpha1.ConditionTerminating,

@@ -205,7 +205,7 @@ func TestSoftwareLicenseLifecycle(t *testing.T) {
 				"type": "Policy/std", "validDuration": "Policy/std", "gracePeriod": "Policy/std",
 				"expiringSoonWindow": "Policy/std", "underUtilizedThresholdPercent": "Policy/std",
 				"seatModel": "Default", "enforcement": "Default",
-				"trial": "Default", "preventVM": "Default", "maxTransfers": "Default",
+				"trial": "Default", "preventVM": "Default", "maxTransfers": "Default", "whenNoSeat": "Default",
 			},
 		},
 		ValidFrom:   mt(t, "2025-01-01T00:00:00Z"),

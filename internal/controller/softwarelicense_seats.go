@@ -91,6 +91,9 @@ type seatInputs struct {
 	grant licensing.GrantInput
 	// views are the assignments as decided from, by key.
 	views map[string]*licensingv1alpha1.LicenseAssignment
+	// waiting is the number of Pods in the line of each assignment (the
+	// length of its seat ledger's spec.waiting), by key; absent is none.
+	waiting map[string]int32
 }
 
 // finalizerAction is what a pass does to the licence's LicenseFinalizer.
@@ -125,6 +128,9 @@ type seatPlan struct {
 	// boundary is the next instant the decision changes with no event to
 	// announce it (a node's offline grace period ending), if any.
 	boundary *time.Time
+	// waitingPods is the number of Pods waiting in line for a seat of the
+	// assignments bound to the licence: status.seats.waitingPods.
+	waitingPods int32
 }
 
 // gatherSeats reads what the seat decision of lic needs (step 1).
@@ -154,7 +160,38 @@ func (r *SoftwareLicenseReconciler) gatherSeats(ctx context.Context, lic *licens
 	if in.Nodes, err = r.assignmentNodes(ctx, in.Assignments); err != nil {
 		return seatInputs{}, err
 	}
-	return seatInputs{grant: in, views: views}, nil
+	waiting, err := r.gatherWaiting(ctx, in.Assignments)
+	if err != nil {
+		return seatInputs{}, err
+	}
+	return seatInputs{grant: in, views: views, waiting: waiting}, nil
+}
+
+// gatherWaiting reads, from the cache, how many Pods wait in the line of
+// each assignment: the length of spec.waiting of its seat ledger, found
+// through IndexLedgerAssignment. Assignments with no ledger or an empty line
+// are absent from the map.
+func (r *SoftwareLicenseReconciler) gatherWaiting(ctx context.Context, assignments []*licensingv1alpha1.LicenseAssignment) (map[string]int32, error) {
+	var waiting map[string]int32
+	for _, a := range assignments {
+		var list licensingv1alpha1.SeatLedgerList
+		// Only the lengths are read: no deep copies of lines of up to 10000 Pods.
+		if err := r.List(ctx, &list, client.InNamespace(a.Namespace),
+			client.MatchingFields{IndexLedgerAssignment: a.Name}, client.UnsafeDisableDeepCopy); err != nil {
+			return nil, fmt.Errorf("listing the seat ledger of assignment %s: %w", klog.KObj(a), err)
+		}
+		n := 0
+		for i := range list.Items {
+			n += len(list.Items[i].Spec.Waiting)
+		}
+		if n > 0 {
+			if waiting == nil {
+				waiting = map[string]int32{}
+			}
+			waiting[licensing.AssignmentKey(a)] = int32(n)
+		}
+	}
+	return waiting, nil
 }
 
 // assignmentNodes reads, from the cache, the Nodes the assignments name
@@ -208,13 +245,15 @@ func decideSeats(lic *licensingv1alpha1.SoftwareLicense, in seatInputs, eff *lic
 	grant.Licenses[0] = self
 	grant.Now = now
 	res := licensing.Grant(grant)
+	waitingPods := setWaitingPods(key, res.Assignments, in.waiting)
 
 	p := seatPlan{
-		writePlan: planWrites(key, res, in.views),
-		decisions: res.Assignments,
-		views:     in.views,
-		usage:     res.Usage[key],
-		releasing: self.Releasing,
+		writePlan:   planWrites(key, res, in.views),
+		decisions:   res.Assignments,
+		views:       in.views,
+		usage:       res.Usage[key],
+		releasing:   self.Releasing,
+		waitingPods: waitingPods,
 	}
 	if t, ok := res.Boundaries[key]; ok {
 		p.boundary = &t
@@ -230,6 +269,25 @@ func decideSeats(lic *licensingv1alpha1.SoftwareLicense, in seatInputs, eff *lic
 		p.finalizer = finalizerEnsure
 	}
 	return p, nil
+}
+
+// setWaitingPods sets status.waitingPods of every decided assignment: the
+// Pods in its line while it is Bound, else 0 (an assignment that is not
+// Bound has no seats to wait for). It returns the sum over the assignments
+// Bound to the licence key, its status.seats.waitingPods.
+func setWaitingPods(key string, decisions map[string]licensing.AssignmentDecision, waiting map[string]int32) int32 {
+	var sum int32
+	for k, d := range decisions {
+		d.Status.WaitingPods = 0
+		if d.Status.State == licensingv1alpha1.AssignmentStateBound {
+			d.Status.WaitingPods = waiting[k]
+			if d.Status.License == key {
+				sum += waiting[k]
+			}
+		}
+		decisions[k] = d
+	}
+	return sum
 }
 
 // applySeats makes the writes a seat plan needs (step 3) and reports
@@ -644,6 +702,9 @@ func (r *SoftwareLicenseReconciler) namespaceLabels(ctx context.Context, in lice
 //     assignments that name them, when they are created or deleted or what
 //     the NodeLocked rules read of them changes (readiness, machine
 //     identities, the virtual-machine label);
+//   - seat ledgers, mapped through their spec.assignment to the licence the
+//     assignment is bound to, when the number of Pods in their line changes
+//     (ledgerWaitingChanged): status.waitingPods follows it;
 //   - the kicks of passes that decided a status another licence writes.
 func (r *SoftwareLicenseReconciler) watchSeats(b *builder.Builder) *builder.Builder {
 	r.seats.kicks = make(chan event.GenericEvent, 1024)
@@ -656,6 +717,8 @@ func (r *SoftwareLicenseReconciler) watchSeats(b *builder.Builder) *builder.Buil
 			builder.WithPredicates(namespaceDeletionStarted)).
 		Watches(&corev1.Node{}, handler.EnqueueRequestsFromMapFunc(r.licensesForNode),
 			builder.WithPredicates(nodeLockChanged)).
+		Watches(&licensingv1alpha1.SeatLedger{}, handler.EnqueueRequestsFromMapFunc(r.licenseForLedger),
+			builder.WithPredicates(ledgerWaitingChanged)).
 		WatchesRawSource(source.Channel(r.seats.kicks, &handler.EnqueueRequestForObject{}))
 }
 
@@ -678,6 +741,40 @@ func (r *SoftwareLicenseReconciler) licensesForNode(ctx context.Context, obj cli
 		}
 	}
 	return reqs
+}
+
+// licenseForLedger maps an assignment's seat ledger to the licence the
+// assignment is bound to (status.license, read from the cache). A use
+// ledger (spec.license) maps to nothing here: the licence owns it.
+func (r *SoftwareLicenseReconciler) licenseForLedger(ctx context.Context, obj client.Object) []reconcile.Request {
+	l, ok := obj.(*licensingv1alpha1.SeatLedger)
+	if !ok || l.Spec.Assignment == "" {
+		return nil
+	}
+	var a licensingv1alpha1.LicenseAssignment
+	if err := r.Get(ctx, types.NamespacedName{Namespace: l.Namespace, Name: l.Spec.Assignment}, &a); err != nil {
+		if !apierrors.IsNotFound(err) {
+			ctrl.LoggerFrom(ctx).Error(err, "Reading the assignment of a seat ledger", "ledger", klog.KObj(l))
+		}
+		return nil
+	}
+	ns, name, found := cutKey(a.Status.License)
+	if !found {
+		return nil
+	}
+	return []reconcile.Request{{NamespacedName: types.NamespacedName{Namespace: ns, Name: name}}}
+}
+
+// ledgerWaitingChanged passes the creation and deletion of seat ledgers and
+// the updates that change how many Pods wait in their line, not those that
+// only move seats between Pods or reorder the line.
+var ledgerWaitingChanged = predicate.Funcs{
+	GenericFunc: func(event.GenericEvent) bool { return false },
+	UpdateFunc: func(e event.UpdateEvent) bool {
+		o, ok1 := e.ObjectOld.(*licensingv1alpha1.SeatLedger)
+		n, ok2 := e.ObjectNew.(*licensingv1alpha1.SeatLedger)
+		return !ok1 || !ok2 || len(o.Spec.Waiting) != len(n.Spec.Waiting)
+	},
 }
 
 // nodeLockChanged passes the creation and deletion of Nodes and the changes

@@ -810,6 +810,22 @@ func TestGrantStatus(t *testing.T) {
 		}
 	})
 
+	t.Run("an assignment that loses its seats has no Pods waiting for them", func(t *testing.T) {
+		lost := holder.DeepCopy()
+		lost.Status.WaitingPods = 3
+		if s := WaitingStatus(lost, v1.ReasonLicenseNotFound, "gone", grantNow); s.WaitingPods != 0 {
+			t.Errorf("WaitingStatus keeps waitingPods %d, want 0", s.WaitingPods)
+		}
+		full := lic
+		full.License = ut.MakeLicense("lic", "ns").Seats(1).Obj()
+		w := gSA("waiter", 2).License("lic").Obj()
+		w.Status.WaitingPods = 2 // left from a binding it no longer has
+		res := Grant(GrantInput{Now: grantNow, Licenses: []GrantLicense{full}, Assignments: []*v1.LicenseAssignment{holder, w}})
+		if s := res.Assignments["ns/waiter"].Status; s.State != v1.AssignmentStatePending || s.WaitingPods != 0 {
+			t.Errorf("waiting assignment: %s with waitingPods %d, want Pending with 0", s.State, s.WaitingPods)
+		}
+	})
+
 	t.Run("a rejected transfer names the limit", func(t *testing.T) {
 		l := lic
 		l.Policy = gPolicy(v1.SeatModelNamedUser, v1.EnforcementHard, 100, 2)

@@ -112,6 +112,7 @@ func TakeSeats(state SeatState, line []Waiter) SeatDecision {
 	served := make([]bool, len(line))
 	stopped := state.Blocked
 	passed := map[string]bool{}
+	firstPassed := "" // the first gang passed over, in line order: Stopped names it
 	grant := func(i int) {
 		served[i] = true
 		d.Granted = append(d.Granted, line[i])
@@ -135,6 +136,9 @@ func TakeSeats(state SeatState, line []Waiter) SeatDecision {
 		}
 		if w.GangSize > state.Seats && !soft {
 			passed[w.Gang] = true // never startable: does not block the line
+			if firstPassed == "" {
+				firstPassed = w.Gang
+			}
 			continue
 		}
 		var members []int
@@ -163,11 +167,8 @@ func TakeSeats(state SeatState, line []Waiter) SeatDecision {
 			d.Line = append(d.Line, w)
 		}
 	}
-	if stopped == "" && len(passed) > 0 {
-		for g := range passed {
-			stopped = fmt.Sprintf("gang %s needs more seats together than the assignment has (%d)", g, state.Seats)
-			break
-		}
+	if stopped == "" && firstPassed != "" {
+		stopped = fmt.Sprintf("gang %s needs more seats together than the assignment has (%d)", firstPassed, state.Seats)
 	}
 	if len(d.Line) > 0 || len(d.Refused) > 0 {
 		d.Stopped = stopped

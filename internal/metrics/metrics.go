@@ -54,6 +54,16 @@ var (
 		Namespace: namespace, Name: "license_compliance",
 		Help: "Compliance of the licence: one series per posture, 1 for the current posture and 0 for the others.",
 	}, append(licenseLabels, "compliance"))
+	// LicenseSeatQueueLength is the Pods waiting in line for a seat of the
+	// licence (status.seats.waitingPods). Its cardinality is that of the
+	// other licence gauges: one series per licence, labelled by namespace,
+	// name and product, never by Pod or assignment, so a long line adds no
+	// series.
+	LicenseSeatQueueLength = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Namespace: namespace, Name: "license_seat_queue_length",
+		Help: "Pods waiting in line (gated) for a Concurrent seat of the licence's Bound assignments (status.seats.waitingPods). " +
+			"One series per licence (namespace, name, product), removed with the licence.",
+	}, licenseLabels)
 )
 
 // States are the values of the state label, in lifecycle order.
@@ -72,7 +82,7 @@ var Compliances = []licensingv1alpha1.Compliance{
 
 func init() {
 	metrics.Registry.MustRegister(LicenseSeatsTotal, LicenseSeatsUsed, LicenseSeatsAvailable,
-		LicenseExpiryTimestamp, LicenseState, LicenseCompliance)
+		LicenseExpiryTimestamp, LicenseState, LicenseCompliance, LicenseSeatQueueLength)
 }
 
 // products remembers the product label each licence was last recorded with,
@@ -97,6 +107,7 @@ func RecordLicense(lic *licensingv1alpha1.SoftwareLicense) {
 	labels := prometheus.Labels{labelNamespace: lic.Namespace, labelName: lic.Name, labelProduct: product}
 
 	LicenseSeatsUsed.With(labels).Set(float64(st.Seats.Used))
+	LicenseSeatQueueLength.With(labels).Set(float64(st.Seats.WaitingPods))
 	setOrDelete(LicenseSeatsTotal, labels, st.Seats.Total)
 	setOrDelete(LicenseSeatsAvailable, labels, st.Seats.Available)
 	if st.ValidUntil != nil {
@@ -121,7 +132,7 @@ func ForgetLicense(namespace, name string) {
 func deleteSeries(namespace, name string) {
 	match := prometheus.Labels{labelNamespace: namespace, labelName: name}
 	for _, v := range []*prometheus.GaugeVec{LicenseSeatsTotal, LicenseSeatsUsed, LicenseSeatsAvailable,
-		LicenseExpiryTimestamp, LicenseState, LicenseCompliance} {
+		LicenseExpiryTimestamp, LicenseState, LicenseCompliance, LicenseSeatQueueLength} {
 		v.DeletePartialMatch(match)
 	}
 }

@@ -56,7 +56,7 @@ func TestRecordAndForgetLicense(t *testing.T) {
 	end := metav1.NewTime(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
 	RecordLicense(licence("cad-1", "cad", v1.SoftwareLicenseStatus{
 		State: v1.LicenseStateExpiringSoon, Compliance: v1.ComplianceOverAllocated,
-		Seats:      v1.LicenseSeatStatus{Total: ptr.To[int32](5), Used: 6, Available: ptr.To[int32](0)},
+		Seats:      v1.LicenseSeatStatus{Total: ptr.To[int32](5), Used: 6, Available: ptr.To[int32](0), WaitingPods: 3},
 		ValidUntil: &end,
 	}))
 	RecordLicense(licence("site", "cad", v1.SoftwareLicenseStatus{
@@ -67,6 +67,7 @@ func TestRecordAndForgetLicense(t *testing.T) {
 	check(t, "total", LicenseSeatsTotal, map[string]float64{cad1: 5})
 	check(t, "used", LicenseSeatsUsed, map[string]float64{cad1: 6, site: 40})
 	check(t, "available", LicenseSeatsAvailable, map[string]float64{cad1: 0})
+	check(t, "queue length", LicenseSeatQueueLength, map[string]float64{cad1: 3, site: 0})
 	check(t, "expiry", LicenseExpiryTimestamp, map[string]float64{cad1: 1767225600})
 	check(t, "state", LicenseState, map[string]float64{
 		cad1 + ",state=Pending": 0, cad1 + ",state=Active": 0, cad1 + ",state=ExpiringSoon": 1,
@@ -91,13 +92,16 @@ func TestRecordAndForgetLicense(t *testing.T) {
 	check(t, "used after a product change", LicenseSeatsUsed, map[string]float64{
 		"name=cad-1,namespace=team-a,product=cad-pro": 0, site: 40,
 	})
+	check(t, "queue length after a product change", LicenseSeatQueueLength, map[string]float64{
+		"name=cad-1,namespace=team-a,product=cad-pro": 0, site: 0,
+	})
 	if got := len(series(t, LicenseState)); got != 2*len(States) {
 		t.Errorf("%d state series after a product change, want %d", got, 2*len(States))
 	}
 
 	ForgetLicense("team-a", "cad-1")
 	ForgetLicense("team-a", "site")
-	for _, v := range []*prometheus.GaugeVec{LicenseSeatsTotal, LicenseSeatsUsed, LicenseSeatsAvailable, LicenseExpiryTimestamp, LicenseState, LicenseCompliance} {
+	for _, v := range []*prometheus.GaugeVec{LicenseSeatsTotal, LicenseSeatsUsed, LicenseSeatsAvailable, LicenseExpiryTimestamp, LicenseState, LicenseCompliance, LicenseSeatQueueLength} {
 		check(t, "after deletion", v, map[string]float64{})
 	}
 }
