@@ -167,7 +167,9 @@ var _ = Describe("Pod admission", func() {
 		createAssignment(utiltesting.MakeAssignment("default-sa", ns).License("img").ServiceAccount("default").Obj(), kubecluster.BoundStatus(ns+"/img", 1))
 		eventuallyAdmitted(func() client.Object { return kubecluster.MakePod("", ns).GenerateName("m-").Image(image).Obj() })
 		// One seat: the next Pod of the image that asks for a refusal is refused with seats used/total.
-		eventuallyDenied(func() client.Object { return kubecluster.MakePod("", ns).GenerateName("m-").Image(image).Refuse().Obj() }, "1/1 seats in use")
+		eventuallyDenied(func() client.Object {
+			return kubecluster.MakePod("", ns).GenerateName("m-").Image(image).Refuse().Obj()
+		}, "1/1 seats in use")
 	})
 
 	It("admits beyond the seats of a Soft licence with a warning, and warns for an ExpiringSoon licence", func() {
