@@ -216,7 +216,7 @@ func main() {
 	mgr, err := ctrl.NewManager(ctrl.GetConfigOrDie(), ctrl.Options{
 		Scheme:                 scheme,
 		Metrics:                metricsServerOptions,
-		Cache:                  controller.CacheOptions(), // only the Secrets that hold licence keys
+		Cache:                  controller.CacheOptions(), // only licence-key Secrets, managers' RoleBindings and licensed Pods
 		WebhookServer:          webhookServer,
 		HealthProbeBindAddress: probeAddr,
 		LeaderElection:         enableLeaderElection,

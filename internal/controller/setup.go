@@ -54,6 +54,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	licensingv1alpha1 "github.com/license-operator/license-operator/api/v1alpha1"
 	"github.com/license-operator/license-operator/internal/licensing"
 )
 
@@ -127,17 +128,27 @@ func SetupWithManager(mgr ctrl.Manager, opts Options) error {
 	return nil
 }
 
-// CacheOptions are the manager's cache options (cmd/main.go passes them as
-// ctrl.Options.Cache): the cache holds only the Secrets labelled
-// KeySecretLabel=true, the licence keys the operator generated or was asked
-// to watch, never every Secret of the cluster; and only the RoleBindings of
-// licence managers (licensing.ManagerBindingLabel). Other Secrets a licence names
-// are read uncached (see SoftwareLicenseReconciler.reconcileKey).
+// CacheOptions are the manager's cache options (cmd/main.go and the test
+// harness pass them as ctrl.Options.Cache): the cache holds only the Secrets
+// labelled KeySecretLabel=true, the licence keys the operator generated or
+// was asked to watch, never every Secret of the cluster; only the
+// RoleBindings of licence managers (licensing.ManagerBindingLabel); and only
+// the Pods labelled LicensedLabel=true, the Pods the mutating Pod webhook
+// admitted for a product (issue 11 §3: unrelated Pods cost the manager no
+// memory). Other Secrets a licence names are read uncached (see
+// SoftwareLicenseReconciler.reconcileKey).
+//
+// Every reader of Pods from the cache sees only licensed Pods, and that is
+// intended: the freeToUse count of LicenseProductReconciler, and the seat
+// releaser and recounts of internal/seats, are about Pods admitted for a
+// product. What must see every Pod (whether a name is still held, whether a
+// ledger entry's Pod is gone) reads live.
 func CacheOptions() cache.Options {
 	return cache.Options{
 		ByObject: map[client.Object]cache.ByObject{
 			&corev1.Secret{}:      {Label: labels.SelectorFromSet(labels.Set{KeySecretLabel: "true"})},
 			&rbacv1.RoleBinding{}: {Label: labels.SelectorFromSet(labels.Set{licensing.ManagerBindingLabel: licensing.ManagerBindingLabelValue})},
+			&corev1.Pod{}:         {Label: labels.SelectorFromSet(labels.Set{licensingv1alpha1.LicensedLabel: "true"})},
 		},
 	}
 }

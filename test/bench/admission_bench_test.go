@@ -71,28 +71,15 @@ type admissionEnv struct {
 func startAdmissionEnv(b *testing.B) *admissionEnv {
 	b.Helper()
 	ctx := context.Background()
-	assets, err := utiltesting.EnvtestAssets()
-	if err != nil {
-		b.Fatal(err)
-	}
-	muts, vals, err := kubecluster.KustomizedWebhooks(assets)
-	if err != nil {
-		b.Fatal(err)
-	}
-	env := &envtest.Environment{
-		CRDDirectoryPaths:     []string{utiltesting.CRDDir()},
-		ErrorIfCRDPathMissing: true,
-		BinaryAssetsDirectory: assets,
-		WebhookInstallOptions: envtest.WebhookInstallOptions{MutatingWebhooks: muts, ValidatingWebhooks: vals, LocalServingHost: "127.0.0.1"},
-	}
-	cfg, err := env.Start()
-	if err != nil {
-		b.Fatal(err)
-	}
+	env, cfg := startEnvtest(b, func(assets string) (envtest.WebhookInstallOptions, error) {
+		muts, vals, err := kubecluster.KustomizedWebhooks(assets)
+		return envtest.WebhookInstallOptions{MutatingWebhooks: muts, ValidatingWebhooks: vals, LocalServingHost: "127.0.0.1"}, err
+	})
 	cfg.QPS, cfg.Burst = 5000, 10000
 	ae := &admissionEnv{env: env}
 	scheme := kubecluster.Scheme()
 	wio := &env.WebhookInstallOptions
+	var err error
 	ae.mgr, err = kubecluster.NewWebhookManager(cfg, scheme, wio.LocalServingPort, wio.LocalServingCertDir)
 	if err != nil {
 		b.Fatal(err)
@@ -177,10 +164,8 @@ func startAdmissionEnv(b *testing.B) *admissionEnv {
 	return ae
 }
 
-func (ae *admissionEnv) close() {
-	ae.stop()
-	_ = ae.env.Stop()
-}
+// close stops the manager; the API server stops when the benchmark ends.
+func (ae *admissionEnv) close() { ae.stop() }
 
 func benchPod(variant, name string) *corev1.Pod {
 	ns := benchNS

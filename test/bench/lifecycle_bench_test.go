@@ -41,7 +41,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/go-logr/logr"
 	dto "github.com/prometheus/client_model/go"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -53,7 +52,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/config"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
-	logf "sigs.k8s.io/controller-runtime/pkg/log"
 	crmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
@@ -105,23 +103,9 @@ func (t *countingTransport) RoundTrip(req *http.Request) (*http.Response, error)
 
 func startLifecycleEnv(b *testing.B) *lifecycleEnv {
 	b.Helper()
-	logf.SetLogger(logr.Discard())
-	assets, err := utiltesting.EnvtestAssets()
-	if err != nil {
-		b.Fatal(err)
-	}
-	e := &lifecycleEnv{
-		env: &envtest.Environment{
-			CRDDirectoryPaths:     []string{utiltesting.CRDDir()},
-			ErrorIfCRDPathMissing: true,
-			BinaryAssetsDirectory: assets,
-		},
-		requests: &requestCounter{},
-	}
-	if e.cfg, err = e.env.Start(); err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { _ = e.env.Stop() })
+	e := &lifecycleEnv{requests: &requestCounter{}}
+	e.env, e.cfg = startEnvtest(b, nil)
+	var err error
 	scheme := kubecluster.Scheme()
 	if e.c, err = client.NewWithWatch(e.cfg, client.Options{Scheme: scheme}); err != nil {
 		b.Fatal(err)

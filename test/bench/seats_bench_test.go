@@ -39,7 +39,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/go-logr/logr"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -50,8 +49,6 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/config"
-	"sigs.k8s.io/controller-runtime/pkg/envtest"
-	logf "sigs.k8s.io/controller-runtime/pkg/log"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	licensingv1alpha1 "github.com/license-operator/license-operator/api/v1alpha1"
@@ -121,21 +118,7 @@ func (t *seatCountingTransport) RoundTrip(req *http.Request) (*http.Response, er
 }
 
 func BenchmarkSeatAccounting(b *testing.B) {
-	logf.SetLogger(logr.Discard())
-	assets, err := utiltesting.EnvtestAssets()
-	if err != nil {
-		b.Fatal(err)
-	}
-	env := &envtest.Environment{
-		CRDDirectoryPaths:     []string{utiltesting.CRDDir()},
-		ErrorIfCRDPathMissing: true,
-		BinaryAssetsDirectory: assets,
-	}
-	cfg, err := env.Start()
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { _ = env.Stop() })
+	_, cfg := startEnvtest(b, nil)
 	cfg.QPS, cfg.Burst = -1, 0 // no client-side throttling: the API server is the limit
 	scheme := kubecluster.Scheme()
 	c, err := client.NewWithWatch(cfg, client.Options{Scheme: scheme})

@@ -71,6 +71,12 @@ func (w *PodWrapper) InitImage(img string) *PodWrapper {
 	return w
 }
 
+// SchedulingGate adds a scheduling gate.
+func (w *PodWrapper) SchedulingGate(name string) *PodWrapper {
+	w.Spec.SchedulingGates = append(w.Spec.SchedulingGates, corev1.PodSchedulingGate{Name: name})
+	return w
+}
+
 // ServiceAccount sets spec.serviceAccountName.
 func (w *PodWrapper) ServiceAccount(sa string) *PodWrapper { w.Spec.ServiceAccountName = sa; return w }
 

@@ -19,22 +19,48 @@ import (
 	utiltesting "github.com/license-operator/license-operator/internal/util/testing"
 )
 
-// SeatLedgerPolicyFile is the ValidatingAdmissionPolicy (and its binding)
-// that lets only the operator write SeatLedgers, as config/default ships it.
-func SeatLedgerPolicyFile() string {
-	return filepath.Join(utiltesting.RepoRoot(), "config", "policy", "seatledger_writers.yaml")
+// PolicyDir is config/policy: the ValidatingAdmissionPolicies (and their
+// bindings) that config/default ships.
+func PolicyDir() string { return filepath.Join(utiltesting.RepoRoot(), "config", "policy") }
+
+// SeatLedgerPolicyFile is the policy that lets only the operator write
+// SeatLedgers.
+func SeatLedgerPolicyFile() string { return filepath.Join(PolicyDir(), "seatledger_writers.yaml") }
+
+// PodSeatGatePolicyFile is the policy that lets only the operator remove a
+// Pod's seat gate or change its licensed label.
+func PodSeatGatePolicyFile() string { return filepath.Join(PolicyDir(), "pod_seat_gate.yaml") }
+
+// PolicyFiles are the files config/policy's kustomization lists, in its
+// order: every policy config/default ships.
+func PolicyFiles() ([]string, error) {
+	raw, err := os.ReadFile(filepath.Join(PolicyDir(), "kustomization.yaml"))
+	if err != nil {
+		return nil, err
+	}
+	var k struct {
+		Resources []string `json:"resources"`
+	}
+	if err := yaml.Unmarshal(raw, &k); err != nil {
+		return nil, fmt.Errorf("reading config/policy/kustomization.yaml: %w", err)
+	}
+	files := make([]string, len(k.Resources))
+	for i, r := range k.Resources {
+		files[i] = filepath.Join(PolicyDir(), r)
+	}
+	return files, nil
 }
 
-// SeatLedgerPolicy returns the policy and binding of config/policy with the
-// operator's username (licensing.DefaultOperatorUsername there) replaced by
-// operator: test suites run the manager under their own identity.
-func SeatLedgerPolicy(operator string) (*admissionregistrationv1.ValidatingAdmissionPolicy, *admissionregistrationv1.ValidatingAdmissionPolicyBinding, error) {
-	raw, err := os.ReadFile(SeatLedgerPolicyFile())
+// Policy returns the policy and binding of file (one of PolicyFiles) with
+// the operator's username (licensing.DefaultOperatorUsername there) replaced
+// by operator: test suites run the manager under their own identity.
+func Policy(file, operator string) (*admissionregistrationv1.ValidatingAdmissionPolicy, *admissionregistrationv1.ValidatingAdmissionPolicyBinding, error) {
+	raw, err := os.ReadFile(file)
 	if err != nil {
 		return nil, nil, err
 	}
 	if !bytes.Contains(raw, []byte("'"+licensing.DefaultOperatorUsername+"'")) {
-		return nil, nil, fmt.Errorf("%s does not name the operator %s", SeatLedgerPolicyFile(), licensing.DefaultOperatorUsername)
+		return nil, nil, fmt.Errorf("%s does not name the operator %s", file, licensing.DefaultOperatorUsername)
 	}
 	if strings.ContainsAny(operator, `'\`) {
 		return nil, nil, fmt.Errorf("username %q cannot be quoted in CEL", operator)
@@ -57,17 +83,38 @@ func SeatLedgerPolicy(operator string) (*admissionregistrationv1.ValidatingAdmis
 		return nil, nil, err
 	}
 	if policy == nil || binding == nil {
-		return nil, nil, fmt.Errorf("%s must hold a ValidatingAdmissionPolicy and its binding", SeatLedgerPolicyFile())
+		return nil, nil, fmt.Errorf("%s must hold a ValidatingAdmissionPolicy and its binding", file)
 	}
 	return policy, binding, nil
 }
 
-// ApplySeatLedgerPolicy creates (or replaces) the SeatLedger policy and its
-// binding for operator through c, which must be allowed to write them. The
+// ApplyPolicies creates (or replaces) every policy of config/policy and its
+// binding, for operator, through c, which must be allowed to write them. The
 // API server applies a new policy within about a second of its creation:
-// callers that test it wait until it refuses.
+// callers that test one wait until it refuses.
+func ApplyPolicies(ctx context.Context, c client.Client, operator string) error {
+	files, err := PolicyFiles()
+	if err != nil {
+		return err
+	}
+	for _, f := range files {
+		if err := applyPolicy(ctx, c, f, operator); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ApplySeatLedgerPolicy is ApplyPolicies: it applies every policy of
+// config/policy, the seat ledgers' among them, so that the suites that call
+// it by its first name run with all of them in force.
 func ApplySeatLedgerPolicy(ctx context.Context, c client.Client, operator string) error {
-	policy, binding, err := SeatLedgerPolicy(operator)
+	return ApplyPolicies(ctx, c, operator)
+}
+
+// applyPolicy creates (or replaces) the policy of file and its binding.
+func applyPolicy(ctx context.Context, c client.Client, file, operator string) error {
+	policy, binding, err := Policy(file, operator)
 	if err != nil {
 		return err
 	}

@@ -3,35 +3,80 @@ package kubecluster
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
+	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
+
+	licensingv1alpha1 "github.com/license-operator/license-operator/api/v1alpha1"
 	"github.com/license-operator/license-operator/internal/licensing"
 	utiltesting "github.com/license-operator/license-operator/internal/util/testing"
 )
 
-// The shipped policy names licensing.DefaultOperatorUsername, and the helper
-// that test suites use puts their own identity in its place.
-func TestSeatLedgerPolicy(t *testing.T) {
-	policy, binding, err := SeatLedgerPolicy(licensing.DefaultOperatorUsername)
+// Every shipped policy names licensing.DefaultOperatorUsername, and the
+// helper that test suites use puts their own identity in its place.
+func TestPolicies(t *testing.T) {
+	files, err := PolicyFiles()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if binding.Spec.PolicyName != policy.Name {
-		t.Errorf("binding names policy %q, the policy is %q", binding.Spec.PolicyName, policy.Name)
+	if want := []string{SeatLedgerPolicyFile(), PodSeatGatePolicyFile()}; !slices.Equal(files, want) {
+		t.Errorf("config/policy lists %v, want %v", files, want)
+	}
+	for _, f := range files {
+		policy, binding, err := Policy(f, licensing.DefaultOperatorUsername)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if binding.Spec.PolicyName != policy.Name {
+			t.Errorf("%s: binding names policy %q, the policy is %q", f, binding.Spec.PolicyName, policy.Name)
+		}
+		if _, _, err := Policy(f, "it's"); err == nil {
+			t.Errorf("%s: a username with a quote was rendered into CEL", f)
+		}
+	}
+}
+
+func TestSeatLedgerPolicy(t *testing.T) {
+	policy, _, err := Policy(SeatLedgerPolicyFile(), licensing.DefaultOperatorUsername)
+	if err != nil {
+		t.Fatal(err)
 	}
 	if got := policy.Spec.Variables[0].Expression; !strings.Contains(got, "'"+licensing.DefaultOperatorUsername+"'") {
 		t.Errorf("the operator variable %q does not name %s", got, licensing.DefaultOperatorUsername)
 	}
-	other, _, err := SeatLedgerPolicy("envtest-admin")
+	other, _, err := Policy(SeatLedgerPolicyFile(), "envtest-admin")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if got := other.Spec.Variables[0].Expression; got != "request.userInfo.username == 'envtest-admin'" {
 		t.Errorf("rendered for envtest-admin: %q", got)
 	}
-	if _, _, err := SeatLedgerPolicy("it's"); err == nil {
-		t.Error("a username with a quote was rendered into CEL")
+}
+
+// The seat gate policy skips the operator with the webhooks' own
+// not-the-operator condition, and names the gate and the label of api/.
+func TestPodSeatGatePolicy(t *testing.T) {
+	for _, operator := range []string{licensing.DefaultOperatorUsername, "envtest-admin"} {
+		policy, _, err := Policy(PodSeatGatePolicyFile(), operator)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := []admissionregistrationv1.MatchCondition{{Name: licensing.NotTheOperatorCondition, Expression: licensing.NotTheOperatorExpression(operator)}}
+		if diff := cmp.Diff(want, policy.Spec.MatchConditions); diff != "" {
+			t.Errorf("matchConditions for %s (-want +got):\n%s", operator, diff)
+		}
+	}
+	raw, err := os.ReadFile(PodSeatGatePolicyFile())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{licensingv1alpha1.SeatGate, licensingv1alpha1.LicensedLabel} {
+		if !strings.Contains(string(raw), "'"+name+"'") {
+			t.Errorf("%s does not name %s", PodSeatGatePolicyFile(), name)
+		}
 	}
 }
 

@@ -184,9 +184,9 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 	}
 	// The manager runs as the operator's ServiceAccount user of
 	// config/default, so the cluster treats it as a deployed one: its own
-	// writes skip its webhooks (not-the-operator), and the shipped policy
-	// of config/policy, applied as it is, lets it (and no one else) write
-	// the seat ledgers.
+	// writes skip its webhooks (not-the-operator), and the shipped policies
+	// of config/policy, applied as they are, let it (and no one else) write
+	// the seat ledgers and open Pods' seat gates.
 	operator, err := c.env.AddUser(envtest.User{Name: licensing.DefaultOperatorUsername,
 		Groups: []string{"system:serviceaccounts", "system:serviceaccounts:license-operator-system", "system:masters"}}, nil)
 	if err != nil {
@@ -196,7 +196,7 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 	if err := writeKubeconfig(operator.Config(), c.OperatorKubeconfigPath); err != nil {
 		return c, errors.Join(err, c.Stop())
 	}
-	if err := c.applySeatLedgerPolicy(ctx); err != nil {
+	if err := c.applyPolicies(ctx); err != nil {
 		return c, errors.Join(err, c.Stop())
 	}
 	if opts.HollowNodes > 0 {
@@ -207,14 +207,14 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 	return c, nil
 }
 
-// applySeatLedgerPolicy applies config/policy as config/default ships it.
-func (c *Cluster) applySeatLedgerPolicy(ctx context.Context) error {
+// applyPolicies applies config/policy as config/default ships it.
+func (c *Cluster) applyPolicies(ctx context.Context) error {
 	cl, err := client.New(c.Config, client.Options{Scheme: kubecluster.Scheme()})
 	if err != nil {
 		return err
 	}
-	if err := kubecluster.ApplySeatLedgerPolicy(ctx, cl, licensing.DefaultOperatorUsername); err != nil {
-		return fmt.Errorf("applying the seat ledger policy: %w", err)
+	if err := kubecluster.ApplyPolicies(ctx, cl, licensing.DefaultOperatorUsername); err != nil {
+		return fmt.Errorf("applying config/policy: %w", err)
 	}
 	return nil
 }

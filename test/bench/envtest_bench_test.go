@@ -1,0 +1,41 @@
+package bench
+
+import (
+	"testing"
+
+	"github.com/go-logr/logr"
+	"k8s.io/client-go/rest"
+	"sigs.k8s.io/controller-runtime/pkg/envtest"
+	logf "sigs.k8s.io/controller-runtime/pkg/log"
+
+	utiltesting "github.com/license-operator/license-operator/internal/util/testing"
+)
+
+// startEnvtest starts etcd and kube-apiserver (envtest) with the CRDs of
+// config/crd and, when webhooks is not nil, the webhook configurations it
+// returns for the assets directory. They stop when the benchmark ends. The
+// controllers' logs are discarded.
+func startEnvtest(b *testing.B, webhooks func(assets string) (envtest.WebhookInstallOptions, error)) (*envtest.Environment, *rest.Config) {
+	b.Helper()
+	logf.SetLogger(logr.Discard())
+	assets, err := utiltesting.EnvtestAssets()
+	if err != nil {
+		b.Fatal(err)
+	}
+	env := &envtest.Environment{
+		CRDDirectoryPaths:     []string{utiltesting.CRDDir()},
+		ErrorIfCRDPathMissing: true,
+		BinaryAssetsDirectory: assets,
+	}
+	if webhooks != nil {
+		if env.WebhookInstallOptions, err = webhooks(assets); err != nil {
+			b.Fatal(err)
+		}
+	}
+	cfg, err := env.Start()
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = env.Stop() })
+	return env, cfg
+}
