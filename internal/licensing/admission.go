@@ -9,6 +9,7 @@ package licensing
 import (
 	"fmt"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 
@@ -100,11 +101,17 @@ type Workload struct {
 	// Priority is a Pod's spec.priority (set by the API server from its
 	// PriorityClass before the webhooks see it): the line serves higher first.
 	Priority int32
+	// KueueGated is true for a Pod that carries Kueue's scheduling gate
+	// (KueueGate): Kueue admits it, and it never waits in a seat line.
+	KueueGated bool
 	// NoUnavailable is true for a Deployment whose RollingUpdate allows no
 	// unavailable Pod (maxUnavailable 0): a rollout needs a free seat for
 	// its surge Pod.
 	NoUnavailable bool
 }
+
+// KueueGate is the scheduling gate Kueue puts on the plain Pods it manages.
+const KueueGate = "kueue.x-k8s.io/admission"
 
 // IsTemplate says whether the workload is a pod template (nothing is counted for templates).
 func (w *Workload) IsTemplate() bool { return w.Kind != "Pod" }
@@ -126,6 +133,7 @@ func WorkloadFromPodSpec(kind, name, namespace string, meta metav1.ObjectMeta, s
 	if spec.Priority != nil {
 		w.Priority = *spec.Priority
 	}
+	w.KueueGated = slices.ContainsFunc(spec.SchedulingGates, func(g corev1.PodSchedulingGate) bool { return g.Name == KueueGate })
 	if w.ServiceAccount == "" {
 		w.ServiceAccount = "default"
 	}

@@ -46,6 +46,8 @@ var recountExempt = map[string]bool{
 	"kube-system": true, "kube-node-lease": true, "kube-public": true, "license-operator-system": true,
 }
 
+// +kubebuilder:rbac:groups="",resources=pods,verbs=patch
+
 // SeatRecounter recounts the seat ledgers of a namespace from its live Pods
 // (licensing.RecountSeatLedgers): entries of Pods that are gone or finished,
 // past the admission grace, are dropped, and running licensed Pods that the
@@ -178,6 +180,11 @@ func (r *SeatRecounter) Reconcile(ctx context.Context, req reconcile.Request) (r
 	if in, err = r.input(ctx, ns, pods, r.Reader); err != nil {
 		return reconcile.Result{}, err
 	}
+	if pods == r.Reader {
+		if err := r.labelHolders(ctx, in); err != nil {
+			return reconcile.Result{}, err
+		}
+	}
 	repairs = licensing.RecountSeatLedgers(in)
 	byName := map[string]*licensingv1alpha1.SeatLedger{}
 	for i := range in.Ledgers {
@@ -234,6 +241,38 @@ func (r *SeatRecounter) Reconcile(ctx context.Context, req reconcile.Request) (r
 		}
 	}
 	return reconcile.Result{RequeueAfter: r.graceEnd(in)}, nil
+}
+
+// labelHolders labels licensingv1alpha1.LicensedLabel the live Pods that
+// hold a seat without it: Pods admitted before the operator labelled the
+// Pods it admits, and running Pods whose update made them need a seat (a
+// validating webhook cannot label them). The operator's Pod cache holds
+// only labelled Pods: unlabelled holders are invisible to it, and the
+// recount's view of them from the cache is that they are gone, which is
+// what brought it here to read them live.
+func (r *SeatRecounter) labelHolders(ctx context.Context, in licensing.RecountInput) error {
+	byName := make(map[string]*corev1.Pod, len(in.Pods))
+	for i := range in.Pods {
+		byName[in.Pods[i].Name] = &in.Pods[i]
+	}
+	for i := range in.Ledgers {
+		for _, e := range in.Ledgers[i].Spec.Entries {
+			p, ok := byName[e.Pod]
+			if !ok || p.Labels[licensingv1alpha1.LicensedLabel] == "true" || licensing.PodTerminal(p) || !licensing.EntryOfPod(e.UID, e.Admitted.Time, p, r.Grace) {
+				continue
+			}
+			patch := client.MergeFrom(p.DeepCopy())
+			if p.Labels == nil {
+				p.Labels = map[string]string{}
+			}
+			p.Labels[licensingv1alpha1.LicensedLabel] = "true"
+			if err := r.Writer.Patch(ctx, p, patch); client.IgnoreNotFound(err) != nil {
+				return fmt.Errorf("labelling seat holder %s/%s: %w", p.Namespace, p.Name, err)
+			}
+			ctrl.LoggerFrom(ctx).V(1).Info("Labelled a seat holder the Pod cache did not see", "pod", klog.KObj(p))
+		}
+	}
+	return nil
 }
 
 // input reads what the recount of namespace ns needs. Pods come from

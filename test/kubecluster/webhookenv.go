@@ -32,6 +32,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	licensingv1alpha1 "github.com/license-operator/license-operator/api/v1alpha1"
+	"github.com/license-operator/license-operator/internal/controller"
 	utiltesting "github.com/license-operator/license-operator/internal/util/testing"
 )
 
@@ -130,6 +131,8 @@ func NewWebhookManager(cfg *rest.Config, scheme *runtime.Scheme, port int, certD
 		HealthProbeBindAddress: "0",
 		WebhookServer:          webhook.NewServer(webhook.Options{Host: "127.0.0.1", Port: port, CertDir: certDir}),
 		Controller:             config.Controller{SkipNameValidation: ptr.To(true)},
+		// The production cache: Pods only with the licensed label.
+		Cache: controller.CacheOptions(),
 	})
 }
 

@@ -331,6 +331,13 @@ func (h *Handler) admitConcurrent(ctx context.Context, a *pass, need licensing.P
 	if err != nil {
 		return nil, err.Error(), nil
 	}
+	if a.w.KueueGated {
+		// Kueue admits the Pods it gates: they never wait in a seat line
+		// (two queues would hold each other up); a seat is taken now or
+		// the Pod is refused, and Kueue's AdmissionCheck reserves seats
+		// for its Workloads.
+		when, gang = licensingv1alpha1.WhenNoSeatRefuse, licensing.Gang{}
+	}
 	first := &covers[0]
 	ask := func(c *licensing.Cover) seats.Ask {
 		return seats.Ask{Pod: a.pod, Seats: c.Seats, Priority: a.w.Priority}

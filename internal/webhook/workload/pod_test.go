@@ -40,3 +40,32 @@ func TestPodCreatePatch(t *testing.T) {
 		t.Errorf("generated name %q has %d characters, want 63", n, len(n))
 	}
 }
+
+// A Pod admitted for a product is labelled; one that waits in line gets the
+// seat gate, next to its own gates; a seat gate the Pod was sent with is
+// removed when it does not wait (the gate is the operator's to set).
+func TestPodCreatePatchGateAndLabel(t *testing.T) {
+	own := corev1.PodSchedulingGate{Name: "example.com/own"}
+	seat := corev1.PodSchedulingGate{Name: licensingv1alpha1.SeatGate}
+	sent := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "p"}, Spec: corev1.PodSpec{SchedulingGates: []corev1.PodSchedulingGate{own}}}
+	got := PodCreatePatch(sent, podMutation{Gated: true, Licensed: true})
+	if diff := cmp.Diff([]corev1.PodSchedulingGate{own, seat}, got.Spec.SchedulingGates); diff != "" {
+		t.Errorf("gates of a waiting Pod (-want +got):\n%s", diff)
+	}
+	if got.Labels[licensingv1alpha1.LicensedLabel] != "true" {
+		t.Errorf("labels %v lack %s=true", got.Labels, licensingv1alpha1.LicensedLabel)
+	}
+	if len(sent.Spec.SchedulingGates) != 1 || sent.Labels != nil {
+		t.Errorf("the sent Pod was changed: %+v", sent)
+	}
+	if again := PodCreatePatch(got, podMutation{Gated: true, Licensed: true}); again != nil {
+		t.Errorf("a Pod already gated and labelled is patched again: %+v", again)
+	}
+	ungated := PodCreatePatch(got, podMutation{Licensed: true})
+	if diff := cmp.Diff([]corev1.PodSchedulingGate{own}, ungated.Spec.SchedulingGates); diff != "" {
+		t.Errorf("a Pod that holds its seat keeps a seat gate it was sent with (-want +got):\n%s", diff)
+	}
+	if plain := PodCreatePatch(&corev1.Pod{}, podMutation{}); plain != nil {
+		t.Errorf("a Pod that needs no product is patched: %+v", plain)
+	}
+}

@@ -2,6 +2,7 @@ package admission
 
 import (
 	"fmt"
+	"time"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
@@ -16,6 +17,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
 	licensingv1alpha1 "github.com/license-operator/license-operator/api/v1alpha1"
+	"github.com/license-operator/license-operator/internal/licensing"
 	"github.com/license-operator/license-operator/internal/seats"
 	utiltesting "github.com/license-operator/license-operator/internal/util/testing"
 	"github.com/license-operator/license-operator/test/kubecluster"
@@ -221,6 +223,36 @@ var _ = Describe("The seat ledger is out of tenants' reach", func() {
 			ContainSubstring("1 of 1 seat held")))
 
 		By("the seat is held again: a second Pod is refused")
+		expectSecondPodRefused(k8sClient, ns, product)
+	})
+
+	It("labels a seat holder that carries no licensed label (admitted before the operator labelled Pods), so that its Pod cache sees it, and keeps its seat", func() {
+		ns := newNamespace()
+		product := ns + "-cad"
+		createProduct(utiltesting.MakeProduct(product).Obj())
+		createLicence(utiltesting.MakeLicense("cad", ns).Product(product).Obj(),
+			kubecluster.LicenseStatus(active, conc, hard, ptr.To[int32](1), product))
+		asg := createAssignment(utiltesting.MakeAssignment("sa", ns).License("cad").ServiceAccount("default").Seats(1).Obj(), kubecluster.BoundStatus(ns+"/cad", 1))
+
+		By("a holder from before the label: stored without it (the shipped operator username's writes skip the webhooks), its entry older than the grace")
+		shipped, err := testEnv.AddUser(envtest.User{Name: licensing.DefaultOperatorUsername, Groups: []string{"system:masters"}}, nil)
+		Expect(err).NotTo(HaveOccurred())
+		sc, err := client.New(shipped.Config(), client.Options{Scheme: scheme})
+		Expect(err).NotTo(HaveOccurred())
+		holder := kubecluster.MakePod("holder", ns).Product(product).Obj()
+		Expect(sc.Create(ctx, holder)).To(Succeed())
+		Expect(holder.Labels).NotTo(HaveKey(licensingv1alpha1.LicensedLabel))
+		l := seats.NewSeatLedger(asg, seats.LedgerName("sa"))
+		l.Spec.Entries = []licensingv1alpha1.SeatLedgerEntry{{Pod: "holder", UID: string(holder.UID), Admitted: metav1.NewTime(time.Now().Add(-2 * seats.LedgerGrace))}}
+		Expect(operatorClient.Create(ctx, l)).To(Succeed())
+
+		By("the recount finds the holder live, labels it and keeps its entry")
+		Eventually(func(g Gomega) {
+			p := &corev1.Pod{}
+			g.Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(holder), p)).To(Succeed())
+			g.Expect(p.Labels).To(HaveKeyWithValue(licensingv1alpha1.LicensedLabel, "true"))
+		}).WithTimeout(timeout).Should(Succeed())
+		Expect(ledger(ns, "sa")).To(SatisfyAll(HaveLen(1), HaveKey("holder")))
 		expectSecondPodRefused(k8sClient, ns, product)
 	})
 
