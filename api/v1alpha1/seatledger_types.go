@@ -69,6 +69,21 @@ type SeatLedgerWaiter struct {
 	// +optional
 	// +kubebuilder:validation:Minimum=0
 	GangSize int32 `json:"gangSize,omitempty"`
+
+	// namespace of the Pod, in the line of a licence's uses (spec.license):
+	// a shared licence admits Pods of other namespaces. Empty means the
+	// ledger's namespace.
+	// +optional
+	// +kubebuilder:validation:MaxLength=63
+	Namespace string `json:"namespace,omitempty"`
+
+	// features the Pod asks for, in the line of a licence's uses: each takes
+	// one use of that feature when the Pod's use is taken.
+	// +optional
+	// +listType=set
+	// +kubebuilder:validation:MaxItems=64
+	// +kubebuilder:validation:items:MaxLength=63
+	Features []string `json:"features,omitempty"`
 }
 
 // SeatLedgerSpec lists the seat holders of one assignment, or the uses of one licence.
@@ -106,9 +121,11 @@ type SeatLedgerSpec struct {
 	// +kubebuilder:validation:MaxItems=10000
 	Entries []SeatLedgerEntry `json:"entries,omitempty"`
 
-	// waiting are the Pods waiting in line for a seat, in no particular
-	// order: the line's order is licensing.LineOrder (priority, then
-	// queued, then name). Pods in it hold no seat.
+	// waiting are the Pods waiting in line for a seat (spec.assignment), or
+	// for a use of the licence in its next consumption period
+	// (spec.license), in no particular order: the line's order is
+	// licensing.LineOrder (priority, then queued, then name). Pods in it
+	// hold no seat and took no use.
 	// +optional
 	// +listType=map
 	// +listMapKey=pod

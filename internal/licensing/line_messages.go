@@ -3,6 +3,8 @@ package licensing
 import (
 	"fmt"
 	"strings"
+
+	licensingv1alpha1 "github.com/license-operator/license-operator/api/v1alpha1"
 )
 
 // The words of the line: what a Pod that waits for a seat is told at
@@ -69,4 +71,14 @@ func GangTooLargeMessage(w *Workload, need ProductNeed, c Cover, g Gang) string 
 		"but assignment %s (licence %s) has %d: the gang could never start. To fix: raise spec.seats of the assignment to at least %d, or make the gang smaller",
 		w.Kind, w.Namespace, w.Name, g.Name, g.Size, GangAnnotationName, g.Size, need.Product,
 		c.Assignment.Name, LicenseKey(c.License), c.Seats, g.Size)
+}
+
+// UseWaitingMessage tells a Pod admitted into the line of a licence's uses
+// (its consumption limit is reached) where it stands and what happens next.
+func UseWaitingMessage(w *Workload, l *licensingv1alpha1.SoftwareLicense, d UseDecision) string {
+	return fmt.Sprintf("%s %s/%s waits in line for a use of licence %s: %s; position %d of %d. "+
+		"It is admitted with the scheduling gate %s and starts when the consumption period resets; "+
+		"to be refused instead, annotate it %s: Refuse",
+		w.Kind, w.Namespace, w.Name, LicenseKey(l), strings.TrimSuffix(d.Message, "."), d.Position, d.Waiting,
+		SeatGateName, WhenNoSeatAnnotationName)
 }

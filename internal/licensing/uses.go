@@ -148,6 +148,11 @@ type UseDecision struct {
 	// Exhausts is true when this use reaches the licence's limit: the next
 	// Pod will be refused until the period resets.
 	Exhausts bool
+	// Queued is true when the Pod, refused a use now, waits in the line of
+	// the licence's uses for the next period (whenNoSeat Queue); Position
+	// is its place (from 1) and Waiting the line's length.
+	Queued            bool
+	Position, Waiting int
 }
 
 // DecideUse decides whether a Pod may take one more use of the licence:

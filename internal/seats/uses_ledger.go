@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"sync"
 	"time"
 
@@ -103,6 +104,24 @@ func ReportedUsage(lic *licensingv1alpha1.SoftwareLicense, start time.Time) int6
 // dryRun decides and writes nothing. key is the ledger written. A write that
 // meets another (Conflict) is decided again on the ledger as it is now.
 func (l *UseLedger) Take(ctx context.Context, lic *licensingv1alpha1.SoftwareLicense, pod PodRef, features []string, dryRun bool) (licensing.UseDecision, types.NamespacedName, error) {
+	return l.Ask(ctx, lic, UseAsk{Pod: pod, Features: features}, dryRun)
+}
+
+// UseAsk is what one admission asks of a licence's use ledger.
+type UseAsk struct {
+	Pod      PodRef
+	Features []string
+	// Queue joins the line of the licence's uses when the limit is
+	// reached: the Pod waits, gated, for the next period.
+	Queue bool
+	// Priority is the Pod's spec.priority (the line's order).
+	Priority int32
+}
+
+// Ask is Take, and with ask.Queue a Pod refused a use now joins the line of
+// the licence's uses instead (spec.waiting of its use ledger): the queue
+// controller takes its use when the period resets (use_queue.go).
+func (l *UseLedger) Ask(ctx context.Context, lic *licensingv1alpha1.SoftwareLicense, ask UseAsk, dryRun bool) (licensing.UseDecision, types.NamespacedName, error) {
 	key := types.NamespacedName{Namespace: lic.Namespace, Name: UsesLedgerName(lic.Name)}
 	unlock := l.lock(key)
 	defer unlock()
@@ -114,7 +133,7 @@ func (l *UseLedger) Take(ctx context.Context, lic *licensingv1alpha1.SoftwareLic
 			case <-time.After(time.Duration(rand.Int64N(int64(2*time.Millisecond)*int64(min(attempt, 10)))) + time.Millisecond):
 			}
 		}
-		d, written, err := l.try(ctx, lic, key, pod, features, dryRun)
+		d, written, err := l.try(ctx, lic, key, ask, dryRun)
 		if err != nil || written {
 			return d, key, err
 		}
@@ -123,7 +142,8 @@ func (l *UseLedger) Take(ctx context.Context, lic *licensingv1alpha1.SoftwareLic
 
 // try is one attempt of Take on the ledger as read now: written is false
 // when the write met another and the decision must be taken again.
-func (l *UseLedger) try(ctx context.Context, lic *licensingv1alpha1.SoftwareLicense, key types.NamespacedName, pod PodRef, features []string, dryRun bool) (d licensing.UseDecision, written bool, err error) {
+func (l *UseLedger) try(ctx context.Context, lic *licensingv1alpha1.SoftwareLicense, key types.NamespacedName, ask UseAsk, dryRun bool) (d licensing.UseDecision, written bool, err error) {
+	pod, features := ask.Pod, ask.Features
 	now := l.Clock.Now()
 	period, err := licensing.CurrentUsePeriod(lic, now)
 	if err != nil {
@@ -140,10 +160,30 @@ func (l *UseLedger) try(ctx context.Context, lic *licensingv1alpha1.SoftwareLice
 	if licensing.HasPendingUse(uses, string(pod.UID)) {
 		return licensing.UseDecision{Allowed: true}, true, nil // a retry of the same Pod: the use is taken
 	}
+	if i := useWaiterOf(led, pod); i >= 0 {
+		// A retry of a Pod in line: it keeps its place.
+		line := Line(led, "")
+		licensing.LineOrder(line)
+		return licensing.UseDecision{Queued: true, Position: linePosition(line, pod), Waiting: len(line)}, true, nil
+	}
 	d = licensing.DecideUse(licensing.UseInput{
 		License: lic, Pod: fmt.Sprintf("Pod %s/%s", pod.Namespace, pod.Name), Features: features,
 		Period: period, Uses: uses, Reported: ReportedUsage(lic, period.Start),
 	})
+	if !d.Allowed && ask.Queue {
+		line := append(Line(led, ""), licensing.Waiter{Pod: pod.Name, UID: string(pod.UID), Priority: ask.Priority, Queued: now})
+		licensing.LineOrder(line)
+		d.Queued, d.Position, d.Waiting = true, linePosition(line, pod), len(line)
+		if dryRun {
+			return d, true, nil
+		}
+		led.Spec.Waiting = append(led.Spec.Waiting, licensingv1alpha1.SeatLedgerWaiter{
+			Pod: pod.Name, UID: string(pod.UID), Priority: ask.Priority, Queued: metav1.NewTime(now),
+			Namespace: pod.Namespace, Features: features,
+		})
+		written, err = l.write(ctx, led, create)
+		return d, written, err
+	}
 	if !d.Allowed && !dryRun {
 		consumptionRefused.WithLabelValues(lic.Namespace, lic.Name).Inc()
 	}
@@ -202,17 +242,51 @@ func (l *UseLedger) Release(ctx context.Context, key types.NamespacedName, uid t
 		if err := l.Reader.Get(ctx, key, led); err != nil {
 			return client.IgnoreNotFound(err)
 		}
-		if led.Spec.Uses == nil || !licensing.HasPendingUse(*led.Spec.Uses, string(uid)) {
+		waits := slices.ContainsFunc(led.Spec.Waiting, func(w licensingv1alpha1.SeatLedgerWaiter) bool { return w.UID == string(uid) })
+		if !waits && (led.Spec.Uses == nil || !licensing.HasPendingUse(*led.Spec.Uses, string(uid))) {
 			return nil
 		}
-		u := licensing.RemovePendingUse(*led.Spec.Uses, string(uid))
-		led.Spec.Uses = &u
+		if waits {
+			led.Spec.Waiting = slices.DeleteFunc(led.Spec.Waiting, func(w licensingv1alpha1.SeatLedgerWaiter) bool { return w.UID == string(uid) })
+		} else {
+			u := licensing.RemovePendingUse(*led.Spec.Uses, string(uid))
+			led.Spec.Uses = &u
+		}
 		err := l.Writer.Update(ctx, led)
 		if apierrors.IsConflict(err) {
 			continue
 		}
 		return client.IgnoreNotFound(err)
 	}
+}
+
+// useWaiterOf is the index of the Pod's place in the line of a use ledger
+// (by namespace and name, with the Pod's UID), or -1.
+func useWaiterOf(led *licensingv1alpha1.SeatLedger, pod PodRef) int {
+	for i, w := range led.Spec.Waiting {
+		if w.Pod == pod.Name && waiterNamespace(led, w) == pod.Namespace && w.UID == string(pod.UID) {
+			return i
+		}
+	}
+	return -1
+}
+
+// waiterNamespace is the namespace of a waiting Pod.
+func waiterNamespace(led *licensingv1alpha1.SeatLedger, w licensingv1alpha1.SeatLedgerWaiter) string {
+	if w.Namespace != "" {
+		return w.Namespace
+	}
+	return led.Namespace
+}
+
+// linePosition is the place (from 1) of the Pod in an ordered line, or 0.
+func linePosition(line []licensing.Waiter, pod PodRef) int {
+	for i, w := range line {
+		if w.Pod == pod.Name && w.UID == string(pod.UID) {
+			return i + 1
+		}
+	}
+	return 0
 }
 
 // newUsesLedger is an empty use ledger of the licence, owned by it.

@@ -449,9 +449,16 @@ func (h *Handler) takeUse(ctx context.Context, a *pass, c *licensing.Cover) (str
 	if h.Uses == nil || !licensing.CountsUses(c.License, a.w.Features) {
 		return "", nil
 	}
-	d, key, err := h.Uses.Take(ctx, c.License, a.pod, a.w.Features, a.dryRun)
-	if err != nil || !d.Allowed {
-		return d.Message, err
+	queue := !a.w.KueueGated && licensing.WhenNoSeatOf(c.License, a.w.Annotations) == licensingv1alpha1.WhenNoSeatQueue
+	d, key, err := h.Uses.Ask(ctx, c.License, seats.UseAsk{Pod: a.pod, Features: a.w.Features, Queue: queue, Priority: a.w.Priority}, a.dryRun)
+	if err != nil {
+		return "", err
+	}
+	if d.Queued {
+		a.d.Gated = true
+		a.d.Warnings = append(a.d.Warnings, licensing.UseWaitingMessage(a.w, c.License, d))
+	} else if !d.Allowed {
+		return d.Message, nil
 	}
 	if !a.dryRun {
 		a.uses = append(a.uses, key)
