@@ -10,6 +10,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/events"
 	"k8s.io/client-go/util/workqueue"
@@ -259,7 +260,7 @@ func (r *QueueController) dropGone(ctx context.Context, cm *licensingv1alpha1.Se
 	asEntries := make([]licensingv1alpha1.SeatLedgerEntry, 0, len(cm.Spec.Waiting))
 	for _, w := range cm.Spec.Waiting {
 		if now.Sub(w.Queued.Time) >= r.Grace {
-			asEntries = append(asEntries, licensingv1alpha1.SeatLedgerEntry{Pod: w.Pod, UID: w.UID, Admitted: w.Queued})
+			asEntries = append(asEntries, licensingv1alpha1.SeatLedgerEntry{Pod: w.Pod, UID: w.UID, Admitted: metav1.NewTime(w.Queued.Time)})
 		}
 	}
 	if len(asEntries) == 0 {
