@@ -391,7 +391,7 @@ func (r *QueueController) tellPositions(ctx context.Context, l *licensingv1alpha
 		msg := licensing.WaitingEventMessage(product, asg, licence, licensing.LinePlace{
 			Position: pos, Waiting: len(d.Line), Used: len(l.Spec.Entries), Seats: seats, Holders: holders, Stopped: stopped,
 		})
-		r.Recorder.Eventf(p, nil, corev1.EventTypeNormal, EventWaitingForSeat, "Queue", "%s", msg)
+		r.Recorder.Eventf(p, nil, corev1.EventTypeNormal, EventWaitingForSeat, waitingAction(pos), "%s", msg)
 		r.mu.Lock()
 		if r.told == nil {
 			r.told = map[string]toldPosition{}
@@ -401,6 +401,14 @@ func (r *QueueController) tellPositions(ctx context.Context, l *licensingv1alpha
 	}
 	return later
 }
+
+// waitingAction is the action of the position event of a Pod at position
+// pos. The events.k8s.io recorder turns an event whose type, reason, action
+// and regarding object are those of one it wrote less than 6 minutes ago
+// into a series of that event, which keeps the first note: with one action
+// for every position, a Pod would show the position it was first told for
+// minutes. Each position is its own event.
+func waitingAction(pos int) string { return fmt.Sprintf("QueuePosition%d", pos) }
 
 func seatsOf(r *QueueController, ctx context.Context, l *licensingv1alpha1.SeatLedger) int32 {
 	a := &licensingv1alpha1.LicenseAssignment{}
