@@ -56,9 +56,11 @@ type SeatLedgerWaiter struct {
 	Priority int32 `json:"priority,omitempty"`
 
 	// queued is when the Pod joined the line: among equal priorities the
-	// earlier is served first.
+	// earlier is served first. It keeps microseconds (a metav1.Time keeps
+	// whole seconds, and the Pods that joined within one second would be
+	// served by name instead of in admission order).
 	// +required
-	Queued metav1.Time `json:"queued"`
+	Queued metav1.MicroTime `json:"queued"`
 
 	// gang is the name of the Pod's gang (licensing.license-operator.dev/gang).
 	// +optional

@@ -21,7 +21,7 @@ func waitingLedger(ns, assignment string, pods ...string) *v1.SeatLedger {
 	l := ut.MakeSeatLedger("seat-ledger-"+assignment, ns, assignment).Obj()
 	for i, p := range pods {
 		l.Spec.Waiting = append(l.Spec.Waiting, v1.SeatLedgerWaiter{Pod: p, UID: "uid-" + p,
-			Queued: metav1.NewTime(time.Date(2026, 3, 10, 11, 0, i, 0, time.UTC))})
+			Queued: metav1.NewMicroTime(time.Date(2026, 3, 10, 11, 0, i, 0, time.UTC))})
 	}
 	return l
 }

@@ -118,7 +118,7 @@ func ApplySeatDecision(l *licensingv1alpha1.SeatLedger, d licensing.SeatDecision
 	waiting := make([]licensingv1alpha1.SeatLedgerWaiter, 0, len(d.Line))
 	for _, w := range d.Line {
 		waiting = append(waiting, licensingv1alpha1.SeatLedgerWaiter{
-			Pod: w.Pod, UID: w.UID, Priority: w.Priority, Queued: metav1.NewTime(w.Queued), Gang: w.Gang, GangSize: w.GangSize,
+			Pod: w.Pod, UID: w.UID, Priority: w.Priority, Queued: metav1.NewMicroTime(w.Queued), Gang: w.Gang, GangSize: w.GangSize,
 		})
 	}
 	if len(waiting) == 0 {

@@ -10,6 +10,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/events"
 	"k8s.io/client-go/util/workqueue"
@@ -259,7 +260,7 @@ func (r *QueueController) dropGone(ctx context.Context, cm *licensingv1alpha1.Se
 	asEntries := make([]licensingv1alpha1.SeatLedgerEntry, 0, len(cm.Spec.Waiting))
 	for _, w := range cm.Spec.Waiting {
 		if now.Sub(w.Queued.Time) >= r.Grace {
-			asEntries = append(asEntries, licensingv1alpha1.SeatLedgerEntry{Pod: w.Pod, UID: w.UID, Admitted: w.Queued})
+			asEntries = append(asEntries, licensingv1alpha1.SeatLedgerEntry{Pod: w.Pod, UID: w.UID, Admitted: metav1.NewTime(w.Queued.Time)})
 		}
 	}
 	if len(asEntries) == 0 {
@@ -390,7 +391,7 @@ func (r *QueueController) tellPositions(ctx context.Context, l *licensingv1alpha
 		msg := licensing.WaitingEventMessage(product, asg, licence, licensing.LinePlace{
 			Position: pos, Waiting: len(d.Line), Used: len(l.Spec.Entries), Seats: seats, Holders: holders, Stopped: stopped,
 		})
-		r.Recorder.Eventf(p, nil, corev1.EventTypeNormal, EventWaitingForSeat, "Queue", "%s", msg)
+		r.Recorder.Eventf(p, nil, corev1.EventTypeNormal, EventWaitingForSeat, waitingAction(pos), "%s", msg)
 		r.mu.Lock()
 		if r.told == nil {
 			r.told = map[string]toldPosition{}
@@ -400,6 +401,14 @@ func (r *QueueController) tellPositions(ctx context.Context, l *licensingv1alpha
 	}
 	return later
 }
+
+// waitingAction is the action of the position event of a Pod at position
+// pos. The events.k8s.io recorder turns an event whose type, reason, action
+// and regarding object are those of one it wrote less than 6 minutes ago
+// into a series of that event, which keeps the first note: with one action
+// for every position, a Pod would show the position it was first told for
+// minutes. Each position is its own event.
+func waitingAction(pos int) string { return fmt.Sprintf("QueuePosition%d", pos) }
 
 func seatsOf(r *QueueController, ctx context.Context, l *licensingv1alpha1.SeatLedger) int32 {
 	a := &licensingv1alpha1.LicenseAssignment{}

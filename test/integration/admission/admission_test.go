@@ -344,14 +344,9 @@ var _ = Describe("Concurrent seats under Hard enforcement", func() {
 			kubecluster.LicenseStatus(active, conc, hard, ptr.To[int32](10), product))
 		createAssignment(utiltesting.MakeAssignment("runners", ns).License("conc").ServiceAccount("runner").Seats(10).Obj(), kubecluster.BoundStatus(ns+"/conc", 10))
 		// Wait until both replicas' caches see the assignment: a dry run answers from either.
-		Eventually(func() error {
-			for range 4 {
-				if err := admitErr(kubecluster.MakePod("probe", ns).Product(product).ServiceAccount("runner").Obj(), client.DryRunAll); err != nil {
-					return err
-				}
-			}
-			return nil
-		}).WithTimeout(timeout).Should(Succeed())
+		eventuallyBothReplicasAdmit(func() client.Object {
+			return kubecluster.MakePod("probe", ns).Product(product).ServiceAccount("runner").Obj()
+		})
 		served0, served1 := proxy.Requests[0].Load(), proxy.Requests[1].Load()
 
 		burst := func(round string, n int) []string {
@@ -365,15 +360,9 @@ var _ = Describe("Concurrent seats under Hard enforcement", func() {
 					defer wg.Done()
 					defer GinkgoRecover()
 					p := kubecluster.MakePod(fmt.Sprintf("%s-%03d", round, i), ns).Product(product).ServiceAccount("runner").Refuse().Obj()
-					err := k8sClient.Create(ctx, p.DeepCopy())
-					// On a loaded machine a request can wait out the webhook's
-					// deadline behind the others and be refused as busy, which
-					// tells the client to retry; a controller would, and so does
-					// this client. Only definite answers are counted.
-					for attempt := 0; err != nil && strings.Contains(err.Error(), "many admissions at once") && attempt < 20; attempt++ {
-						busy.Add(1)
-						err = k8sClient.Create(ctx, p.DeepCopy())
-					}
+					// Only definite answers are counted (createRetryingBusy).
+					b, err := createRetryingBusy(p)
+					busy.Add(int32(b))
 					switch {
 					case err == nil:
 						mu.Lock()
