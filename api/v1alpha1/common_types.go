@@ -37,6 +37,11 @@ const (
 	// operator removes it, when it has taken the seat for the Pod
 	// (config/policy keeps everyone else from removing it).
 	SeatGate = LabelPrefix + "seat"
+	// UseGate is the Pod scheduling gate of a Pod waiting in the line of a
+	// consumption licence's uses for its next period. The mutating Pod
+	// webhook adds it at CREATE; only the operator removes it, when it has
+	// taken the Pod's use (config/policy).
+	UseGate = LabelPrefix + "consumption"
 	// LicensedLabel, with the value "true", marks a Pod that the mutating Pod
 	// webhook admitted for a product: it holds a seat, waits for one, or is
 	// covered without a counted seat. The operator's Pod cache holds only

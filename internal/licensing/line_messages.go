@@ -80,5 +80,5 @@ func UseWaitingMessage(w *Workload, l *licensingv1alpha1.SoftwareLicense, d UseD
 		"It is admitted with the scheduling gate %s and starts when the consumption period resets; "+
 		"to be refused instead, annotate it %s: Refuse",
 		w.Kind, w.Namespace, w.Name, LicenseKey(l), strings.TrimSuffix(d.Message, "."), d.Position, d.Waiting,
-		SeatGateName, WhenNoSeatAnnotationName)
+		licensingv1alpha1.UseGate, WhenNoSeatAnnotationName)
 }

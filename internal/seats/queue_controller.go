@@ -89,14 +89,14 @@ func (r *QueueController) SetupWithManager(mgr ctrl.Manager) error {
 	ledgers := handler.TypedFuncs[*licensingv1alpha1.SeatLedger, reconcile.Request]{
 		CreateFunc: func(_ context.Context, e event.TypedCreateEvent[*licensingv1alpha1.SeatLedger], q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
 			// Every ledger once at start: a seat taken for a Pod still gated is given to it.
-			if e.Object.Spec.Assignment != "" {
+			if e.Object.Spec.Assignment != "" || len(e.Object.Spec.Waiting) > 0 {
 				q.Add(reconcile.Request{NamespacedName: client.ObjectKeyFromObject(e.Object)})
 			}
 		},
 		UpdateFunc: func(_ context.Context, e event.TypedUpdateEvent[*licensingv1alpha1.SeatLedger], q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
 			// Only a ledger with a line, or one that had one (its last
 			// decision granted seats to gated Pods), has work here.
-			if e.ObjectNew.Spec.Assignment != "" && (len(e.ObjectNew.Spec.Waiting) > 0 || len(e.ObjectOld.Spec.Waiting) > 0) {
+			if len(e.ObjectNew.Spec.Waiting) > 0 || len(e.ObjectOld.Spec.Waiting) > 0 {
 				q.Add(reconcile.Request{NamespacedName: client.ObjectKeyFromObject(e.ObjectNew)})
 			}
 		},
@@ -120,6 +120,8 @@ func (r *QueueController) SetupWithManager(mgr ctrl.Manager) error {
 				ctrl.LoggerFrom(ctx).Error(err, "Listing LicenseAssignments to serve their lines after a licence change", "license", klog.KObj(n))
 				return
 			}
+			// Its line of uses, and the lines of its assignments' seats.
+			q.Add(reconcile.Request{NamespacedName: types.NamespacedName{Namespace: n.Namespace, Name: UsesLedgerName(n.Name)}})
 			key := licensing.LicenseKey(n)
 			for i := range list.Items {
 				if list.Items[i].Status.License == key {
@@ -179,6 +181,9 @@ func (r *QueueController) Reconcile(ctx context.Context, req reconcile.Request) 
 		// Nothing in line and nobody gated: no work, and no API call.
 		r.forgetLedger(req.NamespacedName)
 		return reconcile.Result{}, nil
+	}
+	if cached.Spec.License != "" {
+		return r.serveUses(ctx, req.NamespacedName, cached.Spec.License)
 	}
 	asgName := cached.Spec.Assignment
 	asg := &licensingv1alpha1.LicenseAssignment{}
@@ -268,19 +273,21 @@ func (r *QueueController) dropGone(ctx context.Context, cm *licensingv1alpha1.Se
 	}
 	byName := map[string]*corev1.Pod{}
 	for _, e := range asEntries {
+		ns, name, _ := strings.Cut(e.Pod, "/")
+		key := types.NamespacedName{Namespace: ns, Name: name}
 		cached := &corev1.Pod{}
-		err := r.Cache.Get(ctx, types.NamespacedName{Namespace: cm.Namespace, Name: e.Pod}, cached)
+		err := r.Cache.Get(ctx, key, cached)
 		if err == nil && !licensing.PodTerminal(cached) && licensing.EntryOfPod(e.UID, e.Admitted.Time, cached, r.Grace) {
 			byName[e.Pod] = cached
 			continue // the cache shows it alive: no need to ask the API server
 		}
 		live := &corev1.Pod{}
-		err = r.Reader.Get(ctx, types.NamespacedName{Namespace: cm.Namespace, Name: e.Pod}, live)
+		err = r.Reader.Get(ctx, key, live)
 		switch {
 		case err == nil:
 			byName[e.Pod] = live
 		case !apierrors.IsNotFound(err):
-			return false, fmt.Errorf("reading Pod %s/%s: %w", cm.Namespace, e.Pod, err)
+			return false, fmt.Errorf("reading Pod %s: %w", key, err)
 		}
 	}
 	stale := licensing.StaleLedgerEntries(asEntries, byName, now, r.Grace)
@@ -291,7 +298,7 @@ func (r *QueueController) dropGone(ctx context.Context, cm *licensingv1alpha1.Se
 	for _, d := range stale {
 		drop[d.Entry.Pod] = true
 	}
-	removeWaiters(cm, drop)
+	cm.Spec.Waiting = slices.DeleteFunc(cm.Spec.Waiting, func(w licensingv1alpha1.SeatLedgerWaiter) bool { return drop[waiterNamespace(cm, w)+"/"+w.Pod] })
 	return true, nil
 }
 
@@ -305,46 +312,62 @@ func (r *QueueController) ungate(ctx context.Context, l *licensingv1alpha1.SeatL
 	}
 	now := r.Clock.Now()
 	for _, e := range l.Spec.Entries {
-		cached := &corev1.Pod{}
-		err := r.Cache.Get(ctx, types.NamespacedName{Namespace: l.Namespace, Name: e.Pod}, cached)
-		if err == nil && !Gated(cached) {
+		p, err := r.ungatePod(ctx, types.NamespacedName{Namespace: l.Namespace, Name: e.Pod}, licensingv1alpha1.SeatGate, e.UID, e.Admitted.Time)
+		if err != nil {
+			return err
+		}
+		if p == nil {
 			continue
 		}
-		// Gated, or not in the cache yet (just stored): read it live.
-		for attempt := 0; ; attempt++ {
-			p := &corev1.Pod{}
-			if err := r.Reader.Get(ctx, types.NamespacedName{Namespace: l.Namespace, Name: e.Pod}, p); err != nil {
-				if apierrors.IsNotFound(err) {
-					break // gone: the releaser gives its seat back
-				}
-				return fmt.Errorf("reading Pod %s/%s: %w", l.Namespace, e.Pod, err)
-			}
-			if !Gated(p) || !licensing.EntryOfPod(e.UID, e.Admitted.Time, p, r.Grace) {
-				break
-			}
-			p.Spec.SchedulingGates = slices.DeleteFunc(p.Spec.SchedulingGates, func(g corev1.PodSchedulingGate) bool { return g.Name == licensingv1alpha1.SeatGate })
-			err := r.Writer.Update(ctx, p)
-			if apierrors.IsConflict(err) && attempt < 5 {
-				continue
-			}
-			if apierrors.IsNotFound(err) {
-				break
-			}
-			if err != nil {
-				return fmt.Errorf("removing the seat gate of Pod %s/%s: %w", l.Namespace, e.Pod, err)
-			}
-			waited := now.Sub(e.Admitted.Time)
-			metrics.SeatWaitSeconds.WithLabelValues(product).Observe(waited.Seconds())
-			if r.Recorder != nil {
-				r.Recorder.Eventf(p, nil, corev1.EventTypeNormal, EventSeatTaken, "TakeSeat",
-					"Took a seat of product %q on assignment %s after %s in line; scheduling gate %s removed",
-					product, l.Spec.Assignment, waited.Round(time.Millisecond), licensingv1alpha1.SeatGate)
-			}
-			r.forgetPod(l, e.Pod)
-			break
+		waited := now.Sub(e.Admitted.Time)
+		metrics.SeatWaitSeconds.WithLabelValues(product).Observe(waited.Seconds())
+		if r.Recorder != nil {
+			r.Recorder.Eventf(p, nil, corev1.EventTypeNormal, EventSeatTaken, "TakeSeat",
+				"Took a seat of product %q on assignment %s after %s in line; scheduling gate %s removed",
+				product, l.Spec.Assignment, waited.Round(time.Millisecond), licensingv1alpha1.SeatGate)
 		}
+		r.forgetPod(l, e.Pod)
 	}
 	return nil
+}
+
+// ungatePod removes the scheduling gate gate of the Pod key when it still has it
+// and is the Pod of uid (admitted then, licensing.EntryOfPod), reading it
+// live and updating it with that resourceVersion. It returns the Pod it
+// ungated, or nil when there was nothing to do (not gated, gone, or
+// another Pod of that name).
+func (r *QueueController) ungatePod(ctx context.Context, key types.NamespacedName, gate, uid string, admitted time.Time) (*corev1.Pod, error) {
+	has := func(p *corev1.Pod) bool {
+		return slices.ContainsFunc(p.Spec.SchedulingGates, func(g corev1.PodSchedulingGate) bool { return g.Name == gate })
+	}
+	cached := &corev1.Pod{}
+	if err := r.Cache.Get(ctx, key, cached); err == nil && !has(cached) {
+		return nil, nil
+	}
+	// Gated, or not in the cache yet (just stored): read it live.
+	for attempt := 0; ; attempt++ {
+		p := &corev1.Pod{}
+		if err := r.Reader.Get(ctx, key, p); err != nil {
+			if apierrors.IsNotFound(err) {
+				return nil, nil // gone: the releaser gives its seat back
+			}
+			return nil, fmt.Errorf("reading Pod %s: %w", key, err)
+		}
+		if !has(p) || !licensing.EntryOfPod(uid, admitted, p, r.Grace) {
+			return nil, nil
+		}
+		p.Spec.SchedulingGates = slices.DeleteFunc(p.Spec.SchedulingGates, func(g corev1.PodSchedulingGate) bool { return g.Name == gate })
+		err := r.Writer.Update(ctx, p)
+		switch {
+		case apierrors.IsConflict(err) && attempt < 5:
+			continue
+		case apierrors.IsNotFound(err):
+			return nil, nil
+		case err != nil:
+			return nil, fmt.Errorf("removing the seat gate of Pod %s: %w", key, err)
+		}
+		return p, nil
+	}
 }
 
 // tellPositions writes an event on each waiting Pod whose place changed

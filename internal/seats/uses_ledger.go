@@ -178,7 +178,7 @@ func (l *UseLedger) try(ctx context.Context, lic *licensingv1alpha1.SoftwareLice
 			return d, true, nil
 		}
 		led.Spec.Waiting = append(led.Spec.Waiting, licensingv1alpha1.SeatLedgerWaiter{
-			Pod: pod.Name, UID: string(pod.UID), Priority: ask.Priority, Queued: metav1.NewTime(now),
+			Pod: pod.Name, UID: string(pod.UID), Priority: ask.Priority, Queued: metav1.NewMicroTime(now),
 			Namespace: pod.Namespace, Features: features,
 		})
 		written, err = l.write(ctx, led, create)

@@ -73,7 +73,7 @@ func TestPodSeatGatePolicy(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, name := range []string{licensingv1alpha1.SeatGate, licensingv1alpha1.LicensedLabel} {
+	for _, name := range []string{licensingv1alpha1.SeatGate, licensingv1alpha1.UseGate, licensingv1alpha1.LicensedLabel} {
 		if !strings.Contains(string(raw), "'"+name+"'") {
 			t.Errorf("%s does not name %s", PodSeatGatePolicyFile(), name)
 		}

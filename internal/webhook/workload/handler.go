@@ -142,6 +142,10 @@ type Decision struct {
 	// Gated is true when the Pod waits in line for a seat: it is admitted
 	// with the scheduling gate licensingv1alpha1.SeatGate.
 	Gated bool
+	// UseGated is true when the Pod waits in the line of a licence's uses
+	// for its next consumption period: it is admitted with the scheduling
+	// gate licensingv1alpha1.UseGate.
+	UseGated bool
 	// Licensed is true when the Pod needs a product: it is labelled
 	// licensingv1alpha1.LicensedLabel.
 	Licensed bool
@@ -455,7 +459,7 @@ func (h *Handler) takeUse(ctx context.Context, a *pass, c *licensing.Cover) (str
 		return "", err
 	}
 	if d.Queued {
-		a.d.Gated = true
+		a.d.UseGated = true
 		a.d.Warnings = append(a.d.Warnings, licensing.UseWaitingMessage(a.w, c.License, d))
 	} else if !d.Allowed {
 		return d.Message, nil

@@ -82,7 +82,7 @@ func (p *PodAdmission) create(ctx context.Context, req admission.Request) admiss
 		log.V(2).Info("Denied workload", "reason", d.Message)
 		return admission.Denied(d.Message).WithWarnings(d.Warnings...)
 	}
-	m.PreventVM, m.Gated, m.Licensed = d.PreventVM, d.Gated, d.Licensed
+	m.PreventVM, m.Gated, m.UseGated, m.Licensed = d.PreventVM, d.Gated, d.UseGated, d.Licensed
 	patched := PodCreatePatch(pod, m)
 	if patched == nil {
 		return admission.Allowed("").WithWarnings(d.Warnings...)
@@ -105,6 +105,9 @@ type podMutation struct {
 	PreventVM bool
 	// Gated adds the seat's scheduling gate: the Pod waits in line.
 	Gated bool
+	// UseGated adds the uses' scheduling gate: the Pod waits for a use of
+	// a consumption licence in its next period.
+	UseGated bool
 	// Licensed labels the Pod licensingv1alpha1.LicensedLabel=true.
 	Licensed bool
 }
@@ -118,9 +121,9 @@ type podMutation struct {
 // (a gate the Pod was sent with is removed when it does not wait: the gate
 // is the operator's). It is the one place that changes a Pod at CREATE.
 func PodCreatePatch(pod *corev1.Pod, m podMutation) *corev1.Pod {
-	hasGate := slices.ContainsFunc(pod.Spec.SchedulingGates, func(g corev1.PodSchedulingGate) bool { return g.Name == licensingv1alpha1.SeatGate })
+	hasGate, hasUseGate := hasSchedulingGate(pod, licensingv1alpha1.SeatGate), hasSchedulingGate(pod, licensingv1alpha1.UseGate)
 	labelled := pod.Labels[licensingv1alpha1.LicensedLabel] == "true"
-	if m.Name == "" && !m.Stamp.Set && !m.PreventVM && m.Gated == hasGate && (!m.Licensed || labelled) {
+	if m.Name == "" && !m.Stamp.Set && !m.PreventVM && m.Gated == hasGate && m.UseGated == hasUseGate && (!m.Licensed || labelled) {
 		return nil
 	}
 	out := pod.DeepCopy()
@@ -130,15 +133,8 @@ func PodCreatePatch(pod *corev1.Pod, m podMutation) *corev1.Pod {
 		}
 		out.Labels[licensingv1alpha1.LicensedLabel] = "true"
 	}
-	switch {
-	case m.Gated && !hasGate:
-		out.Spec.SchedulingGates = append(out.Spec.SchedulingGates, corev1.PodSchedulingGate{Name: licensingv1alpha1.SeatGate})
-	case !m.Gated && hasGate:
-		out.Spec.SchedulingGates = slices.DeleteFunc(out.Spec.SchedulingGates, func(g corev1.PodSchedulingGate) bool { return g.Name == licensingv1alpha1.SeatGate })
-		if len(out.Spec.SchedulingGates) == 0 {
-			out.Spec.SchedulingGates = nil
-		}
-	}
+	setSchedulingGate(out, licensingv1alpha1.SeatGate, m.Gated)
+	setSchedulingGate(out, licensingv1alpha1.UseGate, m.UseGated)
 	if m.Name != "" {
 		out.Name = m.Name
 	}
@@ -149,6 +145,23 @@ func PodCreatePatch(pod *corev1.Pod, m podMutation) *corev1.Pod {
 		out.Spec.Affinity = licensing.WithoutVMNodes(out.Spec.Affinity)
 	}
 	return out
+}
+
+func hasSchedulingGate(pod *corev1.Pod, gate string) bool {
+	return slices.ContainsFunc(pod.Spec.SchedulingGates, func(g corev1.PodSchedulingGate) bool { return g.Name == gate })
+}
+
+// setSchedulingGate adds or removes one of the operator's gates.
+func setSchedulingGate(pod *corev1.Pod, gate string, on bool) {
+	switch has := hasSchedulingGate(pod, gate); {
+	case on && !has:
+		pod.Spec.SchedulingGates = append(pod.Spec.SchedulingGates, corev1.PodSchedulingGate{Name: gate})
+	case !on && has:
+		pod.Spec.SchedulingGates = slices.DeleteFunc(pod.Spec.SchedulingGates, func(g corev1.PodSchedulingGate) bool { return g.Name == gate })
+		if len(pod.Spec.SchedulingGates) == 0 {
+			pod.Spec.SchedulingGates = nil
+		}
+	}
 }
 
 // generateName is a name from generateName made by the API server's own

@@ -154,6 +154,7 @@ var _ = Describe("Features", func() {
 			licenceWith(product, 10, func(p *licensingv1alpha1.PolicySettings) {
 				p.Features = []licensingv1alpha1.PolicyFeature{{Code: "render"}, {Code: "export", MaxConsumption: ptr.To[int64](2)}}
 				p.Consumption = &licensingv1alpha1.ConsumptionPolicy{ResetPeriod: ptr.To(licensingv1alpha1.CalendarDuration("30d"))}
+				p.WhenNoSeat = ptr.To(licensingv1alpha1.WhenNoSeatRefuse)
 			}))
 		createAssignment(utiltesting.MakeAssignment("sa", ns).License("featmax").ServiceAccount("default").Seats(10).Obj(), kubecluster.BoundStatus(ns+"/featmax", 10))
 		pod := func(name, features string) client.Object {
@@ -183,6 +184,8 @@ var _ = Describe("Consumption licences", func() {
 		st := licenceWith(product, 100, func(p *licensingv1alpha1.PolicySettings) {
 			p.Type = ptr.To(licensingv1alpha1.LicenseTypeConsumption)
 			p.Consumption = &licensingv1alpha1.ConsumptionPolicy{MaxConsumptions: ptr.To(max), ResetPeriod: ptr.To(licensingv1alpha1.CalendarDuration(reset))}
+			// Refused at the limit, unless a test lets its Pods wait for the next period.
+			p.WhenNoSeat = ptr.To(licensingv1alpha1.WhenNoSeatRefuse)
 		})
 		for _, e := range edit {
 			e(&st)
@@ -279,22 +282,42 @@ var _ = Describe("Consumption licences", func() {
 		Expect(err.Error()).To(ContainSubstring("1 by admitted Pods, 2 reported by assignments"))
 	})
 
-	It("starts counting again when the reset period ends", func() {
+	It("starts counting again when the reset period ends, and gives the new period's uses to the Pods that waited in line for it first", func() {
 		ns := newNamespace()
 		// A 1-minute period that started 40 seconds ago ends in about 20.
 		start := time.Now().Add(-40 * time.Second).UTC().Truncate(time.Second)
-		product := consumptionLicence(ns, "minute", 1, start, "1min")
+		product := consumptionLicence(ns, "minute", 1, start, "1min", func(st *licensingv1alpha1.SoftwareLicenseStatus) {
+			st.EffectivePolicy.WhenNoSeat = ptr.To(licensingv1alpha1.WhenNoSeatQueue)
+		})
 		Expect(admitErr(kubecluster.MakePod("first", ns).Product(product).Obj())).To(Succeed())
-		err := admitErr(kubecluster.MakePod("refused", ns).Product(product).Obj())
+		err := admitErr(kubecluster.MakePod("refused", ns).Product(product).Refuse().Obj())
 		Expect(err).To(HaveOccurred())
 		Expect(err.Error()).To(ContainSubstring("usage resets at " + start.Add(time.Minute).Format(time.RFC3339)))
-		By("waiting for the next period")
-		Eventually(func() error {
-			return admitErr(kubecluster.MakePod("next", ns).Product(product).Obj())
-		}).WithTimeout(90 * time.Second).WithPolling(time.Second).Should(Succeed())
+
+		By("a Pod that does not ask for a refusal waits in the line of the licence's uses, gated")
+		warnings, err := createWithWarnings(k8sClient, kubecluster.MakePod("waiting", ns).Product(product).Obj())
+		Expect(err).NotTo(HaveOccurred())
+		Expect(strings.Join(warnings, "\n")).To(ContainSubstring("waits in line for a use of licence %s/minute", ns))
+		waiting := &corev1.Pod{}
+		Expect(k8sClient.Get(ctx, types.NamespacedName{Namespace: ns, Name: "waiting"}, waiting)).To(Succeed())
+		Expect(waiting.Spec.SchedulingGates).To(ConsistOf(corev1.PodSchedulingGate{Name: licensingv1alpha1.UseGate}))
+		led := &licensingv1alpha1.SeatLedger{}
+		Expect(k8sClient.Get(ctx, types.NamespacedName{Namespace: ns, Name: seats.UsesLedgerName("minute")}, led)).To(Succeed())
+		Expect(led.Spec.Waiting).To(ConsistOf(HaveField("Pod", "waiting")))
+
+		By("the period resets: the waiting Pod takes the new period's use and its gate goes")
+		Eventually(func(g Gomega) {
+			g.Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(waiting), waiting)).To(Succeed())
+			g.Expect(waiting.Spec.SchedulingGates).To(BeEmpty())
+		}).WithTimeout(90 * time.Second).WithPolling(200 * time.Millisecond).Should(Succeed())
 		u := usesLedger(ns, "minute")
 		Expect(u.PeriodStart.Time.UTC()).To(Equal(start.Add(time.Minute)))
-		Expect(licensing.AdmittedUses(*u)).To(Equal(int64(1)))
+		Expect(licensing.AdmittedUses(*u)).To(Equal(int64(1)), "the waiting Pod's use")
+		Expect(k8sClient.Get(ctx, types.NamespacedName{Namespace: ns, Name: seats.UsesLedgerName("minute")}, led)).To(Succeed())
+		Expect(led.Spec.Waiting).To(BeEmpty())
+
+		By("the line went first: the new period's one use is taken, and a newcomer is refused")
+		Expect(admitErr(kubecluster.MakePod("next", ns).Product(product).Refuse().Obj())).To(MatchError(ContainSubstring("maxConsumptions 1")))
 	})
 
 	It("gives back the use of a Pod that a later admission step refused, once the recount sees it was never stored", func() {
