@@ -6,6 +6,7 @@
 package workload
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -545,18 +546,29 @@ func (h *Handler) workload(req admission.Request) (*licensing.Workload, bool, er
 }
 
 // noUnavailable says whether the object is a Deployment whose RollingUpdate
-// allows no unavailable Pod (maxUnavailable resolves to 0 of its replicas).
+// allows no unavailable Pod: maxUnavailable (default 25%) resolves to 0 of
+// its replicas, rounded down as the Deployment controller does (so 25% of
+// fewer than 4 replicas is 0), and maxSurge (default 25%, rounded up) does
+// not, since the Deployment controller takes maxUnavailable 1 when both
+// resolve to 0 (ResolveFenceposts).
 func noUnavailable(obj client.Object) bool {
 	d, ok := obj.(*appsv1.Deployment)
 	if !ok || d.Spec.Strategy.Type == appsv1.RecreateDeploymentStrategyType {
 		return false
 	}
-	ru := d.Spec.Strategy.RollingUpdate
-	if ru == nil || ru.MaxUnavailable == nil {
-		return false // the default is 25%
+	def := intstr.FromString("25%")
+	unavailable, surge := &def, &def
+	if ru := d.Spec.Strategy.RollingUpdate; ru != nil {
+		unavailable = cmp.Or(ru.MaxUnavailable, unavailable)
+		surge = cmp.Or(ru.MaxSurge, surge)
 	}
-	n, err := intstr.GetScaledValueFromIntOrPercent(ru.MaxUnavailable, int(ptr.Deref(d.Spec.Replicas, 1)), false)
-	return err == nil && n == 0
+	replicas := int(ptr.Deref(d.Spec.Replicas, 1))
+	u, err := intstr.GetScaledValueFromIntOrPercent(unavailable, replicas, false)
+	if err != nil || u != 0 {
+		return false
+	}
+	s, err := intstr.GetScaledValueFromIntOrPercent(surge, replicas, true)
+	return err == nil && s > 0
 }
 
 // newTemplated returns an empty object of a workload kind that has a pod
