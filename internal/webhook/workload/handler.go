@@ -1,8 +1,8 @@
 // Package workload is the admission webhook for workloads that need a licence
 // seat: Pods, and the pod templates of Deployments, StatefulSets, DaemonSets,
 // ReplicaSets, Jobs and CronJobs. The decisions are pure functions in
-// internal/licensing; this package fetches the objects, keeps the seat ledgers
-// of Concurrent assignments, and releases seats when Pods finish.
+// internal/licensing; this package fetches the objects and asks the seat
+// and use ledgers of internal/seats for a seat, a place in line or a use.
 package workload
 
 import (
