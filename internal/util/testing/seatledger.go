@@ -68,3 +68,9 @@ func (w *PodWrapper) ServiceAccount(sa string) *PodWrapper { w.Spec.ServiceAccou
 
 // Phase sets status.phase.
 func (w *PodWrapper) Phase(p corev1.PodPhase) *PodWrapper { w.Status.Phase = p; return w }
+
+// Waiter adds a Pod waiting in line since t with the given priority.
+func (w *SeatLedgerWrapper) Waiter(pod, uid string, priority int32, t time.Time) *SeatLedgerWrapper {
+	w.Spec.Waiting = append(w.Spec.Waiting, licensingv1alpha1.SeatLedgerWaiter{Pod: pod, UID: uid, Priority: priority, Queued: metav1.NewTime(t)})
+	return w
+}

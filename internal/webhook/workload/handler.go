@@ -1,11 +1,12 @@
 // Package workload is the admission webhook for workloads that need a licence
 // seat: Pods, and the pod templates of Deployments, StatefulSets, DaemonSets,
 // ReplicaSets, Jobs and CronJobs. The decisions are pure functions in
-// internal/licensing; this package fetches the objects, keeps the seat ledgers
-// of Concurrent assignments, and releases seats when Pods finish.
+// internal/licensing; this package fetches the objects and asks the seat
+// and use ledgers of internal/seats for a seat, a place in line or a use.
 package workload
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -563,18 +564,29 @@ func (h *Handler) workload(req admission.Request) (*licensing.Workload, bool, er
 }
 
 // noUnavailable says whether the object is a Deployment whose RollingUpdate
-// allows no unavailable Pod (maxUnavailable resolves to 0 of its replicas).
+// allows no unavailable Pod: maxUnavailable (default 25%) resolves to 0 of
+// its replicas, rounded down as the Deployment controller does (so 25% of
+// fewer than 4 replicas is 0), and maxSurge (default 25%, rounded up) does
+// not, since the Deployment controller takes maxUnavailable 1 when both
+// resolve to 0 (ResolveFenceposts).
 func noUnavailable(obj client.Object) bool {
 	d, ok := obj.(*appsv1.Deployment)
 	if !ok || d.Spec.Strategy.Type == appsv1.RecreateDeploymentStrategyType {
 		return false
 	}
-	ru := d.Spec.Strategy.RollingUpdate
-	if ru == nil || ru.MaxUnavailable == nil {
-		return false // the default is 25%
+	def := intstr.FromString("25%")
+	unavailable, surge := &def, &def
+	if ru := d.Spec.Strategy.RollingUpdate; ru != nil {
+		unavailable = cmp.Or(ru.MaxUnavailable, unavailable)
+		surge = cmp.Or(ru.MaxSurge, surge)
 	}
-	n, err := intstr.GetScaledValueFromIntOrPercent(ru.MaxUnavailable, int(ptr.Deref(d.Spec.Replicas, 1)), false)
-	return err == nil && n == 0
+	replicas := int(ptr.Deref(d.Spec.Replicas, 1))
+	u, err := intstr.GetScaledValueFromIntOrPercent(unavailable, replicas, false)
+	if err != nil || u != 0 {
+		return false
+	}
+	s, err := intstr.GetScaledValueFromIntOrPercent(surge, replicas, true)
+	return err == nil && s > 0
 }
 
 // newTemplated returns an empty object of a workload kind that has a pod

@@ -10,11 +10,13 @@ import (
 	"time"
 
 	admissionv1 "k8s.io/api/admission/v1"
+	appsv1 "k8s.io/api/apps/v1"
 	authenticationv1 "k8s.io/api/authentication/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/intstr"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	clocktesting "k8s.io/utils/clock/testing"
 	"k8s.io/utils/ptr"
@@ -160,6 +162,41 @@ func TestHandleUsesTheRequester(t *testing.T) {
 		}
 		if tc.says != "" && !strings.Contains(resp.Result.Message, tc.says) {
 			t.Errorf("%s: message %q does not say %q", name, resp.Result.Message, tc.says)
+		}
+	}
+}
+
+// The rollout deadlock warning follows the Deployment controller's
+// arithmetic: maxUnavailable rounds down, maxSurge up, and both 0 means
+// maxUnavailable 1.
+func TestNoUnavailable(t *testing.T) {
+	dep := func(replicas int32, surge, unavailable *intstr.IntOrString) *appsv1.Deployment {
+		d := &appsv1.Deployment{Spec: appsv1.DeploymentSpec{Replicas: &replicas}}
+		if surge != nil || unavailable != nil {
+			d.Spec.Strategy = appsv1.DeploymentStrategy{Type: appsv1.RollingUpdateDeploymentStrategyType,
+				RollingUpdate: &appsv1.RollingUpdateDeployment{MaxSurge: surge, MaxUnavailable: unavailable}}
+		}
+		return d
+	}
+	pct := func(s string) *intstr.IntOrString { v := intstr.FromString(s); return &v }
+	n := func(i int) *intstr.IntOrString { v := intstr.FromInt(i); return &v }
+	recreate := dep(3, nil, nil)
+	recreate.Spec.Strategy.Type = appsv1.RecreateDeploymentStrategyType
+	for name, tc := range map[string]struct {
+		obj  client.Object
+		want bool
+	}{
+		"default 25% of 3 replicas rounds down to 0": {dep(3, nil, nil), true},
+		"default 25% of 4 replicas is 1":             {dep(4, nil, nil), false},
+		"25% given of 3":                             {dep(3, pct("25%"), pct("25%")), true},
+		"maxUnavailable 0, maxSurge 1":               {dep(10, n(1), n(0)), true},
+		"maxUnavailable 1":                           {dep(10, n(1), n(1)), false},
+		"both round to 0: the controller takes 1":    {dep(3, n(0), pct("25%")), false},
+		"Recreate":         {recreate, false},
+		"not a Deployment": {&appsv1.StatefulSet{}, false},
+	} {
+		if got := noUnavailable(tc.obj); got != tc.want {
+			t.Errorf("%s: noUnavailable = %v, want %v", name, got, tc.want)
 		}
 	}
 }
