@@ -29,8 +29,8 @@ package bench
 // (no kubelet in the way of either path).
 //
 // Sizes: with BENCH=full, 1,000 frees on a line of 1,000, and a third
-// refuse wait of 5 min; BENCH_FREES sets the frees and line. Run (about 5
-// minutes on two cores; 9 or more with BENCH=full):
+// refuse wait of 5 min; BENCH_FREES sets the frees and line. Run (about 3
+// minutes on two cores; 10 or more with BENCH=full):
 //
 //	go test ./test/bench/ -run '^$' -bench BenchmarkDequeue -benchtime=1x -v -timeout 30m
 //
