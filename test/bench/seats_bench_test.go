@@ -310,36 +310,61 @@ func newSeatTracker(b *testing.B, c client.WithWatch, run string) *seatTracker {
 
 // follow watches every object of a kind in the run's namespaces.
 func (t *seatTracker) follow(b *testing.B, ctx context.Context, c client.WithWatch, list client.ObjectList, observe func(client.Object)) {
-	t.wg.Add(1)
+	watchObjects(b, ctx, &t.wg, c, list, func(_ watch.EventType, obj client.Object) {
+		if len(obj.GetNamespace()) < len(t.prefix) || obj.GetNamespace()[:len(t.prefix)] != t.prefix {
+			return
+		}
+		t.mu.Lock()
+		observe(obj)
+		if t.convergedAt.IsZero() && t.countTrue(t.bound) == seatAssignments && t.countTrue(t.full) == seatLicences {
+			t.convergedAt = time.Now()
+			close(t.done)
+		}
+		t.mu.Unlock()
+	})
+}
+
+// watchObjects watches the objects of list (narrowed by opts) and calls
+// observe with each event (bookmarks aside), in a goroutine counted in wg,
+// until ctx ends; a watch the API server ends is resumed from the last
+// resource version seen. The first watch is open when it returns, so no
+// later change is missed.
+func watchObjects(b *testing.B, ctx context.Context, wg *sync.WaitGroup, c client.WithWatch, list client.ObjectList,
+	observe func(watch.EventType, client.Object), opts ...client.ListOption) {
+	b.Helper()
+	open := func(rv string) (watch.Interface, error) {
+		o := append([]client.ListOption{&client.ListOptions{Raw: &metav1.ListOptions{ResourceVersion: rv, AllowWatchBookmarks: true}}}, opts...)
+		return c.Watch(ctx, list, o...)
+	}
+	w, err := open("")
+	if err != nil {
+		b.Fatalf("watch: %v", err)
+	}
+	wg.Add(1)
 	go func() {
-		defer t.wg.Done()
+		defer wg.Done()
 		rv := ""
-		for ctx.Err() == nil {
-			w, err := c.Watch(ctx, list, &client.ListOptions{Raw: &metav1.ListOptions{ResourceVersion: rv, AllowWatchBookmarks: true}})
-			if err != nil {
-				if ctx.Err() == nil {
-					b.Errorf("watch: %v", err)
-				}
-				return
-			}
+		for {
 			for ev := range w.ResultChan() {
 				obj, ok := ev.Object.(client.Object)
 				if !ok || ev.Type == watch.Error {
 					break
 				}
 				rv = obj.GetResourceVersion()
-				if ev.Type == watch.Bookmark || len(obj.GetNamespace()) < len(t.prefix) || obj.GetNamespace()[:len(t.prefix)] != t.prefix {
-					continue
+				if ev.Type != watch.Bookmark {
+					observe(ev.Type, obj)
 				}
-				t.mu.Lock()
-				observe(obj)
-				if t.convergedAt.IsZero() && t.countTrue(t.bound) == seatAssignments && t.countTrue(t.full) == seatLicences {
-					t.convergedAt = time.Now()
-					close(t.done)
-				}
-				t.mu.Unlock()
 			}
 			w.Stop()
+			if ctx.Err() != nil {
+				return
+			}
+			if w, err = open(rv); err != nil {
+				if ctx.Err() == nil {
+					b.Errorf("watch: %v", err)
+				}
+				return
+			}
 		}
 	}()
 }
