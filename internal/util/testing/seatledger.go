@@ -71,6 +71,6 @@ func (w *PodWrapper) Phase(p corev1.PodPhase) *PodWrapper { w.Status.Phase = p; 
 
 // Waiter adds a Pod waiting in line since t with the given priority.
 func (w *SeatLedgerWrapper) Waiter(pod, uid string, priority int32, t time.Time) *SeatLedgerWrapper {
-	w.Spec.Waiting = append(w.Spec.Waiting, licensingv1alpha1.SeatLedgerWaiter{Pod: pod, UID: uid, Priority: priority, Queued: metav1.NewTime(t)})
+	w.Spec.Waiting = append(w.Spec.Waiting, licensingv1alpha1.SeatLedgerWaiter{Pod: pod, UID: uid, Priority: priority, Queued: metav1.NewMicroTime(t)})
 	return w
 }
