@@ -67,7 +67,7 @@ func WaitingEventMessage(product, assignment, licence string, p LinePlace) strin
 // GangTooLargeMessage refuses a gang that asks for more seats at once than
 // its assignment has: it could never start.
 func GangTooLargeMessage(w *Workload, need ProductNeed, c Cover, g Gang) string {
-	return fmt.Sprintf("%s %s/%s is a member of gang %s of %d Pods (annotation %s), which needs %d seats of product %q together, "+
+	return fmt.Sprintf("%s %s/%s belongs to gang %s of %d Pods (annotation %s), which needs %d seats of product %q together, "+
 		"but assignment %s (licence %s) has %d: the gang could never start. To fix: raise spec.seats of the assignment to at least %d, or make the gang smaller",
 		w.Kind, w.Namespace, w.Name, g.Name, g.Size, GangAnnotationName, g.Size, need.Product,
 		c.Assignment.Name, LicenseKey(c.License), c.Seats, g.Size)

@@ -287,6 +287,20 @@ func (h *Handler) admitProduct(ctx context.Context, a *pass, need licensing.Prod
 // (licensing.TemplateSeats, with the seats held now read from the ledgers).
 func (h *Handler) checkOnly(ctx context.Context, a *pass, covers []licensing.Cover) (string, error) {
 	a.d.Warnings = append(a.d.Warnings, licensing.CoverWarnings(covers[0])...)
+	if a.w.IsTemplate() && covers[0].Counted {
+		// The template's Pods will be decided as gang members: refuse now
+		// what would refuse every one of them.
+		gang, err := licensing.ParseGang(a.w.Annotations)
+		if err != nil {
+			return err.Error(), nil
+		}
+		if c := covers[0]; gang.Size > c.Seats && c.Enforcement != licensingv1alpha1.EnforcementSoft {
+			return licensing.GangTooLargeMessage(a.w, licensing.ProductNeed{Product: c.Product}, c, gang), nil
+		}
+		if _, err := licensing.ParseWhenNoSeat(a.w.Annotations); err != nil {
+			return err.Error(), nil
+		}
+	}
 	if a.w.Replicas == nil || !covers[0].Counted {
 		return "", nil
 	}

@@ -10,6 +10,7 @@ import (
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
+	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	eventsv1 "k8s.io/api/events/v1"
 	schedulingv1 "k8s.io/api/scheduling/v1"
@@ -327,6 +328,17 @@ var _ = Describe("Queueing for Concurrent seats", func() {
 				"gang big of 4 Pods", licensingv1alpha1.GangAnnotation, "has 3")
 			GinkgoWriter.Println("denial:", msg)
 			Expect(seatLedgerOf(q.ns, q.asg).Spec.Waiting).To(BeEmpty())
+
+			By("a Job whose template makes every Pod such a gang member is refused too, and so is a malformed gang")
+			job := func(name, gang string) client.Object {
+				t := q.pod("").Annotation(licensingv1alpha1.GangAnnotation, gang).Template()
+				t.Spec.RestartPolicy = corev1.RestartPolicyNever
+				return &batchv1.Job{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: q.ns},
+					Spec: batchv1.JobSpec{Parallelism: ptr.To[int32](4), Completions: ptr.To[int32](4), Template: t}}
+			}
+			Expect(admitErr(job("big", "big/4"))).To(MatchError(SatisfyAll(ContainSubstring("gang big of 4 Pods"), ContainSubstring("has 3"))))
+			Expect(admitErr(job("bad", "big"))).To(MatchError(ContainSubstring("is not <name>/<size>")))
+			Expect(admitErr(job("fits", "fits/3"))).To(Succeed())
 		})
 
 		It("keeps a gang of 4 gated while only 3 of 4 seats are free, and starts all 4 together once the fourth frees", func() {
