@@ -73,7 +73,7 @@ test-e2e: envtest ## Run the e2e suite: the built manager on a local control pla
 .PHONY: bench
 bench: ## Run every benchmark in test/bench once (-benchtime=1x).
 	@if [ -d test/bench ]; then \
-		go test -run '^$$' -bench . -benchtime=1x ./test/bench/...; \
+		go test -run '^$$' -bench . -benchtime=1x -timeout 60m ./test/bench/...; \
 	else \
 		echo "test/bench does not exist yet: no benchmarks to run"; \
 	fi
