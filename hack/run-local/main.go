@@ -20,9 +20,9 @@ limitations under the License.
 // installed and, unless --nodes=0, kube-controller-manager, kube-scheduler
 // and a kubemark hollow node (Pods are scheduled and reported Running
 // without containers). It builds and starts the manager, applies
-// config/samples, shows a licensed Deployment running only as many Pods as
-// it holds seats, prints what the cluster holds and how to reach it with
-// kubectl, and then waits. SIGINT or SIGTERM stop the manager and the
+// config/samples, shows a Pod without a seat refused and a licensed Pod
+// waiting in line for a seat and starting when one frees, prints what the
+// cluster holds and how to reach it with kubectl, and then waits. SIGINT or SIGTERM stop the manager and the
 // cluster; it then exits 0.
 package main
 
@@ -108,7 +108,7 @@ func run() int {
 	}
 	showRefusal(ctx, cluster)
 	if *nodes > 0 {
-		showDeployment(ctx, cluster)
+		showQueue(ctx, cluster)
 	}
 	printUsage(cluster, mgr, *nodes, time.Since(started))
 
@@ -121,8 +121,9 @@ func run() int {
 }
 
 // showRefusal shows admission at work: a Pod that needs a seat of acme-cad,
-// for no user that holds one, is refused (a server-side dry
-// run: nothing is created and no seat is taken).
+// for no user that holds one, is refused: no assignment covers it, so there
+// is no line it could wait in (a server-side dry run: nothing is created and
+// no seat is taken).
 func showRefusal(ctx context.Context, cluster *localcluster.Cluster) {
 	const pod = `apiVersion: v1
 kind: Pod
@@ -141,7 +142,7 @@ spec:
 		fmt.Fprintln(os.Stderr, err)
 		return
 	}
-	fmt.Println("\nA Pod that needs an acme-cad seat, for no user that holds one:")
+	fmt.Println("\nA Pod that needs an acme-cad seat, for no user that holds one (no assignment covers it, so it has no line to wait in):")
 	fmt.Println("  kubectl create --dry-run=server -f " + path)
 	if _, err := cluster.Kubectl(ctx, "create", "--dry-run=server", "-f", path); err != nil {
 		msg := err.Error()
@@ -155,8 +156,7 @@ spec:
 }
 
 // demo is a product of Concurrent seats under Hard enforcement, a licence of
-// 5 seats, an assignment of 2 of them to the ServiceAccount "renderer", and a
-// Deployment of 3 replicas running as it.
+// 5 seats, and an assignment of 3 of them to the ServiceAccount "renderer".
 const demo = `apiVersion: v1
 kind: Namespace
 metadata:
@@ -201,26 +201,29 @@ metadata:
 spec:
   licenseRef:
     name: renderer
-  seats: 2
+  seats: 3
   assignee:
     serviceAccount:
       name: renderer
 `
 
-const demoDeployment = `apiVersion: apps/v1
+// demoDeployment is a Deployment of replicas Pods of demo-renderer running
+// as the ServiceAccount renderer.
+func demoDeployment(name string, replicas int) string {
+	return fmt.Sprintf(`apiVersion: apps/v1
 kind: Deployment
 metadata:
-  name: renderer
+  name: %[1]s
   namespace: license-demo
 spec:
-  replicas: 3
+  replicas: %[2]d
   selector:
     matchLabels:
-      app: renderer
+      app: %[1]s
   template:
     metadata:
       labels:
-        app: renderer
+        app: %[1]s
       annotations:
         licensing.license-operator.dev/product: demo-renderer
     spec:
@@ -228,69 +231,166 @@ spec:
       containers:
       - name: render
         image: registry.example.com/demo/renderer:1.0
-`
+`, name, replicas)
+}
 
-// demoWait bounds how long showDeployment waits for the demo to settle.
+// demoWait bounds how long each step of showQueue waits for the cluster to settle.
 const demoWait = 90 * time.Second
 
-// showDeployment shows admission with real controllers: a Deployment of 3
-// replicas whose ServiceAccount holds 2 Concurrent seats runs 2 Pods, and its
-// ReplicaSet reports the refusal of the third.
-func showDeployment(ctx context.Context, cluster *localcluster.Cluster) {
+// demoPod is the part of a Pod showQueue looks at.
+type demoPod struct {
+	Metadata struct {
+		Name string `json:"name"`
+	} `json:"metadata"`
+	Spec struct {
+		SchedulingGates []schedulingGate `json:"schedulingGates"`
+	} `json:"spec"`
+	Status struct {
+		Phase string `json:"phase"`
+	} `json:"status"`
+}
+
+type schedulingGate struct {
+	Name string `json:"name"`
+}
+
+// seatGate is the scheduling gate of a Pod waiting in line for a seat.
+const seatGate = "licensing.license-operator.dev/seat"
+
+// gated says whether the Pod waits in line for a seat.
+func (p demoPod) gated() bool {
+	return slices.Contains(p.Spec.SchedulingGates, schedulingGate{Name: seatGate})
+}
+
+// showQueue shows the line with real controllers: the ServiceAccount
+// renderer holds 3 Concurrent seats; a Deployment "thumbnailer" of 1 replica
+// takes one, a Deployment "renderer" of 3 replicas the other two, and its
+// third Pod waits in line (SchedulingGated, told its position by an event).
+// Scaling thumbnailer down frees a seat, and the waiting Pod takes it and
+// starts.
+func showQueue(ctx context.Context, cluster *localcluster.Cluster) {
 	if _, err := cluster.KubectlWithInput(ctx, demo, "apply", "-f", "-"); err != nil {
 		fmt.Fprintf(os.Stderr, "Applying the demo failed:\n%v\n", err)
 		return
 	}
-	wctx, cancel := context.WithTimeout(ctx, demoWait)
-	defer cancel()
-	// The Deployment is admitted once the assignment is bound.
-	bound := func() bool {
-		out, err := cluster.Kubectl(wctx, "get", "licenseassignment", "renderer", "-n", "license-demo", "-o", "jsonpath={.status.state}")
+	// The Pods are admitted once the assignment is bound.
+	if !until(ctx, "The demo assignment was not bound", func(ctx context.Context) bool {
+		out, err := cluster.Kubectl(ctx, "get", "licenseassignment", "renderer", "-n", "license-demo", "-o", "jsonpath={.status.state}")
 		return err == nil && out == "Bound"
-	}
-	for !bound() {
-		if !sleep(wctx, 500*time.Millisecond) {
-			fmt.Fprintln(os.Stderr, "The demo assignment was not bound in time; see the manager log.")
-			return
-		}
-	}
-	fmt.Println("\nA Deployment of 3 replicas whose ServiceAccount holds 2 Concurrent seats of demo-renderer:")
-	fmt.Println("  kubectl apply -f renderer-deployment.yaml")
-	out, err := cluster.KubectlWithInput(wctx, demoDeployment, "apply", "-f", "-")
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "Applying the demo Deployment failed:\n%v\n", err)
+	}) {
 		return
 	}
+	pods := func(ctx context.Context, app string) []demoPod {
+		out, err := cluster.Kubectl(ctx, "get", "pods", "-n", "license-demo", "-l", "app="+app, "-o", "json")
+		var list struct {
+			Items []demoPod `json:"items"`
+		}
+		if err != nil || json.Unmarshal([]byte(out), &list) != nil {
+			return nil
+		}
+		return list.Items
+	}
+	event := func(ctx context.Context, pod, reason string) string {
+		out, _ := cluster.Kubectl(ctx, "get", "events", "-n", "license-demo",
+			"--field-selector=involvedObject.name="+pod+",reason="+reason, "-o", "jsonpath={.items[-1:].message}")
+		return out
+	}
+	table := func() {
+		if out, err := cluster.Kubectl(ctx, "get", "deployments,pods", "-n", "license-demo", "-o", "wide"); err == nil {
+			fmt.Print(indent(out))
+		}
+	}
+
+	fmt.Println("\nThe ServiceAccount renderer holds 3 Concurrent seats of demo-renderer (Hard enforcement).")
+	fmt.Println("A Deployment of 1 replica running as it takes one seat:")
+	fmt.Println("  kubectl apply -f thumbnailer-deployment.yaml")
+	if !apply(ctx, cluster, demoDeployment("thumbnailer", 1)) ||
+		!until(ctx, "The thumbnailer Pod did not run", func(ctx context.Context) bool {
+			p := pods(ctx, "thumbnailer")
+			return len(p) == 1 && p[0].Status.Phase == "Running"
+		}) {
+		return
+	}
+	fmt.Println("A Deployment of 3 replicas running as it gets the other two; its third Pod waits in line:")
+	fmt.Println("  kubectl apply -f renderer-deployment.yaml")
+	if !apply(ctx, cluster, demoDeployment("renderer", 3)) {
+		return
+	}
+	var waiting, told string
+	if !until(ctx, "The renderer Pods did not settle", func(ctx context.Context) bool {
+		running, gated := 0, []string{}
+		for _, p := range pods(ctx, "renderer") {
+			switch {
+			case p.gated():
+				gated = append(gated, p.Metadata.Name)
+			case p.Status.Phase == "Running":
+				running++
+			}
+		}
+		if running != 2 || len(gated) != 1 {
+			return false
+		}
+		waiting, told = gated[0], event(ctx, gated[0], "WaitingForSeat")
+		return told != ""
+	}) {
+		return
+	}
+	table()
+	fmt.Printf("Pod %s is SchedulingGated: it waits for a seat, and its event says where it stands:\n", waiting)
+	fmt.Printf("  kubectl get events -n license-demo --field-selector involvedObject.name=%s\n", waiting)
+	fmt.Printf("  WaitingForSeat: %s\n", told)
+
+	fmt.Println("\nScaling thumbnailer down frees its seat:")
+	fmt.Println("  kubectl scale deployment thumbnailer -n license-demo --replicas=0")
+	freed := time.Now()
+	if _, err := cluster.Kubectl(ctx, "scale", "deployment", "thumbnailer", "-n", "license-demo", "--replicas=0"); err != nil {
+		fmt.Fprintf(os.Stderr, "Scaling the demo Deployment failed:\n%v\n", err)
+		return
+	}
+	var took time.Duration
+	var taken string
+	if !until(ctx, "The waiting Pod did not start", func(ctx context.Context) bool {
+		for _, p := range pods(ctx, "renderer") {
+			if p.Metadata.Name == waiting && !p.gated() && p.Status.Phase == "Running" {
+				if took == 0 {
+					took = time.Since(freed)
+				}
+				taken = event(ctx, waiting, "SeatTaken")
+				return taken != ""
+			}
+		}
+		return false
+	}) {
+		return
+	}
+	fmt.Printf("Pod %s took the freed seat and was Running %s later:\n", waiting, took.Round(10*time.Millisecond))
+	fmt.Printf("  SeatTaken: %s\n", taken)
+	table()
+}
+
+// apply applies a manifest of the demo and prints what kubectl says.
+func apply(ctx context.Context, cluster *localcluster.Cluster, manifest string) bool {
+	out, err := cluster.KubectlWithInput(ctx, manifest, "apply", "-f", "-")
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "Applying the demo failed:\n%v\n", err)
+		return false
+	}
 	fmt.Print(indent(out))
-	var refusal string
-	for {
-		running, _ := cluster.Kubectl(wctx, "get", "pods", "-n", "license-demo", "-l", "app=renderer",
-			"--field-selector=status.phase=Running", "-o", "name")
-		events, _ := cluster.Kubectl(wctx, "get", "events", "-n", "license-demo",
-			"--field-selector=reason=FailedCreate,involvedObject.kind=ReplicaSet", "-o", "jsonpath={.items[*].message}")
-		if strings.Count(running, "pod/") == 2 && events != "" {
-			refusal = events
-			break
-		}
-		if !sleep(wctx, time.Second) {
-			break
+	return true
+}
+
+// until polls done every 200 ms for at most demoWait; when it gives up it
+// says what did not happen and returns false.
+func until(ctx context.Context, what string, done func(context.Context) bool) bool {
+	ctx, cancel := context.WithTimeout(ctx, demoWait)
+	defer cancel()
+	for !done(ctx) {
+		if !sleep(ctx, 200*time.Millisecond) {
+			fmt.Fprintf(os.Stderr, "%s in time; see `kubectl get events -n license-demo` and the manager log.\n", what)
+			return false
 		}
 	}
-	if out, err := cluster.Kubectl(ctx, "get", "deployments,pods", "-n", "license-demo", "-o", "wide"); err == nil {
-		fmt.Print(indent(out))
-	}
-	if refusal != "" {
-		msg := refusal
-		if i := strings.Index(msg, "admission webhook"); i >= 0 {
-			msg = msg[i:]
-		}
-		if i := strings.Index(msg, " Error creating: "); i >= 0 {
-			msg = msg[:i]
-		}
-		fmt.Printf("The ReplicaSet's third Pod is refused:\n  %s\n", msg)
-	} else {
-		fmt.Fprintln(os.Stderr, "The demo did not settle in time; see `kubectl get events -n license-demo`.")
-	}
+	return true
 }
 
 // sleep waits d, or less when ctx ends; it says whether ctx is still live.

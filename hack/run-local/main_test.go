@@ -23,6 +23,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -118,14 +119,24 @@ func TestRunLocal(t *testing.T) {
 		// Admission enforces: the Pod without a seat is refused, and says why.
 		"is refused:",
 		"acme-cad",
-		// With real controllers: the Deployment of 3 runs 2 Pods on its 2
-		// seats, and the ReplicaSet reports our refusal of the third.
-		"deployment.apps/renderer   2/3",
-		"The ReplicaSet's third Pod is refused:",
-		"2/2 seats in use",
+		// With real controllers: of the 3 seats, thumbnailer holds one and
+		// the Deployment of 3 runs 2 Pods; the third waits in line, told its
+		// position, and starts when thumbnailer is scaled down.
+		"SchedulingGated",
+		`WaitingForSeat: Waiting for a seat of product "demo-renderer"`,
+		"position 1 of 1; 3/3 seats held by ",
+		"kubectl scale deployment thumbnailer -n license-demo --replicas=0",
+		"took the freed seat and was Running",
+		`SeatTaken: Took a seat of product "demo-renderer"`,
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("run-local did not print %q; stdout:\n%s", want, out)
+		}
+	}
+	// The tables before and after the seat frees.
+	for _, want := range []string{`deployment\.apps/renderer +2/3 `, `deployment\.apps/renderer +3/3 `} {
+		if !regexp.MustCompile(want).MatchString(out) {
+			t.Errorf("run-local did not print a line matching %q; stdout:\n%s", want, out)
 		}
 	}
 	if strings.Contains(out, "was admitted") {

@@ -2,6 +2,7 @@ package kubecluster
 
 import (
 	appsv1 "k8s.io/api/apps/v1"
+	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -105,6 +106,23 @@ func MakeDeployment(name string, replicas int32, pod *PodWrapper) *appsv1.Deploy
 			Replicas: ptr.To(replicas),
 			Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": name}},
 			Template: t,
+		},
+	}
+}
+
+// MakeJob returns a Job running parallelism Pods like pod at once until
+// completions of them succeed. The Job controller labels its Pods
+// batch.kubernetes.io/job-name=name.
+func MakeJob(name string, parallelism, completions int32, pod *PodWrapper) *batchv1.Job {
+	t := pod.Template()
+	t.Name, t.Namespace = "", ""
+	t.Spec.RestartPolicy = corev1.RestartPolicyNever
+	return &batchv1.Job{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: pod.Namespace},
+		Spec: batchv1.JobSpec{
+			Parallelism: ptr.To(parallelism),
+			Completions: ptr.To(completions),
+			Template:    t,
 		},
 	}
 }

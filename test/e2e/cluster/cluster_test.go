@@ -3,6 +3,7 @@ package cluster
 import (
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -74,55 +75,53 @@ var _ = Describe("A licensed Deployment", func() {
 		product = "e2e-cad"
 		sa      = "app"
 	)
-	runningPods := func(g Gomega) []string {
+	// live are the Pods of the Deployment app that are not being deleted.
+	live := func(g Gomega, app string) []corev1.Pod {
 		pods := &corev1.PodList{}
-		g.Expect(k8sClient.List(ctx, pods, client.InNamespace(ns), client.MatchingLabels{"app": "cad"})).To(Succeed())
+		g.Expect(k8sClient.List(ctx, pods, client.InNamespace(ns), client.MatchingLabels{"app": app})).To(Succeed())
+		return slices.DeleteFunc(pods.Items, func(p corev1.Pod) bool { return p.DeletionTimestamp != nil })
+	}
+	running := func(app string) func(Gomega) []string {
+		return func(g Gomega) []string {
+			var names []string
+			for _, p := range live(g, app) {
+				if p.Status.Phase == corev1.PodRunning {
+					names = append(names, p.Name)
+				}
+			}
+			return names
+		}
+	}
+	waiting := func(g Gomega) []string {
 		var names []string
-		for _, p := range pods.Items {
-			if p.DeletionTimestamp == nil && p.Status.Phase == corev1.PodRunning {
+		for _, p := range live(g, "cad") {
+			if waitsForSeat(&p) {
 				names = append(names, p.Name)
 			}
 		}
 		return names
 	}
-	livePods := func(g Gomega) int {
-		pods := &corev1.PodList{}
-		g.Expect(k8sClient.List(ctx, pods, client.InNamespace(ns), client.MatchingLabels{"app": "cad"})).To(Succeed())
-		return len(pods.Items)
-	}
-	ledgerLen := func(g Gomega) int {
-		l := &licensingv1alpha1.SeatLedger{}
-		err := k8sClient.Get(ctx, types.NamespacedName{Namespace: ns, Name: seats.LedgerName(sa)}, l)
-		if apierrors.IsNotFound(err) {
-			return 0
-		}
-		g.Expect(err).NotTo(HaveOccurred())
-		return len(l.Spec.Entries)
-	}
-	scale := func(n int32) {
-		d := &appsv1.Deployment{}
-		Expect(k8sClient.Get(ctx, types.NamespacedName{Namespace: ns, Name: "cad"}, d)).To(Succeed())
-		d.Spec.Replicas = ptr.To(n)
-		Expect(k8sClient.Update(ctx, d)).To(Succeed())
+	ledger := func(g Gomega) *licensingv1alpha1.SeatLedger { return ledgerOf(g, ns, sa) }
+	scale := func(name string, n int32) {
+		Eventually(func() error {
+			d := &appsv1.Deployment{}
+			if err := k8sClient.Get(ctx, types.NamespacedName{Namespace: ns, Name: name}, d); err != nil {
+				return err
+			}
+			d.Spec.Replicas = ptr.To(n)
+			return k8sClient.Update(ctx, d)
+		}).Should(Succeed())
 	}
 
-	It("runs only as many Pods as its ServiceAccount holds Concurrent seats, gives freed seats to new Pods, and frees all on deletion", func() {
-		Expect(k8sClient.Create(ctx, kubecluster.MakeNamespace(ns, nil))).To(Succeed())
-		Expect(k8sClient.Create(ctx, &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: sa, Namespace: ns}})).To(Succeed())
-		Expect(k8sClient.Create(ctx, utiltesting.MakeProduct(product).
-			Policy(utiltesting.MakePolicy("std").SeatModel(licensingv1alpha1.SeatModelConcurrent).Enforcement(licensingv1alpha1.EnforcementHard).Obj()).
-			DefaultPolicy("std").Obj())).To(Succeed())
-		Expect(k8sClient.Create(ctx, utiltesting.MakeLicense("cad", ns).Product(product).Seats(5).Obj())).To(Succeed())
-		asg := utiltesting.MakeAssignment(sa, ns).License("cad").ServiceAccount(sa).Seats(2).Obj()
-		Expect(k8sClient.Create(ctx, asg)).To(Succeed())
+	It("runs as many Pods as its ServiceAccount has free Concurrent seats, queues the rest, starts the next when another holder scales down, and frees all on deletion", func() {
+		asg := concurrentSeats(ns, product, sa, 5, 3)
 
-		By("waiting for the operator to bind the assignment")
-		Eventually(func(g Gomega) {
-			g.Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(asg), asg)).To(Succeed())
-			g.Expect(asg.Status.State).To(Equal(licensingv1alpha1.AssignmentStateBound), "assignment status: %+v", asg.Status)
-		}).WithTimeout(time.Minute).WithPolling(500 * time.Millisecond).Should(Succeed())
+		By("another Deployment of the ServiceAccount holds 1 of its 3 seats")
+		Expect(k8sClient.Create(ctx, kubecluster.MakeDeployment("batch", 1,
+			kubecluster.MakePod("", ns).Product(product).ServiceAccount(sa)))).To(Succeed())
+		Eventually(running("batch")).WithTimeout(time.Minute).WithPolling(500 * time.Millisecond).Should(HaveLen(1))
 
-		By("creating a Deployment of 3 replicas: admitted with a warning")
+		By("creating a Deployment of 3 replicas: admitted, with a warning that 1 will wait")
 		w := &warnings{}
 		wcfg := rest.CopyConfig(cfg)
 		wcfg.WarningHandler = w
@@ -130,52 +129,77 @@ var _ = Describe("A licensed Deployment", func() {
 		Expect(err).NotTo(HaveOccurred())
 		pod := kubecluster.MakePod("", ns).Product(product).ServiceAccount(sa)
 		Expect(wc.Create(ctx, kubecluster.MakeDeployment("cad", 3, pod))).To(Succeed())
-		Expect(w.All()).To(ContainSubstring("asks for 3 replicas"))
+		Expect(w.All()).To(ContainSubstring(fmt.Sprintf("1 of 3 replicas will wait for a seat of product %q", product)))
 
-		By("exactly 2 Pods run; the ReplicaSet reports our denial for the third")
-		Eventually(runningPods).WithTimeout(time.Minute).WithPolling(500 * time.Millisecond).Should(HaveLen(2))
+		By("2 Pods run; the third waits in line, SchedulingGated, and is told its position")
+		var third string
 		Eventually(func(g Gomega) {
-			evs := &corev1.EventList{}
-			g.Expect(k8sClient.List(ctx, evs, client.InNamespace(ns))).To(Succeed())
-			var msgs []string
-			for _, e := range evs.Items {
-				if e.InvolvedObject.Kind == "ReplicaSet" && e.Reason == "FailedCreate" {
-					msgs = append(msgs, e.Message)
-				}
-			}
-			g.Expect(strings.Join(msgs, "\n")).To(And(ContainSubstring(fmt.Sprintf("needs a seat of product %q", product)), ContainSubstring("2/2 seats in use")))
+			g.Expect(running("cad")(g)).To(HaveLen(2))
+			queued := waiting(g)
+			g.Expect(queued).To(HaveLen(1))
+			third = queued[0]
+			g.Expect(podEvents(g, ns, third, seats.EventWaitingForSeat)).To(ContainElement(ContainSubstring("position 1 of 1; 3/3 seats held by ")))
+			g.Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(asg), asg)).To(Succeed())
+			g.Expect(asg.Status.WaitingPods).To(BeEquivalentTo(1), "assignment status: %+v", asg.Status)
 		}).WithTimeout(time.Minute).WithPolling(500 * time.Millisecond).Should(Succeed())
-		Consistently(livePods).WithTimeout(5 * time.Second).Should(Equal(2))
-		Expect(ledgerLen(Default)).To(Equal(2))
+		l := ledger(Default)
+		Expect(l.Spec.Entries).To(HaveLen(3))
+		Expect(l.Spec.Waiting).To(ConsistOf(HaveField("Pod", third)))
+		Consistently(func(g Gomega) {
+			g.Expect(running("cad")(g)).To(HaveLen(2))
+			g.Expect(waiting(g)).To(Equal([]string{third}))
+		}).WithTimeout(3 * time.Second).WithPolling(500 * time.Millisecond).Should(Succeed())
 
-		By("scaling to 2 keeps the two running Pods on their seats")
-		scale(2)
-		Consistently(runningPods).WithTimeout(3 * time.Second).Should(HaveLen(2))
-
-		By("scaling to 1 frees a seat; scaling back to 3 takes it again, and only it")
-		scale(1)
+		By("scaling the other Deployment down starts the third Pod within 2 s")
+		freed := time.Now()
+		scale("batch", 0)
+		took := ungatedAfter(ns, third, freed)
+		AddReportEntry("seat freed by a scale-down to the third Pod ungated", took, ReportEntryVisibilityAlways)
+		Expect(took).To(BeNumerically("<", 2*time.Second))
 		Eventually(func(g Gomega) {
-			g.Expect(runningPods(g)).To(HaveLen(1))
-			g.Expect(livePods(g)).To(Equal(1))
-			g.Expect(ledgerLen(g)).To(Equal(1))
+			g.Expect(running("cad")(g)).To(ContainElement(third))
+			g.Expect(podEvents(g, ns, third, seats.EventSeatTaken)).To(HaveLen(1))
+			g.Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(asg), asg)).To(Succeed())
+			g.Expect(asg.Status.WaitingPods).To(BeZero())
 		}).WithTimeout(time.Minute).WithPolling(500 * time.Millisecond).Should(Succeed())
-		scale(3)
-		Eventually(runningPods).WithTimeout(time.Minute).WithPolling(500 * time.Millisecond).Should(HaveLen(2))
-		Consistently(livePods).WithTimeout(5 * time.Second).Should(Equal(2))
+		AddReportEntry("seat freed by a scale-down to the third Pod Running", time.Since(freed), ReportEntryVisibilityAlways)
 
-		By("deleting the Deployment: garbage collection removes the Pods and both seats come back")
-		Expect(k8sClient.Delete(ctx, &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Name: "cad", Namespace: ns}},
-			client.PropagationPolicy(metav1.DeletePropagationBackground))).To(Succeed())
+		By("scaling to 1 frees two seats; scaling back to 3 takes them again, and none waits")
+		scale("cad", 1)
 		Eventually(func(g Gomega) {
-			g.Expect(livePods(g)).To(BeZero())
-			g.Expect(ledgerLen(g)).To(BeZero())
-		}).WithTimeout(2 * time.Minute).WithPolling(500 * time.Millisecond).Should(Succeed())
-		for i := range 2 {
-			Expect(k8sClient.Create(ctx, kubecluster.MakePod(fmt.Sprintf("after-%d", i), ns).Product(product).ServiceAccount(sa).Obj())).To(Succeed())
+			g.Expect(running("cad")(g)).To(HaveLen(1))
+			g.Expect(live(g, "cad")).To(HaveLen(1))
+			g.Expect(ledger(g).Spec.Entries).To(HaveLen(1))
+		}).WithTimeout(time.Minute).WithPolling(500 * time.Millisecond).Should(Succeed())
+		scale("cad", 3)
+		Eventually(running("cad")).WithTimeout(time.Minute).WithPolling(500 * time.Millisecond).Should(HaveLen(3))
+		l = ledger(Default)
+		Expect(l.Spec.Entries).To(HaveLen(3))
+		Expect(l.Spec.Waiting).To(BeEmpty())
+
+		By("deleting the Deployments: garbage collection removes the Pods and every seat comes back")
+		for _, name := range []string{"cad", "batch"} {
+			Expect(k8sClient.Delete(ctx, &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns}},
+				client.PropagationPolicy(metav1.DeletePropagationBackground))).To(Succeed())
 		}
-		err = k8sClient.Create(ctx, kubecluster.MakePod("after-2", ns).Product(product).ServiceAccount(sa).Obj())
+		Eventually(func(g Gomega) {
+			g.Expect(live(g, "cad")).To(BeEmpty())
+			l := ledger(g)
+			g.Expect(l.Spec.Entries).To(BeEmpty())
+			g.Expect(l.Spec.Waiting).To(BeEmpty())
+		}).WithTimeout(2 * time.Minute).WithPolling(500 * time.Millisecond).Should(Succeed())
+		for i := range 3 {
+			p := kubecluster.MakePod(fmt.Sprintf("after-%d", i), ns).Product(product).ServiceAccount(sa).Obj()
+			Expect(k8sClient.Create(ctx, p)).To(Succeed())
+			Expect(licensing.SeatGated(p)).To(BeFalse(), "%s holds a seat", p.Name)
+		}
+		By("a fourth Pod that asks to be refused is; one that does not waits in line")
+		err = k8sClient.Create(ctx, kubecluster.MakePod("after-refused", ns).Product(product).ServiceAccount(sa).Refuse().Obj())
 		Expect(err).To(HaveOccurred())
-		Expect(err.Error()).To(ContainSubstring("2/2 seats in use"))
+		Expect(err.Error()).To(ContainSubstring("3/3 seats in use"))
+		fourth := kubecluster.MakePod("after-3", ns).Product(product).ServiceAccount(sa).Obj()
+		Expect(k8sClient.Create(ctx, fourth)).To(Succeed())
+		Expect(licensing.SeatGated(fourth)).To(BeTrue())
 	})
 })
 
