@@ -137,6 +137,15 @@ var _ = Describe("Only the operator opens the seat gate", func() {
 		Expect(cur.Spec.SchedulingGates).To(ConsistOf(corev1.PodSchedulingGate{Name: v1.SeatGate}))
 	})
 
+	It("refuses a namespace editor who removes the consumption gate of a Pod waiting for the next period", func() {
+		pod := kubecluster.MakePod("metered-0", ns).Label(v1.LicensedLabel, "true").SchedulingGate(v1.UseGate).Obj()
+		Expect(operator.Create(ctx, pod)).To(Succeed())
+		inForce(waiting("cad-0"))
+		refused(mallory.client.Patch(ctx, ungated(pod), client.MergeFrom(pod)), mallory.name,
+			fmt.Sprintf("Pod %s/%s waits for the next consumption period of its licence: only the license-operator removes its scheduling gate %s", pod.Namespace, pod.Name, v1.UseGate))
+		Expect(operator.Patch(ctx, ungated(pod), client.MergeFrom(pod))).To(Succeed(), "the operator may")
+	})
+
 	It("refuses the label through pods/status to a Role that grants it", func() {
 		pod := waiting("cad-0")
 		inForce(pod)

@@ -71,7 +71,7 @@ var _ = Describe("A Consumption licence's status", func() {
 			g.Expect(l.Status.Consumption.Used).To(Equal(int64(4)))
 			g.Expect(meta.IsStatusConditionTrue(l.Status.Conditions, licensingv1alpha1.ConditionSeatsExhausted)).To(BeTrue())
 		}).Should(Succeed())
-		err := k8sClient.Create(ctx, kubecluster.MakePod("over", ns).Product(product).Obj())
+		err := k8sClient.Create(ctx, kubecluster.MakePod("over", ns).Product(product).Refuse().Obj())
 		Expect(err).To(HaveOccurred())
 		Expect(err.Error()).To(ContainSubstring("2 by admitted Pods, 2 reported by assignments"))
 
@@ -83,7 +83,7 @@ var _ = Describe("A Consumption licence's status", func() {
 			g.Expect(c.ReportedByDeleted).To(Equal(int64(2)))
 			g.Expect(c.Used).To(Equal(int64(4)))
 		}).Should(Succeed())
-		Expect(k8sClient.Create(ctx, kubecluster.MakePod("still-over", ns).Product(product).Obj())).NotTo(Succeed())
+		Expect(k8sClient.Create(ctx, kubecluster.MakePod("still-over", ns).Product(product).Refuse().Obj())).NotTo(Succeed())
 	})
 })
 
