@@ -47,6 +47,8 @@ const (
 	// covered without a counted seat. The operator's Pod cache holds only
 	// such Pods; only the operator may change the label (config/policy).
 	LicensedLabel = LabelPrefix + "licensed"
+	// LicensedLabelValue is the value of LicensedLabel.
+	LicensedLabelValue = "true"
 	// WhenNoSeatAnnotation on a Pod or pod template asks what happens when no
 	// Concurrent seat is free: Refuse (refused at admission) overrides the
 	// policy's whenNoSeat. Queue is the default and cannot override a

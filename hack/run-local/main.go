@@ -307,7 +307,7 @@ func showQueue(ctx context.Context, cluster *localcluster.Cluster) {
 	if !apply(ctx, cluster, demoDeployment("thumbnailer", 1)) ||
 		!until(ctx, "The thumbnailer Pod did not run", func(ctx context.Context) bool {
 			p := pods(ctx, "thumbnailer")
-			return len(p) == 1 && p[0].Status.Phase == "Running"
+			return len(p) == 1 && p[0].Status.Phase == phaseRunning
 		}) {
 		return
 	}
@@ -323,7 +323,7 @@ func showQueue(ctx context.Context, cluster *localcluster.Cluster) {
 			switch {
 			case p.gated():
 				gated = append(gated, p.Metadata.Name)
-			case p.Status.Phase == "Running":
+			case p.Status.Phase == phaseRunning:
 				running++
 			}
 		}
@@ -351,7 +351,7 @@ func showQueue(ctx context.Context, cluster *localcluster.Cluster) {
 	var taken string
 	if !until(ctx, "The waiting Pod did not start", func(ctx context.Context) bool {
 		for _, p := range pods(ctx, "renderer") {
-			if p.Metadata.Name == waiting && !p.gated() && p.Status.Phase == "Running" {
+			if p.Metadata.Name == waiting && !p.gated() && p.Status.Phase == phaseRunning {
 				if took == 0 {
 					took = time.Since(freed)
 				}
@@ -504,3 +504,6 @@ func fail(err error) int {
 	fmt.Fprintf(os.Stderr, "run-local: %v\n", err)
 	return 1
 }
+
+// phaseRunning is the phase of a Pod that runs (corev1.PodRunning, read from kubectl's JSON).
+const phaseRunning = "Running"

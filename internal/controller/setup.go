@@ -146,9 +146,9 @@ func SetupWithManager(mgr ctrl.Manager, opts Options) error {
 func CacheOptions() cache.Options {
 	return cache.Options{
 		ByObject: map[client.Object]cache.ByObject{
-			&corev1.Secret{}:      {Label: labels.SelectorFromSet(labels.Set{KeySecretLabel: "true"})},
+			&corev1.Secret{}:      {Label: labels.SelectorFromSet(labels.Set{KeySecretLabel: keySecretLabelValue})},
 			&rbacv1.RoleBinding{}: {Label: labels.SelectorFromSet(labels.Set{licensing.ManagerBindingLabel: licensing.ManagerBindingLabelValue})},
-			&corev1.Pod{}:         {Label: labels.SelectorFromSet(labels.Set{licensingv1alpha1.LicensedLabel: "true"})},
+			&corev1.Pod{}:         {Label: labels.SelectorFromSet(labels.Set{licensingv1alpha1.LicensedLabel: licensingv1alpha1.LicensedLabelValue})},
 		},
 	}
 }

@@ -25,6 +25,8 @@ const (
 	// a user may add it to a Secret a licence's spec.key names to have a key
 	// change seen at once. The manager caches no other Secret (CacheOptions).
 	KeySecretLabel = licensingv1alpha1.LabelPrefix + "license-key"
+	// keySecretLabelValue is the value of KeySecretLabel.
+	keySecretLabelValue = "true"
 	// KeySecretDataKey is the data key of a generated key Secret, and the
 	// default of spec.key.secretRef.key.
 	KeySecretDataKey = "license-key"
@@ -138,7 +140,7 @@ func (r *SoftwareLicenseReconciler) generateKey(ctx context.Context, lic *licens
 		ObjectMeta: metav1.ObjectMeta{
 			Name:      name,
 			Namespace: lic.Namespace,
-			Labels:    map[string]string{KeySecretLabel: "true"},
+			Labels:    map[string]string{KeySecretLabel: keySecretLabelValue},
 		},
 		Type:      corev1.SecretTypeOpaque,
 		Immutable: ptr.To(true),

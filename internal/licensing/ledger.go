@@ -255,15 +255,7 @@ func RecountSeatLedgers(in RecountInput) []LedgerRepair {
 		}
 	}
 
-	seats := map[string]int32{}
-	for i := range in.Assignments {
-		a := &in.Assignments[i]
-		s := a.Status.Seats
-		if s == 0 {
-			s = a.Spec.Seats
-		}
-		seats[a.Name] = s
-	}
+	seats := seatsByAssignment(in.Assignments)
 	out := make([]LedgerRepair, 0, len(repairs))
 	for asg, r := range repairs {
 		r.Holders, r.Seats = len(holders[asg]), seats[asg]
@@ -271,6 +263,15 @@ func RecountSeatLedgers(in RecountInput) []LedgerRepair {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Assignment < out[j].Assignment })
 	return out
+}
+
+// seatsByAssignment maps each assignment's name to its seats (AssignmentSeats).
+func seatsByAssignment(asgs []licensingv1alpha1.LicenseAssignment) map[string]int32 {
+	seats := make(map[string]int32, len(asgs))
+	for i := range asgs {
+		seats[asgs[i].Name] = AssignmentSeats(&asgs[i])
+	}
+	return seats
 }
 
 // maxNamedInRepair is how many Pods a repair message names per list.

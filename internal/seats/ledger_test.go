@@ -311,8 +311,7 @@ func TestAskNameHeld(t *testing.T) {
 // a Conflict, and the ask is decided again on the ledger read anew.
 func TestAskRetriesOnConflict(t *testing.T) {
 	conflicts := 0
-	var h *ledgerHarness
-	h = newLedgerHarness(t, interceptor.Funcs{Update: func(ctx context.Context, c client.WithWatch, o client.Object, opts ...client.UpdateOption) error {
+	h := newLedgerHarness(t, interceptor.Funcs{Update: func(ctx context.Context, c client.WithWatch, o client.Object, opts ...client.UpdateOption) error {
 		if conflicts == 0 {
 			conflicts++
 			// Another replica takes the last seat first.

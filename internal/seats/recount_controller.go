@@ -258,14 +258,14 @@ func (r *SeatRecounter) labelHolders(ctx context.Context, in licensing.RecountIn
 	for i := range in.Ledgers {
 		for _, e := range in.Ledgers[i].Spec.Entries {
 			p, ok := byName[e.Pod]
-			if !ok || p.Labels[licensingv1alpha1.LicensedLabel] == "true" || licensing.PodTerminal(p) || !licensing.EntryOfPod(e.UID, e.Admitted.Time, p, r.Grace) {
+			if !ok || p.Labels[licensingv1alpha1.LicensedLabel] == licensingv1alpha1.LicensedLabelValue || licensing.PodTerminal(p) || !licensing.EntryOfPod(e.UID, e.Admitted.Time, p, r.Grace) {
 				continue
 			}
 			patch := client.MergeFrom(p.DeepCopy())
 			if p.Labels == nil {
 				p.Labels = map[string]string{}
 			}
-			p.Labels[licensingv1alpha1.LicensedLabel] = "true"
+			p.Labels[licensingv1alpha1.LicensedLabel] = licensingv1alpha1.LicensedLabelValue
 			if err := r.Writer.Patch(ctx, p, patch); client.IgnoreNotFound(err) != nil {
 				return fmt.Errorf("labelling seat holder %s/%s: %w", p.Namespace, p.Name, err)
 			}

@@ -122,7 +122,7 @@ type podMutation struct {
 // is the operator's). It is the one place that changes a Pod at CREATE.
 func PodCreatePatch(pod *corev1.Pod, m podMutation) *corev1.Pod {
 	hasGate, hasUseGate := hasSchedulingGate(pod, licensingv1alpha1.SeatGate), hasSchedulingGate(pod, licensingv1alpha1.UseGate)
-	labelled := pod.Labels[licensingv1alpha1.LicensedLabel] == "true"
+	labelled := pod.Labels[licensingv1alpha1.LicensedLabel] == licensingv1alpha1.LicensedLabelValue
 	if m.Name == "" && !m.Stamp.Set && !m.PreventVM && m.Gated == hasGate && m.UseGated == hasUseGate && (!m.Licensed || labelled) {
 		return nil
 	}
@@ -131,7 +131,7 @@ func PodCreatePatch(pod *corev1.Pod, m podMutation) *corev1.Pod {
 		if out.Labels == nil {
 			out.Labels = map[string]string{}
 		}
-		out.Labels[licensingv1alpha1.LicensedLabel] = "true"
+		out.Labels[licensingv1alpha1.LicensedLabel] = licensingv1alpha1.LicensedLabelValue
 	}
 	setSchedulingGate(out, licensingv1alpha1.SeatGate, m.Gated)
 	setSchedulingGate(out, licensingv1alpha1.UseGate, m.UseGated)

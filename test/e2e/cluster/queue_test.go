@@ -30,14 +30,14 @@ import (
 // Concurrent seats (Hard enforcement) of product, through an assignment
 // named sa of a licence of licenceSeats; it returns the assignment once the
 // operator has bound it.
-func concurrentSeats(ns, product, sa string, licenceSeats, seats int32) *licensingv1alpha1.LicenseAssignment {
+func concurrentSeats(ns, product, sa string, licenceSeats, asgSeats int32) *licensingv1alpha1.LicenseAssignment {
 	Expect(k8sClient.Create(ctx, kubecluster.MakeNamespace(ns, nil))).To(Succeed())
 	Expect(k8sClient.Create(ctx, &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: sa, Namespace: ns}})).To(Succeed())
 	Expect(k8sClient.Create(ctx, utiltesting.MakeProduct(product).
 		Policy(utiltesting.MakePolicy("std").SeatModel(licensingv1alpha1.SeatModelConcurrent).Enforcement(licensingv1alpha1.EnforcementHard).Obj()).
 		DefaultPolicy("std").Obj())).To(Succeed())
 	Expect(k8sClient.Create(ctx, utiltesting.MakeLicense("lic", ns).Product(product).Seats(licenceSeats).Obj())).To(Succeed())
-	asg := utiltesting.MakeAssignment(sa, ns).License("lic").ServiceAccount(sa).Seats(seats).Obj()
+	asg := utiltesting.MakeAssignment(sa, ns).License("lic").ServiceAccount(sa).Seats(asgSeats).Obj()
 	Expect(k8sClient.Create(ctx, asg)).To(Succeed())
 	By("waiting for the operator to bind the assignment")
 	Eventually(func(g Gomega) {

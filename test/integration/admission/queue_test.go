@@ -44,20 +44,17 @@ type queue struct {
 	lic              *licensingv1alpha1.SoftwareLicense
 }
 
-// newQueue makes a queue whose assignment holds seats seats (the licence
-// has licenceSeats, at least seats), and waits until both replicas admit
+// newQueue makes a queue whose assignment holds asgSeats seats (as many as
+// its licence), and waits until both replicas admit
 // its Pods.
-func newQueue(seats int32, licenceSeats ...int32) *queue {
+func newQueue(asgSeats int32) *queue {
 	ns := newNamespace()
 	q := &queue{ns: ns, product: ns + "-q", asg: "runners"}
-	total := seats
-	if len(licenceSeats) > 0 {
-		total = licenceSeats[0]
-	}
+	total := asgSeats
 	createProduct(utiltesting.MakeProduct(q.product).Obj())
 	q.lic = createLicence(utiltesting.MakeLicense("q", ns).Product(q.product).Obj(),
 		kubecluster.LicenseStatus(active, conc, hard, ptr.To(total), q.product))
-	createAssignment(utiltesting.MakeAssignment(q.asg, ns).License("q").ServiceAccount(queueSA).Seats(seats).Obj(), kubecluster.BoundStatus(ns+"/q", seats))
+	createAssignment(utiltesting.MakeAssignment(q.asg, ns).License("q").ServiceAccount(queueSA).Seats(asgSeats).Obj(), kubecluster.BoundStatus(ns+"/q", asgSeats))
 	eventuallyBothReplicasAdmit(func() client.Object { return q.pod("probe").Obj() })
 	return q
 }

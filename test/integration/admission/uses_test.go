@@ -32,8 +32,8 @@ import (
 
 // licenceWith is an Active Concurrent Hard licence status of product whose
 // effective policy is changed by edit.
-func licenceWith(product string, seats int32, edit func(*licensingv1alpha1.PolicySettings)) licensingv1alpha1.SoftwareLicenseStatus {
-	st := kubecluster.LicenseStatus(active, conc, hard, ptr.To(seats), product)
+func licenceWith(product string, total int32, edit func(*licensingv1alpha1.PolicySettings)) licensingv1alpha1.SoftwareLicenseStatus {
+	st := kubecluster.LicenseStatus(active, conc, hard, ptr.To(total), product)
 	edit(&st.EffectivePolicy.PolicySettings)
 	return st
 }
