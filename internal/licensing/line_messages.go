@@ -40,7 +40,8 @@ func PlaceText(p LinePlace) string {
 		}
 		fmt.Fprintf(&b, " by %s%s", strings.Join(h, ", "), more)
 	}
-	if p.Stopped != "" {
+	if p.Stopped != "" && !strings.HasPrefix(p.Stopped, noSeatFree) {
+		// Full seats are said already; a gang or a blocked licence is not.
 		fmt.Fprintf(&b, "; the line waits: %s", p.Stopped)
 	}
 	return b.String()

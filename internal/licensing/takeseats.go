@@ -70,6 +70,9 @@ type SeatDecision struct {
 	Stopped string
 }
 
+// noSeatFree starts the Stopped of a line whose head finds every seat held.
+const noSeatFree = "no seat is free"
+
 // LineOrder sorts a line: higher priority first, then who queued first, then
 // the Pod name (so that two replicas order alike).
 func LineOrder(line []Waiter) {
@@ -128,7 +131,7 @@ func TakeSeats(state SeatState, line []Waiter) SeatDecision {
 		}
 		if w.GangSize <= 0 {
 			if free <= 0 && !soft {
-				stopped = fmt.Sprintf("no seat is free: %d of %d held", state.Holders+len(d.Granted), state.Seats)
+				stopped = fmt.Sprintf("%s: %d of %d held", noSeatFree, state.Holders+len(d.Granted), state.Seats)
 				break
 			}
 			grant(i)
