@@ -41,6 +41,20 @@ const EventSeatTaken = "SeatTaken"
 // whose place changes many times a second gets one event a second.
 const positionEventInterval = time.Second
 
+// nearHead is how many places at the head of a line are told every change
+// of position (throttled by positionEventInterval); a Pod further back, whose
+// place changes with every seat freed, is told at most every ten intervals,
+// so that a long line does not cost an event per waiting Pod per free.
+const nearHead = 10
+
+// positionEventEvery is how often a Pod at pos may be told a new position.
+func positionEventEvery(pos int) time.Duration {
+	if pos <= nearHead {
+		return positionEventInterval
+	}
+	return 10 * positionEventInterval
+}
+
 // QueueController serves the lines of the seat ledgers: when a seat frees
 // (a holder's Pod is gone or finished and the releaser removed its entry, the
 // assignment grew, the licence was renewed or resumed), it decides with
@@ -398,8 +412,8 @@ func (r *QueueController) tellPositions(ctx context.Context, l *licensingv1alpha
 		if ok && last.position == pos {
 			continue
 		}
-		if ok && now.Sub(last.at) < positionEventInterval {
-			if wait := positionEventInterval - now.Sub(last.at); later == 0 || wait < later {
+		if every := positionEventEvery(pos); ok && now.Sub(last.at) < every {
+			if wait := every - now.Sub(last.at); later == 0 || wait < later {
 				later = wait
 			}
 			continue
