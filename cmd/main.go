@@ -20,6 +20,7 @@ package main
 import (
 	"crypto/tls"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -71,7 +72,8 @@ func main() {
 	var webhookCertPath, webhookCertName, webhookCertKey string
 	var webhookPort int
 	var enableLeaderElection bool
-	var leaderElectionID string
+	var leaderElectionID, leaderElectionNamespace string
+	var validatingWebhookConfiguration, mutatingWebhookConfiguration string
 	var probeAddr string
 	var secureMetrics bool
 	var enableHTTP2 bool
@@ -87,6 +89,16 @@ func main() {
 			"Enabling this will ensure there is only one active controller manager.")
 	flag.StringVar(&leaderElectionID, "leader-election-id", defaultLeaderElectionID,
 		"The name of the Lease that the replicas of the manager use for leader election.")
+	flag.StringVar(&leaderElectionNamespace, "leader-election-namespace", "",
+		"The namespace of the leader election Lease. Default: the manager's own namespace in a cluster "+
+			"(that of its ServiceAccount); outside a cluster --leader-elect needs it. The leader-election Role "+
+			"of config/rbac grants the Lease in the operator's namespace only.")
+	flag.StringVar(&validatingWebhookConfiguration, "validating-webhook-configuration", workload.DefaultValidatingWebhookConfiguration,
+		"The name of the operator's ValidatingWebhookConfiguration, whose workload webhooks' matchConditions it keeps. "+
+			"Its ClusterRole grants that name only (resourceNames).")
+	flag.StringVar(&mutatingWebhookConfiguration, "mutating-webhook-configuration", workload.DefaultMutatingWebhookConfiguration,
+		"The name of the operator's MutatingWebhookConfiguration, whose workload webhooks' matchConditions it keeps. "+
+			"Its ClusterRole grants that name only (resourceNames).")
 	flag.BoolVar(&secureMetrics, "metrics-secure", true,
 		"If set, the metrics endpoint is served securely via HTTPS. Use --metrics-secure=false to use HTTP instead.")
 	flag.BoolVar(&enableWebhooks, "enable-webhooks", true,
@@ -121,6 +133,12 @@ func main() {
 
 	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&opts)))
 
+	leaderElectionNamespace, err := resolveLeaderElectionNamespace(enableLeaderElection, leaderElectionNamespace, os.ReadFile)
+	if err != nil {
+		setupLog.Error(err, "Invalid flags")
+		os.Exit(1)
+	}
+
 	// The kubebuilder convention: ENABLE_WEBHOOKS=false turns the webhooks off
 	// whatever the flag says, so `make run` works without certificates.
 	if os.Getenv("ENABLE_WEBHOOKS") == "false" {
@@ -152,7 +170,6 @@ func main() {
 		setupLog.Info("Initializing webhook certificate watcher using provided certificates",
 			"webhook-cert-path", webhookCertPath, "webhook-cert-name", webhookCertName, "webhook-cert-key", webhookCertKey)
 
-		var err error
 		webhookCertWatcher, err = certwatcher.New(
 			filepath.Join(webhookCertPath, webhookCertName),
 			filepath.Join(webhookCertPath, webhookCertKey),
@@ -198,7 +215,6 @@ func main() {
 		setupLog.Info("Initializing metrics certificate watcher using provided certificates",
 			"metrics-cert-path", metricsCertPath, "metrics-cert-name", metricsCertName, "metrics-cert-key", metricsCertKey)
 
-		var err error
 		metricsCertWatcher, err = certwatcher.New(
 			filepath.Join(metricsCertPath, metricsCertName),
 			filepath.Join(metricsCertPath, metricsCertKey),
@@ -214,13 +230,14 @@ func main() {
 	}
 
 	mgr, err := ctrl.NewManager(ctrl.GetConfigOrDie(), ctrl.Options{
-		Scheme:                 scheme,
-		Metrics:                metricsServerOptions,
-		Cache:                  controller.CacheOptions(), // only licence-key Secrets, managers' RoleBindings and licensed Pods
-		WebhookServer:          webhookServer,
-		HealthProbeBindAddress: probeAddr,
-		LeaderElection:         enableLeaderElection,
-		LeaderElectionID:       leaderElectionID,
+		Scheme:                  scheme,
+		Metrics:                 metricsServerOptions,
+		Cache:                   controller.CacheOptions(), // only licence-key Secrets, managers' RoleBindings and licensed Pods
+		WebhookServer:           webhookServer,
+		HealthProbeBindAddress:  probeAddr,
+		LeaderElection:          enableLeaderElection,
+		LeaderElectionID:        leaderElectionID,
+		LeaderElectionNamespace: leaderElectionNamespace,
 		// The program ends as soon as the manager stops and does no cleanup
 		// after it, so the leader can step down at once: a new leader does
 		// not have to wait a whole lease duration.
@@ -238,7 +255,12 @@ func main() {
 	}
 	if enableWebhooks {
 		identity := licensing.Identity{TrustedControllers: splitList(trustedWorkloadControllers), UsernamePrefix: usernamePrefix}
-		if err := licensingwebhook.SetupWithManager(mgr, licensingwebhook.Options{Workload: workload.Options{Identity: &identity}}); err != nil {
+		if err := licensingwebhook.SetupWithManager(mgr, licensingwebhook.Options{Workload: workload.Options{
+			Identity: &identity,
+			WebhookConfigurations: workload.WebhookConfigurations{
+				Validating: validatingWebhookConfiguration, Mutating: mutatingWebhookConfiguration,
+			},
+		}}); err != nil {
 			setupLog.Error(err, "Unable to set up the webhooks")
 			os.Exit(1)
 		}
@@ -296,4 +318,26 @@ func splitList(v string) []string {
 		}
 	}
 	return out
+}
+
+// inClusterNamespaceFile is where a Pod finds the namespace of its
+// ServiceAccount (and controller-runtime the default leader election
+// namespace).
+const inClusterNamespaceFile = "/var/run/secrets/kubernetes.io/serviceaccount/namespace"
+
+// resolveLeaderElectionNamespace is the namespace of the leader election
+// Lease: the flag when given, otherwise the manager's own namespace in a
+// cluster. Outside a cluster, with leader election on, it is an error that
+// names the flag (controller-runtime's own is "unable to find leader
+// election namespace").
+func resolveLeaderElectionNamespace(leaderElect bool, flagValue string, readFile func(string) ([]byte, error)) (string, error) {
+	if !leaderElect || flagValue != "" {
+		return flagValue, nil
+	}
+	raw, err := readFile(inClusterNamespaceFile)
+	if err == nil && strings.TrimSpace(string(raw)) != "" {
+		return strings.TrimSpace(string(raw)), nil
+	}
+	return "", fmt.Errorf("--leader-elect outside a cluster needs --leader-election-namespace, the namespace of "+
+		"the leader election Lease (in a cluster it defaults to the manager's own, read from %s)", inClusterNamespaceFile)
 }

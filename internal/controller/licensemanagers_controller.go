@@ -26,7 +26,7 @@ import (
 // The operator binds licence managers to one predefined ClusterRole, so it
 // needs bind on that role alone (never escalate), and to keep the bindings.
 //
-// +kubebuilder:rbac:groups=rbac.authorization.k8s.io,resources=rolebindings,verbs=get;list;watch;create;update;patch;delete
+// +kubebuilder:rbac:groups=rbac.authorization.k8s.io,resources=rolebindings,verbs=get;list;watch;create;update;delete
 // +kubebuilder:rbac:groups=rbac.authorization.k8s.io,resources=clusterroles,verbs=bind,resourceNames=license-operator-license-manager
 
 // EventManagersBindingConflict, on a licence: a RoleBinding of the name its

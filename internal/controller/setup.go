@@ -60,17 +60,33 @@ import (
 
 // The permissions of the manager. controller-gen turns these markers into
 // config/rbac/role.yaml (ClusterRole manager-role); `make verify` fails when
-// the committed role differs from them.
+// the committed role differs from them. docs/security.md ("Permissions")
+// gives the reason for each; what the operator does not do is not granted:
+//   - it never creates or deletes a LicenseProduct, SoftwareLicense or
+//     LicenseAssignment: it updates licences and products for their
+//     finalizers, and writes the three kinds' status;
+//   - <kind>/finalizers only for softwarelicenses: key Secrets and managers'
+//     RoleBindings carry a blocking controller reference to their licence
+//     (the OwnerReferencesPermissionEnforcement admission plugin asks for it);
+//   - Secrets: create only (generated key Secrets are immutable; to rotate
+//     one, a person deletes it), and config/policy/operator_secret_writes.yaml
+//     limits that to Secrets labelled KeySecretLabel and controlled by a
+//     SoftwareLicense. The list and watch feed the cache, which holds only
+//     labelled Secrets (CacheOptions); a tenant's Secret a licence names is an
+//     uncached get (reconcileKey);
+//   - no Leases here: the leader-election Role of config/rbac grants them in
+//     the operator's namespace only; nor core/v1 events, which only leader
+//     election writes, into that namespace (same Role). The controllers'
+//     events go through events.k8s.io.
 //
-// +kubebuilder:rbac:groups=licensing.license-operator.dev,resources=licenseproducts;softwarelicenses;licenseassignments,verbs=get;list;watch;create;update;patch;delete
-// +kubebuilder:rbac:groups=licensing.license-operator.dev,resources=licenseproducts/status;softwarelicenses/status;licenseassignments/status,verbs=get;update;patch
-// +kubebuilder:rbac:groups=licensing.license-operator.dev,resources=licenseproducts/finalizers;softwarelicenses/finalizers;licenseassignments/finalizers,verbs=update
+// +kubebuilder:rbac:groups=licensing.license-operator.dev,resources=licenseproducts;softwarelicenses;licenseassignments,verbs=get;list;watch
+// +kubebuilder:rbac:groups=licensing.license-operator.dev,resources=licenseproducts;softwarelicenses,verbs=update
+// +kubebuilder:rbac:groups=licensing.license-operator.dev,resources=licenseproducts/status;softwarelicenses/status;licenseassignments/status,verbs=update;patch
+// +kubebuilder:rbac:groups=licensing.license-operator.dev,resources=softwarelicenses/finalizers,verbs=update
 // +kubebuilder:rbac:groups=licensing.license-operator.dev,resources=seatledgers,verbs=get;list;watch
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
-// +kubebuilder:rbac:groups="",resources=events,verbs=create;patch
-// +kubebuilder:rbac:groups="",resources=secrets,verbs=get;list;watch;create;update;patch
-// +kubebuilder:rbac:groups="",resources=pods;namespaces;serviceaccounts;nodes,verbs=get;list;watch
-// +kubebuilder:rbac:groups=coordination.k8s.io,resources=leases,verbs=get;list;watch;create;update;patch;delete
+// +kubebuilder:rbac:groups="",resources=secrets,verbs=get;list;watch;create
+// +kubebuilder:rbac:groups="",resources=pods;namespaces;nodes,verbs=get;list;watch
 
 // Options are what the controllers share, set once by cmd/main.go (and by
 // the tests, which inject a fake clock).

@@ -108,7 +108,7 @@ type SeatReleaser struct {
 }
 
 // +kubebuilder:rbac:groups="",resources=pods,verbs=get;list;watch
-// +kubebuilder:rbac:groups=licensing.license-operator.dev,resources=seatledgers,verbs=get;list;watch;create;update;patch;delete
+// +kubebuilder:rbac:groups=licensing.license-operator.dev,resources=seatledgers,verbs=get;list;watch;create;update
 
 // SetupWithManager registers the controller.
 func (r *SeatReleaser) SetupWithManager(mgr ctrl.Manager) error {

@@ -84,7 +84,7 @@ func startAdmissionEnv(b *testing.B) *admissionEnv {
 	if err != nil {
 		b.Fatal(err)
 	}
-	if err := licensingwebhook.SetupWithManager(ae.mgr); err != nil {
+	if err := licensingwebhook.SetupWithManager(ae.mgr, licensingwebhook.Options{Workload: workload.Options{WebhookConfigurations: kubecluster.WebhookConfigurations}}); err != nil {
 		b.Fatal(err)
 	}
 	// The do-nothing webhook: same server, same TLS, always allows.

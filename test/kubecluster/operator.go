@@ -19,6 +19,7 @@ import (
 	"github.com/license-operator/license-operator/internal/licensing"
 	utiltesting "github.com/license-operator/license-operator/internal/util/testing"
 	licensingwebhook "github.com/license-operator/license-operator/internal/webhook"
+	"github.com/license-operator/license-operator/internal/webhook/workload"
 )
 
 // WebhookEnvironment is an envtest environment with the CRDs of config/crd
@@ -78,7 +79,7 @@ func StartOperator(ctx context.Context, env *envtest.Environment, admin client.C
 	if err := controller.SetupWithManager(mgr, opts); err != nil {
 		return nil, nil, err
 	}
-	if err := licensingwebhook.SetupWithManager(mgr); err != nil {
+	if err := licensingwebhook.SetupWithManager(mgr, licensingwebhook.Options{Workload: workload.Options{WebhookConfigurations: WebhookConfigurations}}); err != nil {
 		return nil, nil, err
 	}
 	stop, errs = StartManagers(ctx, mgr)

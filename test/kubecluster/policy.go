@@ -31,6 +31,12 @@ func SeatLedgerPolicyFile() string { return filepath.Join(PolicyDir(), "seatledg
 // Pod's seat gate or change its licensed label.
 func PodSeatGatePolicyFile() string { return filepath.Join(PolicyDir(), "pod_seat_gate.yaml") }
 
+// OperatorSecretPolicyFile is the policy that limits the operator's Secret
+// writes to the key Secrets it owns.
+func OperatorSecretPolicyFile() string {
+	return filepath.Join(PolicyDir(), "operator_secret_writes.yaml")
+}
+
 // PolicyFiles are the files config/policy's kustomization lists, in its
 // order: every policy config/default ships.
 func PolicyFiles() ([]string, error) {

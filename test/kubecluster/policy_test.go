@@ -11,6 +11,7 @@ import (
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 
 	licensingv1alpha1 "github.com/license-operator/license-operator/api/v1alpha1"
+	"github.com/license-operator/license-operator/internal/controller"
 	"github.com/license-operator/license-operator/internal/licensing"
 	utiltesting "github.com/license-operator/license-operator/internal/util/testing"
 )
@@ -22,7 +23,7 @@ func TestPolicies(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := []string{SeatLedgerPolicyFile(), PodSeatGatePolicyFile()}; !slices.Equal(files, want) {
+	if want := []string{SeatLedgerPolicyFile(), PodSeatGatePolicyFile(), OperatorSecretPolicyFile()}; !slices.Equal(files, want) {
 		t.Errorf("config/policy lists %v, want %v", files, want)
 	}
 	for _, f := range files {
@@ -77,6 +78,26 @@ func TestPodSeatGatePolicy(t *testing.T) {
 		if !strings.Contains(string(raw), "'"+name+"'") {
 			t.Errorf("%s does not name %s", PodSeatGatePolicyFile(), name)
 		}
+	}
+}
+
+// The Secret policy applies to the operator alone (its matchCondition names
+// it) and names the key label of internal/controller.
+func TestOperatorSecretPolicy(t *testing.T) {
+	policy, _, err := Policy(OperatorSecretPolicyFile(), "envtest-admin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []admissionregistrationv1.MatchCondition{{Name: "the-operator", Expression: "request.userInfo.username == 'envtest-admin'"}}
+	if diff := cmp.Diff(want, policy.Spec.MatchConditions); diff != "" {
+		t.Errorf("matchConditions (-want +got):\n%s", diff)
+	}
+	raw, err := os.ReadFile(OperatorSecretPolicyFile())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(raw), "'"+controller.KeySecretLabel+"'") {
+		t.Errorf("%s does not name %s", OperatorSecretPolicyFile(), controller.KeySecretLabel)
 	}
 }
 

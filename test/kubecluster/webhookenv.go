@@ -34,6 +34,7 @@ import (
 	licensingv1alpha1 "github.com/license-operator/license-operator/api/v1alpha1"
 	"github.com/license-operator/license-operator/internal/controller"
 	utiltesting "github.com/license-operator/license-operator/internal/util/testing"
+	"github.com/license-operator/license-operator/internal/webhook/workload"
 )
 
 // Scheme has the built-in kinds and the licensing kinds.
@@ -219,4 +220,13 @@ func eachDocument(in io.Reader, fn func(kind string, doc []byte) error) error {
 			return err
 		}
 	}
+}
+
+// WebhookConfigurations are the names config/webhook gives the webhook
+// configurations, before config/default's "license-operator-" name prefix:
+// the names the suites install them under, for the manager's matchConditions
+// syncer, which reads and writes those two only.
+var WebhookConfigurations = workload.WebhookConfigurations{
+	Validating: "validating-webhook-configuration",
+	Mutating:   "mutating-webhook-configuration",
 }

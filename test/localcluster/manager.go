@@ -128,6 +128,14 @@ func (c *Cluster) StartManager(ctx context.Context, opts ManagerOptions) (*Manag
 			"--enable-webhooks=true",
 			"--webhook-port="+strconv.Itoa(wh.LocalServingPort),
 			"--webhook-cert-path="+wh.LocalServingCertDir)
+		// The configurations carry config/webhook's names, without
+		// config/default's prefix: the matchConditions syncer edits these.
+		for _, v := range wh.ValidatingWebhooks {
+			args = append(args, "--validating-webhook-configuration="+v.Name)
+		}
+		for _, m := range wh.MutatingWebhooks {
+			args = append(args, "--mutating-webhook-configuration="+m.Name)
+		}
 	} else {
 		args = append(args, "--enable-webhooks=false")
 	}

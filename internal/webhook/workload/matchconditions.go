@@ -8,16 +8,18 @@ import (
 
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/util/retry"
 	"k8s.io/klog/v2"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+	"sigs.k8s.io/controller-runtime/pkg/source"
 
 	licensingv1alpha1 "github.com/license-operator/license-operator/api/v1alpha1"
 	"github.com/license-operator/license-operator/internal/licensing"
@@ -167,102 +169,135 @@ func ImagesRegexp(products []licensingv1alpha1.LicenseProduct) string {
 	return "^(?:" + strings.Join(res, "|") + ")$"
 }
 
-// MatchConditionsSyncer keeps the "needs-licence" matchCondition of the workload
-// webhooks in sync with the image patterns of every LicenseProduct, so that Pods
-// needing no licence never reach the webhook. It edits whichever
-// ValidatingWebhookConfiguration or MutatingWebhookConfiguration (the user
-// stamp) holds webhooks of those names.
-type MatchConditionsSyncer struct {
-	Client client.Client
+// The names of the two webhook configurations config/default deploys
+// (config/webhook's, with the "license-operator-" name prefix): the only
+// ones the matchConditions syncer reads and writes, by resourceNames in its
+// ClusterRole. cmd/main.go's --validating-webhook-configuration and
+// --mutating-webhook-configuration change them.
+const (
+	DefaultValidatingWebhookConfiguration = "license-operator-validating-webhook-configuration"
+	DefaultMutatingWebhookConfiguration   = "license-operator-mutating-webhook-configuration"
+)
+
+// WebhookConfigurations names the webhook configurations the syncer owns.
+type WebhookConfigurations struct {
+	// Validating is the ValidatingWebhookConfiguration; empty means
+	// DefaultValidatingWebhookConfiguration.
+	Validating string
+	// Mutating is the MutatingWebhookConfiguration (the user stamp); empty
+	// means DefaultMutatingWebhookConfiguration.
+	Mutating string
 }
 
-// +kubebuilder:rbac:groups=admissionregistration.k8s.io,resources=validatingwebhookconfigurations;mutatingwebhookconfigurations,verbs=get;list;watch;update;patch
+// withDefaults fills the empty names.
+func (n WebhookConfigurations) withDefaults() WebhookConfigurations {
+	if n.Validating == "" {
+		n.Validating = DefaultValidatingWebhookConfiguration
+	}
+	if n.Mutating == "" {
+		n.Mutating = DefaultMutatingWebhookConfiguration
+	}
+	return n
+}
+
+// MatchConditionsSyncer keeps the "needs-licence" matchCondition of the workload
+// webhooks in sync with the image patterns of every LicenseProduct, so that Pods
+// needing no licence never reach the webhook. It edits the two webhook
+// configurations Names names, and no other: its ClusterRole grants them by
+// resourceNames, so it reads them through a cache of its own that lists and
+// watches each with a metadata.name field selector (the API server
+// authorizes such a list or watch by resourceNames; the manager's cache
+// would list every configuration of the cluster).
+type MatchConditionsSyncer struct {
+	// Client writes the configurations.
+	Client client.Client
+	// Names are the configurations the operator owns.
+	Names WebhookConfigurations
+
+	// configs reads the two configurations (SetupWithManager makes it).
+	configs client.Reader
+}
+
+// +kubebuilder:rbac:groups=admissionregistration.k8s.io,resources=validatingwebhookconfigurations,verbs=get;list;watch;update,resourceNames=license-operator-validating-webhook-configuration
+// +kubebuilder:rbac:groups=admissionregistration.k8s.io,resources=mutatingwebhookconfigurations,verbs=get;list;watch;update,resourceNames=license-operator-mutating-webhook-configuration
 // +kubebuilder:rbac:groups=licensing.license-operator.dev,resources=licenseproducts,verbs=get;list;watch
 
+// ConfigurationsCacheOptions are the options of the syncer's cache: each
+// kind of webhook configuration only by its name.
+func ConfigurationsCacheOptions(names WebhookConfigurations, opts cache.Options) cache.Options {
+	names = names.withDefaults()
+	opts.ByObject = map[client.Object]cache.ByObject{
+		&admissionregistrationv1.ValidatingWebhookConfiguration{}: {Field: fields.OneTermEqualSelector("metadata.name", names.Validating)},
+		&admissionregistrationv1.MutatingWebhookConfiguration{}:   {Field: fields.OneTermEqualSelector("metadata.name", names.Mutating)},
+	}
+	return opts
+}
+
 // SetupWithManager registers the controller: every product change and every
-// change of a webhook configuration holding our webhooks reconciles one key.
+// change of one of the two configurations reconciles one key.
 func (r *MatchConditionsSyncer) SetupWithManager(mgr ctrl.Manager) error {
-	one := handler.EnqueueRequestsFromMapFunc(func(context.Context, client.Object) []reconcile.Request {
+	r.Names = r.Names.withDefaults()
+	configs, err := cache.New(mgr.GetConfig(), ConfigurationsCacheOptions(r.Names, cache.Options{
+		Scheme: mgr.GetScheme(), Mapper: mgr.GetRESTMapper(),
+	}))
+	if err != nil {
+		return err
+	}
+	if err := mgr.Add(configs); err != nil {
+		return err
+	}
+	r.configs = configs
+	one := func() []reconcile.Request {
 		return []reconcile.Request{{NamespacedName: types.NamespacedName{Name: "workload-webhooks"}}}
-	})
-	ours := predicate.NewPredicateFuncs(func(o client.Object) bool {
-		var names []string
-		switch c := o.(type) {
-		case *admissionregistrationv1.ValidatingWebhookConfiguration:
-			for _, w := range c.Webhooks {
-				names = append(names, w.Name)
-			}
-		case *admissionregistrationv1.MutatingWebhookConfiguration:
-			for _, w := range c.Webhooks {
-				names = append(names, w.Name)
-			}
-		}
-		for _, n := range names {
-			if _, ok := templatePaths[n]; ok {
-				return true
-			}
-		}
-		return false
-	})
+	}
 	return ctrl.NewControllerManagedBy(mgr).
 		Named("webhook-matchconditions").
-		Watches(&licensingv1alpha1.LicenseProduct{}, one, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
-		Watches(&admissionregistrationv1.ValidatingWebhookConfiguration{}, one, builder.WithPredicates(ours)).
-		Watches(&admissionregistrationv1.MutatingWebhookConfiguration{}, one, builder.WithPredicates(ours)).
+		Watches(&licensingv1alpha1.LicenseProduct{},
+			handler.EnqueueRequestsFromMapFunc(func(context.Context, client.Object) []reconcile.Request { return one() }),
+			builder.WithPredicates(predicate.GenerationChangedPredicate{})).
+		WatchesRawSource(source.Kind(configs, &admissionregistrationv1.ValidatingWebhookConfiguration{},
+			handler.TypedEnqueueRequestsFromMapFunc(func(context.Context, *admissionregistrationv1.ValidatingWebhookConfiguration) []reconcile.Request {
+				return one()
+			}))).
+		WatchesRawSource(source.Kind(configs, &admissionregistrationv1.MutatingWebhookConfiguration{},
+			handler.TypedEnqueueRequestsFromMapFunc(func(context.Context, *admissionregistrationv1.MutatingWebhookConfiguration) []reconcile.Request {
+				return one()
+			}))).
 		Complete(r)
 }
 
 // Reconcile rewrites the matchConditions where they differ.
 func (r *MatchConditionsSyncer) Reconcile(ctx context.Context, _ reconcile.Request) (reconcile.Result, error) {
-	log := ctrl.LoggerFrom(ctx)
 	products := &licensingv1alpha1.LicenseProductList{}
 	if err := r.Client.List(ctx, products); err != nil {
 		return reconcile.Result{}, err
 	}
 	re := ImagesRegexp(products.Items)
-	vwcs := &admissionregistrationv1.ValidatingWebhookConfigurationList{}
-	if err := r.Client.List(ctx, vwcs); err != nil {
+	if err := r.sync(ctx, &admissionregistrationv1.ValidatingWebhookConfiguration{}, r.Names.Validating, func(o client.Object) bool {
+		return SetMatchConditions(o.(*admissionregistrationv1.ValidatingWebhookConfiguration), re)
+	}); err != nil {
 		return reconcile.Result{}, err
 	}
-	for i := range vwcs.Items {
-		key := client.ObjectKeyFromObject(&vwcs.Items[i])
-		err := retry.RetryOnConflict(retry.DefaultBackoff, func() error {
-			vwc := &admissionregistrationv1.ValidatingWebhookConfiguration{}
-			if err := r.Client.Get(ctx, key, vwc); err != nil {
-				return err
-			}
-			if !SetMatchConditions(vwc, re) {
-				return nil
-			}
-			log.Info("Updating webhook matchConditions", "configuration", klog.KObj(vwc), "imagesRegexp", re)
-			return r.Client.Update(ctx, vwc)
-		})
-		if err != nil && !apierrors.IsNotFound(err) {
-			return reconcile.Result{}, err
+	return reconcile.Result{}, r.sync(ctx, &admissionregistrationv1.MutatingWebhookConfiguration{}, r.Names.Mutating, func(o client.Object) bool {
+		return SetMutatingMatchConditions(o.(*admissionregistrationv1.MutatingWebhookConfiguration), re)
+	})
+}
+
+// sync reads the configuration name into obj from the syncer's cache, sets
+// its matchConditions with set and updates it when they changed. A missing
+// configuration (the webhooks are not installed) is no error.
+func (r *MatchConditionsSyncer) sync(ctx context.Context, obj client.Object, name string, set func(client.Object) bool) error {
+	err := retry.RetryOnConflict(retry.DefaultBackoff, func() error {
+		if err := r.configs.Get(ctx, types.NamespacedName{Name: name}, obj); err != nil {
+			return err
 		}
-	}
-	mwcs := &admissionregistrationv1.MutatingWebhookConfigurationList{}
-	if err := r.Client.List(ctx, mwcs); err != nil {
-		return reconcile.Result{}, err
-	}
-	for i := range mwcs.Items {
-		key := client.ObjectKeyFromObject(&mwcs.Items[i])
-		err := retry.RetryOnConflict(retry.DefaultBackoff, func() error {
-			mwc := &admissionregistrationv1.MutatingWebhookConfiguration{}
-			if err := r.Client.Get(ctx, key, mwc); err != nil {
-				return err
-			}
-			if !SetMutatingMatchConditions(mwc, re) {
-				return nil
-			}
-			log.Info("Updating webhook matchConditions", "configuration", klog.KObj(mwc), "imagesRegexp", re)
-			return r.Client.Update(ctx, mwc)
-		})
-		if err != nil && !apierrors.IsNotFound(err) {
-			return reconcile.Result{}, err
+		if !set(obj) {
+			return nil
 		}
-	}
-	return reconcile.Result{}, nil
+		ctrl.LoggerFrom(ctx).Info("Updating webhook matchConditions", "configuration", klog.KObj(obj))
+		return r.Client.Update(ctx, obj)
+	})
+	return client.IgnoreNotFound(err)
 }
 
 // SetMatchConditions sets the "needs-licence" condition of our webhooks in vwc

@@ -60,6 +60,10 @@ type Options struct {
 	// Clock is the clock of the seat and use ledgers (consumption periods);
 	// nil means the real clock.
 	Clock clock.Clock
+	// WebhookConfigurations are the webhook configurations whose
+	// matchConditions the operator keeps (MatchConditionsSyncer); the zero
+	// value names those config/default deploys.
+	WebhookConfigurations WebhookConfigurations
 }
 
 // SetupWithManager registers the workload webhooks, the user stamp, the seat
@@ -67,7 +71,11 @@ type Options struct {
 func SetupWithManager(mgr ctrl.Manager, opts ...Options) error {
 	id := licensing.DefaultIdentity()
 	var clk clock.Clock = clock.RealClock{}
+	var configs WebhookConfigurations
 	for _, o := range opts {
+		if o.WebhookConfigurations != (WebhookConfigurations{}) {
+			configs = o.WebhookConfigurations
+		}
 		if o.Identity != nil {
 			id = *o.Identity
 		}
@@ -108,5 +116,5 @@ func SetupWithManager(mgr ctrl.Manager, opts ...Options) error {
 	srv.Register(StampWorkloadPath, &webhook.Admission{Handler: stamper})
 	srv.Register(PodUpdatePath, &webhook.Admission{Handler: h})
 	srv.Register(WorkloadPath, &webhook.Admission{Handler: h})
-	return (&MatchConditionsSyncer{Client: mgr.GetClient()}).SetupWithManager(mgr)
+	return (&MatchConditionsSyncer{Client: mgr.GetClient(), Names: configs}).SetupWithManager(mgr)
 }

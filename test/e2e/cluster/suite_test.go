@@ -136,6 +136,8 @@ var _ = BeforeSuite(func() {
 		"--metrics-bind-address=0",
 		"--health-probe-bind-address=127.0.0.1:"+strconv.Itoa(probePort),
 		"--leader-elect=false",
+		"--validating-webhook-configuration="+kubecluster.WebhookConfigurations.Validating,
+		"--mutating-webhook-configuration="+kubecluster.WebhookConfigurations.Mutating,
 	)
 	manager.Env = append(os.Environ(), "KUBECONFIG="+kubeconfigPath)
 	manager.Stdout, manager.Stderr = logFile, logFile

@@ -23,6 +23,7 @@ import (
 
 	utiltesting "github.com/license-operator/license-operator/internal/util/testing"
 	licensingwebhook "github.com/license-operator/license-operator/internal/webhook"
+	"github.com/license-operator/license-operator/internal/webhook/workload"
 	"github.com/license-operator/license-operator/test/kubecluster"
 )
 
@@ -137,7 +138,7 @@ var _ = BeforeSuite(func() {
 		Expect(err).NotTo(HaveOccurred())
 		mgr, err := kubecluster.NewWebhookManager(opCfg, scheme, port, wio.LocalServingCertDir)
 		Expect(err).NotTo(HaveOccurred())
-		Expect(licensingwebhook.SetupWithManager(mgr)).To(Succeed())
+		Expect(licensingwebhook.SetupWithManager(mgr, licensingwebhook.Options{Workload: workload.Options{WebhookConfigurations: kubecluster.WebhookConfigurations}})).To(Succeed())
 		mgrs = append(mgrs, mgr)
 		backends = append(backends, net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
 	}
