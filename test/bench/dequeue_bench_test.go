@@ -40,7 +40,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -109,17 +108,7 @@ func startDequeueCluster(b *testing.B) client.WithWatch {
 	b.Helper()
 	logf.SetLogger(logr.Discard())
 	ctx := context.Background()
-	lc, err := localcluster.Start(ctx, localcluster.Options{HollowNodes: 1})
-	if lc != nil {
-		b.Cleanup(func() { _ = lc.Stop() })
-	}
-	if err != nil {
-		b.Fatal(err)
-	}
-	bin := filepath.Join(lc.WorkDir, "manager")
-	if err := localcluster.BuildManager(ctx, lc.RepoRoot, bin); err != nil {
-		b.Fatal(err)
-	}
+	lc, bin := startLocalCluster(b, localcluster.Options{HollowNodes: 1})
 	if _, err := lc.StartManager(ctx, localcluster.ManagerOptions{Binary: bin}); err != nil {
 		b.Fatal(err)
 	}
