@@ -77,9 +77,9 @@ func costOf(st *licensingv1alpha1.SoftwareLicenseStatus) (cost, bool) {
 // productStore keeps a snapshot of every licence recorded, the licences
 // that have per-licence series, and collects the per-product aggregates.
 type productStore struct {
-	mu        sync.Mutex
-	opts      Options
-	licences  map[string]*snapshot // "namespace/name" -> snapshot
+	mu         sync.Mutex
+	opts       Options
+	licences   map[string]*snapshot // "namespace/name" -> snapshot
 	withSeries map[string]bool      // licences with per-licence series
 }
 

@@ -31,8 +31,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
 	licensingv1alpha1 "github.com/license-operator/license-operator/api/v1alpha1"
-	"github.com/license-operator/license-operator/internal/metrics"
 	"github.com/license-operator/license-operator/internal/licensing"
+	"github.com/license-operator/license-operator/internal/metrics"
 	"github.com/license-operator/license-operator/internal/seats"
 )
 
