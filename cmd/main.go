@@ -238,13 +238,10 @@ func main() {
 		os.Exit(1)
 	}
 
-	// Only the leader exports the per-licence and per-product gauges, so
-	// that sum() over the replicas is not doubled (docs/metrics.md).
+	// Only the leader exports the per-licence and per-product gauges
+	// (controller.SetupWithManager), so that sum() over the replicas is not
+	// doubled; these bound their cardinality (docs/metrics.md).
 	metrics.Configure(metrics.Options{PerLicence: metricsPerLicence, MaxLicences: metricsMaxLicences})
-	if err := mgr.Add(metrics.Leader()); err != nil {
-		setupLog.Error(err, "Unable to add the metrics leader flag")
-		os.Exit(1)
-	}
 	ctrlOpts := controller.Options{Clock: clock.RealClock{}, LabelVMNodes: labelVMNodes, UsernamePrefix: usernamePrefix}
 	if err := controller.SetupWithManager(mgr, ctrlOpts); err != nil {
 		setupLog.Error(err, "Unable to set up the controllers")
