@@ -115,7 +115,7 @@ func main() {
 	flag.StringVar(&metricsCertName, "metrics-cert-name", "tls.crt", "The name of the metrics server certificate file.")
 	flag.StringVar(&metricsCertKey, "metrics-cert-key", "tls.key", "The name of the metrics server key file.")
 	flag.BoolVar(&metricsPerLicence, "metrics-per-licence", true,
-		"If set, each licence has its own metric series (about 20 series each); the per-product aggregates are always exported. See docs/metrics.md.")
+		"If set, each licence has its own metric series (about 20 each); per-product aggregates are always on. See docs/metrics.md.")
 	flag.IntVar(&metricsMaxLicences, "metrics-max-licences", metrics.DefaultMaxLicences,
 		"The most licences with per-licence metric series; 0 means no bound. See docs/metrics.md.")
 	flag.BoolVar(&enableHTTP2, "enable-http2", false,

@@ -121,7 +121,8 @@ func (r *SoftwareLicenseReconciler) recordAssignmentTransition(a *licensingv1alp
 	case cur.State == licensingv1alpha1.AssignmentStateBound && (old.State != cur.State || old.License != cur.License):
 		r.Recorder.Eventf(a, nil, corev1.EventTypeNormal, EventBound, actionSeats, "%s",
 			fmt.Sprintf("Bound %d seat(s) of licence %s", cur.Seats, cur.License))
-	case cur.State == licensingv1alpha1.AssignmentStateReleased && old.State != cur.State:
+	case cur.State == licensingv1alpha1.AssignmentStateReleased && old.State != cur.State && old.License != "":
+		// Only an assignment that held seats gives them back.
 		r.Recorder.Eventf(a, nil, corev1.EventTypeNormal, EventReleased, actionSeats, "%s",
 			fmt.Sprintf("Released its seats of licence %s", old.License))
 	case cur.State == licensingv1alpha1.AssignmentStateRejected && old.State != cur.State:

@@ -39,6 +39,7 @@ func TestAssignmentTransitionEvents(t *testing.T) {
 			want: []string{"Normal Released Released its seats of licence team-a/cad"}},
 		"rejected": {old: pending, cur: v1.LicenseAssignmentStatus{State: v1.AssignmentStateRejected, Message: "No more transfers"},
 			want: []string{"Warning Rejected No more transfers"}},
+		"released without having held a seat says nothing": {old: pending, cur: v1.LicenseAssignmentStatus{State: v1.AssignmentStateReleased}},
 		"rejected again says nothing": {old: v1.LicenseAssignmentStatus{State: v1.AssignmentStateRejected, Message: "a"},
 			cur: v1.LicenseAssignmentStatus{State: v1.AssignmentStateRejected, Message: "b"}},
 		"a new queue position says nothing": {old: pending, cur: v1.LicenseAssignmentStatus{State: v1.AssignmentStatePending, Message: "third"}},
