@@ -63,8 +63,14 @@ vet: ## Run go vet against code.
 	go vet ./...
 
 .PHONY: test
-test: manifests generate fmt vet envtest ## Run every test: unit, envtest suites and e2e (on a local control plane).
+test: manifests generate fmt vet envtest promtool-test ## Run every test: unit, envtest suites, e2e (on a local control plane) and the alerts' promtool tests.
 	KUBEBUILDER_ASSETS="$$($(ENVTEST_ASSETS))" go test ./... -count=1 -timeout 40m -coverprofile cover.out
+
+# promtool is built once from the Go module proxy (hack/tools/promtool), about
+# eight minutes on two cores, into the cache beside the envtest binaries.
+.PHONY: promtool-test
+promtool-test: ## Check the PrometheusRule in config/prometheus and run its promtool unit tests.
+	hack/promtool-test.sh
 
 .PHONY: test-e2e
 test-e2e: envtest ## Run the e2e suite: the built manager on a local control plane (no Kind, no Docker).

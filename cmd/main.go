@@ -44,6 +44,7 @@ import (
 	licensingv1alpha1 "github.com/license-operator/license-operator/api/v1alpha1"
 	"github.com/license-operator/license-operator/internal/controller"
 	"github.com/license-operator/license-operator/internal/licensing"
+	"github.com/license-operator/license-operator/internal/metrics"
 	licensingwebhook "github.com/license-operator/license-operator/internal/webhook"
 	"github.com/license-operator/license-operator/internal/webhook/workload"
 	// +kubebuilder:scaffold:imports
@@ -80,6 +81,8 @@ func main() {
 	var enableWebhooks bool
 	var labelVMNodes bool
 	var trustedWorkloadControllers, usernamePrefix string
+	var metricsPerLicence bool
+	var metricsMaxLicences int
 	var tlsOpts []func(*tls.Config)
 	flag.StringVar(&metricsAddr, "metrics-bind-address", "0", "The address the metrics endpoint binds to. "+
 		"Use :8443 for HTTPS or :8080 for HTTP, or leave as 0 to disable the metrics service.")
@@ -123,6 +126,10 @@ func main() {
 		"The directory that contains the metrics server certificate.")
 	flag.StringVar(&metricsCertName, "metrics-cert-name", "tls.crt", "The name of the metrics server certificate file.")
 	flag.StringVar(&metricsCertKey, "metrics-cert-key", "tls.key", "The name of the metrics server key file.")
+	flag.BoolVar(&metricsPerLicence, "metrics-per-licence", true,
+		"If set, each licence has its own metric series (about 20 each); per-product aggregates are always on. See docs/metrics.md.")
+	flag.IntVar(&metricsMaxLicences, "metrics-max-licences", metrics.DefaultMaxLicences,
+		"The most licences with per-licence metric series; 0 means no bound. See docs/metrics.md.")
 	flag.BoolVar(&enableHTTP2, "enable-http2", false,
 		"If set, HTTP/2 will be enabled for the metrics and webhook servers")
 	opts := zap.Options{
@@ -248,6 +255,10 @@ func main() {
 		os.Exit(1)
 	}
 
+	// Only the leader exports the per-licence and per-product gauges
+	// (controller.SetupWithManager), so that sum() over the replicas is not
+	// doubled; these bound their cardinality (docs/metrics.md).
+	metrics.Configure(metrics.Options{PerLicence: metricsPerLicence, MaxLicences: metricsMaxLicences})
 	ctrlOpts := controller.Options{Clock: clock.RealClock{}, LabelVMNodes: labelVMNodes, UsernamePrefix: usernamePrefix}
 	if err := controller.SetupWithManager(mgr, ctrlOpts); err != nil {
 		setupLog.Error(err, "Unable to set up the controllers")

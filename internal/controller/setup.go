@@ -56,6 +56,7 @@ import (
 
 	licensingv1alpha1 "github.com/license-operator/license-operator/api/v1alpha1"
 	"github.com/license-operator/license-operator/internal/licensing"
+	"github.com/license-operator/license-operator/internal/metrics"
 )
 
 // The permissions of the manager. controller-gen turns these markers into
@@ -109,6 +110,11 @@ type Options struct {
 // this one function, so the binary and the tests run the same set.
 func SetupWithManager(mgr ctrl.Manager, opts Options) error {
 	if err := SetupIndexes(context.Background(), mgr.GetFieldIndexer()); err != nil {
+		return err
+	}
+	// The licence controller records the per-object gauges; only the
+	// elected leader runs it, so only the leader exports them.
+	if err := mgr.Add(metrics.Leader()); err != nil {
 		return err
 	}
 	if err := (&SoftwareLicenseReconciler{

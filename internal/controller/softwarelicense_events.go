@@ -2,6 +2,7 @@ package controller
 
 import (
 	"fmt"
+	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -30,7 +31,31 @@ const (
 	// EventLicenseReleased, on an assignment: its licence was deleted with
 	// its namespace and released its seats (Warning).
 	EventLicenseReleased = "LicenseReleased"
+	// EventSuspended: an administrator suspended the licence (Warning:
+	// nothing new binds or is admitted under it).
+	EventSuspended = "Suspended"
+	// EventRevoked: an administrator revoked the licence (Warning).
+	EventRevoked = "Revoked"
+	// EventKeyGenerated: the operator generated the licence's key into its
+	// key Secret (Normal; names the Secret and the key's fingerprint, never the key).
+	EventKeyGenerated = "KeyGenerated"
 )
+
+// Event reasons of LicenseAssignment events, written by the licence
+// controller that decides the assignment's seats; each is emitted once, on
+// the status write that makes the transition.
+const (
+	// EventBound: the assignment was granted its seats on a licence (Normal).
+	EventBound = "Bound"
+	// EventReleased: the assignment gave its seats back (Normal).
+	EventReleased = "Released"
+	// EventRejected: the assignment can never bind as written (Warning;
+	// carries the status message that says why).
+	EventRejected = "Rejected"
+)
+
+// actionKey is the action of the key events.
+const actionKey = "GenerateKey"
 
 // Actions of SoftwareLicense events (events.k8s.io requires one).
 const (
@@ -63,6 +88,18 @@ func (r *SoftwareLicenseReconciler) recordTransitions(lic *licensingv1alpha1.Sof
 		c := meta.FindStatusCondition(cur.Conditions, t.condition)
 		r.Recorder.Eventf(lic, nil, t.eventType, t.reason, t.action, "%s", c.Message)
 	}
+	for _, t := range []struct {
+		state  licensingv1alpha1.LicenseState
+		reason string
+	}{
+		{licensingv1alpha1.LicenseStateSuspended, EventSuspended},
+		{licensingv1alpha1.LicenseStateRevoked, EventRevoked},
+	} {
+		if old.State != t.state && cur.State == t.state {
+			r.Recorder.Eventf(lic, nil, corev1.EventTypeWarning, t.reason, actionLifecycle, "%s",
+				fmt.Sprintf("The licence is %s: it admits no new workload and binds no new assignment", strings.ToLower(string(t.state))))
+		}
+	}
 	// A renewal seen on a licence that had a status before: a licence created
 	// in its fifth term was not renewed by anything this operator saw.
 	if old.State != "" && cur.Renewals > old.Renewals && cur.ValidUntil != nil {
@@ -70,4 +107,34 @@ func (r *SoftwareLicenseReconciler) recordTransitions(lic *licensingv1alpha1.Sof
 			"%s", fmt.Sprintf("The licence renewed automatically (renewal %d): the new term runs until %s",
 				cur.Renewals, stamp(cur.ValidUntil.Time)))
 	}
+}
+
+// recordAssignmentTransition emits the event of an assignment's state
+// change, from the status it had to the one just written: Bound (also a
+// move to another licence), Released, Rejected. A write that keeps the
+// state (a new queue position, a recount) emits nothing.
+func (r *SoftwareLicenseReconciler) recordAssignmentTransition(a *licensingv1alpha1.LicenseAssignment, old, cur *licensingv1alpha1.LicenseAssignmentStatus) {
+	if r.Recorder == nil {
+		return
+	}
+	switch {
+	case cur.State == licensingv1alpha1.AssignmentStateBound && (old.State != cur.State || old.License != cur.License):
+		r.Recorder.Eventf(a, nil, corev1.EventTypeNormal, EventBound, actionSeats, "%s",
+			fmt.Sprintf("Bound %d seat(s) of licence %s", cur.Seats, cur.License))
+	case cur.State == licensingv1alpha1.AssignmentStateReleased && old.State != cur.State && old.License != "":
+		// Only an assignment that held seats gives them back.
+		r.Recorder.Eventf(a, nil, corev1.EventTypeNormal, EventReleased, actionSeats, "%s",
+			fmt.Sprintf("Released its seats of licence %s", old.License))
+	case cur.State == licensingv1alpha1.AssignmentStateRejected && old.State != cur.State:
+		r.Recorder.Eventf(a, nil, corev1.EventTypeWarning, EventRejected, actionSeats, "%s", cur.Message)
+	}
+}
+
+// recordKeyGenerated tells the licence its key was generated into secret.
+func (r *SoftwareLicenseReconciler) recordKeyGenerated(lic *licensingv1alpha1.SoftwareLicense, secret, fingerprint string) {
+	if r.Recorder == nil {
+		return
+	}
+	r.Recorder.Eventf(lic, nil, corev1.EventTypeNormal, EventKeyGenerated, actionKey, "%s",
+		fmt.Sprintf("Generated the licence key into Secret %s (%s)", secret, fingerprint))
 }

@@ -155,7 +155,9 @@ func (r *SoftwareLicenseReconciler) generateKey(ctx context.Context, lic *licens
 		return keyResult{}, fmt.Errorf("creating key Secret %s: %w", name, err)
 	}
 	ctrl.LoggerFrom(ctx).Info("Generated a licence key", "license", klog.KObj(lic), "secret", klog.KObj(secret))
-	return keyResult{fingerprint: licensing.KeyFingerprint([]byte(key)), secretName: name}, nil
+	fingerprint := licensing.KeyFingerprint([]byte(key))
+	r.recordKeyGenerated(lic, name, fingerprint)
+	return keyResult{fingerprint: fingerprint, secretName: name}, nil
 }
 
 // getSecret reads a Secret from the cache, then, when the cache does not

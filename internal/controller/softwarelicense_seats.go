@@ -320,6 +320,7 @@ func (r *SoftwareLicenseReconciler) applySeats(ctx context.Context, lic *licensi
 		}
 		log.V(1).Info("Updated assignment status", "assignment", klog.KObj(a), "state", d.Status.State,
 			"license", d.Status.License, "queuePosition", d.Status.QueuePosition)
+		r.recordAssignmentTransition(a, &a.Status, &d.Status)
 		if p.releasing && a.Status.License == key && licensing.HoldsSeats(a) && d.Status.License == "" {
 			r.announceRelease(a, key)
 		}

@@ -1,11 +1,18 @@
 // Package metrics holds the Prometheus metrics of license-operator,
 // registered with controller-runtime's registry so the manager's metrics
-// endpoint serves them.
+// endpoint serves them. docs/metrics.md lists each with its cardinality.
+//
+// Two kinds of metric, for a manager run with several replicas:
+//   - per-object gauges (per licence, and the per-product aggregates of
+//     them) describe the cluster's licences. Only the leader, which
+//     reconciles them, exports them (SetLeader), so that sum() over the
+//     replicas is not doubled;
+//   - webhook metrics (admission decisions, consumption refusals, the
+//     webhook latency of controller-runtime) count what each replica
+//     answered: every replica exports its own.
 package metrics
 
 import (
-	"sync"
-
 	"github.com/prometheus/client_golang/prometheus"
 	"sigs.k8s.io/controller-runtime/pkg/metrics"
 
@@ -64,7 +71,44 @@ var (
 		Help: "Pods waiting in line (gated) for a Concurrent seat of the licence's Bound assignments (status.seats.waitingPods). " +
 			"One series per licence (namespace, name, product), removed with the licence.",
 	}, licenseLabels)
+	// LicenseActivations is the assignments bound to the licence (status.activations).
+	LicenseActivations = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Namespace: namespace, Name: "license_activations",
+		Help: "Assignments bound to the licence (status.activations).",
+	}, licenseLabels)
+	// LicenseMaxActivations is the most assignments the licence may hold;
+	// no series when nothing but the seats limits them.
+	LicenseMaxActivations = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Namespace: namespace, Name: "license_max_activations",
+		Help: "Most assignments the licence may hold (status.maxActivations); no series when nothing but the seats limits them.",
+	}, licenseLabels)
+	// LicenseConsumptionUsed is the usage of a Consumption licence in its current period.
+	LicenseConsumptionUsed = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Namespace: namespace, Name: "license_consumption_used",
+		Help: "Usage counted in the licence's current consumption period (status.consumption.used); no series for a licence that counts no usage.",
+	}, licenseLabels)
+	// LicenseConsumptionMax is the usage a Consumption licence allows per period.
+	LicenseConsumptionMax = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Namespace: namespace, Name: "license_consumption_max",
+		Help: "Usage the licence allows per period before overages (the effective policy's consumption.maxConsumptions); no series when unlimited.",
+	}, licenseLabels)
+	// LicenseCost is the cost of the licence per pricing period, in its currency.
+	LicenseCost = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Namespace: namespace, Name: "license_cost",
+		Help: "Cost of the licence per pricing period (status.cost.total), labelled by currency (ISO 4217) and period; no series without a price.",
+	}, append(licenseLabels, labelCurrency, labelPeriod))
 )
+
+// The labels of a cost series.
+const (
+	labelCurrency = "currency"
+	labelPeriod   = "period"
+)
+
+// licenceVecs are every per-licence gauge.
+var licenceVecs = []*prometheus.GaugeVec{LicenseSeatsTotal, LicenseSeatsUsed, LicenseSeatsAvailable,
+	LicenseExpiryTimestamp, LicenseState, LicenseCompliance, LicenseSeatQueueLength,
+	LicenseActivations, LicenseMaxActivations, LicenseConsumptionUsed, LicenseConsumptionMax, LicenseCost}
 
 // States are the values of the state label, in lifecycle order.
 var States = []licensingv1alpha1.LicenseState{
@@ -81,28 +125,29 @@ var Compliances = []licensingv1alpha1.Compliance{
 }
 
 func init() {
-	metrics.Registry.MustRegister(LicenseSeatsTotal, LicenseSeatsUsed, LicenseSeatsAvailable,
-		LicenseExpiryTimestamp, LicenseState, LicenseCompliance, LicenseSeatQueueLength)
+	collectors := make([]prometheus.Collector, 0, len(licenceVecs)+1)
+	for _, v := range licenceVecs {
+		collectors = append(collectors, v)
+	}
+	collectors = append(collectors, products)
+	metrics.Registry.MustRegister(&leaderOnly{collectors: collectors})
 }
 
-// products remembers the product label each licence was last recorded with,
-// so that a licence whose product label changes leaves no series behind.
-var products sync.Map // "namespace/name" -> product label
-
-// RecordLicense sets every series of a licence from its status. The product
-// label is status.product.name, else status.product.displayName, else empty.
+// RecordLicense sets every series of a licence from its status: its
+// snapshot for the per-product aggregates always, and its own series when
+// per-licence series are on and the licence is within their bound
+// (Configure). The product label is status.product.name, else
+// status.product.displayName, else empty.
 func RecordLicense(lic *licensingv1alpha1.SoftwareLicense) {
 	st := &lic.Status
-	product := ""
-	if st.Product != nil {
-		product = st.Product.Name
-		if product == "" {
-			product = st.Product.DisplayName
-		}
-	}
+	product := productOf(st)
 	key := lic.Namespace + "/" + lic.Name
-	if old, ok := products.Swap(key, product); ok && old.(string) != product {
+	old, perLicence := products.record(key, snapshotOf(product, st))
+	if old != nil && old.product != product {
 		deleteSeries(lic.Namespace, lic.Name)
+	}
+	if !perLicence {
+		return
 	}
 	labels := prometheus.Labels{labelNamespace: lic.Namespace, labelName: lic.Name, labelProduct: product}
 
@@ -121,23 +166,52 @@ func RecordLicense(lic *licensingv1alpha1.SoftwareLicense) {
 	for _, c := range Compliances {
 		LicenseCompliance.WithLabelValues(lic.Namespace, lic.Name, product, string(c)).Set(boolValue(st.Compliance == c))
 	}
+	LicenseActivations.With(labels).Set(float64(st.Activations))
+	setOrDelete(LicenseMaxActivations, labels, st.MaxActivations)
+	if st.Consumption != nil {
+		LicenseConsumptionUsed.With(labels).Set(float64(st.Consumption.Used))
+	} else {
+		LicenseConsumptionUsed.Delete(labels)
+	}
+	setOrDelete(LicenseConsumptionMax, labels, maxConsumptions(st))
+	// The currency or period may change: one cost series per licence.
+	LicenseCost.DeletePartialMatch(prometheus.Labels{labelNamespace: lic.Namespace, labelName: lic.Name})
+	if c, ok := costOf(st); ok {
+		LicenseCost.WithLabelValues(lic.Namespace, lic.Name, product, c.currency, c.period).Set(c.total)
+	}
 }
 
 // ForgetLicense removes every series of a deleted licence.
 func ForgetLicense(namespace, name string) {
-	products.Delete(namespace + "/" + name)
+	products.forget(namespace + "/" + name)
 	deleteSeries(namespace, name)
 }
 
 func deleteSeries(namespace, name string) {
 	match := prometheus.Labels{labelNamespace: namespace, labelName: name}
-	for _, v := range []*prometheus.GaugeVec{LicenseSeatsTotal, LicenseSeatsUsed, LicenseSeatsAvailable,
-		LicenseExpiryTimestamp, LicenseState, LicenseCompliance, LicenseSeatQueueLength} {
+	for _, v := range licenceVecs {
 		v.DeletePartialMatch(match)
 	}
 }
 
-func setOrDelete(v *prometheus.GaugeVec, labels prometheus.Labels, value *int32) {
+func productOf(st *licensingv1alpha1.SoftwareLicenseStatus) string {
+	if st.Product == nil {
+		return ""
+	}
+	if st.Product.Name != "" {
+		return st.Product.Name
+	}
+	return st.Product.DisplayName
+}
+
+func maxConsumptions(st *licensingv1alpha1.SoftwareLicenseStatus) *int64 {
+	if st.EffectivePolicy == nil || st.EffectivePolicy.Consumption == nil {
+		return nil
+	}
+	return st.EffectivePolicy.Consumption.MaxConsumptions
+}
+
+func setOrDelete[T int32 | int64](v *prometheus.GaugeVec, labels prometheus.Labels, value *T) {
 	if value == nil {
 		v.Delete(labels)
 		return

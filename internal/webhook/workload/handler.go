@@ -32,6 +32,7 @@ import (
 
 	licensingv1alpha1 "github.com/license-operator/license-operator/api/v1alpha1"
 	"github.com/license-operator/license-operator/internal/licensing"
+	"github.com/license-operator/license-operator/internal/metrics"
 	"github.com/license-operator/license-operator/internal/seats"
 )
 
@@ -100,7 +101,9 @@ func (h *Handler) Handle(ctx context.Context, req admission.Request) admission.R
 		// refused: refusing it would stop an administrator scaling down.
 		d.Warnings = append(d.Warnings, d.Message)
 		d.Allowed = true
+		d.Outcomes = nil // neither a refusal nor a new admission
 	}
+	recordOutcomes(d, req.Kind.Kind, dryRun)
 	if !d.Allowed {
 		log.V(2).Info("Denied workload", "reason", d.Message)
 		return admission.Denied(d.Message).WithWarnings(d.Warnings...)
@@ -150,6 +153,9 @@ type Decision struct {
 	// Licensed is true when the Pod needs a product: it is labelled
 	// licensingv1alpha1.LicensedLabel.
 	Licensed bool
+	// Outcomes are the result for each product decided (for a refusal, the
+	// product refused), counted by recordOutcomes.
+	Outcomes []Outcome
 }
 
 func podRef(req admission.Request, w *licensing.Workload) seats.PodRef {
@@ -230,14 +236,44 @@ func (h *Handler) decide(ctx context.Context, w, before *licensing.Workload, pod
 		a.nsLabels = ns.Labels
 	}
 	for _, need := range needs {
+		// Whether this product put the Pod in a line, apart from the others.
+		gated, useGated := a.d.Gated, a.d.UseGated
+		a.d.Gated, a.d.UseGated = false, false
 		refusal, err := h.admitProduct(ctx, a, need, recheck[need.Product])
+		result := metrics.ResultAdmitted
+		if a.d.Gated || a.d.UseGated {
+			result = metrics.ResultQueued
+		}
+		a.d.Gated, a.d.UseGated = a.d.Gated || gated, a.d.UseGated || useGated
 		if err != nil || refusal != "" {
 			a.undo(ctx)
-			return Decision{Message: refusal, Warnings: a.d.Warnings}, err
+			d := Decision{Message: refusal, Warnings: a.d.Warnings}
+			if err == nil {
+				d.Outcomes = []Outcome{{Product: need.Product, Result: metrics.ResultRefused}}
+			}
+			return d, err
 		}
+		a.d.Outcomes = append(a.d.Outcomes, Outcome{Product: need.Product, Result: result})
 	}
 	a.d.Allowed, a.d.Licensed = true, true
 	return a.d, nil
+}
+
+// Outcome is the decision for one product a workload needs: a
+// metrics.Result* value.
+type Outcome struct {
+	Product, Result string
+}
+
+// recordOutcomes counts the decision in metrics.AdmissionDecisions, unless
+// it is a dry run.
+func recordOutcomes(d Decision, kind string, dryRun bool) {
+	if dryRun {
+		return
+	}
+	for _, o := range d.Outcomes {
+		metrics.RecordAdmission(o.Product, o.Result, kind)
+	}
 }
 
 // admitProduct decides one product the workload needs and returns the

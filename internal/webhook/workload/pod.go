@@ -73,11 +73,13 @@ func (p *PodAdmission) create(ctx context.Context, req admission.Request) admiss
 	if uid == "" {
 		uid = types.UID(licensing.AdmissionUID(string(req.UID)))
 	}
-	d, err := h.decide(ctx, &w, nil, seats.PodRef{Namespace: req.Namespace, Name: w.Name, UID: uid}, ptr.Deref(req.DryRun, false))
+	dryRun := ptr.Deref(req.DryRun, false)
+	d, err := h.decide(ctx, &w, nil, seats.PodRef{Namespace: req.Namespace, Name: w.Name, UID: uid}, dryRun)
 	if err != nil {
 		log.Error(err, "Admission decision failed")
 		return admission.Errored(http.StatusInternalServerError, err)
 	}
+	recordOutcomes(d, kindPod, dryRun)
 	if !d.Allowed {
 		log.V(2).Info("Denied workload", "reason", d.Message)
 		return admission.Denied(d.Message).WithWarnings(d.Warnings...)
