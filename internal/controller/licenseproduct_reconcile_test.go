@@ -111,7 +111,7 @@ func TestLicenseProductReconciler(t *testing.T) {
 			name: "cad",
 			want: v1.LicenseProductStatus{
 				Conditions: broken("PolicyNotFound", `spec.defaultPolicy "gold" is not one of spec.policies`),
-				Seats: v1.SeatCounts{Total: ptr.To[int32](0), Available: ptr.To[int32](0)},
+				Seats:      v1.SeatCounts{Total: ptr.To[int32](0), Available: ptr.To[int32](0)},
 			},
 		},
 		"bundle member missing": {
