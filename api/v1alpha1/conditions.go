@@ -1,9 +1,38 @@
 package v1alpha1
 
+// Condition types every kind sets, read by kubectl wait, kstatus (Flux,
+// kpt, cli-utils) and the Argo CD health checks of docs/health.md. Each
+// condition of every kind carries the generation it was computed from
+// (observedGeneration), as does status.observedGeneration.
+const (
+	// ConditionReady is True when the operator computed the status of the
+	// object's current generation and the object is configured correctly:
+	//   - LicenseProduct: its default policy and its bundle members exist.
+	//   - SoftwareLicense: its product, policy and key resolved. Whether it
+	//     grants seats now is status.state (an Expired, Suspended or
+	//     not-yet-valid licence is Ready: it is a state of the licence, shown
+	//     by status.state and the Expired condition, not a broken object).
+	//   - LicenseAssignment: it holds its seats (state Bound).
+	ConditionReady = "Ready"
+	// ConditionStalled (kstatus) is True when the object cannot progress
+	// until someone changes it or creates what it names: a product, policy,
+	// bundle member, key, licence or node that is missing, a namespace the
+	// licence is not shared with, an assignee the seat model refuses, or an
+	// assignment Rejected as written. Its reason is Ready's. kstatus reads it
+	// as Failed, Argo CD (docs/health.md) as Degraded.
+	ConditionStalled = "Stalled"
+	// ConditionReconciling (kstatus) is True while the operator works
+	// towards Ready on its own: set on LicenseAssignments that wait for seats
+	// (queued, a licence that is not usable now, a node offline). kstatus
+	// reads it as InProgress, Argo CD as Progressing. LicenseProduct and
+	// SoftwareLicense do not set it: their status is computed in one pass,
+	// and the only time they are in progress is before that pass has seen a
+	// new generation, which status.observedGeneration tells.
+	ConditionReconciling = "Reconciling"
+)
+
 // Condition types of SoftwareLicense.
 const (
-	// ConditionReady is True when the licence resolved its product and policy and can grant seats.
-	ConditionReady = "Ready"
 	// ConditionExpired is True once the licence is past its end and grace period.
 	ConditionExpired = "Expired"
 	// ConditionExpiringSoon is True within expiringSoonWindow of the renewal time.
@@ -34,6 +63,11 @@ const (
 const (
 	// ReasonResolved: the product and policy resolved.
 	ReasonResolved = "Resolved"
+	// ReasonConfigured: Stalled is False, nothing the object names is missing.
+	ReasonConfigured = "Configured"
+	// ReasonNotReconciling: Reconciling is False, the assignment is not
+	// waiting for anything the operator could still do.
+	ReasonNotReconciling = "NotReconciling"
 	// ReasonProductNotFound: spec.productRef names no LicenseProduct.
 	ReasonProductNotFound = "ProductNotFound"
 	// ReasonPolicyNotFound: the policy code names no policy of the product.

@@ -144,7 +144,11 @@ type LicenseAssignmentStatus struct {
 	// +optional
 	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
 
-	// conditions: Bound.
+	// conditions: Bound (it holds its seats), Ready (the same for kubectl
+	// wait: it holds its seats), Reconciling (it waits for seats, a usable
+	// licence or its node: kstatus InProgress) and Stalled (it cannot bind
+	// until someone changes it or creates what it names: kstatus Failed).
+	// docs/health.md.
 	// +optional
 	// +listType=map
 	// +listMapKey=type
@@ -154,6 +158,12 @@ type LicenseAssignmentStatus struct {
 	// state is Pending, Bound, Released or Rejected.
 	// +optional
 	State AssignmentState `json:"state,omitempty"`
+
+	// assignee is spec.assignee as one string for the printer column:
+	// user/<email>, sa/<name>, node/<name> or workload/<label selector>.
+	// +optional
+	// +kubebuilder:validation:MaxLength=256
+	Assignee string `json:"assignee,omitempty"`
 
 	// license is the licence bound to, as namespace/name.
 	// +optional
@@ -204,9 +214,11 @@ type LicenseAssignmentStatus struct {
 // +kubebuilder:subresource:status
 // +kubebuilder:resource:shortName=lasg,categories=licensing
 // +kubebuilder:printcolumn:name="License",type=string,JSONPath=`.status.license`
-// +kubebuilder:printcolumn:name="Seats",type=integer,JSONPath=`.spec.seats`
+// +kubebuilder:printcolumn:name="Assignee",type=string,JSONPath=`.status.assignee`
+// +kubebuilder:printcolumn:name="Seats",type=integer,JSONPath=`.status.seats`,description="Seats held (status.seats); Requested is spec.seats"
 // +kubebuilder:printcolumn:name="State",type=string,JSONPath=`.status.state`
 // +kubebuilder:printcolumn:name="Waiting",type=integer,JSONPath=`.status.waitingPods`
+// +kubebuilder:printcolumn:name="Requested",type=integer,JSONPath=`.spec.seats`,priority=1
 // +kubebuilder:printcolumn:name="Queue",type=integer,JSONPath=`.status.queuePosition`,priority=1
 // +kubebuilder:printcolumn:name="Message",type=string,JSONPath=`.status.message`,priority=1
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`

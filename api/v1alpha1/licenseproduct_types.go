@@ -237,7 +237,10 @@ type LicenseProductStatus struct {
 	// +optional
 	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
 
-	// conditions: Ready is True when the product's policies and bundle members are consistent.
+	// conditions: Ready is True when the product's policies and bundle
+	// members are consistent; Stalled (kstatus) is True when Ready is False,
+	// with its reason; Terminating while a deleted product waits for the
+	// holders of its seats. Each carries observedGeneration. docs/health.md.
 	// +optional
 	// +listType=map
 	// +listMapKey=type

@@ -448,8 +448,12 @@ type SoftwareLicenseStatus struct {
 	// +optional
 	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
 
-	// conditions: Ready, Expired, ExpiringSoon, InGracePeriod, OverAllocated,
-	// UnderUtilized, SeatsExhausted, PolicyResolved.
+	// conditions: Ready (its product, policy and key resolved; whether it
+	// grants seats now is state), Stalled (kstatus: True when Ready is False,
+	// a configuration error), Expired, ExpiringSoon, InGracePeriod,
+	// OverAllocated, UnderUtilized, SeatsExhausted, PolicyResolved, and
+	// Terminating while a deleted licence waits for its holders. Each carries
+	// observedGeneration. docs/health.md.
 	// +optional
 	// +listType=map
 	// +listMapKey=type
@@ -541,12 +545,14 @@ type SoftwareLicenseStatus struct {
 // +kubebuilder:printcolumn:name="Total",type=integer,JSONPath=`.status.seats.total`
 // +kubebuilder:printcolumn:name="Available",type=integer,JSONPath=`.status.seats.available`
 // +kubebuilder:printcolumn:name="Waiting",type=integer,JSONPath=`.status.seats.waitingPods`
+// +kubebuilder:printcolumn:name="Queued",type=integer,JSONPath=`.status.seats.pending`,priority=1,description="Seats requested by assignments waiting for a seat"
 // +kubebuilder:printcolumn:name="Activations",type=integer,JSONPath=`.status.activations`,priority=1
 // +kubebuilder:printcolumn:name="MaxActivations",type=integer,JSONPath=`.status.maxActivations`,priority=1
 // +kubebuilder:printcolumn:name="State",type=string,JSONPath=`.status.state`
 // +kubebuilder:printcolumn:name="Compliance",type=string,JSONPath=`.status.compliance`,priority=1
 // +kubebuilder:printcolumn:name="Policy",type=string,JSONPath=`.status.effectivePolicy.code`,priority=1
 // +kubebuilder:printcolumn:name="Trial",type=boolean,JSONPath=`.status.trial`,priority=1
+// +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`,priority=1
 // +kubebuilder:printcolumn:name="Expires",type=string,JSONPath=`.status.validUntil`
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 

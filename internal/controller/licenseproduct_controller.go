@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
@@ -55,7 +56,7 @@ func (r *LicenseProductReconciler) Reconcile(ctx context.Context, req ctrl.Reque
 		return ctrl.Result{}, err
 	}
 
-	ready, err := r.readiness(ctx, product)
+	missing, err := r.missingBundleMembers(ctx, product)
 	if err != nil {
 		return ctrl.Result{}, err
 	}
@@ -69,25 +70,12 @@ func (r *LicenseProductReconciler) Reconcile(ctx context.Context, req ctrl.Reque
 	if err != nil {
 		return ctrl.Result{}, err
 	}
-	status := licensingv1alpha1.LicenseProductStatus{
-		ObservedGeneration: product.Generation,
-		Conditions:         append([]metav1.Condition(nil), product.Status.Conditions...),
-		Licenses:           int32(len(licenses.Items)),
-		Seats:              sumSeats(licenses.Items),
-		Uses:               uses,
-	}
-	ready.ObservedGeneration, ready.LastTransitionTime = product.Generation, metav1.NewTime(r.Clock.Now())
-	meta.SetStatusCondition(&status.Conditions, ready)
-	if product.DeletionTimestamp != nil {
-		meta.SetStatusCondition(&status.Conditions, metav1.Condition{
-			Type:               licensingv1alpha1.ConditionTerminating,
-			Status:             metav1.ConditionTrue,
-			Reason:             licensingv1alpha1.ReasonHeldBySeats,
-			Message:            licensing.ProductTerminatingMessage(licensing.ProductHolders(holders)),
-			ObservedGeneration: product.Generation,
-			LastTransitionTime: metav1.NewTime(r.Clock.Now()),
-		})
-	}
+	status := computeProductStatus(product, productInputs{
+		missingMembers: missing,
+		licenses:       licenses.Items,
+		uses:           uses,
+		holders:        holders,
+	}, r.Clock.Now())
 
 	if equality.Semantic.DeepEqual(product.Status, status) {
 		return ctrl.Result{}, nil
@@ -142,38 +130,87 @@ func (r *LicenseProductReconciler) protect(ctx context.Context, product *licensi
 	return holders, nil
 }
 
-// readiness is the Ready condition: the default policy is one of the
-// product's policies and every bundle member exists.
-func (r *LicenseProductReconciler) readiness(ctx context.Context, product *licensingv1alpha1.LicenseProduct) (metav1.Condition, error) {
+// productInputs are what the status of a product is computed from besides
+// the product itself.
+type productInputs struct {
+	// missingMembers are the bundle members that do not exist, quoted.
+	missingMembers []string
+	// licenses are the product's licences (IndexLicenseProduct).
+	licenses []licensingv1alpha1.SoftwareLicense
+	// uses is status.uses (nil for a product that is not freeToUse).
+	uses *int32
+	// holders hold seats of the product's licences.
+	holders []licensing.SeatHolder
+}
+
+// computeProductStatus computes, from what Reconcile read and with no I/O,
+// the whole status of a product at now.
+func computeProductStatus(product *licensingv1alpha1.LicenseProduct, in productInputs, now time.Time) licensingv1alpha1.LicenseProductStatus {
+	status := licensingv1alpha1.LicenseProductStatus{
+		ObservedGeneration: product.Generation,
+		Conditions:         append([]metav1.Condition(nil), product.Status.Conditions...),
+		Licenses:           int32(len(in.licenses)),
+		Seats:              sumSeats(in.licenses),
+		Uses:               in.uses,
+	}
+	set := func(c metav1.Condition) {
+		c.ObservedGeneration, c.LastTransitionTime = product.Generation, metav1.NewTime(now)
+		meta.SetStatusCondition(&status.Conditions, c)
+	}
+	ready := productReadiness(product, in.missingMembers)
+	set(ready)
+	set(stalledCondition(ready))
+	if product.DeletionTimestamp != nil {
+		set(metav1.Condition{
+			Type:    licensingv1alpha1.ConditionTerminating,
+			Status:  metav1.ConditionTrue,
+			Reason:  licensingv1alpha1.ReasonHeldBySeats,
+			Message: licensing.ProductTerminatingMessage(licensing.ProductHolders(in.holders)),
+		})
+	}
+	return status
+}
+
+// missingBundleMembers reads the members of a bundle product and returns
+// those that do not exist, quoted.
+func (r *LicenseProductReconciler) missingBundleMembers(ctx context.Context, product *licensingv1alpha1.LicenseProduct) ([]string, error) {
+	if product.Spec.Bundle == nil {
+		return nil, nil
+	}
+	var missing []string
+	for _, name := range product.Spec.Bundle.Products {
+		err := r.Get(ctx, types.NamespacedName{Name: name}, &licensingv1alpha1.LicenseProduct{})
+		switch {
+		case apierrors.IsNotFound(err):
+			missing = append(missing, fmt.Sprintf("%q", name))
+		case err != nil:
+			return nil, fmt.Errorf("reading bundle member %s: %w", name, err)
+		}
+	}
+	return missing, nil
+}
+
+// productReadiness is the Ready condition: the default policy is one of the
+// product's policies and every bundle member exists (missing lists those
+// that do not).
+func productReadiness(product *licensingv1alpha1.LicenseProduct, missing []string) metav1.Condition {
 	c := metav1.Condition{Type: licensingv1alpha1.ConditionReady, Status: metav1.ConditionFalse}
 	if def := product.Spec.DefaultPolicy; def != "" && !hasPolicy(product, def) {
 		c.Reason = licensingv1alpha1.ReasonPolicyNotFound
 		c.Message = fmt.Sprintf("spec.defaultPolicy %q is not one of spec.policies", def)
-		return c, nil
+		return c
 	}
-	if product.Spec.Bundle != nil {
-		var missing []string
-		for _, name := range product.Spec.Bundle.Products {
-			err := r.Get(ctx, types.NamespacedName{Name: name}, &licensingv1alpha1.LicenseProduct{})
-			switch {
-			case apierrors.IsNotFound(err):
-				missing = append(missing, fmt.Sprintf("%q", name))
-			case err != nil:
-				return c, fmt.Errorf("reading bundle member %s: %w", name, err)
-			}
-		}
-		if len(missing) > 0 {
-			c.Reason = licensingv1alpha1.ReasonBundleMemberNotFound
-			c.Message = fmt.Sprintf("Bundle members %s do not exist: create them or remove them from spec.bundle.products", strings.Join(missing, ", "))
-			return c, nil
-		}
+	if len(missing) > 0 {
+		c.Reason = licensingv1alpha1.ReasonBundleMemberNotFound
+		c.Message = fmt.Sprintf("Bundle members %s do not exist: create them or remove them from spec.bundle.products", strings.Join(missing, ", "))
+		return c
 	}
 	c.Status, c.Reason = metav1.ConditionTrue, licensingv1alpha1.ReasonResolved
 	c.Message = fmt.Sprintf("%d policies", len(product.Spec.Policies))
 	if product.Spec.Bundle != nil {
 		c.Message += fmt.Sprintf(", bundle of %d products", len(product.Spec.Bundle.Products))
 	}
-	return c, nil
+	return c
 }
 
 func hasPolicy(product *licensingv1alpha1.LicenseProduct, code string) bool {

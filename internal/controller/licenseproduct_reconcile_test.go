@@ -24,7 +24,15 @@ func withUsed(l *v1.SoftwareLicense, used int32) *v1.SoftwareLicense {
 
 // resolved is the conditions of a product that is Ready with message.
 func resolved(message string) []metav1.Condition {
-	return []metav1.Condition{{Type: "Ready", Status: "True", Reason: "Resolved", Message: message}}
+	return []metav1.Condition{{Type: "Ready", Status: "True", Reason: "Resolved", Message: message},
+		{Type: "Stalled", Status: "False", Reason: "Configured", Message: "Everything the spec names exists"}}
+}
+
+// broken is the conditions of a product that is not Ready, and so Stalled,
+// for reason.
+func broken(reason, message string) []metav1.Condition {
+	return []metav1.Condition{{Type: "Ready", Status: "False", Reason: reason, Message: message},
+		{Type: "Stalled", Status: "True", Reason: reason, Message: message}}
 }
 
 func TestLicenseProductReconciler(t *testing.T) {
@@ -102,17 +110,16 @@ func TestLicenseProductReconciler(t *testing.T) {
 			objs: []client.Object{ut.MakeProduct("cad").Policy(policy).DefaultPolicy("gold").Obj()},
 			name: "cad",
 			want: v1.LicenseProductStatus{
-				Conditions: []metav1.Condition{{Type: "Ready", Status: "False", Reason: "PolicyNotFound",
-					Message: `spec.defaultPolicy "gold" is not one of spec.policies`}},
-				Seats: v1.SeatCounts{Total: ptr.To[int32](0), Available: ptr.To[int32](0)},
+				Conditions: broken("PolicyNotFound", `spec.defaultPolicy "gold" is not one of spec.policies`),
+				Seats:      v1.SeatCounts{Total: ptr.To[int32](0), Available: ptr.To[int32](0)},
 			},
 		},
 		"bundle member missing": {
 			objs: []client.Object{ut.MakeProduct("cad").Obj(), ut.MakeProduct("suite").Bundle("cad", "cam", "sim").Obj()},
 			name: "suite",
 			want: v1.LicenseProductStatus{
-				Conditions: []metav1.Condition{{Type: "Ready", Status: "False", Reason: "BundleMemberNotFound",
-					Message: `Bundle members "cam", "sim" do not exist: create them or remove them from spec.bundle.products`}},
+				Conditions: broken("BundleMemberNotFound",
+					`Bundle members "cam", "sim" do not exist: create them or remove them from spec.bundle.products`),
 				Seats: v1.SeatCounts{Total: ptr.To[int32](0), Available: ptr.To[int32](0)},
 			},
 		},

@@ -102,7 +102,7 @@ func computeStatus(lic *licensingv1alpha1.SoftwareLicense, in licenseInputs, now
 	dated := life.State(licensingv1alpha1.AdminStateActive, now)
 
 	ready := readiness(res, in.key, state)
-	usable := ready.Status == metav1.ConditionTrue
+	usable := ready.Status == metav1.ConditionTrue && licensing.Usable(state)
 	seats, err := decideSeats(lic, in.seats, eff, usable, now)
 	if err != nil {
 		return licenseDecision{}, err
@@ -155,6 +155,7 @@ func computeStatus(lic *licensingv1alpha1.SoftwareLicense, in licenseInputs, now
 		meta.SetStatusCondition(&st.Conditions, c)
 	}
 	set(ready)
+	set(stalledCondition(ready))
 	set(policyCondition(res))
 	set(datedCondition(licensingv1alpha1.ConditionExpired, licensingv1alpha1.LicenseStateExpired, dated, &life))
 	set(datedCondition(licensingv1alpha1.ConditionExpiringSoon, licensingv1alpha1.LicenseStateExpiringSoon, dated, &life))
@@ -215,8 +216,9 @@ func earliest(a, b *time.Time) *time.Time {
 }
 
 // readiness is the Ready condition: the product, the policy and the key
-// resolved and the licence can grant seats now (Active, ExpiringSoon or
-// InGracePeriod). Its reason is the first thing that fails.
+// resolved (its reason is the first that did not). Whether the licence
+// grants seats now is its state, which the message tells: an Expired,
+// Suspended or not yet valid licence is Ready (api/v1alpha1.ConditionReady).
 func readiness(res licensing.PolicyResolution, key keyResult, state licensingv1alpha1.LicenseState) metav1.Condition {
 	c := metav1.Condition{Type: licensingv1alpha1.ConditionReady, Status: metav1.ConditionFalse}
 	switch {
@@ -225,7 +227,8 @@ func readiness(res licensing.PolicyResolution, key keyResult, state licensingv1a
 	case key.problem != "":
 		c.Reason, c.Message = licensingv1alpha1.ReasonKeyNotFound, key.problem
 	case !licensing.Usable(state):
-		c.Reason, c.Message = stateReason(state), fmt.Sprintf("The licence is %s and grants no seats", state)
+		c.Status, c.Reason = metav1.ConditionTrue, licensingv1alpha1.ReasonResolved
+		c.Message = fmt.Sprintf("The licence is %s and grants no seats", state)
 	default:
 		c.Status, c.Reason = metav1.ConditionTrue, licensingv1alpha1.ReasonResolved
 		c.Message = fmt.Sprintf("The licence is %s and grants seats", state)

@@ -124,7 +124,7 @@ var _ = Describe("SoftwareLicense controller", func() {
 		Expect(st.ValidFrom.Time).To(BeTemporally("==", start.Truncate(time.Second)))
 		Expect(st.ValidUntil.Time).To(BeTemporally("==", start.Truncate(time.Second).AddDate(1, 0, 0)))
 		Expect(st.Cost).To(Equal(&v1.CostStatus{UnitPrice: "100.00", Total: "400.00", Currency: "EUR", Period: "1y"}))
-		for _, typ := range []string{"Ready", "PolicyResolved", "Expired", "ExpiringSoon", "InGracePeriod", "OverAllocated", "UnderUtilized", "SeatsExhausted"} {
+		for _, typ := range []string{"Ready", "Stalled", "PolicyResolved", "Expired", "ExpiringSoon", "InGracePeriod", "OverAllocated", "UnderUtilized", "SeatsExhausted"} {
 			c := meta.FindStatusCondition(st.Conditions, typ)
 			Expect(c).NotTo(BeNil(), "condition %s", typ)
 			Expect(c.ObservedGeneration).To(Equal(l.Generation), "condition %s", typ)
@@ -147,12 +147,14 @@ var _ = Describe("SoftwareLicense controller", func() {
 			c := meta.FindStatusCondition(l.Status.Conditions, v1.ConditionReady)
 			g.Expect(c).NotTo(BeNil())
 			g.Expect(c.Reason).To(Equal(v1.ReasonProductNotFound))
+			g.Expect(meta.IsStatusConditionTrue(l.Status.Conditions, v1.ConditionStalled)).To(BeTrue())
 		}).Should(Succeed())
 		Expect(k8sClient.Create(ctx, ut.MakeProduct(product).Authorization(v1.AuthorizationUser).Obj())).To(Succeed())
 		Eventually(func(g Gomega) {
 			l, err := getLicense(ns, "l")()
 			g.Expect(err).NotTo(HaveOccurred())
 			g.Expect(meta.IsStatusConditionTrue(l.Status.Conditions, v1.ConditionReady)).To(BeTrue())
+			g.Expect(meta.IsStatusConditionFalse(l.Status.Conditions, v1.ConditionStalled)).To(BeTrue())
 		}).Should(Succeed())
 	})
 
@@ -219,7 +221,9 @@ var _ = Describe("SoftwareLicense controller", func() {
 		l, err := getLicense(ns, "l")()
 		Expect(err).NotTo(HaveOccurred())
 		Expect(meta.IsStatusConditionTrue(l.Status.Conditions, v1.ConditionExpired)).To(BeTrue())
-		Expect(meta.FindStatusCondition(l.Status.Conditions, v1.ConditionReady).Reason).To(Equal(v1.ReasonExpired))
+		// Expired is a state of the licence, not a broken object: it stays Ready and not Stalled.
+		Expect(meta.IsStatusConditionTrue(l.Status.Conditions, v1.ConditionReady)).To(BeTrue())
+		Expect(meta.IsStatusConditionFalse(l.Status.Conditions, v1.ConditionStalled)).To(BeTrue())
 
 		want := map[string]int{EventExpiringSoon: 1, EventInGracePeriod: 1, EventExpired: 1}
 		Eventually(licenseEvents(ns, "l")).Should(Equal(want))

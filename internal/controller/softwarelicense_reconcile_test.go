@@ -175,6 +175,7 @@ func TestSoftwareLicenseLifecycle(t *testing.T) {
 		ObservedGeneration: 3,
 		Conditions: []metav1.Condition{
 			cond("Ready", "True", "Resolved", "The licence is Active and grants seats"),
+			cond("Stalled", "False", "Configured", "Everything the spec names exists"),
 			cond("PolicyResolved", "True", "Resolved", `Resolved policy "std" of product "cad"`),
 			cond("Expired", "False", "Valid", "The licence is valid until 2026-01-01T00:00:00Z"),
 			cond("ExpiringSoon", "False", "Valid", "The licence is valid until 2026-01-01T00:00:00Z"),
@@ -242,7 +243,7 @@ func TestSoftwareLicenseLifecycle(t *testing.T) {
 		},
 		{
 			to: "2026-01-31T00:00:00Z", state: v1.LicenseStateExpired,
-			conditions: map[string]string{"Ready": "False/PastEnd", "ExpiringSoon": "False/PastEnd", "Expired": "True/PastEnd", "InGracePeriod": "False/PastEnd"},
+			conditions: map[string]string{"Ready": "True/Resolved", "Stalled": "False/Configured", "ExpiringSoon": "False/PastEnd", "Expired": "True/PastEnd", "InGracePeriod": "False/PastEnd"},
 			events:     []string{"Warning Expired The licence ended 2026-01-01T00:00:00Z and its grace period 2026-01-31T00:00:00Z"},
 			requeue:    0, // nothing changes any more
 		},
@@ -305,8 +306,9 @@ func TestSoftwareLicensePendingRequeuesAtStart(t *testing.T) {
 	if got.State != v1.LicenseStatePending {
 		t.Errorf("state = %s, want Pending", got.State)
 	}
-	if s := conditionSummary(got.Conditions)["Ready"]; s != "False/NotYetValid" {
-		t.Errorf("Ready = %s, want False/NotYetValid", s)
+	// Not yet valid is a state of the licence: it is Ready, and grants no seats.
+	if s := conditionSummary(got.Conditions)["Ready"]; s != "True/Resolved" {
+		t.Errorf("Ready = %s, want True/Resolved", s)
 	}
 	h.clock.SetTime(at(t, "2025-01-01T00:05:00Z"))
 	res = h.reconcile("ns", "l")
@@ -398,19 +400,19 @@ func TestSoftwareLicenseStatusCases(t *testing.T) {
 			objs: []client.Object{ut.MakeLicense("l", "ns").Product("ghost").Start(start).Obj()},
 			want: summary{State: v1.LicenseStateActive, Compliance: v1.ComplianceCompliant,
 				Product:    &v1.ResolvedProduct{Name: "ghost"},
-				Conditions: map[string]string{"Ready": "False/ProductNotFound", "PolicyResolved": "False/ProductNotFound"}},
+				Conditions: map[string]string{"Ready": "False/ProductNotFound", "Stalled": "True/ProductNotFound", "PolicyResolved": "False/ProductNotFound"}},
 		},
 		"policy not found": {
 			objs: []client.Object{stdProduct(), ut.MakeLicense("l", "ns").Product("cad").PolicyCode("gold").Start(start).Obj()},
 			want: summary{State: v1.LicenseStateActive, Compliance: v1.ComplianceCompliant,
 				Product:    &v1.ResolvedProduct{Name: "cad", DisplayName: "cad", Vendor: "Acme", SKU: "CAD-1", Authorization: v1.AuthorizationUser, Covers: []string{"cad"}},
-				Conditions: map[string]string{"Ready": "False/PolicyNotFound", "PolicyResolved": "False/PolicyNotFound"}},
+				Conditions: map[string]string{"Ready": "False/PolicyNotFound", "Stalled": "True/PolicyNotFound", "PolicyResolved": "False/PolicyNotFound"}},
 		},
 		"bundle without a policy code": {
 			objs: []client.Object{suite, ut.MakeLicense("l", "ns").Product("suite").Start(start).Obj()},
 			want: summary{State: v1.LicenseStateActive, Compliance: v1.ComplianceCompliant,
 				Product:    &v1.ResolvedProduct{Name: "suite", DisplayName: "suite", Authorization: v1.AuthorizationUser, Covers: []string{"suite", "cad", "cam"}},
-				Conditions: map[string]string{"Ready": "False/BundlePolicyRequired", "PolicyResolved": "False/BundlePolicyRequired"}},
+				Conditions: map[string]string{"Ready": "False/BundlePolicyRequired", "Stalled": "True/BundlePolicyRequired", "PolicyResolved": "False/BundlePolicyRequired"}},
 		},
 		"bundle with a policy code covers its members": {
 			objs: []client.Object{suite, ut.MakeLicense("l", "ns").Product("suite").PolicyCode("std").Start(start).Obj()},
@@ -458,15 +460,15 @@ func TestSoftwareLicenseStatusCases(t *testing.T) {
 				Seats:      v1.LicenseSeatStatus{Total: ptr.To[int32](10), Used: 4, Available: ptr.To[int32](6)},
 				Conditions: map[string]string{"UnderUtilized": "True/BelowThreshold", "OverAllocated": "False/BelowThreshold"}},
 		},
-		"suspended: not ready, dates still reported": {
+		"suspended: Ready (a state, not a broken licence), grants no seats, dates still reported": {
 			objs: []client.Object{ut.MakeLicense("l", "ns").Start(start).Expiry(at(t, "2025-03-01T00:00:00Z")).State(v1.AdminStateSuspended).Obj()},
 			want: summary{State: v1.LicenseStateSuspended, Compliance: v1.ComplianceCompliant,
-				Conditions: map[string]string{"Ready": "False/Suspended", "Expired": "True/PastEnd"}},
+				Conditions: map[string]string{"Ready": "True/Resolved", "Stalled": "False/Configured", "Expired": "True/PastEnd"}},
 		},
 		"revoked": {
 			objs: []client.Object{ut.MakeLicense("l", "ns").Start(start).State(v1.AdminStateRevoked).Obj()},
 			want: summary{State: v1.LicenseStateRevoked, Compliance: v1.ComplianceCompliant,
-				Conditions: map[string]string{"Ready": "False/Revoked", "Expired": "False/Valid"}},
+				Conditions: map[string]string{"Ready": "True/Resolved", "Stalled": "False/Configured", "Expired": "False/Valid"}},
 		},
 		"consumption in the current period, within overages": {
 			objs: []client.Object{metered, ut.MakeLicense("l", "ns").Product("metered").Start(start).Obj(),
@@ -516,8 +518,8 @@ func TestSoftwareLicenseStatusCases(t *testing.T) {
 			if diff := cmp.Diff(tc.want, got); diff != "" {
 				t.Errorf("status mismatch (-want +got):\n%s", diff)
 			}
-			if len(st.Conditions) != 8 {
-				t.Errorf("%d conditions, want all 8: %v", len(st.Conditions), all)
+			if len(st.Conditions) != 9 {
+				t.Errorf("%d conditions, want all 9: %v", len(st.Conditions), all)
 			}
 		})
 	}

@@ -510,7 +510,7 @@ func (r *SoftwareLicenseReconciler) peerGrantLicense(ctx context.Context, lic *l
 		State:    st.State,
 		Deleting: !lic.DeletionTimestamp.IsZero(),
 	}
-	gl.Usable = !gl.Deleting && meta.IsStatusConditionTrue(st.Conditions, licensingv1alpha1.ConditionReady)
+	gl.Usable = !gl.Deleting && meta.IsStatusConditionTrue(st.Conditions, licensingv1alpha1.ConditionReady) && licensing.Usable(st.State)
 	if gl.Deleting {
 		releasing, err := r.namespaceDeleting(ctx, lic.Namespace)
 		if err != nil {

@@ -932,6 +932,8 @@ func (o *outcome) status(a *licensingv1alpha1.LicenseAssignment, now metav1.Time
 	s.Message = truncate(s.Message, maxMessageLength)
 	cond.Message = truncate(cond.Message, maxMessageLength)
 	meta.SetStatusCondition(&s.Conditions, cond)
+	s.Assignee = AssigneeName(&a.Spec.Assignee)
+	setHealth(&s, a.Generation, o.reason, cond.Message, now)
 	return s
 }
 

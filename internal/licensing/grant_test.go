@@ -742,6 +742,19 @@ func TestGrantIsOrderIndependent(t *testing.T) {
 	}
 }
 
+// boundHealth are the Ready, Reconciling and Stalled conditions of a Bound
+// assignment whose Bound condition says message.
+func boundHealth(generation int64, at metav1.Time, message string) []metav1.Condition {
+	return []metav1.Condition{
+		{Type: v1.ConditionReady, Status: metav1.ConditionTrue, Reason: v1.ReasonSeatsGranted, Message: message,
+			LastTransitionTime: at, ObservedGeneration: generation},
+		{Type: v1.ConditionReconciling, Status: metav1.ConditionFalse, Reason: v1.ReasonNotReconciling,
+			Message: "The assignment is Bound", LastTransitionTime: at, ObservedGeneration: generation},
+		{Type: v1.ConditionStalled, Status: metav1.ConditionFalse, Reason: v1.ReasonConfigured,
+			Message: "Everything the spec names exists and accepts the assignee", LastTransitionTime: at, ObservedGeneration: generation},
+	}
+}
+
 // TestGrantStatus checks the statuses Grant writes in full.
 func TestGrantStatus(t *testing.T) {
 	const L = "ns/lic"
@@ -753,9 +766,11 @@ func TestGrantStatus(t *testing.T) {
 	withGrace := lic
 	withGrace.GraceUntil = &graceUntil
 	holder := gSA("holder", 1).License("lic").BoundTo(L, 1, gAt(10)).Generation(3).Obj()
-	holder.Status.Conditions = []metav1.Condition{{Type: v1.ConditionBound, Status: metav1.ConditionTrue, Reason: v1.ReasonSeatsGranted,
-		Message: "holds 1 seat of licence ns/lic", LastTransitionTime: bootTime, ObservedGeneration: 3}}
+	holder.Status.Conditions = append([]metav1.Condition{{Type: v1.ConditionBound, Status: metav1.ConditionTrue, Reason: v1.ReasonSeatsGranted,
+		Message: "holds 1 seat of licence ns/lic", LastTransitionTime: bootTime, ObservedGeneration: 3}},
+		boundHealth(3, bootTime, "holds 1 seat of licence ns/lic")...)
 	holder.Status.ObservedGeneration = 3
+	holder.Status.Assignee = "sa/runner"
 	holder.Status.ExpiryTime = &metav1.Time{Time: validUntil}
 
 	cases := map[string]struct {
@@ -767,11 +782,12 @@ func TestGrantStatus(t *testing.T) {
 			lic: withGrace,
 			a:   gSA("new", 2).License("lic").Generation(2).Obj(),
 			want: v1.LicenseAssignmentStatus{
-				ObservedGeneration: 2, State: v1.AssignmentStateBound, License: L, Seats: 1,
+				ObservedGeneration: 2, State: v1.AssignmentStateBound, Assignee: "sa/runner", License: L, Seats: 1,
 				BoundTime: &now, ExpiryTime: &metav1.Time{Time: graceUntil},
 				BoundAssignee: &v1.Assignee{ServiceAccount: &v1.ServiceAccountAssignee{Name: "runner"}},
-				Conditions: []metav1.Condition{{Type: v1.ConditionBound, Status: metav1.ConditionTrue, Reason: v1.ReasonSeatsGranted,
+				Conditions: append([]metav1.Condition{{Type: v1.ConditionBound, Status: metav1.ConditionTrue, Reason: v1.ReasonSeatsGranted,
 					Message: "holds 1 seat of licence ns/lic", LastTransitionTime: now, ObservedGeneration: 2}},
+					boundHealth(2, now, "holds 1 seat of licence ns/lic")...),
 			},
 		},
 		"an unchanged binding is the status it has": {
