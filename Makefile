@@ -58,13 +58,16 @@ generate: controller-gen ## Generate code containing DeepCopy, DeepCopyInto, and
 fmt: ## Run go fmt against code.
 	go fmt ./...
 
+# The end-to-end suites (test/e2e/...) build only with the tag e2e.
+E2E_TAGS ?= -tags e2e
+
 .PHONY: vet
-vet: ## Run go vet against code.
-	go vet ./...
+vet: ## Run go vet against code (the e2e suites included).
+	go vet $(E2E_TAGS) ./...
 
 .PHONY: test
 test: manifests generate fmt vet envtest promtool-test ## Run every test: unit, envtest suites, e2e (on a local control plane) and the alerts' promtool tests.
-	KUBEBUILDER_ASSETS="$$($(ENVTEST_ASSETS))" go test ./... -count=1 -timeout 40m -coverprofile cover.out
+	KUBEBUILDER_ASSETS="$$($(ENVTEST_ASSETS))" go test $(E2E_TAGS) ./... -count=1 -timeout 40m -coverprofile cover.out
 
 # promtool is built once from the Go module proxy (hack/tools/promtool), about
 # eight minutes on two cores, into the cache beside the envtest binaries.
@@ -74,7 +77,7 @@ promtool-test: ## Check the PrometheusRule in config/prometheus and run its prom
 
 .PHONY: test-e2e
 test-e2e: envtest ## Run the e2e suite: the built manager on a local control plane (no Kind, no Docker).
-	KUBEBUILDER_ASSETS="$$($(ENVTEST_ASSETS))" go test ./test/e2e/... -count=1 -timeout 20m -v -ginkgo.v
+	KUBEBUILDER_ASSETS="$$($(ENVTEST_ASSETS))" go test $(E2E_TAGS) ./test/e2e/... -count=1 -timeout 20m -v -ginkgo.v
 
 .PHONY: bench
 bench: ## Run every benchmark in test/bench once (-benchtime=1x).

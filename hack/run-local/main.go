@@ -22,8 +22,16 @@ limitations under the License.
 // without containers). It builds and starts the manager, applies
 // config/samples, shows a Pod without a seat refused and a licensed Pod
 // waiting in line for a seat and starting when one frees, prints what the
-// cluster holds and how to reach it with kubectl, and then waits. SIGINT or SIGTERM stop the manager and the
-// cluster; it then exits 0.
+// cluster holds and how to reach it with kubectl, and then waits.
+//
+// SIGINT (Ctrl-C), SIGTERM, SIGHUP (the terminal closed) and SIGPIPE (the
+// reader of its output, such as `| tee log`, is gone) stop the manager and
+// the cluster; it then exits 0. When make or the shell that started it
+// dies, it receives SIGTERM (a parent-death signal, on Linux) and stops the
+// same way. Killed with SIGKILL it can run no cleanup: every process it
+// started dies with it (Pdeathsig, see test/localcluster/procs_linux.go),
+// and the next run-local removes the work directory it left in /tmp
+// (localcluster.SweepLeftovers).
 package main
 
 import (
@@ -35,6 +43,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"syscall"
@@ -47,8 +56,20 @@ import (
 )
 
 func main() {
+	// The parent-death signal belongs to the thread that asks for it: keep
+	// main on this thread for good, so that the thread outlives the request.
+	runtime.LockOSThread()
+	if err := localcluster.DieWithParent(syscall.SIGTERM); err != nil {
+		fmt.Fprintf(os.Stderr, "run-local: %v\n", err)
+	}
 	os.Exit(run())
 }
+
+// stopSignals stop run-local. SIGPIPE is among them because a process that
+// does not catch it dies on its first write to a closed pipe, before any
+// cleanup; caught, the write fails with EPIPE instead, and run-local stops
+// its cluster.
+var stopSignals = []os.Signal{os.Interrupt, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGPIPE}
 
 func run() int {
 	nodes := flag.Int("nodes", 1, "kubemark hollow nodes to start, with kube-controller-manager and kube-scheduler; "+
@@ -57,7 +78,7 @@ func run() int {
 	started := time.Now()
 	// Signals are caught from the start: a Ctrl-C while etcd is starting
 	// must still stop etcd.
-	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, cancel := signal.NotifyContext(context.Background(), stopSignals...)
 	defer cancel()
 	// envtest logs through controller-runtime; the manager's own log goes to
 	// a file, and this terminal only shows what is printed below.
@@ -68,29 +89,20 @@ func run() int {
 		return fail(err)
 	}
 
-	// Build the manager while the control plane starts.
-	binary := filepath.Join(root, "bin", "manager")
-	built := make(chan error, 1)
-	go func() { built <- localcluster.BuildManager(ctx, root, binary) }()
-
 	if *nodes > 0 {
 		fmt.Fprintf(os.Stderr, "Starting etcd, kube-apiserver, kube-controller-manager, kube-scheduler and %d hollow node(s).\n", *nodes)
 	}
-	cluster, err := localcluster.Start(ctx, localcluster.Options{RepoRoot: root, HollowNodes: *nodes})
+	// The manager is built into bin/manager while the control plane starts.
+	cluster, mgr, err := localcluster.StartWithManager(ctx,
+		localcluster.Options{RepoRoot: root, HollowNodes: *nodes},
+		localcluster.ManagerOptions{Binary: filepath.Join(root, "bin", "manager")}, true)
 	if err != nil {
-		// Start stops whatever it started when it fails.
-		return failed(ctx, errors.Join(err, <-built))
+		// StartWithManager stops whatever it started when it fails.
+		return failed(ctx, err)
 	}
 	stop := func() error {
 		fmt.Fprintln(os.Stderr, "Stopping the manager and the control plane.")
 		return cluster.Stop()
-	}
-	if err := <-built; err != nil {
-		return failed(ctx, errors.Join(err, stop()))
-	}
-	mgr, err := cluster.StartManager(ctx, localcluster.ManagerOptions{Binary: binary})
-	if err != nil {
-		return failed(ctx, errors.Join(err, stop()))
 	}
 	if ctx.Err() != nil {
 		return stopped(stop())

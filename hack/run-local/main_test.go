@@ -24,6 +24,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -204,4 +205,103 @@ func childrenOf(t *testing.T, pid int) []process {
 		}
 	}
 	return out
+}
+
+// TestRunLocalKilled kills run-local (--nodes=0) with SIGKILL, as when its
+// terminal's session is torn down, once it is ready: it can run no cleanup,
+// so every process it started must die with it (Pdeathsig), and its work
+// directory, left in the temporary directory, must be swept by the next
+// start (SweepLeftovers, which localcluster.Start calls first).
+func TestRunLocalKilled(t *testing.T) {
+	root, err := localcluster.FindRepoRoot("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	binary := filepath.Join(t.TempDir(), "run-local")
+	if out, err := exec.Command("go", "build", "-o", binary, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	cmd := exec.Command(binary, "--nodes=0")
+	cmd.Dir = root
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	kubeconfig := make(chan string, 1)
+	ready := make(chan struct{})
+	go func() {
+		s := bufio.NewScanner(stdout)
+		for s.Scan() {
+			if path, ok := strings.CutPrefix(strings.TrimSpace(s.Text()), "export KUBECONFIG="); ok {
+				kubeconfig <- path
+			}
+			if strings.HasPrefix(s.Text(), "Press Ctrl-C") {
+				close(ready)
+			}
+		}
+	}()
+	select {
+	case <-ready:
+	case <-time.After(5 * time.Minute):
+		_ = cmd.Process.Kill()
+		t.Fatalf("run-local was not ready within 5 minutes; stderr:\n%s", stderr.String())
+	}
+	workDir := filepath.Dir(<-kubeconfig)
+
+	children := childrenOf(t, cmd.Process.Pid)
+	names := map[string]bool{}
+	for _, c := range children {
+		names[c.name] = true
+	}
+	for _, want := range []string{"etcd", "kube-apiserver", "manager"} {
+		if !names[want] {
+			t.Errorf("run-local has no %s child process; children: %v", want, children)
+		}
+	}
+
+	if err := cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	_ = cmd.Wait()
+	deadline := time.Now().Add(20 * time.Second)
+	for _, c := range children {
+		for alive(c.pid) && time.Now().Before(deadline) {
+			time.Sleep(100 * time.Millisecond)
+		}
+		if alive(c.pid) {
+			t.Errorf("%s (pid %d) survived run-local's SIGKILL", c.name, c.pid)
+			_ = syscall.Kill(c.pid, syscall.SIGKILL)
+		}
+	}
+
+	if _, err := os.Stat(filepath.Join(workDir, localcluster.OwnerFile)); err != nil {
+		t.Fatalf("the killed run-local left no work directory with an owner to sweep: %v", err)
+	}
+	removed, err := localcluster.SweepLeftovers("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Contains(removed, workDir) {
+		t.Errorf("SweepLeftovers removed %v, not the killed run-local's %s", removed, workDir)
+	}
+	if _, err := os.Stat(workDir); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("%s is still there after the sweep: %v", workDir, err)
+	}
+}
+
+// alive says whether pid runs: it exists and is not a zombie (an orphan
+// waits for whoever adopted it to reap it).
+func alive(pid int) bool {
+	stat, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "stat"))
+	if err != nil {
+		return false
+	}
+	s := string(stat)
+	fields := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
+	return len(fields) > 0 && fields[0] != "Z"
 }

@@ -1,3 +1,5 @@
+//go:build e2e
+
 /*
 Copyright 2026 The license-operator Authors.
 
@@ -17,21 +19,20 @@ limitations under the License.
 // Package e2e runs the manager binary, as built from ./cmd, against a local
 // control plane (etcd and kube-apiserver from hack/envtest-assets.sh) and
 // drives it from the outside only: kubectl, the probe endpoints and the
-// metrics endpoint. It needs no Docker and no Kind, so it never skips.
+// metrics endpoint. It needs no Docker and no Kind, so it never skips. It
+// builds only with the tag e2e (`go test -tags e2e ./test/e2e/...`), and
+// starts its cluster through test/e2e/framework.
 package e2e
 
 import (
 	"context"
-	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
-	logf "sigs.k8s.io/controller-runtime/pkg/log"
-	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
+	"github.com/license-operator/license-operator/test/e2e/framework"
 	"github.com/license-operator/license-operator/test/localcluster"
 )
 
@@ -52,36 +53,9 @@ func TestE2E(t *testing.T) {
 }
 
 var _ = BeforeSuite(func(ctx SpecContext) {
-	logf.SetLogger(zap.New(zap.WriteTo(GinkgoWriter), zap.UseDevMode(true)))
-
-	root, err := localcluster.FindRepoRoot("")
-	Expect(err).NotTo(HaveOccurred())
-
-	By("building the manager binary")
-	binDir, err := os.MkdirTemp("", "license-operator-e2e-bin-")
-	Expect(err).NotTo(HaveOccurred())
-	DeferCleanup(os.RemoveAll, binDir)
-	binary := filepath.Join(binDir, "manager")
-	Expect(localcluster.BuildManager(ctx, root, binary)).To(Succeed())
-
-	By("starting etcd and kube-apiserver with the CRDs installed")
 	// KUBEBUILDER_ASSETS when set (make test), hack/envtest-assets.sh otherwise.
-	cluster, err = localcluster.Start(ctx, localcluster.Options{RepoRoot: root})
-	Expect(err).NotTo(HaveOccurred())
-
-	By("starting the manager and waiting for /readyz")
-	manager, err = cluster.StartManager(ctx, localcluster.ManagerOptions{
-		Binary: binary,
-		Output: GinkgoWriter,
-	})
-	Expect(err).NotTo(HaveOccurred())
-}, NodeTimeout(10*time.Minute))
-
-var _ = AfterSuite(func() {
-	if cluster != nil {
-		Expect(cluster.Stop()).To(Succeed())
-	}
-})
+	cluster, manager = framework.Start(ctx, localcluster.Options{})
+}, NodeTimeout(framework.SetupTimeout))
 
 // kubectl runs the assets' kubectl against the suite's cluster as admin.
 func kubectl(ctx context.Context, args ...string) (string, error) {

@@ -39,6 +39,10 @@ type Options struct {
 	RootCAFile string
 	// HollowNodes is how many kubemark hollow kubelets to start.
 	HollowNodes int
+	// Start starts each component's command. Default: in a process group
+	// of its own (Setpgid), with cmd.Start. localcluster passes one that
+	// also kills the components when their parent dies.
+	Start func(*exec.Cmd) error
 }
 
 // ControllerManagerUser is the username a cluster's kube-controller-manager
@@ -50,8 +54,9 @@ const ControllerManagerUser = "system:kube-controller-manager"
 
 // Components are the processes started by Start.
 type Components struct {
-	procs []*exec.Cmd
-	logs  []*os.File
+	procs    []*exec.Cmd
+	logs     []*os.File
+	startCmd func(*exec.Cmd) error
 	// Logs maps a component name to its log file.
 	Logs map[string]string
 }
@@ -60,7 +65,13 @@ type Components struct {
 // tokens and garbage collection included), kube-scheduler and the hollow
 // nodes hollow-node-0 … as child processes in process groups of their own.
 func Start(o Options) (*Components, error) {
-	c := &Components{Logs: map[string]string{}}
+	c := &Components{Logs: map[string]string{}, startCmd: o.Start}
+	if c.startCmd == nil {
+		c.startCmd = func(cmd *exec.Cmd) error {
+			cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+			return cmd.Start()
+		}
+	}
 	kcmConfig := o.ControllerManagerKubeconfig
 	if kcmConfig == "" {
 		kcmConfig = o.Kubeconfig
@@ -137,8 +148,7 @@ func (c *Components) start(name, bin, dir string, args ...string) error {
 	cmd := exec.Command(bin, args...)
 	cmd.Dir = dir
 	cmd.Stdout, cmd.Stderr = f, f
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := cmd.Start(); err != nil {
+	if err := c.startCmd(cmd); err != nil {
 		_ = f.Close()
 		return fmt.Errorf("starting %s: %w", name, err)
 	}

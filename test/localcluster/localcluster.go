@@ -31,6 +31,13 @@ limitations under the License.
 // Every process runs in a process group of its own, so a Ctrl-C in a
 // terminal never reaches it directly; Stop ends the manager first, then the
 // cluster components and the control plane, and leaves no process behind.
+// When the process that called Start dies without calling Stop (SIGKILL),
+// every child dies with it (Pdeathsig, on Linux: see procs_linux.go), and
+// the next Start removes the work directory it left (SweepLeftovers).
+//
+// StartWithManager is the one way to bring up a cluster with the manager
+// on it: `make run-local` and both e2e suites (through test/e2e/framework)
+// use it.
 package localcluster
 
 import (
@@ -38,6 +45,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -105,6 +113,7 @@ type Cluster struct {
 	Config *rest.Config
 
 	env        *envtest.Environment
+	spawn      *spawner
 	components *kubecluster.Components
 	ownWorkDir bool
 	webhooks   bool
@@ -143,19 +152,41 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 			return nil, fmt.Errorf("%s is missing from the assets directory %s: %w", bin, c.AssetsDir, err)
 		}
 	}
+	// A Start killed before its Stop left its work directory behind.
+	if _, err := SweepLeftovers(""); err != nil {
+		return nil, fmt.Errorf("sweeping the leftovers of earlier runs: %w", err)
+	}
 	if c.WorkDir == "" {
-		if c.WorkDir, err = os.MkdirTemp("", "license-operator-local-"); err != nil {
+		if c.WorkDir, err = newWorkDir(); err != nil {
 			return nil, err
 		}
 		c.ownWorkDir = true
 	} else if err := os.MkdirAll(c.WorkDir, 0o755); err != nil {
 		return nil, err
 	}
+	c.spawn = newSpawner()
 
+	// etcd's data and kube-apiserver's certificates go into the work
+	// directory rather than temporary directories of envtest's, so that one
+	// directory holds (and one removal sweeps) everything the cluster writes.
+	wrappers, err := wrapBinaries(c.WorkDir, c.AssetsDir, "etcd", "kube-apiserver")
+	if err != nil {
+		return c, errors.Join(err, c.Stop())
+	}
 	c.env = &envtest.Environment{
 		CRDDirectoryPaths:     []string{filepath.Join(c.RepoRoot, "config", "crd", "bases")},
 		ErrorIfCRDPathMissing: true,
 		BinaryAssetsDirectory: c.AssetsDir,
+		ControlPlane: envtest.ControlPlane{
+			Etcd: &envtest.Etcd{Path: filepath.Join(wrappers, "etcd"), DataDir: filepath.Join(c.WorkDir, "etcd")},
+			APIServer: &envtest.APIServer{Path: filepath.Join(wrappers, "kube-apiserver"),
+				CertDir: filepath.Join(c.WorkDir, "kube-apiserver")},
+		},
+	}
+	for _, dir := range []string{c.env.ControlPlane.Etcd.DataDir, c.env.ControlPlane.APIServer.CertDir} {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return c, errors.Join(err, c.Stop())
+		}
 	}
 	if c.webhooks {
 		if c.env.WebhookInstallOptions, err = webhookInstallOptions(ctx, c.RepoRoot, c.KubectlPath()); err != nil {
@@ -169,8 +200,14 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 		// A real cluster admits Pods through the ServiceAccount plugin (envtest turns it off).
 		c.env.ControlPlane.GetAPIServer().Configure().Disable("disable-admission-plugins")
 	}
-	if _, err := c.env.Start(); err != nil {
+	// On the spawner's thread: envtest forks etcd and kube-apiserver.
+	if err := c.spawn.do(func() error { _, err := c.env.Start(); return err }); err != nil {
 		return c, errors.Join(fmt.Errorf("starting etcd and kube-apiserver: %w", err), c.Stop())
+	}
+	if c.webhooks {
+		if err := c.moveServingCerts(); err != nil {
+			return c, errors.Join(err, c.Stop())
+		}
 	}
 
 	admin, err := c.env.AddUser(envtest.User{Name: AdminUser, Groups: []string{"system:masters"}}, nil)
@@ -248,6 +285,7 @@ func (c *Cluster) startNodes(ctx context.Context, n int) error {
 		ServiceAccountKeyFile:       filepath.Join(c.env.ControlPlane.GetAPIServer().CertDir, "sa-signer.key"),
 		RootCAFile:                  caPath,
 		HollowNodes:                 n,
+		Start:                       c.spawn.start,
 	})
 	if err != nil {
 		return fmt.Errorf("starting the cluster components: %w", err)
@@ -353,6 +391,9 @@ func (c *Cluster) Stop() error {
 			errs = append(errs, fmt.Errorf("stopping etcd and kube-apiserver: %w", err))
 		}
 	}
+	if c.spawn != nil {
+		c.spawn.close()
+	}
 	if c.ownWorkDir {
 		if err := os.RemoveAll(c.WorkDir); err != nil {
 			errs = append(errs, err)
@@ -412,4 +453,52 @@ func Assets(ctx context.Context, repoRoot string, args ...string) (string, error
 		return "", fmt.Errorf("hack/envtest-assets.sh printed no directory: %s", strings.TrimSpace(stderr.String()))
 	}
 	return dir, nil
+}
+
+// moveServingCerts moves the webhook serving certificate, which envtest
+// writes into a temporary directory of its own, into the work directory.
+func (c *Cluster) moveServingCerts() error {
+	wh := &c.env.WebhookInstallOptions
+	dir := filepath.Join(c.WorkDir, "webhook-certs")
+	if err := os.CopyFS(dir, os.DirFS(wh.LocalServingCertDir)); err != nil {
+		return fmt.Errorf("copying the webhook serving certificate: %w", err)
+	}
+	if err := os.RemoveAll(wh.LocalServingCertDir); err != nil {
+		return err
+	}
+	wh.LocalServingCertDir = dir
+	return nil
+}
+
+// AddUser adds a user authenticated by a client certificate, in groups,
+// and returns its REST config.
+func (c *Cluster) AddUser(name string, groups ...string) (*rest.Config, error) {
+	u, err := c.env.AddUser(envtest.User{Name: name, Groups: groups}, nil)
+	if err != nil {
+		return nil, err
+	}
+	return u.Config(), nil
+}
+
+// Logs maps each cluster component (kube-controller-manager,
+// kube-scheduler, hollow-node-0, …) and each manager writing to its own log
+// file (manager, manager-1, …) to its log file.
+func (c *Cluster) Logs() map[string]string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	logs := map[string]string{}
+	if c.components != nil {
+		maps.Copy(logs, c.components.Logs)
+	}
+	for i, m := range c.managers {
+		if m.LogPath == "" {
+			continue
+		}
+		name := "manager"
+		if i > 0 {
+			name = fmt.Sprintf("manager-%d", i)
+		}
+		logs[name] = m.LogPath
+	}
+	return logs
 }

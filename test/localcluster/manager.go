@@ -156,7 +156,6 @@ func (c *Cluster) StartManager(ctx context.Context, opts ManagerOptions) (*Manag
 	m.cmd.Dir = c.WorkDir
 	m.cmd.Env = withoutEnv(os.Environ(), "KUBECONFIG")
 	m.cmd.Stdout, m.cmd.Stderr = out, out
-	m.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 
 	c.mu.Lock()
 	if c.stopped {
@@ -164,7 +163,7 @@ func (c *Cluster) StartManager(ctx context.Context, opts ManagerOptions) (*Manag
 		m.closeLog()
 		return nil, errors.New("the cluster is stopped")
 	}
-	if err := m.cmd.Start(); err != nil {
+	if err := c.spawn.start(m.cmd); err != nil {
 		c.mu.Unlock()
 		m.closeLog()
 		return nil, fmt.Errorf("starting %s: %w", opts.Binary, err)
@@ -181,6 +180,47 @@ func (c *Cluster) StartManager(ctx context.Context, opts ManagerOptions) (*Manag
 		return m, errors.Join(err, m.Stop())
 	}
 	return m, nil
+}
+
+// StartWithManager starts a cluster (Start) and a manager on it
+// (StartManager), the way `make run-local` and the e2e suites do. When
+// build is true it builds ./cmd into mopts.Binary while the control plane
+// starts or, when mopts.Binary is empty, into the work directory once it
+// exists. On failure it stops what it started and returns no cluster.
+func StartWithManager(ctx context.Context, opts Options, mopts ManagerOptions, build bool) (*Cluster, *Manager, error) {
+	if opts.RepoRoot == "" {
+		root, err := FindRepoRoot("")
+		if err != nil {
+			return nil, nil, err
+		}
+		opts.RepoRoot = root
+	}
+	built := make(chan error, 1)
+	switch {
+	case !build || mopts.Binary == "":
+		built <- nil
+	default:
+		go func() { built <- BuildManager(ctx, opts.RepoRoot, mopts.Binary) }()
+	}
+	c, err := Start(ctx, opts)
+	if err != nil {
+		// Start stops whatever it started when it fails.
+		return nil, nil, errors.Join(err, <-built)
+	}
+	if err := <-built; err != nil {
+		return nil, nil, errors.Join(err, c.Stop())
+	}
+	if build && mopts.Binary == "" {
+		mopts.Binary = filepath.Join(c.WorkDir, "manager")
+		if err := BuildManager(ctx, opts.RepoRoot, mopts.Binary); err != nil {
+			return nil, nil, errors.Join(err, c.Stop())
+		}
+	}
+	m, err := c.StartManager(ctx, mopts)
+	if err != nil {
+		return nil, nil, errors.Join(err, c.Stop())
+	}
+	return c, m, nil
 }
 
 // PID is the process id of the manager, also the id of its process group.

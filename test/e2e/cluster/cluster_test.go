@@ -1,8 +1,9 @@
+//go:build e2e
+
 package cluster
 
 import (
 	"fmt"
-	"net/http"
 	"slices"
 	"strings"
 	"sync"
@@ -19,7 +20,6 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
 	licensingv1alpha1 "github.com/license-operator/license-operator/api/v1alpha1"
 	"github.com/license-operator/license-operator/internal/licensing"
@@ -27,16 +27,6 @@ import (
 	utiltesting "github.com/license-operator/license-operator/internal/util/testing"
 	"github.com/license-operator/license-operator/test/kubecluster"
 )
-
-func httpGet(url string) (int, error) {
-	c := &http.Client{Timeout: 2 * time.Second}
-	resp, err := c.Get(url)
-	if err != nil {
-		return 0, err
-	}
-	defer func() { _ = resp.Body.Close() }()
-	return resp.StatusCode, nil
-}
 
 var _ = Describe("The cluster", func() {
 	It("schedules a plain Pod onto the hollow node and runs it", func() {
@@ -215,14 +205,14 @@ var _ = Describe("A Deployment of a NamedUser product", func() {
 		bob     = "bob@example.com"
 	)
 	userClient := func(name string) client.Client {
-		u, err := testEnv.AddUser(envtest.User{Name: name}, nil)
+		ucfg, err := cluster.AddUser(name)
 		Expect(err).NotTo(HaveOccurred())
 		Expect(k8sClient.Create(ctx, &rbacv1.RoleBinding{
 			ObjectMeta: metav1.ObjectMeta{GenerateName: "edit-", Namespace: ns},
 			RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: "edit"},
 			Subjects:   []rbacv1.Subject{{APIGroup: rbacv1.GroupName, Kind: rbacv1.UserKind, Name: name}},
 		})).To(Succeed())
-		c, err := client.New(u.Config(), client.Options{Scheme: scheme})
+		c, err := client.New(ucfg, client.Options{Scheme: scheme})
 		Expect(err).NotTo(HaveOccurred())
 		Eventually(func() error { return c.List(ctx, &appsv1.DeploymentList{}, client.InNamespace(ns)) }).Should(Succeed())
 		return c
