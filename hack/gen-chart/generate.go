@@ -115,6 +115,9 @@ func toNodes(m resmap.ResMap) []*kyaml.RNode {
 	return out
 }
 
+// monitoringDir holds the optional Prometheus and Grafana objects.
+const monitoringDir = "prometheus"
+
 // place returns the directory of an object in templates/ and the value that
 // must be true for it to be installed (none: always).
 func place(rn *kyaml.RNode) (dir, condition string, ok bool) {
@@ -137,12 +140,12 @@ func place(rn *kyaml.RNode) (dir, condition string, ok bool) {
 	case "ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding":
 		return "policy", "", true
 	case "ServiceMonitor":
-		return "prometheus", ".Values.metrics.serviceMonitor.enabled", true
+		return monitoringDir, ".Values.metrics.serviceMonitor.enabled", true
 	case "PrometheusRule":
-		return "prometheus", ".Values.prometheusRule.enabled", true
+		return monitoringDir, ".Values.prometheusRule.enabled", true
 	case "ConfigMap":
 		if rn.GetLabels()["grafana_dashboard"] != "" {
-			return "prometheus", ".Values.grafanaDashboard.enabled", true
+			return monitoringDir, ".Values.grafanaDashboard.enabled", true
 		}
 	}
 	return "", "", false
@@ -202,7 +205,8 @@ func template(rn *kyaml.RNode) (string, error) {
 		"\n        imagePullPolicy: {{ .Values.image.pullPolicy }}")
 	s = resourcesLine.ReplaceAllStringFunc(s, func(line string) string {
 		indent := len(resourcesLine.FindStringSubmatch(line)[1])
-		return fmt.Sprintf("%sresources:\n%s{{- toYaml .Values.resources | nindent %d }}", strings.Repeat(" ", indent), strings.Repeat(" ", indent+2), indent+2)
+		pad := strings.Repeat(" ", indent)
+		return fmt.Sprintf("%sresources:\n%s  {{- toYaml .Values.resources | nindent %d }}", pad, pad, indent+2)
 	})
 	s = injectCALine.ReplaceAllString(s, "    {{- if .Values.certManager.enabled }}\n$1\n    {{- end }}")
 	for _, mark := range []string{replicasMark, imageMark, resourcesMark} {
