@@ -25,13 +25,16 @@ expect() {
     { say "$3 lacks $1 $2"; exit 1; }
 }
 
-# refuse WHY [helm template flags...]: rendering must fail.
+# refuse WHY PATTERN [helm template flags...]: rendering must fail with an
+# error that matches PATTERN.
 refuse() {
-  local why=$1; shift
+  local why=$1 pattern=$2; shift 2
   if "$HELM" template license-operator "$CHART" "$@" >"$OUT/refused.yaml" 2>"$OUT/refused.err"; then
     say "rendered although $why"; exit 1
   fi
-  say "refused, as it must, $why: $(tail -n 1 "$OUT/refused.err")"
+  grep -q -- "$pattern" "$OUT/refused.err" ||
+    { say "refused $why, but not with \"$pattern\":"; cat "$OUT/refused.err" >&2; exit 1; }
+  say "refused, as it must, $why: $(grep -m 1 -- "$pattern" "$OUT/refused.err")"
 }
 
 "$HELM" lint --strict "$CHART"
@@ -58,7 +61,7 @@ render values --set replicas=3 --set image.repository=example.com/lo --set image
 grep -q '^  replicas: 3$' "$OUT/values.yaml" && grep -q 'image: "example.com/lo:v1"' "$OUT/values.yaml" &&
   grep -q 'cpu: 50m' "$OUT/values.yaml" || { say "replicas, image or resources did not reach the Deployment"; exit 1; }
 
-refuse "a key is misspelt (replica)" --set replica=3
-refuse "a nested key is misspelt (metrics.serviceMonitor.enable)" --set metrics.serviceMonitor.enable=true
-refuse "certManager.enabled=false (operator-managed certificates are not there yet)" --set certManager.enabled=false
+refuse "a key is misspelt (replica)" "'replica' not allowed" --set replica=3
+refuse "a nested key is misspelt (metrics.serviceMonitor.enable)" "'enable' not allowed" --set metrics.serviceMonitor.enable=true
+refuse "certManager.enabled=false (operator-managed certificates are not there yet)" "is not supported yet" --set certManager.enabled=false
 say "dist/chart lints and renders"
