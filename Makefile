@@ -66,7 +66,7 @@ vet: ## Run go vet against code (the e2e suites included).
 	go vet $(E2E_TAGS) ./...
 
 .PHONY: test
-test: manifests generate fmt vet envtest promtool-test ## Run every test: unit, envtest suites, e2e (on a local control plane) and the alerts' promtool tests.
+test: manifests generate fmt vet envtest promtool-test chart-test ## Run every test: unit, envtest suites, e2e (on a local control plane) and the alerts' promtool tests.
 	KUBEBUILDER_ASSETS="$$($(ENVTEST_ASSETS))" go test $(E2E_TAGS) ./... -count=1 -timeout 40m -coverprofile cover.out
 
 # promtool is built once from the Go module proxy (hack/tools/promtool), about
@@ -87,8 +87,18 @@ bench: ## Run every benchmark in test/bench once (-benchtime=1x).
 		echo "test/bench does not exist yet: no benchmarks to run"; \
 	fi
 
+.PHONY: chart
+chart: manifests ## Generate the Helm chart in dist/chart from config/ (hack/gen-chart).
+	go run ./hack/gen-chart -config config -out dist/chart
+
+# helm is built once from the Go module proxy (hack/tools/helm, see
+# hack/helm.sh), about three minutes on an idle two-core machine.
+.PHONY: chart-test
+chart-test: ## Lint dist/chart and render it with its default values and each option on; a misspelt value must fail.
+	hack/chart-test.sh
+
 .PHONY: verify
-verify: manifests generate fmt ## Regenerate everything and fail when the tree differs from what is committed.
+verify: manifests generate fmt chart ## Regenerate everything and fail when the tree differs from what is committed.
 	@if ! git diff --exit-code --stat; then \
 		echo "verify: generated or formatted files differ from the commit; run 'make manifests generate fmt' and commit the result" >&2; \
 		git --no-pager diff >&2; \
