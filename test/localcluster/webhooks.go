@@ -38,6 +38,8 @@ import (
 // configurations exactly as they ship (scope, matchConditions, timeouts),
 // pointed at a manager on loopback: envtest replaces each Service reference
 // with https://127.0.0.1:<port>/<path> and issues a serving certificate.
+// They carry config/default's names (NamePrefix), the ones the shipped role
+// lets the matchConditions syncer read and update.
 func webhookInstallOptions(ctx context.Context, repoRoot, kubectl string) (envtest.WebhookInstallOptions, error) {
 	dir := filepath.Join(repoRoot, "config", "webhook")
 	cmd := exec.CommandContext(ctx, kubectl, "kustomize", dir)
@@ -68,12 +70,14 @@ func webhookInstallOptions(ctx context.Context, repoRoot, kubectl string) (envte
 			if err := yaml.UnmarshalStrict(doc, c); err != nil {
 				return opts, fmt.Errorf("config/webhook: %w", err)
 			}
+			c.Name = NamePrefix + c.Name
 			opts.MutatingWebhooks = append(opts.MutatingWebhooks, c)
 		case "ValidatingWebhookConfiguration":
 			c := &admissionregistrationv1.ValidatingWebhookConfiguration{}
 			if err := yaml.UnmarshalStrict(doc, c); err != nil {
 				return opts, fmt.Errorf("config/webhook: %w", err)
 			}
+			c.Name = NamePrefix + c.Name
 			opts.ValidatingWebhooks = append(opts.ValidatingWebhooks, c)
 		}
 	}
