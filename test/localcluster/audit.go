@@ -91,11 +91,31 @@ func ParseAuditLog(r io.Reader, user string) ([]auditv1.Event, error) {
 	return events, sc.Err()
 }
 
-// Forbidden returns the events whose response was 403 Forbidden.
+// DecisionAnnotation is the audit annotation in which the authorizer records
+// its decision ("allow" or "forbid") on a request.
+const DecisionAnnotation = "authorization.k8s.io/decision"
+
+// Forbidden returns the events the authorizer forbade: a 403 Forbidden whose
+// authorization decision was not "allow". A 403 that authorization allowed
+// is an admission refusal (RefusedByAdmission), not a missing permission.
 func Forbidden(events []auditv1.Event) []auditv1.Event {
 	var out []auditv1.Event
 	for _, ev := range events {
-		if ev.ResponseStatus != nil && ev.ResponseStatus.Code == 403 {
+		if (ev.ResponseStatus != nil && ev.ResponseStatus.Code == 403 && ev.Annotations[DecisionAnnotation] != "allow") ||
+			ev.Annotations[DecisionAnnotation] == "forbid" {
+			out = append(out, ev)
+		}
+	}
+	return out
+}
+
+// RefusedByAdmission returns the events answered 403 Forbidden although the
+// authorizer allowed them: an admission plugin or policy refused them (such
+// as NamespaceLifecycle, for content in a namespace being deleted).
+func RefusedByAdmission(events []auditv1.Event) []auditv1.Event {
+	var out []auditv1.Event
+	for _, ev := range events {
+		if ev.ResponseStatus != nil && ev.ResponseStatus.Code == 403 && ev.Annotations[DecisionAnnotation] == "allow" {
 			out = append(out, ev)
 		}
 	}
@@ -337,5 +357,9 @@ func DescribeEvent(ev auditv1.Event) string {
 	if ev.ResponseStatus != nil {
 		code = ev.ResponseStatus.Code
 	}
-	return fmt.Sprintf("%s %s -> %d", ev.Verb, ev.RequestURI, code)
+	line := fmt.Sprintf("%s %s -> %d", ev.Verb, ev.RequestURI, code)
+	if ev.ResponseStatus != nil && code >= 400 && ev.ResponseStatus.Message != "" {
+		line += ": " + ev.ResponseStatus.Message
+	}
+	return line
 }

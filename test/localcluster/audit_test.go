@@ -32,7 +32,7 @@ const op = "system:serviceaccount:license-operator-system:license-operator-contr
 const auditLog = `
 {"kind":"Event","apiVersion":"audit.k8s.io/v1","level":"Metadata","auditID":"a1","stage":"ResponseStarted","requestURI":"/api/v1/secrets?labelSelector=licensing.license-operator.dev%2Flicense-key%3Dtrue\u0026watch=true","verb":"watch","user":{"username":"` + op + `"},"objectRef":{"resource":"secrets","apiVersion":"v1"},"responseStatus":{"metadata":{},"code":200}}
 {"kind":"Event","apiVersion":"audit.k8s.io/v1","level":"Metadata","auditID":"a2","stage":"ResponseComplete","requestURI":"/api/v1/namespaces/t/secrets/k","verb":"get","user":{"username":"` + op + `"},"objectRef":{"resource":"secrets","namespace":"t","name":"k","apiVersion":"v1"},"responseStatus":{"metadata":{},"code":404}}
-{"kind":"Event","apiVersion":"audit.k8s.io/v1","level":"Metadata","auditID":"a3","stage":"ResponseComplete","requestURI":"/api/v1/secrets?limit=500","verb":"list","user":{"username":"` + op + `"},"objectRef":{"resource":"secrets","apiVersion":"v1"},"responseStatus":{"metadata":{},"code":403}}
+{"kind":"Event","apiVersion":"audit.k8s.io/v1","level":"Metadata","auditID":"a3","stage":"ResponseComplete","requestURI":"/api/v1/secrets?limit=500","verb":"list","user":{"username":"` + op + `"},"objectRef":{"resource":"secrets","apiVersion":"v1"},"responseStatus":{"metadata":{},"code":403},"annotations":{"authorization.k8s.io/decision":"forbid"}}
 {"kind":"Event","apiVersion":"audit.k8s.io/v1","level":"Metadata","auditID":"a4","stage":"ResponseComplete","requestURI":"/api/v1/pods","verb":"list","user":{"username":"someone-else"},"objectRef":{"resource":"pods","apiVersion":"v1"},"responseStatus":{"metadata":{},"code":403}}
 
 {"kind":"Event","apiVersion":"audit.k8s.io/v1","level":"Metadata","auditID":"a5","stage":"ResponseComplete","requestURI":"/apis/licensing.license-operator.dev/v1alpha1/namespaces/t/softwarelicenses/l/status","verb":"patch","user":{"username":"` + op + `"},"objectRef":{"resource":"softwarelicenses","namespace":"t","name":"l","apiGroup":"licensing.license-operator.dev","apiVersion":"v1alpha1","subresource":"status"},"responseStatus":{"metadata":{},"code":200}}
@@ -40,6 +40,7 @@ const auditLog = `
 {"kind":"Event","apiVersion":"audit.k8s.io/v1","level":"Metadata","auditID":"a1","stage":"ResponseComplete","requestURI":"/api/v1/secrets?labelSelector=licensing.license-operator.dev%2Flicense-key%3Dtrue\u0026watch=true","verb":"watch","user":{"username":"` + op + `"},"objectRef":{"resource":"secrets","apiVersion":"v1"},"responseStatus":{"metadata":{},"code":200}}
 {"kind":"Event","apiVersion":"audit.k8s.io/v1","level":"Metadata","auditID":"a7","stage":"ResponseComplete","requestURI":"/api/v1/secrets?labelSelector=other%3Dtrue","verb":"watch","user":{"username":"` + op + `"},"objectRef":{"resource":"secrets","apiVersion":"v1"},"responseStatus":{"metadata":{},"code":200}}
 {"kind":"Event","apiVersion":"audit.k8s.io/v1","level":"Metadata","auditID":"a8","stage":"ResponseComplete","requestURI":"/apis/coordination.k8s.io/v1/namespaces/license-operator-system/leases/lock","verb":"get","user":{"username":"` + op + `"},"objectRef":{"resource":"leases","namespace":"license-operator-system","name":"lock","apiGroup":"coordination.k8s.io","apiVersion":"v1"},"responseStatus":{"metadata":{},"code":200}}
+{"kind":"Event","apiVersion":"audit.k8s.io/v1","level":"Metadata","auditID":"a9","stage":"ResponseComplete","requestURI":"/apis/events.k8s.io/v1/namespaces/gone/events","verb":"create","user":{"username":"` + op + `"},"objectRef":{"resource":"events","namespace":"gone","name":"e","apiGroup":"events.k8s.io","apiVersion":"v1"},"responseStatus":{"metadata":{},"message":"namespace gone is being terminated","code":403},"annotations":{"authorization.k8s.io/decision":"allow"}}
 `
 
 func ids(events []auditv1.Event) []string {
@@ -56,7 +57,7 @@ func TestParseAuditLog(t *testing.T) {
 		t.Fatal(err)
 	}
 	// a4 is someone else's; a1 is logged twice, kept once at its last stage.
-	if diff := cmp.Diff([]string{"a1", "a2", "a3", "a5", "a6", "a7", "a8"}, ids(events)); diff != "" {
+	if diff := cmp.Diff([]string{"a1", "a2", "a3", "a5", "a6", "a7", "a8", "a9"}, ids(events)); diff != "" {
 		t.Errorf("events (-want +got):\n%s", diff)
 	}
 	if events[0].Stage != auditv1.StageResponseComplete {
@@ -64,6 +65,12 @@ func TestParseAuditLog(t *testing.T) {
 	}
 	if diff := cmp.Diff([]string{"a3"}, ids(Forbidden(events))); diff != "" {
 		t.Errorf("Forbidden (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]string{"a9"}, ids(RefusedByAdmission(events))); diff != "" {
+		t.Errorf("RefusedByAdmission (-want +got):\n%s", diff)
+	}
+	if got := DescribeEvent(events[7]); got != "create /apis/events.k8s.io/v1/namespaces/gone/events -> 403: namespace gone is being terminated" {
+		t.Errorf("DescribeEvent = %q", got)
 	}
 	if diff := cmp.Diff([]string{"a3", "a7"}, ids(UnselectedSecretReads(events, "licensing.license-operator.dev/license-key"))); diff != "" {
 		t.Errorf("UnselectedSecretReads (-want +got):\n%s", diff)
@@ -76,6 +83,7 @@ func TestParseAuditLog(t *testing.T) {
 		{APIGroup: "licensing.license-operator.dev", Resource: "softwarelicenses", Subresource: "status", Verb: "patch", Namespaced: true}: 1,
 		{Verb: "get", NonResourceURL: "/apis"}:                                               1,
 		{APIGroup: "coordination.k8s.io", Resource: "leases", Verb: "get", Namespaced: true}: 1,
+		{APIGroup: "events.k8s.io", Resource: "events", Verb: "create", Namespaced: true}:    1,
 	}
 	if diff := cmp.Diff(want, uses); diff != "" {
 		t.Errorf("Uses (-want +got):\n%s", diff)
@@ -132,11 +140,11 @@ rules:
 	}
 	// A Role covers its own namespace only.
 	other := Grants("Role x/l", "x", lease.Rules)
-	if diff := cmp.Diff([]string{"a1", "a2", "a3", "a5", "a7", "a8"}, ids(Uncovered(other, events))); diff != "" {
+	if diff := cmp.Diff([]string{"a1", "a2", "a3", "a5", "a7", "a8", "a9"}, ids(Uncovered(other, events))); diff != "" {
 		t.Errorf("Uncovered (-want +got):\n%s", diff)
 	}
-	if len(Uncovered(grants, events)) != 0 {
-		t.Errorf("Uncovered by the grants: %v", ids(Uncovered(grants, events)))
+	if diff := cmp.Diff([]string{"a9"}, ids(Uncovered(grants, events))); diff != "" {
+		t.Errorf("Uncovered by the grants (-want +got):\n%s", diff)
 	}
 }
 
