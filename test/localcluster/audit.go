@@ -307,6 +307,18 @@ func OperatorGrants(ctx context.Context, c client.Reader, namespace, serviceAcco
 				(s.Kind == rbacv1.UserKind && s.Name == username)
 		})
 	}
+	// rules reads the rules of the role ref names, a Role in namespace or a
+	// ClusterRole.
+	rules := func(ref rbacv1.RoleRef, namespace string) ([]rbacv1.PolicyRule, error) {
+		if ref.Kind == "Role" {
+			role := &rbacv1.Role{}
+			err := c.Get(ctx, client.ObjectKey{Namespace: namespace, Name: ref.Name}, role)
+			return role.Rules, err
+		}
+		role := &rbacv1.ClusterRole{}
+		err := c.Get(ctx, client.ObjectKey{Name: ref.Name}, role)
+		return role.Rules, err
+	}
 	var grants []Grant
 	crbs := &rbacv1.ClusterRoleBindingList{}
 	if err := c.List(ctx, crbs); err != nil {
@@ -316,11 +328,11 @@ func OperatorGrants(ctx context.Context, c client.Reader, namespace, serviceAcco
 		if !names(b.Subjects) {
 			continue
 		}
-		role := &rbacv1.ClusterRole{}
-		if err := c.Get(ctx, client.ObjectKey{Name: b.RoleRef.Name}, role); err != nil {
+		r, err := rules(b.RoleRef, "")
+		if err != nil {
 			return nil, fmt.Errorf("ClusterRoleBinding %s: %w", b.Name, err)
 		}
-		grants = append(grants, Grants("ClusterRole "+role.Name, "", role.Rules)...)
+		grants = append(grants, Grants("ClusterRole "+b.RoleRef.Name, "", r)...)
 	}
 	rbs := &rbacv1.RoleBindingList{}
 	if err := c.List(ctx, rbs); err != nil {
@@ -330,22 +342,11 @@ func OperatorGrants(ctx context.Context, c client.Reader, namespace, serviceAcco
 		if !names(b.Subjects) {
 			continue
 		}
-		var rules []rbacv1.PolicyRule
-		kind := b.RoleRef.Kind
-		if kind == "ClusterRole" {
-			role := &rbacv1.ClusterRole{}
-			if err := c.Get(ctx, client.ObjectKey{Name: b.RoleRef.Name}, role); err != nil {
-				return nil, fmt.Errorf("RoleBinding %s/%s: %w", b.Namespace, b.Name, err)
-			}
-			rules = role.Rules
-		} else {
-			role := &rbacv1.Role{}
-			if err := c.Get(ctx, client.ObjectKey{Namespace: b.Namespace, Name: b.RoleRef.Name}, role); err != nil {
-				return nil, fmt.Errorf("RoleBinding %s/%s: %w", b.Namespace, b.Name, err)
-			}
-			rules = role.Rules
+		r, err := rules(b.RoleRef, b.Namespace)
+		if err != nil {
+			return nil, fmt.Errorf("RoleBinding %s/%s: %w", b.Namespace, b.Name, err)
 		}
-		grants = append(grants, Grants(kind+" "+b.Namespace+"/"+b.RoleRef.Name, b.Namespace, rules)...)
+		grants = append(grants, Grants(b.RoleRef.Kind+" "+b.Namespace+"/"+b.RoleRef.Name, b.Namespace, r)...)
 	}
 	slices.SortStableFunc(grants, func(a, b Grant) int { return cmp.Compare(a.Role, b.Role) })
 	return grants, nil

@@ -17,13 +17,10 @@ limitations under the License.
 package localcluster
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strings"
 )
 
 const (
@@ -56,13 +53,7 @@ func RenderRBAC(ctx context.Context, repoRoot, kubectl, workDir string) ([]byte,
 	if err := os.WriteFile(filepath.Join(dir, "kustomization.yaml"), []byte(k), 0o600); err != nil {
 		return nil, err
 	}
-	cmd := exec.CommandContext(ctx, kubectl, "kustomize", dir)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Run(); err != nil {
-		return nil, fmt.Errorf("kubectl kustomize config/rbac: %w: %s", err, strings.TrimSpace(stderr.String()))
-	}
-	return stdout.Bytes(), nil
+	return kustomize(ctx, kubectl, dir)
 }
 
 // applyRBAC creates the operator's namespace and applies config/rbac as

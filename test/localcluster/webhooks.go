@@ -42,14 +42,12 @@ import (
 // lets the matchConditions syncer read and update.
 func webhookInstallOptions(ctx context.Context, repoRoot, kubectl string) (envtest.WebhookInstallOptions, error) {
 	dir := filepath.Join(repoRoot, "config", "webhook")
-	cmd := exec.CommandContext(ctx, kubectl, "kustomize", dir)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Run(); err != nil {
-		return envtest.WebhookInstallOptions{}, fmt.Errorf("kubectl kustomize %s: %w: %s", dir, err, strings.TrimSpace(stderr.String()))
+	rendered, err := kustomize(ctx, kubectl, dir)
+	if err != nil {
+		return envtest.WebhookInstallOptions{}, err
 	}
 	var opts envtest.WebhookInstallOptions
-	r := utilyaml.NewYAMLReader(bufio.NewReader(&stdout))
+	r := utilyaml.NewYAMLReader(bufio.NewReader(bytes.NewReader(rendered)))
 	for {
 		doc, err := r.Read()
 		if errors.Is(err, io.EOF) {
@@ -85,4 +83,15 @@ func webhookInstallOptions(ctx context.Context, repoRoot, kubectl string) (envte
 		return opts, fmt.Errorf("%s renders no webhook configuration", dir)
 	}
 	return opts, nil
+}
+
+// kustomize renders the kustomization in dir with kubectl kustomize.
+func kustomize(ctx context.Context, kubectl, dir string) ([]byte, error) {
+	cmd := exec.CommandContext(ctx, kubectl, "kustomize", dir)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		return nil, fmt.Errorf("kubectl kustomize %s: %w: %s", dir, err, strings.TrimSpace(stderr.String()))
+	}
+	return stdout.Bytes(), nil
 }
