@@ -22,6 +22,11 @@ limitations under the License.
 // the binaries come from hack/envtest-assets.sh. `make run-local` and the
 // e2e suite use it.
 //
+// The manager runs as the operator's ServiceAccount user with exactly the
+// RBAC of config/rbac, rendered as config/default renders it (rbac.go), and
+// the API server writes every request of that user to an audit log
+// (AuditLogPath; audit.go reads it).
+//
 // With HollowNodes it is a whole local cluster: kube-controller-manager,
 // kube-scheduler and kubemark hollow nodes run beside the control plane, so
 // Deployments, ReplicaSets, Jobs and garbage collection are the real
