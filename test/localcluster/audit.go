@@ -319,34 +319,40 @@ func OperatorGrants(ctx context.Context, c client.Reader, namespace, serviceAcco
 		err := c.Get(ctx, client.ObjectKey{Name: ref.Name}, role)
 		return role.Rules, err
 	}
-	var grants []Grant
+	type binding struct {
+		what, namespace string
+		subjects        []rbacv1.Subject
+		ref             rbacv1.RoleRef
+	}
+	var bindings []binding
 	crbs := &rbacv1.ClusterRoleBindingList{}
 	if err := c.List(ctx, crbs); err != nil {
 		return nil, err
 	}
 	for _, b := range crbs.Items {
-		if !names(b.Subjects) {
-			continue
-		}
-		r, err := rules(b.RoleRef, "")
-		if err != nil {
-			return nil, fmt.Errorf("ClusterRoleBinding %s: %w", b.Name, err)
-		}
-		grants = append(grants, Grants("ClusterRole "+b.RoleRef.Name, "", r)...)
+		bindings = append(bindings, binding{"ClusterRoleBinding " + b.Name, "", b.Subjects, b.RoleRef})
 	}
 	rbs := &rbacv1.RoleBindingList{}
 	if err := c.List(ctx, rbs); err != nil {
 		return nil, err
 	}
 	for _, b := range rbs.Items {
-		if !names(b.Subjects) {
+		bindings = append(bindings, binding{"RoleBinding " + b.Namespace + "/" + b.Name, b.Namespace, b.Subjects, b.RoleRef})
+	}
+	var grants []Grant
+	for _, b := range bindings {
+		if !names(b.subjects) {
 			continue
 		}
-		r, err := rules(b.RoleRef, b.Namespace)
+		r, err := rules(b.ref, b.namespace)
 		if err != nil {
-			return nil, fmt.Errorf("RoleBinding %s/%s: %w", b.Namespace, b.Name, err)
+			return nil, fmt.Errorf("%s: %w", b.what, err)
 		}
-		grants = append(grants, Grants(b.RoleRef.Kind+" "+b.Namespace+"/"+b.RoleRef.Name, b.Namespace, r)...)
+		role := b.ref.Kind + " " + b.ref.Name
+		if b.namespace != "" {
+			role = b.ref.Kind + " " + b.namespace + "/" + b.ref.Name
+		}
+		grants = append(grants, Grants(role, b.namespace, r)...)
 	}
 	slices.SortStableFunc(grants, func(a, b Grant) int { return cmp.Compare(a.Role, b.Role) })
 	return grants, nil
