@@ -75,6 +75,8 @@ import (
 //     SoftwareLicense. The list and watch feed the cache, which holds only
 //     labelled Secrets (CacheOptions); a tenant's Secret a licence names is an
 //     uncached get (reconcileKey);
+//   - Nodes: list and watch only, for the cache; no code reads a Node
+//     uncached (the e2e audit showed the get unused);
 //   - no Leases here: the leader-election Role of config/rbac grants them in
 //     the operator's namespace only; nor core/v1 events, which only leader
 //     election writes, into that namespace (same Role). The controllers'
@@ -87,7 +89,8 @@ import (
 // +kubebuilder:rbac:groups=licensing.license-operator.dev,resources=seatledgers,verbs=get;list;watch
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
 // +kubebuilder:rbac:groups="",resources=secrets,verbs=get;list;watch;create
-// +kubebuilder:rbac:groups="",resources=pods;namespaces;nodes,verbs=get;list;watch
+// +kubebuilder:rbac:groups="",resources=pods;namespaces,verbs=get;list;watch
+// +kubebuilder:rbac:groups="",resources=nodes,verbs=list;watch
 
 // Options are what the controllers share, set once by cmd/main.go (and by
 // the tests, which inject a fake clock).

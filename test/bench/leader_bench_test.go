@@ -70,7 +70,8 @@ const (
 func BenchmarkLeaderHandover(b *testing.B) {
 	logf.SetLogger(logr.Discard())
 	ctx := context.Background()
-	lc, bin := startLocalCluster(b, localcluster.Options{DisableWebhooks: true})
+	// It binds the shipped roles itself, to a ServiceAccount token.
+	lc, bin := startLocalCluster(b, localcluster.Options{DisableWebhooks: true, PrivilegedOperator: true})
 	admin, err := client.New(lc.Config, client.Options{Scheme: kubecluster.Scheme()})
 	if err != nil {
 		b.Fatal(err)

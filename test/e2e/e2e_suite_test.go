@@ -61,3 +61,10 @@ var _ = BeforeSuite(func(ctx SpecContext) {
 func kubectl(ctx context.Context, args ...string) (string, error) {
 	return cluster.Kubectl(ctx, args...)
 }
+
+// After every spec, the audit log shows that the manager, under the shipped
+// role, had no request forbidden and read Secrets only through its label
+// selector (framework.AuditOperator).
+var _ = AfterSuite(func(ctx SpecContext) {
+	framework.AuditOperator(ctx, cluster)
+}, NodeTimeout(2*time.Minute))

@@ -22,6 +22,11 @@ limitations under the License.
 // the binaries come from hack/envtest-assets.sh. `make run-local` and the
 // e2e suite use it.
 //
+// The manager runs as the operator's ServiceAccount user with exactly the
+// RBAC of config/rbac, rendered as config/default renders it (rbac.go), and
+// the API server writes every request of that user to an audit log
+// (AuditLogPath; audit.go reads it).
+//
 // With HollowNodes it is a whole local cluster: kube-controller-manager,
 // kube-scheduler and kubemark hollow nodes run beside the control plane, so
 // Deployments, ReplicaSets, Jobs and garbage collection are the real
@@ -49,6 +54,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -94,6 +100,12 @@ type Options struct {
 	// hack/envtest-assets.sh --cluster (built once from the Go module proxy
 	// when missing).
 	HollowNodes int
+	// PrivilegedOperator adds system:masters to the manager's user. By
+	// default the manager has exactly the shipped RBAC: its user is the
+	// operator's ServiceAccount (licensing.DefaultOperatorUsername, in
+	// OperatorGroups), and config/rbac is applied as config/default renders
+	// it (applyRBAC).
+	PrivilegedOperator bool
 }
 
 // Cluster is a running control plane with the license-operator CRDs.
@@ -107,8 +119,13 @@ type Cluster struct {
 	// KubeconfigPath is an admin (system:masters) kubeconfig for the cluster.
 	KubeconfigPath string
 	// OperatorKubeconfigPath is the manager's kubeconfig: the user
-	// licensing.DefaultOperatorUsername (with the rights of system:masters).
+	// licensing.DefaultOperatorUsername in OperatorGroups, bound to the
+	// shipped config/rbac (or in system:masters with
+	// Options.PrivilegedOperator).
 	OperatorKubeconfigPath string
+	// AuditLogPath is the API server's audit log (JSON lines): every request
+	// of the operator's user at level Metadata, nobody else's (AuditPolicy).
+	AuditLogPath string
 	// Config is the admin REST config the kubeconfig was written from.
 	Config *rest.Config
 
@@ -196,6 +213,15 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 	if err := ctx.Err(); err != nil {
 		return c, errors.Join(err, c.Stop())
 	}
+	c.AuditLogPath = filepath.Join(c.WorkDir, "audit.log")
+	policyPath := filepath.Join(c.WorkDir, "audit-policy.yaml")
+	if err := os.WriteFile(policyPath, []byte(AuditPolicy(licensing.DefaultOperatorUsername)), 0o600); err != nil {
+		return c, errors.Join(err, c.Stop())
+	}
+	apiArgs := c.env.ControlPlane.GetAPIServer().Configure()
+	apiArgs.Set("audit-policy-file", policyPath)
+	apiArgs.Set("audit-log-path", c.AuditLogPath)
+	apiArgs.Set("audit-log-format", "json")
 	if opts.HollowNodes > 0 {
 		// A real cluster admits Pods through the ServiceAccount plugin (envtest turns it off).
 		c.env.ControlPlane.GetAPIServer().Configure().Disable("disable-admission-plugins")
@@ -223,9 +249,13 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 	// config/default, so the cluster treats it as a deployed one: its own
 	// writes skip its webhooks (not-the-operator), and the shipped policies
 	// of config/policy, applied as they are, let it (and no one else) write
-	// the seat ledgers and open Pods' seat gates.
-	operator, err := c.env.AddUser(envtest.User{Name: licensing.DefaultOperatorUsername,
-		Groups: []string{"system:serviceaccounts", "system:serviceaccounts:license-operator-system", "system:masters"}}, nil)
+	// the seat ledgers and open Pods' seat gates. Its rights are those of
+	// config/rbac, applied below, and nothing more.
+	groups := OperatorGroups
+	if opts.PrivilegedOperator {
+		groups = append(slices.Clone(groups), "system:masters")
+	}
+	operator, err := c.env.AddUser(envtest.User{Name: licensing.DefaultOperatorUsername, Groups: groups}, nil)
 	if err != nil {
 		return c, errors.Join(fmt.Errorf("adding the operator user: %w", err), c.Stop())
 	}
@@ -235,6 +265,11 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 	}
 	if err := c.applyPolicies(ctx); err != nil {
 		return c, errors.Join(err, c.Stop())
+	}
+	if !opts.PrivilegedOperator {
+		if err := c.applyRBAC(ctx); err != nil {
+			return c, errors.Join(err, c.Stop())
+		}
 	}
 	if opts.HollowNodes > 0 {
 		if err := c.startNodes(ctx, opts.HollowNodes); err != nil {

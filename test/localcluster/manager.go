@@ -128,8 +128,8 @@ func (c *Cluster) StartManager(ctx context.Context, opts ManagerOptions) (*Manag
 			"--enable-webhooks=true",
 			"--webhook-port="+strconv.Itoa(wh.LocalServingPort),
 			"--webhook-cert-path="+wh.LocalServingCertDir)
-		// The configurations carry config/webhook's names, without
-		// config/default's prefix: the matchConditions syncer edits these.
+		// The configurations carry config/default's names (the manager's
+		// defaults): the matchConditions syncer edits these.
 		for _, v := range wh.ValidatingWebhooks {
 			args = append(args, "--validating-webhook-configuration="+v.Name)
 		}

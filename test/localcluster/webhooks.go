@@ -38,16 +38,16 @@ import (
 // configurations exactly as they ship (scope, matchConditions, timeouts),
 // pointed at a manager on loopback: envtest replaces each Service reference
 // with https://127.0.0.1:<port>/<path> and issues a serving certificate.
+// They carry config/default's names (NamePrefix), the ones the shipped role
+// lets the matchConditions syncer read and update.
 func webhookInstallOptions(ctx context.Context, repoRoot, kubectl string) (envtest.WebhookInstallOptions, error) {
 	dir := filepath.Join(repoRoot, "config", "webhook")
-	cmd := exec.CommandContext(ctx, kubectl, "kustomize", dir)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Run(); err != nil {
-		return envtest.WebhookInstallOptions{}, fmt.Errorf("kubectl kustomize %s: %w: %s", dir, err, strings.TrimSpace(stderr.String()))
+	rendered, err := kustomize(ctx, kubectl, dir)
+	if err != nil {
+		return envtest.WebhookInstallOptions{}, err
 	}
 	var opts envtest.WebhookInstallOptions
-	r := utilyaml.NewYAMLReader(bufio.NewReader(&stdout))
+	r := utilyaml.NewYAMLReader(bufio.NewReader(bytes.NewReader(rendered)))
 	for {
 		doc, err := r.Read()
 		if errors.Is(err, io.EOF) {
@@ -68,12 +68,14 @@ func webhookInstallOptions(ctx context.Context, repoRoot, kubectl string) (envte
 			if err := yaml.UnmarshalStrict(doc, c); err != nil {
 				return opts, fmt.Errorf("config/webhook: %w", err)
 			}
+			c.Name = NamePrefix + c.Name
 			opts.MutatingWebhooks = append(opts.MutatingWebhooks, c)
 		case "ValidatingWebhookConfiguration":
 			c := &admissionregistrationv1.ValidatingWebhookConfiguration{}
 			if err := yaml.UnmarshalStrict(doc, c); err != nil {
 				return opts, fmt.Errorf("config/webhook: %w", err)
 			}
+			c.Name = NamePrefix + c.Name
 			opts.ValidatingWebhooks = append(opts.ValidatingWebhooks, c)
 		}
 	}
@@ -81,4 +83,15 @@ func webhookInstallOptions(ctx context.Context, repoRoot, kubectl string) (envte
 		return opts, fmt.Errorf("%s renders no webhook configuration", dir)
 	}
 	return opts, nil
+}
+
+// kustomize renders the kustomization in dir with kubectl kustomize.
+func kustomize(ctx context.Context, kubectl, dir string) ([]byte, error) {
+	cmd := exec.CommandContext(ctx, kubectl, "kustomize", dir)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		return nil, fmt.Errorf("kubectl kustomize %s: %w: %s", dir, err, strings.TrimSpace(stderr.String()))
+	}
+	return stdout.Bytes(), nil
 }

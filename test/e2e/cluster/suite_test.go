@@ -54,3 +54,10 @@ var _ = BeforeSuite(func(sctx SpecContext) {
 	k8sClient, err = client.New(cfg, client.Options{Scheme: scheme})
 	Expect(err).NotTo(HaveOccurred())
 }, NodeTimeout(framework.SetupTimeout))
+
+// After every spec, the audit log shows the manager's requests: none was
+// forbidden under the shipped role, and Secrets were listed and watched only
+// with the operator's label selector (framework.AuditOperator).
+var _ = AfterSuite(func(sctx SpecContext) {
+	framework.AuditOperator(sctx, cluster)
+}, NodeTimeout(2*time.Minute))

@@ -19,7 +19,9 @@ limitations under the License.
 // Package framework is what the end-to-end suites (test/e2e and
 // test/e2e/cluster) share: one way to start the local cluster with the
 // manager binary on it (localcluster.StartWithManager, as `make run-local`
-// does), stop it after the suite, and show the logs when a spec fails.
+// does), stop it after the suite, and show the logs when a spec fails. The
+// manager runs with exactly the shipped RBAC, and AuditOperator checks its
+// requests in the API server's audit log after the last spec.
 //
 // The suites carry the build tag e2e: `go test -tags e2e ./test/e2e/...`
 // (make test and make test-e2e pass it).
