@@ -279,7 +279,9 @@ func (r *QueueController) dropGone(ctx context.Context, cm *licensingv1alpha1.Se
 	asEntries := make([]licensingv1alpha1.SeatLedgerEntry, 0, len(cm.Spec.Waiting))
 	for _, w := range cm.Spec.Waiting {
 		if now.Sub(w.Queued.Time) >= r.Grace {
-			asEntries = append(asEntries, licensingv1alpha1.SeatLedgerEntry{Pod: w.Pod, UID: w.UID, Admitted: metav1.NewTime(w.Queued.Time)})
+			// Keyed namespace/name: a licence's line of uses holds Pods of
+			// the namespaces the licence is shared with.
+			asEntries = append(asEntries, licensingv1alpha1.SeatLedgerEntry{Pod: waiterNamespace(cm, w) + "/" + w.Pod, UID: w.UID, Admitted: metav1.NewTime(w.Queued.Time)})
 		}
 	}
 	if len(asEntries) == 0 {
