@@ -101,8 +101,12 @@ func StaleLedgerEntries(entries []licensingv1alpha1.SeatLedgerEntry, podsByName 
 }
 
 // SeatGated says whether the Pod carries the seat's scheduling gate: it waits in line.
-func SeatGated(p *corev1.Pod) bool {
-	return slices.ContainsFunc(p.Spec.SchedulingGates, func(g corev1.PodSchedulingGate) bool { return g.Name == licensingv1alpha1.SeatGate })
+func SeatGated(p *corev1.Pod) bool { return HasSchedulingGate(p, licensingv1alpha1.SeatGate) }
+
+// HasSchedulingGate says whether the Pod carries the named scheduling gate
+// (the operator's are licensingv1alpha1.SeatGate and UseGate).
+func HasSchedulingGate(p *corev1.Pod, gate string) bool {
+	return slices.ContainsFunc(p.Spec.SchedulingGates, func(g corev1.PodSchedulingGate) bool { return g.Name == gate })
 }
 
 // PodTerminal says whether the Pod has finished (Succeeded or Failed): it

@@ -353,9 +353,7 @@ func (r *QueueController) ungate(ctx context.Context, l *licensingv1alpha1.SeatL
 // ungated, or nil when there was nothing to do (not gated, gone, or
 // another Pod of that name).
 func (r *QueueController) ungatePod(ctx context.Context, key types.NamespacedName, gate, uid string, admitted time.Time) (*corev1.Pod, error) {
-	has := func(p *corev1.Pod) bool {
-		return slices.ContainsFunc(p.Spec.SchedulingGates, func(g corev1.PodSchedulingGate) bool { return g.Name == gate })
-	}
+	has := func(p *corev1.Pod) bool { return licensing.HasSchedulingGate(p, gate) }
 	cached := &corev1.Pod{}
 	if err := r.Cache.Get(ctx, key, cached); err == nil && !has(cached) {
 		return nil, nil

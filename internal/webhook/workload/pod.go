@@ -123,7 +123,7 @@ type podMutation struct {
 // (a gate the Pod was sent with is removed when it does not wait: the gate
 // is the operator's). It is the one place that changes a Pod at CREATE.
 func PodCreatePatch(pod *corev1.Pod, m podMutation) *corev1.Pod {
-	hasGate, hasUseGate := hasSchedulingGate(pod, licensingv1alpha1.SeatGate), hasSchedulingGate(pod, licensingv1alpha1.UseGate)
+	hasGate, hasUseGate := licensing.HasSchedulingGate(pod, licensingv1alpha1.SeatGate), licensing.HasSchedulingGate(pod, licensingv1alpha1.UseGate)
 	labelled := pod.Labels[licensingv1alpha1.LicensedLabel] == licensingv1alpha1.LicensedLabelValue
 	if m.Name == "" && !m.Stamp.Set && !m.PreventVM && m.Gated == hasGate && m.UseGated == hasUseGate && (!m.Licensed || labelled) {
 		return nil
@@ -149,13 +149,9 @@ func PodCreatePatch(pod *corev1.Pod, m podMutation) *corev1.Pod {
 	return out
 }
 
-func hasSchedulingGate(pod *corev1.Pod, gate string) bool {
-	return slices.ContainsFunc(pod.Spec.SchedulingGates, func(g corev1.PodSchedulingGate) bool { return g.Name == gate })
-}
-
 // setSchedulingGate adds or removes one of the operator's gates.
 func setSchedulingGate(pod *corev1.Pod, gate string, on bool) {
-	switch has := hasSchedulingGate(pod, gate); {
+	switch has := licensing.HasSchedulingGate(pod, gate); {
 	case on && !has:
 		pod.Spec.SchedulingGates = append(pod.Spec.SchedulingGates, corev1.PodSchedulingGate{Name: gate})
 	case !on && has:
