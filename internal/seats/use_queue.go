@@ -93,7 +93,10 @@ func (r *QueueController) serveUses(ctx context.Context, key types.NamespacedNam
 		return reconcile.Result{}, err
 	}
 	for _, w := range granted {
-		ns := waiterNamespace(&licensingv1alpha1.SeatLedger{ObjectMeta: metav1.ObjectMeta{Namespace: key.Namespace}}, w)
+		ns := w.Namespace
+		if ns == "" {
+			ns = key.Namespace
+		}
 		p, err := r.ungatePod(ctx, types.NamespacedName{Namespace: ns, Name: w.Pod}, licensingv1alpha1.UseGate, w.UID, w.Queued.Time)
 		if err != nil {
 			return reconcile.Result{}, err
