@@ -84,7 +84,8 @@ import (
 //
 // +kubebuilder:rbac:groups=licensing.license-operator.dev,resources=licenseproducts;softwarelicenses;licenseassignments,verbs=get;list;watch
 // +kubebuilder:rbac:groups=licensing.license-operator.dev,resources=licenseproducts;softwarelicenses,verbs=update
-// +kubebuilder:rbac:groups=licensing.license-operator.dev,resources=licenseproducts/status;softwarelicenses/status;licenseassignments/status,verbs=update;patch
+// +kubebuilder:rbac:groups=licensing.license-operator.dev,resources=licenseproducts/status;softwarelicenses/status,verbs=patch
+// +kubebuilder:rbac:groups=licensing.license-operator.dev,resources=licenseassignments/status,verbs=update
 // +kubebuilder:rbac:groups=licensing.license-operator.dev,resources=softwarelicenses/finalizers,verbs=update
 // +kubebuilder:rbac:groups=licensing.license-operator.dev,resources=seatledgers,verbs=get;list;watch
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch

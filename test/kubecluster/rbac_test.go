@@ -72,6 +72,16 @@ func TestManagerRoleIsNarrow(t *testing.T) {
 		{"licensing.license-operator.dev", "softwarelicenses", []string{"get", "list", "update", "watch"}},
 		{"licensing.license-operator.dev", "licenseassignments", []string{"get", "list", "watch"}},
 		{"licensing.license-operator.dev", "seatledgers", []string{"create", "get", "list", "update", "watch"}},
+		// Each status writer uses one verb: an assignment's status is a full
+		// update guarded by its resourceVersion, a product's and a licence's a
+		// merge patch.
+		{"licensing.license-operator.dev", "licenseassignments/status", []string{"update"}},
+		{"licensing.license-operator.dev", "licenseproducts/status", []string{"patch"}},
+		{"licensing.license-operator.dev", "softwarelicenses/status", []string{"patch"}},
+		// The syncer (and the certificate rotator) read the two
+		// configurations through field-selected caches: no uncached get.
+		{"admissionregistration.k8s.io", "validatingwebhookconfigurations", []string{"list", "update", "watch"}},
+		{"admissionregistration.k8s.io", "mutatingwebhookconfigurations", []string{"list", "update", "watch"}},
 	} {
 		if got := verbs(tc.group, tc.resource); !slices.Equal(got, tc.want) {
 			t.Errorf("%s %q: verbs %v, want %v", tc.resource, tc.group, got, tc.want)

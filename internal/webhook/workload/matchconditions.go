@@ -218,8 +218,8 @@ type MatchConditionsSyncer struct {
 	configs client.Reader
 }
 
-// +kubebuilder:rbac:groups=admissionregistration.k8s.io,resources=validatingwebhookconfigurations,verbs=get;list;watch;update,resourceNames=license-operator-validating-webhook-configuration
-// +kubebuilder:rbac:groups=admissionregistration.k8s.io,resources=mutatingwebhookconfigurations,verbs=get;list;watch;update,resourceNames=license-operator-mutating-webhook-configuration
+// +kubebuilder:rbac:groups=admissionregistration.k8s.io,resources=validatingwebhookconfigurations,verbs=list;watch;update,resourceNames=license-operator-validating-webhook-configuration
+// +kubebuilder:rbac:groups=admissionregistration.k8s.io,resources=mutatingwebhookconfigurations,verbs=list;watch;update,resourceNames=license-operator-mutating-webhook-configuration
 // +kubebuilder:rbac:groups=licensing.license-operator.dev,resources=licenseproducts,verbs=get;list;watch
 
 // ConfigurationsCacheOptions are the options of the syncer's cache: each
