@@ -29,7 +29,9 @@ import (
 	"strings"
 
 	rbacv1 "k8s.io/api/rbac/v1"
+	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/types"
 	auditv1 "k8s.io/apiserver/pkg/apis/audit/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 )
@@ -123,21 +125,44 @@ func RefusedByAdmission(events []auditv1.Event) []auditv1.Event {
 }
 
 // UnselectedSecretReads returns the lists and watches of core Secrets whose
-// label selector does not require label (key=value or key in (…)): a
-// request the operator must never make, since it caches only its own key
-// Secrets.
-func UnselectedSecretReads(events []auditv1.Event, label string) []auditv1.Event {
+// label selector does not require label (key=value or key in (…)) and that
+// are not one of named, in its namespace with a metadata.name field selector
+// naming it: a request the operator must never make, since it caches only
+// its own key Secrets and (with internal certificate management) its own
+// webhook certificate Secret.
+func UnselectedSecretReads(events []auditv1.Event, label string, named ...types.NamespacedName) []auditv1.Event {
 	var out []auditv1.Event
 	for _, ev := range events {
 		ref := ev.ObjectRef
 		if ref == nil || ref.APIGroup != "" || ref.Resource != "secrets" || (ev.Verb != "list" && ev.Verb != "watch") {
 			continue
 		}
-		if !selects(ev.RequestURI, label) {
-			out = append(out, ev)
+		if selects(ev.RequestURI, label) {
+			continue
 		}
+		if slices.ContainsFunc(named, func(n types.NamespacedName) bool {
+			return ref.Namespace == n.Namespace && selectsName(ev.RequestURI, n.Name)
+		}) {
+			continue
+		}
+		out = append(out, ev)
 	}
 	return out
+}
+
+// selectsName reports whether the fieldSelector of requestURI requires
+// metadata.name to be name.
+func selectsName(requestURI, name string) bool {
+	u, err := url.Parse(requestURI)
+	if err != nil {
+		return false
+	}
+	sel, err := fields.ParseSelector(u.Query().Get("fieldSelector"))
+	if err != nil {
+		return false
+	}
+	v, ok := sel.RequiresExactMatch("metadata.name")
+	return ok && v == name
 }
 
 // selects reports whether the labelSelector of requestURI requires label.

@@ -22,6 +22,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	rbacv1 "k8s.io/api/rbac/v1"
+	"k8s.io/apimachinery/pkg/types"
 	auditv1 "k8s.io/apiserver/pkg/apis/audit/v1"
 	"sigs.k8s.io/yaml"
 )
@@ -159,5 +160,26 @@ func TestAuditPolicy(t *testing.T) {
 	}
 	if cmp.Diff([]auditv1.Stage{auditv1.StageRequestReceived}, p.OmitStages) != "" {
 		t.Errorf("omitStages: %v", p.OmitStages)
+	}
+}
+
+// The webhook certificate Secret may be listed and watched by its name in
+// its namespace, and no other Secret by name.
+func TestUnselectedSecretReadsNamed(t *testing.T) {
+	const log = `{"kind":"Event","apiVersion":"audit.k8s.io/v1","level":"Metadata","auditID":"n1","stage":"ResponseComplete","requestURI":"/api/v1/namespaces/license-operator-system/secrets?fieldSelector=metadata.name%3Dwebhook-server-cert\u0026watch=true","verb":"watch","user":{"username":"` + op + `"},"objectRef":{"resource":"secrets","namespace":"license-operator-system","apiVersion":"v1"},"responseStatus":{"metadata":{},"code":200}}
+{"kind":"Event","apiVersion":"audit.k8s.io/v1","level":"Metadata","auditID":"n2","stage":"ResponseComplete","requestURI":"/api/v1/namespaces/license-operator-system/secrets?fieldSelector=metadata.name%3Dother","verb":"list","user":{"username":"` + op + `"},"objectRef":{"resource":"secrets","namespace":"license-operator-system","apiVersion":"v1"},"responseStatus":{"metadata":{},"code":200}}
+{"kind":"Event","apiVersion":"audit.k8s.io/v1","level":"Metadata","auditID":"n3","stage":"ResponseComplete","requestURI":"/api/v1/namespaces/tenant/secrets?fieldSelector=metadata.name%3Dwebhook-server-cert","verb":"list","user":{"username":"` + op + `"},"objectRef":{"resource":"secrets","namespace":"tenant","apiVersion":"v1"},"responseStatus":{"metadata":{},"code":200}}
+{"kind":"Event","apiVersion":"audit.k8s.io/v1","level":"Metadata","auditID":"n4","stage":"ResponseComplete","requestURI":"/api/v1/namespaces/license-operator-system/secrets","verb":"list","user":{"username":"` + op + `"},"objectRef":{"resource":"secrets","namespace":"license-operator-system","apiVersion":"v1"},"responseStatus":{"metadata":{},"code":200}}
+`
+	events, err := ParseAuditLog(strings.NewReader(log), op)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert := types.NamespacedName{Namespace: "license-operator-system", Name: "webhook-server-cert"}
+	if diff := cmp.Diff([]string{"n2", "n3", "n4"}, ids(UnselectedSecretReads(events, "licensing.license-operator.dev/license-key", cert))); diff != "" {
+		t.Errorf("UnselectedSecretReads (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]string{"n1", "n2", "n3", "n4"}, ids(UnselectedSecretReads(events, "licensing.license-operator.dev/license-key"))); diff != "" {
+		t.Errorf("UnselectedSecretReads without the named Secret (-want +got):\n%s", diff)
 	}
 }

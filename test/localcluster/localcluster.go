@@ -106,6 +106,14 @@ type Options struct {
 	// OperatorGroups), and config/rbac is applied as config/default renders
 	// it (applyRBAC).
 	PrivilegedOperator bool
+	// Chart installs the operator with `helm install` of dist/chart
+	// (certManager.enabled=false: the manager makes and rotates its webhook
+	// certificate) instead of applying config/crd, config/webhook,
+	// config/policy and config/rbac, and runs managers with a token of the
+	// chart's ServiceAccount (installChart says what stands in for the
+	// Pod). It needs the webhooks and the shipped RBAC: it cannot be
+	// combined with DisableWebhooks or PrivilegedOperator.
+	Chart bool
 }
 
 // Cluster is a running control plane with the license-operator CRDs.
@@ -134,6 +142,7 @@ type Cluster struct {
 	components *kubecluster.Components
 	ownWorkDir bool
 	webhooks   bool
+	chart      *chartMode // Options.Chart
 
 	mu       sync.Mutex
 	managers []*Manager
@@ -147,6 +156,9 @@ type Cluster struct {
 // Start fails part way: it stops what was started.
 func Start(ctx context.Context, opts Options) (*Cluster, error) {
 	var err error
+	if opts.Chart && (opts.DisableWebhooks || opts.PrivilegedOperator) {
+		return nil, errors.New("Options.Chart installs the shipped webhooks and RBAC: it excludes DisableWebhooks and PrivilegedOperator")
+	}
 	c := &Cluster{RepoRoot: opts.RepoRoot, AssetsDir: opts.AssetsDir, WorkDir: opts.WorkDir, webhooks: !opts.DisableWebhooks}
 	if c.RepoRoot == "" {
 		if c.RepoRoot, err = FindRepoRoot(""); err != nil {
@@ -191,8 +203,6 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 		return c, errors.Join(err, c.Stop())
 	}
 	c.env = &envtest.Environment{
-		CRDDirectoryPaths:     []string{filepath.Join(c.RepoRoot, "config", "crd", "bases")},
-		ErrorIfCRDPathMissing: true,
 		BinaryAssetsDirectory: c.AssetsDir,
 		ControlPlane: envtest.ControlPlane{
 			Etcd: &envtest.Etcd{Path: filepath.Join(wrappers, "etcd"), DataDir: filepath.Join(c.WorkDir, "etcd")},
@@ -200,12 +210,16 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 				CertDir: filepath.Join(c.WorkDir, "kube-apiserver")},
 		},
 	}
+	if !opts.Chart { // the chart installs its own CRDs
+		c.env.CRDDirectoryPaths = []string{filepath.Join(c.RepoRoot, "config", "crd", "bases")}
+		c.env.ErrorIfCRDPathMissing = true
+	}
 	for _, dir := range []string{c.env.ControlPlane.Etcd.DataDir, c.env.ControlPlane.APIServer.CertDir} {
 		if err := os.MkdirAll(dir, 0o700); err != nil {
 			return c, errors.Join(err, c.Stop())
 		}
 	}
-	if c.webhooks {
+	if c.webhooks && !opts.Chart {
 		if c.env.WebhookInstallOptions, err = webhookInstallOptions(ctx, c.RepoRoot, c.KubectlPath()); err != nil {
 			return c, errors.Join(err, c.Stop())
 		}
@@ -230,7 +244,7 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 	if err := c.spawn.do(func() error { _, err := c.env.Start(); return err }); err != nil {
 		return c, errors.Join(fmt.Errorf("starting etcd and kube-apiserver: %w", err), c.Stop())
 	}
-	if c.webhooks {
+	if c.webhooks && !opts.Chart {
 		if err := c.moveServingCerts(); err != nil {
 			return c, errors.Join(err, c.Stop())
 		}
@@ -245,31 +259,12 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 	if err := writeKubeconfig(c.Config, c.KubeconfigPath); err != nil {
 		return c, errors.Join(err, c.Stop())
 	}
-	// The manager runs as the operator's ServiceAccount user of
-	// config/default, so the cluster treats it as a deployed one: its own
-	// writes skip its webhooks (not-the-operator), and the shipped policies
-	// of config/policy, applied as they are, let it (and no one else) write
-	// the seat ledgers and open Pods' seat gates. Its rights are those of
-	// config/rbac, applied below, and nothing more.
-	groups := OperatorGroups
-	if opts.PrivilegedOperator {
-		groups = append(slices.Clone(groups), "system:masters")
-	}
-	operator, err := c.env.AddUser(envtest.User{Name: licensing.DefaultOperatorUsername, Groups: groups}, nil)
-	if err != nil {
-		return c, errors.Join(fmt.Errorf("adding the operator user: %w", err), c.Stop())
-	}
-	c.OperatorKubeconfigPath = filepath.Join(c.WorkDir, "operator.kubeconfig")
-	if err := writeKubeconfig(operator.Config(), c.OperatorKubeconfigPath); err != nil {
-		return c, errors.Join(err, c.Stop())
-	}
-	if err := c.applyPolicies(ctx); err != nil {
-		return c, errors.Join(err, c.Stop())
-	}
-	if !opts.PrivilegedOperator {
-		if err := c.applyRBAC(ctx); err != nil {
+	if opts.Chart {
+		if err := c.installChart(ctx); err != nil {
 			return c, errors.Join(err, c.Stop())
 		}
+	} else if err := c.addOperator(ctx, opts.PrivilegedOperator); err != nil {
+		return c, errors.Join(err, c.Stop())
 	}
 	if opts.HollowNodes > 0 {
 		if err := c.startNodes(ctx, opts.HollowNodes); err != nil {
@@ -277,6 +272,36 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 		}
 	}
 	return c, nil
+}
+
+// addOperator writes the manager's kubeconfig and applies what config/default
+// would install for it: config/policy, and config/rbac unless privileged.
+func (c *Cluster) addOperator(ctx context.Context, privileged bool) error {
+	// The manager runs as the operator's ServiceAccount user of
+	// config/default, so the cluster treats it as a deployed one: its own
+	// writes skip its webhooks (not-the-operator), and the shipped policies
+	// of config/policy, applied as they are, let it (and no one else) write
+	// the seat ledgers and open Pods' seat gates. Its rights are those of
+	// config/rbac, applied below, and nothing more.
+	groups := OperatorGroups
+	if privileged {
+		groups = append(slices.Clone(groups), "system:masters")
+	}
+	operator, err := c.env.AddUser(envtest.User{Name: licensing.DefaultOperatorUsername, Groups: groups}, nil)
+	if err != nil {
+		return fmt.Errorf("adding the operator user: %w", err)
+	}
+	c.OperatorKubeconfigPath = filepath.Join(c.WorkDir, "operator.kubeconfig")
+	if err := writeKubeconfig(operator.Config(), c.OperatorKubeconfigPath); err != nil {
+		return err
+	}
+	if err := c.applyPolicies(ctx); err != nil {
+		return err
+	}
+	if !privileged {
+		return c.applyRBAC(ctx)
+	}
+	return nil
 }
 
 // applyPolicies applies config/policy as config/default ships it.
@@ -421,6 +446,7 @@ func (c *Cluster) Stop() error {
 	if components != nil {
 		components.Stop()
 	}
+	c.stopChart()
 	if c.env != nil {
 		if err := c.env.Stop(); err != nil {
 			errs = append(errs, fmt.Errorf("stopping etcd and kube-apiserver: %w", err))

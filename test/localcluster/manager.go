@@ -120,7 +120,9 @@ func (c *Cluster) StartManager(ctx context.Context, opts ManagerOptions) (*Manag
 		"--metrics-bind-address=" + m.MetricsAddr,
 		"--leader-elect=false",
 	}
-	if c.webhooks {
+	if c.chart != nil {
+		args = append(args, c.chartManagerArgs()...)
+	} else if c.webhooks {
 		// The configurations envtest installed call 127.0.0.1:<port> and
 		// trust the certificate it wrote into LocalServingCertDir.
 		wh := c.env.WebhookInstallOptions

@@ -20,8 +20,11 @@ limitations under the License.
 // test/e2e/cluster) share: one way to start the local cluster with the
 // manager binary on it (localcluster.StartWithManager, as `make run-local`
 // does), stop it after the suite, and show the logs when a spec fails. The
-// manager runs with exactly the shipped RBAC, and AuditOperator checks its
-// requests in the API server's audit log after the last spec.
+// operator is installed with `helm install` of dist/chart (certManager off:
+// the manager makes its own webhook certificate), the manager runs with a
+// token of the chart's ServiceAccount and exactly the chart's RBAC, and
+// AuditOperator checks its requests in the API server's audit log after the
+// last spec.
 //
 // The suites carry the build tag e2e: `go test -tags e2e ./test/e2e/...`
 // (make test and make test-e2e pass it).
@@ -63,6 +66,10 @@ func Start(ctx context.Context, opts localcluster.Options) (*localcluster.Cluste
 		opts.WorkDir = dir
 		ginkgo.GinkgoWriter.Printf("E2E_KEEP: the work directory %s is kept\n", dir)
 	}
+	// The operator is installed as a cluster operator installs it: `helm
+	// install` of dist/chart, the manager under the chart's ServiceAccount
+	// (localcluster.Options.Chart).
+	opts.Chart = true
 	bin := os.Getenv("E2E_MANAGER_BINARY")
 	ginkgo.By("starting the local cluster and the manager, and waiting for /readyz")
 	cluster, manager, err := localcluster.StartWithManager(ctx, opts, localcluster.ManagerOptions{Binary: bin}, bin == "")
