@@ -28,6 +28,10 @@ import (
 // kstatusOf is what kstatus computes for obj, read from the API server as
 // an unstructured object, as Flux reads it, and whether the operator wrote
 // a status yet (status.observedGeneration is there).
+//
+// On the same object it runs the Argo CD health check of config/argocd
+// (argoHealth) and expects the health docs/health.md maps that kstatus
+// result to: Argo CD does not read kstatus, so the two must agree here.
 func kstatusOf(g Gomega, obj client.Object) (*status.Result, bool) {
 	gvk, err := apiutil.GVKForObject(obj, scheme)
 	g.Expect(err).NotTo(HaveOccurred())
@@ -38,6 +42,12 @@ func kstatusOf(g Gomega, obj client.Object) (*status.Result, bool) {
 	g.Expect(err).NotTo(HaveOccurred())
 	_, observed, err := unstructured.NestedInt64(u.Object, "status", "observedGeneration")
 	g.Expect(err).NotTo(HaveOccurred())
+	if observed {
+		health, msg, err := argoHealth(u)
+		g.Expect(err).NotTo(HaveOccurred())
+		g.Expect(health).To(Equal(argoHealthFor[res.Status]), "%s: kstatus %s (%s), Argo CD %s (%s)",
+			client.ObjectKeyFromObject(obj), res.Status, res.Message, health, msg)
+	}
 	return res, observed
 }
 
