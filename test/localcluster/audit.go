@@ -29,7 +29,9 @@ import (
 	"strings"
 
 	rbacv1 "k8s.io/api/rbac/v1"
+	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/types"
 	auditv1 "k8s.io/apiserver/pkg/apis/audit/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 )
@@ -123,21 +125,38 @@ func RefusedByAdmission(events []auditv1.Event) []auditv1.Event {
 }
 
 // UnselectedSecretReads returns the lists and watches of core Secrets whose
-// label selector does not require label (key=value or key in (…)): a
-// request the operator must never make, since it caches only its own key
-// Secrets.
-func UnselectedSecretReads(events []auditv1.Event, label string) []auditv1.Event {
+// label selector does not require label (key=value or key in (…)), except
+// those of one of named, in its namespace, by a metadata.name field selector:
+// a request the operator must never make, since it caches only its own key
+// Secrets (and, with --internal-cert-management, its webhook certificate
+// Secret, WebhookCertSecret, by name).
+func UnselectedSecretReads(events []auditv1.Event, label string, named ...types.NamespacedName) []auditv1.Event {
 	var out []auditv1.Event
 	for _, ev := range events {
 		ref := ev.ObjectRef
 		if ref == nil || ref.APIGroup != "" || ref.Resource != "secrets" || (ev.Verb != "list" && ev.Verb != "watch") {
 			continue
 		}
-		if !selects(ev.RequestURI, label) {
+		if !selects(ev.RequestURI, label) && !selectsName(ev, named) {
 			out = append(out, ev)
 		}
 	}
 	return out
+}
+
+// selectsName reports whether ev lists or watches one of named only: in its
+// namespace, with a field selector that requires its metadata.name.
+func selectsName(ev auditv1.Event, named []types.NamespacedName) bool {
+	u, err := url.Parse(ev.RequestURI)
+	if err != nil {
+		return false
+	}
+	sel, err := fields.ParseSelector(u.Query().Get("fieldSelector"))
+	if err != nil {
+		return false
+	}
+	name, ok := sel.RequiresExactMatch("metadata.name")
+	return ok && slices.Contains(named, types.NamespacedName{Namespace: ev.ObjectRef.Namespace, Name: name})
 }
 
 // selects reports whether the labelSelector of requestURI requires label.

@@ -22,6 +22,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	rbacv1 "k8s.io/api/rbac/v1"
+	"k8s.io/apimachinery/pkg/types"
 	auditv1 "k8s.io/apiserver/pkg/apis/audit/v1"
 	"sigs.k8s.io/yaml"
 )
@@ -159,5 +160,30 @@ func TestAuditPolicy(t *testing.T) {
 	}
 	if cmp.Diff([]auditv1.Stage{auditv1.StageRequestReceived}, p.OmitStages) != "" {
 		t.Errorf("omitStages: %v", p.OmitStages)
+	}
+}
+
+// The webhook certificate Secret (--internal-cert-management) is read by
+// name, in its namespace: that read passes; the same selector elsewhere, or
+// any other name, does not.
+func TestUnselectedSecretReadsByName(t *testing.T) {
+	event := func(id, namespace, query string) auditv1.Event {
+		return auditv1.Event{AuditID: types.UID(id), Verb: "watch",
+			RequestURI: "/api/v1/namespaces/" + namespace + "/secrets?" + query,
+			ObjectRef:  &auditv1.ObjectReference{Resource: "secrets", Namespace: namespace, APIVersion: "v1"}}
+	}
+	events := []auditv1.Event{
+		event("b1", OperatorNamespace, "fieldSelector=metadata.name%3Dwebhook-server-cert&watch=true"),
+		event("b2", "tenant", "fieldSelector=metadata.name%3Dwebhook-server-cert&watch=true"),
+		event("b3", OperatorNamespace, "fieldSelector=metadata.name%3Dother&watch=true"),
+		event("b4", OperatorNamespace, "watch=true"),
+		event("b5", OperatorNamespace, "fieldSelector=metadata.name%21%3Dwebhook-server-cert&watch=true"),
+	}
+	named := types.NamespacedName{Namespace: OperatorNamespace, Name: WebhookCertSecret}
+	if diff := cmp.Diff([]string{"b2", "b3", "b4", "b5"}, ids(UnselectedSecretReads(events, "licensing.license-operator.dev/license-key", named))); diff != "" {
+		t.Errorf("UnselectedSecretReads (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]string{"b1", "b2", "b3", "b4", "b5"}, ids(UnselectedSecretReads(events, "licensing.license-operator.dev/license-key"))); diff != "" {
+		t.Errorf("UnselectedSecretReads without names (-want +got):\n%s", diff)
 	}
 }

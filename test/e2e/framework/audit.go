@@ -28,6 +28,7 @@ import (
 
 	"github.com/onsi/ginkgo/v2"
 	"github.com/onsi/gomega"
+	"k8s.io/apimachinery/pkg/types"
 	auditv1 "k8s.io/apiserver/pkg/apis/audit/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -44,7 +45,8 @@ import (
 //     refused (NamespaceLifecycle: an event in a namespace a spec is
 //     deleting) is reported, not failed;
 //   - it never listed or watched Secrets except those labelled
-//     controller.KeySecretLabel (its cache's label selector).
+//     controller.KeySecretLabel (its cache's label selector) and, by name,
+//     its webhook certificate Secret (--internal-cert-management).
 //
 // Both fail the suite. It reports, without failing, what the operator did
 // (each kind of request and how often) and what the roles bound to its
@@ -86,7 +88,8 @@ func AuditOperator(ctx context.Context, cluster *localcluster.Cluster) {
 	forbidden := localcluster.Forbidden(events)
 	ginkgo.GinkgoWriter.Printf("forbidden by RBAC: %d\n", len(forbidden))
 	gomega.Expect(describe(forbidden)).To(gomega.BeEmpty(), "requests of the operator the API server forbade")
-	gomega.Expect(describe(localcluster.UnselectedSecretReads(events, controller.KeySecretLabel))).To(gomega.BeEmpty(),
+	webhookCert := types.NamespacedName{Namespace: localcluster.OperatorNamespace, Name: localcluster.WebhookCertSecret}
+	gomega.Expect(describe(localcluster.UnselectedSecretReads(events, controller.KeySecretLabel, webhookCert))).To(gomega.BeEmpty(),
 		"lists or watches of Secrets without the selector %s", controller.KeySecretLabel)
 }
 
