@@ -19,6 +19,7 @@ package main
 
 import (
 	"crypto/tls"
+	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -30,6 +31,7 @@ import (
 	_ "k8s.io/client-go/plugin/pkg/client/auth"
 
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/utils/clock"
@@ -42,6 +44,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/webhook"
 
 	licensingv1alpha1 "github.com/license-operator/license-operator/api/v1alpha1"
+	"github.com/license-operator/license-operator/internal/certs"
 	"github.com/license-operator/license-operator/internal/controller"
 	"github.com/license-operator/license-operator/internal/licensing"
 	"github.com/license-operator/license-operator/internal/metrics"
@@ -72,6 +75,8 @@ func main() {
 	var metricsCertPath, metricsCertName, metricsCertKey string
 	var webhookCertPath, webhookCertName, webhookCertKey string
 	var webhookPort int
+	var internalCertManagement bool
+	var webhookCertSecret, webhookCertDNSNames string
 	var enableLeaderElection bool
 	var leaderElectionID, leaderElectionNamespace string
 	var validatingWebhookConfiguration, mutatingWebhookConfiguration string
@@ -122,6 +127,18 @@ func main() {
 	flag.StringVar(&webhookCertPath, "webhook-cert-path", "", "The directory that contains the webhook certificate.")
 	flag.StringVar(&webhookCertName, "webhook-cert-name", "tls.crt", "The name of the webhook certificate file.")
 	flag.StringVar(&webhookCertKey, "webhook-cert-key", "tls.key", "The name of the webhook key file.")
+	flag.BoolVar(&internalCertManagement, "internal-cert-management", false,
+		"Make and rotate the webhook serving certificate in the manager (open-policy-agent/cert-controller) instead of "+
+			"cert-manager: keep it in the Secret --webhook-cert-secret, inject its CA into the caBundle of "+
+			"--validating-webhook-configuration and --mutating-webhook-configuration, and serve the webhooks once the "+
+			"Secret's files are mounted in --webhook-cert-path. Needs --webhook-cert-secret, --webhook-cert-dns-names "+
+			"and --webhook-cert-path. See docs/install.md.")
+	flag.StringVar(&webhookCertSecret, "webhook-cert-secret", "",
+		"namespace/name of the Secret that holds the webhook certificate with --internal-cert-management. It must exist "+
+			"(the manager updates it, never creates it) and be mounted in --webhook-cert-path.")
+	flag.StringVar(&webhookCertDNSNames, "webhook-cert-dns-names", "",
+		"Comma-separated DNS names of the webhook certificate with --internal-cert-management: the first is its common "+
+			"name, for example license-operator-webhook-service.<namespace>.svc.")
 	flag.StringVar(&metricsCertPath, "metrics-cert-path", "",
 		"The directory that contains the metrics server certificate.")
 	flag.StringVar(&metricsCertName, "metrics-cert-name", "tls.crt", "The name of the metrics server certificate file.")
@@ -173,7 +190,23 @@ func main() {
 	// Initial webhook TLS options
 	webhookTLSOpts := tlsOpts
 
-	if enableWebhooks && len(webhookCertPath) > 0 {
+	var certOpts certs.Options
+	if internalCertManagement {
+		certOpts, err = internalCertOptions(certFlags{
+			webhooks: enableWebhooks, secret: webhookCertSecret, dnsNames: webhookCertDNSNames,
+			certPath: webhookCertPath, certName: webhookCertName, certKey: webhookCertKey,
+			validating: validatingWebhookConfiguration, mutating: mutatingWebhookConfiguration,
+		})
+		if err != nil {
+			setupLog.Error(err, "Invalid flags")
+			os.Exit(1)
+		}
+	}
+
+	// With internal certificate management the files appear only once the
+	// kubelet mounts what the rotator wrote: the server (certs.NewServer)
+	// waits for them and watches them itself.
+	if enableWebhooks && len(webhookCertPath) > 0 && !internalCertManagement {
 		setupLog.Info("Initializing webhook certificate watcher using provided certificates",
 			"webhook-cert-path", webhookCertPath, "webhook-cert-name", webhookCertName, "webhook-cert-key", webhookCertKey)
 
@@ -191,10 +224,14 @@ func main() {
 		})
 	}
 
-	webhookServer := webhook.NewServer(webhook.Options{
-		Port:    webhookPort,
-		TLSOpts: webhookTLSOpts,
-	})
+	webhookOptions := webhook.Options{Port: webhookPort, TLSOpts: webhookTLSOpts}
+	var webhookServer webhook.Server
+	if internalCertManagement {
+		webhookOptions.CertDir, webhookOptions.CertName, webhookOptions.KeyName = certOpts.CertDir, certOpts.CertName, certOpts.KeyName
+		webhookServer = certs.NewServer(certOpts.Ready, webhookOptions)
+	} else {
+		webhookServer = webhook.NewServer(webhookOptions)
+	}
 
 	// Metrics endpoint is enabled in 'config/default/kustomization.yaml'. The Metrics options configure the server.
 	// More info:
@@ -253,6 +290,13 @@ func main() {
 	if err != nil {
 		setupLog.Error(err, "Unable to start manager")
 		os.Exit(1)
+	}
+
+	if internalCertManagement {
+		if err := certs.Manage(mgr, certOpts); err != nil {
+			setupLog.Error(err, "Unable to set up internal certificate management")
+			os.Exit(1)
+		}
 	}
 
 	// Only the leader exports the per-licence and per-product gauges
@@ -351,4 +395,46 @@ func resolveLeaderElectionNamespace(leaderElect bool, flagValue string, readFile
 	}
 	return "", fmt.Errorf("--leader-elect outside a cluster needs --leader-election-namespace, the namespace of "+
 		"the leader election Lease (in a cluster it defaults to the manager's own, read from %s)", inClusterNamespaceFile)
+}
+
+// certFlags are the flags internal certificate management reads.
+type certFlags struct {
+	webhooks                    bool
+	secret, dnsNames            string
+	certPath, certName, certKey string
+	validating, mutating        string
+}
+
+// internalCertOptions checks the flags of --internal-cert-management and
+// returns the options of certs.Manage; an error names the flag to set.
+func internalCertOptions(f certFlags) (certs.Options, error) {
+	var errs []error
+	if !f.webhooks {
+		errs = append(errs, errors.New("--internal-cert-management makes the webhooks' certificate, but the webhooks are "+
+			"disabled (--enable-webhooks=false or ENABLE_WEBHOOKS=false)"))
+	}
+	namespace, name, ok := strings.Cut(f.secret, "/")
+	if !ok || namespace == "" || name == "" || strings.Contains(name, "/") {
+		errs = append(errs, fmt.Errorf("--internal-cert-management needs --webhook-cert-secret=namespace/name, "+
+			"the Secret that holds the webhook certificate; got %q", f.secret))
+	}
+	dnsNames := splitList(f.dnsNames)
+	if len(dnsNames) == 0 {
+		errs = append(errs, errors.New("--internal-cert-management needs --webhook-cert-dns-names, the DNS names of "+
+			"the webhook certificate (the webhook Service's <service>.<namespace>.svc first)"))
+	}
+	if f.certPath == "" {
+		errs = append(errs, errors.New("--internal-cert-management needs --webhook-cert-path, the directory where "+
+			"the webhook certificate Secret is mounted"))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return certs.Options{}, err
+	}
+	return certs.Options{
+		Secret:   types.NamespacedName{Namespace: namespace, Name: name},
+		DNSNames: dnsNames,
+		CertDir:  f.certPath, CertName: f.certName, KeyName: f.certKey,
+		ValidatingWebhookConfiguration: f.validating, MutatingWebhookConfiguration: f.mutating,
+		Ready: make(chan struct{}),
+	}, nil
 }

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Lints the Helm chart in dist/chart and renders it: with its default values,
-# with each optional part on, and with values it must refuse (a misspelt key,
-# certManager.enabled=false). helm is built once by hack/helm.sh (about three
-# minutes the first time, more on a busy machine).
+# with each optional part on (certManager.enabled=false among them: internal
+# certificate management), and with values it must refuse (a misspelt key).
+# helm is built once by hack/helm.sh (about three minutes the first time, more
+# on a busy machine).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -38,6 +39,7 @@ refuse() {
 }
 
 "$HELM" lint --strict "$CHART"
+"$HELM" lint --strict "$CHART" --set certManager.enabled=false
 
 render default
 for kind in CustomResourceDefinition Deployment PodDisruptionBudget ClusterRole Role ServiceAccount \
@@ -47,6 +49,25 @@ done
 grep -q '^  replicas: 2$' "$OUT/default.yaml" || { say "the default Deployment does not run 2 replicas"; exit 1; }
 for kind in ServiceMonitor PrometheusRule; do
   if grep -q "^kind: $kind\$" "$OUT/default.yaml"; then say "$kind is on by default"; exit 1; fi
+done
+grep -q 'cert-manager.io/inject-ca-from:' "$OUT/default.yaml" || { say "cert-manager does not inject the CA by default"; exit 1; }
+for absent in '^        - --internal-cert-management$' '^  name: webhook-server-cert$' '^  name: license-operator-webhook-cert$'; do
+  if grep -q -- "$absent" "$OUT/default.yaml"; then say "the default (cert-manager) install has $absent"; exit 1; fi
+done
+
+# certManager.enabled=false: the manager makes and rotates the certificate.
+render internalcert --set certManager.enabled=false
+expect Secret webhook-server-cert "$OUT/internalcert.yaml"
+expect Role license-operator-webhook-cert "$OUT/internalcert.yaml"
+expect RoleBinding license-operator-webhook-cert "$OUT/internalcert.yaml"
+for arg in '--internal-cert-management' \
+  '--webhook-cert-secret=license-operator-system/webhook-server-cert' \
+  '--webhook-cert-dns-names=license-operator-webhook-service.license-operator-system.svc' \
+  '--webhook-cert-path=/tmp/k8s-webhook-server/serving-certs'; do
+  grep -q -- "^        - $arg\$" "$OUT/internalcert.yaml" || { say "the manager lacks $arg with certManager.enabled=false"; exit 1; }
+done
+for absent in '^kind: Certificate$' '^kind: Issuer$' 'cert-manager.io/inject-ca-from' 'caBundle'; do
+  if grep -q -- "$absent" "$OUT/internalcert.yaml"; then say "certManager.enabled=false renders $absent"; exit 1; fi
 done
 
 render monitor --set metrics.serviceMonitor.enabled=true
@@ -63,5 +84,4 @@ grep -q '^  replicas: 3$' "$OUT/values.yaml" && grep -q 'image: "example.com/lo:
 
 refuse "a key is misspelt (replica)" "'replica' not allowed" --set replica=3
 refuse "a nested key is misspelt (metrics.serviceMonitor.enable)" "'enable' not allowed" --set metrics.serviceMonitor.enable=true
-refuse "certManager.enabled=false (operator-managed certificates are not there yet)" "is not supported yet" --set certManager.enabled=false
 say "dist/chart lints and renders"

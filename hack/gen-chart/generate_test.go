@@ -56,6 +56,39 @@ func TestTemplateValues(t *testing.T) {
 	}
 }
 
+// With certManager.enabled=false the chart installs config/internalcert and
+// gives the manager the arguments of internal certificate management.
+func TestInternalCertManagement(t *testing.T) {
+	files, err := Generate(filepath.Join("..", "..", "config"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"secret_webhook-server-cert", "role_webhook-cert", "rolebinding_webhook-cert"} {
+		body := string(files["templates/internalcert/"+name+".yaml"])
+		if !strings.HasPrefix(body, header+"{{- if not .Values.certManager.enabled }}\n") || !strings.HasSuffix(body, "{{- end }}\n") {
+			t.Errorf("templates/internalcert/%s.yaml is not installed only when certManager.enabled is false:\n%s", name, body)
+		}
+		if !strings.Contains(body, "namespace: {{ .Release.Namespace }}") {
+			t.Errorf("templates/internalcert/%s.yaml is not in the release namespace:\n%s", name, body)
+		}
+	}
+	deployment := string(files["templates/manager/deployment_controller-manager.yaml"])
+	want := `        - --webhook-cert-path=/tmp/k8s-webhook-server/serving-certs
+        {{- if not .Values.certManager.enabled }}
+        - --internal-cert-management
+        - --webhook-cert-secret={{ .Release.Namespace }}/webhook-server-cert
+        - --webhook-cert-dns-names=license-operator-webhook-service.{{ .Release.Namespace }}.svc
+        {{- end }}
+        command:
+`
+	if !strings.Contains(deployment, want) {
+		t.Errorf("the Deployment template lacks the arguments of internal certificate management:\n%s", deployment)
+	}
+	if !strings.Contains(deployment, "secretName: webhook-server-cert") {
+		t.Errorf("the Deployment does not mount the Secret webhook-server-cert:\n%s", deployment)
+	}
+}
+
 // readTree returns the files under dir by slash-separated relative path.
 func readTree(dir string) (map[string]string, error) {
 	out := map[string]string{}

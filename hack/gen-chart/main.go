@@ -2,8 +2,11 @@
 // way kubebuilder's helm plugin does: `kustomize build config/default` (through
 // the kustomize API, so no binary is needed) split into one template per
 // object, with the values of the chart put in place of the few fields they
-// set. The chart's own files (Chart.yaml, values.yaml, values.schema.json,
-// helpers and README) live in hack/gen-chart/chart and are copied as they are.
+// set. config/prometheus (monitoring) and config/internalcert (the objects of
+// internal certificate management, installed when certManager.enabled is
+// false) are built too, each under its own condition. The chart's own files
+// (Chart.yaml, values.yaml, values.schema.json, NOTES.txt and README) live in
+// hack/gen-chart/chart and are copied as they are.
 //
 // config/ stays the one source: `make chart` runs this command, and the test
 // beside it fails when dist/chart differs from what it would generate.

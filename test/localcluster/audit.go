@@ -125,11 +125,11 @@ func RefusedByAdmission(events []auditv1.Event) []auditv1.Event {
 }
 
 // UnselectedSecretReads returns the lists and watches of core Secrets whose
-// label selector does not require label (key=value or key in (…)) and that
-// are not one of named, in its namespace with a metadata.name field selector
-// naming it: a request the operator must never make, since it caches only
-// its own key Secrets and (with internal certificate management) its own
-// webhook certificate Secret.
+// label selector does not require label (key=value or key in (…)), except
+// those of one of named, in its namespace, by a metadata.name field selector:
+// a request the operator must never make, since it caches only its own key
+// Secrets (and, with --internal-cert-management, its webhook certificate
+// Secret, WebhookCertSecret, by name).
 func UnselectedSecretReads(events []auditv1.Event, label string, named ...types.NamespacedName) []auditv1.Event {
 	var out []auditv1.Event
 	for _, ev := range events {
@@ -137,23 +137,17 @@ func UnselectedSecretReads(events []auditv1.Event, label string, named ...types.
 		if ref == nil || ref.APIGroup != "" || ref.Resource != "secrets" || (ev.Verb != "list" && ev.Verb != "watch") {
 			continue
 		}
-		if selects(ev.RequestURI, label) {
-			continue
+		if !selects(ev.RequestURI, label) && !selectsName(ev, named) {
+			out = append(out, ev)
 		}
-		if slices.ContainsFunc(named, func(n types.NamespacedName) bool {
-			return ref.Namespace == n.Namespace && selectsName(ev.RequestURI, n.Name)
-		}) {
-			continue
-		}
-		out = append(out, ev)
 	}
 	return out
 }
 
-// selectsName reports whether the fieldSelector of requestURI requires
-// metadata.name to be name.
-func selectsName(requestURI, name string) bool {
-	u, err := url.Parse(requestURI)
+// selectsName reports whether ev lists or watches one of named only: in its
+// namespace, with a field selector that requires its metadata.name.
+func selectsName(ev auditv1.Event, named []types.NamespacedName) bool {
+	u, err := url.Parse(ev.RequestURI)
 	if err != nil {
 		return false
 	}
@@ -161,8 +155,8 @@ func selectsName(requestURI, name string) bool {
 	if err != nil {
 		return false
 	}
-	v, ok := sel.RequiresExactMatch("metadata.name")
-	return ok && v == name
+	name, ok := sel.RequiresExactMatch("metadata.name")
+	return ok && slices.Contains(named, types.NamespacedName{Namespace: ev.ObjectRef.Namespace, Name: name})
 }
 
 // selects reports whether the labelSelector of requestURI requires label.

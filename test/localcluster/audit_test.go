@@ -163,23 +163,27 @@ func TestAuditPolicy(t *testing.T) {
 	}
 }
 
-// The webhook certificate Secret may be listed and watched by its name in
-// its namespace, and no other Secret by name.
-func TestUnselectedSecretReadsNamed(t *testing.T) {
-	const log = `{"kind":"Event","apiVersion":"audit.k8s.io/v1","level":"Metadata","auditID":"n1","stage":"ResponseComplete","requestURI":"/api/v1/namespaces/license-operator-system/secrets?fieldSelector=metadata.name%3Dwebhook-server-cert\u0026watch=true","verb":"watch","user":{"username":"` + op + `"},"objectRef":{"resource":"secrets","namespace":"license-operator-system","apiVersion":"v1"},"responseStatus":{"metadata":{},"code":200}}
-{"kind":"Event","apiVersion":"audit.k8s.io/v1","level":"Metadata","auditID":"n2","stage":"ResponseComplete","requestURI":"/api/v1/namespaces/license-operator-system/secrets?fieldSelector=metadata.name%3Dother","verb":"list","user":{"username":"` + op + `"},"objectRef":{"resource":"secrets","namespace":"license-operator-system","apiVersion":"v1"},"responseStatus":{"metadata":{},"code":200}}
-{"kind":"Event","apiVersion":"audit.k8s.io/v1","level":"Metadata","auditID":"n3","stage":"ResponseComplete","requestURI":"/api/v1/namespaces/tenant/secrets?fieldSelector=metadata.name%3Dwebhook-server-cert","verb":"list","user":{"username":"` + op + `"},"objectRef":{"resource":"secrets","namespace":"tenant","apiVersion":"v1"},"responseStatus":{"metadata":{},"code":200}}
-{"kind":"Event","apiVersion":"audit.k8s.io/v1","level":"Metadata","auditID":"n4","stage":"ResponseComplete","requestURI":"/api/v1/namespaces/license-operator-system/secrets","verb":"list","user":{"username":"` + op + `"},"objectRef":{"resource":"secrets","namespace":"license-operator-system","apiVersion":"v1"},"responseStatus":{"metadata":{},"code":200}}
-`
-	events, err := ParseAuditLog(strings.NewReader(log), op)
-	if err != nil {
-		t.Fatal(err)
+// The webhook certificate Secret (--internal-cert-management) is read by
+// name, in its namespace: that read passes; the same selector elsewhere, or
+// any other name, does not.
+func TestUnselectedSecretReadsByName(t *testing.T) {
+	event := func(id, namespace, query string) auditv1.Event {
+		return auditv1.Event{AuditID: types.UID(id), Verb: "watch",
+			RequestURI: "/api/v1/namespaces/" + namespace + "/secrets?" + query,
+			ObjectRef:  &auditv1.ObjectReference{Resource: "secrets", Namespace: namespace, APIVersion: "v1"}}
 	}
-	cert := types.NamespacedName{Namespace: "license-operator-system", Name: "webhook-server-cert"}
-	if diff := cmp.Diff([]string{"n2", "n3", "n4"}, ids(UnselectedSecretReads(events, "licensing.license-operator.dev/license-key", cert))); diff != "" {
+	events := []auditv1.Event{
+		event("b1", OperatorNamespace, "fieldSelector=metadata.name%3Dwebhook-server-cert&watch=true"),
+		event("b2", "tenant", "fieldSelector=metadata.name%3Dwebhook-server-cert&watch=true"),
+		event("b3", OperatorNamespace, "fieldSelector=metadata.name%3Dother&watch=true"),
+		event("b4", OperatorNamespace, "watch=true"),
+		event("b5", OperatorNamespace, "fieldSelector=metadata.name%21%3Dwebhook-server-cert&watch=true"),
+	}
+	named := types.NamespacedName{Namespace: OperatorNamespace, Name: WebhookCertSecret}
+	if diff := cmp.Diff([]string{"b2", "b3", "b4", "b5"}, ids(UnselectedSecretReads(events, "licensing.license-operator.dev/license-key", named))); diff != "" {
 		t.Errorf("UnselectedSecretReads (-want +got):\n%s", diff)
 	}
-	if diff := cmp.Diff([]string{"n1", "n2", "n3", "n4"}, ids(UnselectedSecretReads(events, "licensing.license-operator.dev/license-key"))); diff != "" {
-		t.Errorf("UnselectedSecretReads without the named Secret (-want +got):\n%s", diff)
+	if diff := cmp.Diff([]string{"b1", "b2", "b3", "b4", "b5"}, ids(UnselectedSecretReads(events, "licensing.license-operator.dev/license-key"))); diff != "" {
+		t.Errorf("UnselectedSecretReads without names (-want +got):\n%s", diff)
 	}
 }

@@ -28,6 +28,10 @@ const (
 	OperatorNamespace = "license-operator-system"
 	// NamePrefix is the name prefix config/default gives every object.
 	NamePrefix = "license-operator-"
+	// WebhookCertSecret is the Secret of config/internalcert, in
+	// OperatorNamespace, that the manager renews with
+	// --internal-cert-management (and reads by name).
+	WebhookCertSecret = "webhook-server-cert"
 )
 
 // OperatorGroups are the groups the API server gives the token of the

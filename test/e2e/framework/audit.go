@@ -45,9 +45,8 @@ import (
 //     refused (NamespaceLifecycle: an event in a namespace a spec is
 //     deleting) is reported, not failed;
 //   - it never listed or watched Secrets except those labelled
-//     controller.KeySecretLabel (its cache's label selector) and, by its
-//     name, the webhook certificate Secret in its own namespace (the
-//     certificate rotator's cache, internal/certs).
+//     controller.KeySecretLabel (its cache's label selector) and, by name,
+//     its webhook certificate Secret (--internal-cert-management).
 //
 // Both fail the suite. It reports, without failing, what the operator did
 // (each kind of request and how often) and what the roles bound to its
@@ -89,10 +88,9 @@ func AuditOperator(ctx context.Context, cluster *localcluster.Cluster) {
 	forbidden := localcluster.Forbidden(events)
 	ginkgo.GinkgoWriter.Printf("forbidden by RBAC: %d\n", len(forbidden))
 	gomega.Expect(describe(forbidden)).To(gomega.BeEmpty(), "requests of the operator the API server forbade")
-	cert := types.NamespacedName{Namespace: localcluster.OperatorNamespace, Name: localcluster.WebhookCertSecret}
-	gomega.Expect(describe(localcluster.UnselectedSecretReads(events, controller.KeySecretLabel, cert))).To(gomega.BeEmpty(),
-		"lists or watches of Secrets other than those labelled %s and the webhook certificate Secret %s (by name)",
-		controller.KeySecretLabel, cert)
+	webhookCert := types.NamespacedName{Namespace: localcluster.OperatorNamespace, Name: localcluster.WebhookCertSecret}
+	gomega.Expect(describe(localcluster.UnselectedSecretReads(events, controller.KeySecretLabel, webhookCert))).To(gomega.BeEmpty(),
+		"lists or watches of Secrets without the selector %s", controller.KeySecretLabel)
 }
 
 // secretReads describes each Secret request of events, once per distinct

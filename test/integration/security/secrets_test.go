@@ -21,7 +21,8 @@ import (
 // create a key Secret in any namespace a licence lives in. The
 // ValidatingAdmissionPolicy of config/policy (operator_secret_writes.yaml)
 // narrows its Secret writes to the key Secrets it owns: labelled
-// KeySecretLabel=true and controlled by a SoftwareLicense. The operator's
+// KeySecretLabel=true and controlled by a SoftwareLicense, and to updates of
+// its webhook certificate Secret (internal certificate management). The operator's
 // user here has the rights of cluster-admin, so what refuses is the policy
 // alone.
 var _ = Describe("The operator writes only its key Secrets", func() {
@@ -63,6 +64,37 @@ var _ = Describe("The operator writes only its key Secrets", func() {
 			refused(operator.Update(ctx, taken))
 			refused(operator.Delete(ctx, tenantSecret))
 		}
+	})
+
+	It("may update its webhook certificate Secret, and only update it; no other Secret of its namespace", func() {
+		// config/internalcert's Secret, which the certificate rotator renews
+		// (--internal-cert-management); the policy names it literally.
+		const operatorNS, certSecret = "license-operator-system", "webhook-server-cert"
+		Expect(client.IgnoreAlreadyExists(k8sClient.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: operatorNS}}))).To(Succeed())
+		cert := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: certSecret, Namespace: operatorNS}, Type: corev1.SecretTypeOpaque}
+		Expect(client.IgnoreNotFound(k8sClient.Delete(ctx, cert))).To(Succeed())
+
+		By("it may not create it: the chart does")
+		// The policy applies about a second after its creation: wait with a
+		// dry run, which the policy sees and which creates nothing.
+		Eventually(func() error { return operator.Create(ctx, cert.DeepCopy(), client.DryRunAll) }).Should(Satisfy(apierrors.IsForbidden))
+		refused(operator.Create(ctx, cert.DeepCopy()))
+		Expect(k8sClient.Create(ctx, cert)).To(Succeed())
+		DeferCleanup(func() { Expect(client.IgnoreNotFound(k8sClient.Delete(ctx, cert))).To(Succeed()) })
+
+		By("it may write a new certificate into it")
+		cert.Data = map[string][]byte{"ca.crt": []byte("ca"), "tls.crt": []byte("crt"), "tls.key": []byte("key")}
+		Expect(operator.Update(ctx, cert)).To(Succeed())
+
+		By("it may not delete it, nor write a Secret of that name elsewhere, nor another Secret of its namespace")
+		refused(operator.Delete(ctx, cert))
+		refused(operator.Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: certSecret, Namespace: ns}}))
+		other := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "other-" + rand.String(5), Namespace: operatorNS},
+			Data: map[string][]byte{"token": []byte("s3cret")}}
+		Expect(k8sClient.Create(ctx, other)).To(Succeed())
+		DeferCleanup(func() { Expect(client.IgnoreNotFound(k8sClient.Delete(ctx, other))).To(Succeed()) })
+		other.Data["token"] = []byte("mine")
+		refused(operator.Update(ctx, other))
 	})
 
 	It("creates the key Secret of a licence, and may write such a Secret itself", func() {
