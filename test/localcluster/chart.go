@@ -52,11 +52,6 @@ const (
 	// OperatorServiceAccount is the chart's (and config/default's)
 	// ServiceAccount of the manager.
 	OperatorServiceAccount = NamePrefix + "controller-manager"
-	// WebhookCertSecret is the Secret in OperatorNamespace that the chart
-	// creates empty and the manager's certificate rotator fills
-	// (certManager.enabled=false); a Pod mounts it as the webhook serving
-	// certificate.
-	WebhookCertSecret = "webhook-server-cert"
 	// WebhookServiceDNSName is the DNS name of the chart's webhook Service,
 	// the name the chart gives the serving certificate.
 	WebhookServiceDNSName = NamePrefix + "webhook-service." + OperatorNamespace + ".svc"
@@ -116,7 +111,11 @@ func (c *Cluster) installChart(ctx context.Context) error {
 		return err
 	}
 
-	admin, err := client.New(c.Config, client.Options{Scheme: kubecluster.Scheme()})
+	scheme := kubecluster.Scheme()
+	if err := apiextensionsv1.AddToScheme(scheme); err != nil {
+		return err
+	}
+	admin, err := client.New(c.Config, client.Options{Scheme: scheme})
 	if err != nil {
 		return err
 	}
@@ -155,11 +154,15 @@ func (c *Cluster) stopChart() {
 }
 
 // chartManagerArgs are the manager flags of the chart's Deployment with
-// certManager.enabled=false, with the certificate directory, the webhook port
-// and the extra DNS name (localhost, which the configurations now call) of
-// a manager beside the cluster.
+// certManager.enabled=false (leader election on, through the chart's
+// leader-election Role), with the certificate directory, the webhook port,
+// the extra DNS name (localhost, which the configurations now call) and the
+// Lease's namespace (a Pod reads it from its ServiceAccount) of a manager
+// beside the cluster.
 func (c *Cluster) chartManagerArgs() []string {
 	return []string{
+		"--leader-elect=true",
+		"--leader-election-namespace=" + OperatorNamespace,
 		"--enable-webhooks=true",
 		"--webhook-port=" + strconv.Itoa(c.chart.webhookPort),
 		"--webhook-cert-path=" + c.chart.certDir,

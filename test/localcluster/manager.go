@@ -91,7 +91,7 @@ type Manager struct {
 // StartManager runs the manager binary as a child process in a process group
 // of its own, as the operator's user (OperatorKubeconfigPath), serving the webhooks
 // the cluster calls (unless Options.DisableWebhooks), with leader election
-// off and the probe and metrics endpoints on free loopback ports; it returns
+// off (on, as the chart deploys it, with Options.Chart) and the probe and metrics endpoints on free loopback ports; it returns
 // once /readyz answers 200, which includes the webhook server. Cluster.Stop
 // stops it too.
 func (c *Cluster) StartManager(ctx context.Context, opts ManagerOptions) (*Manager, error) {

@@ -53,6 +53,9 @@ import (
 // ServiceAccount grant that no request used: each of those has its reason
 // in docs/security.md. Call it from AfterSuite, once the specs are done.
 func AuditOperator(ctx context.Context, cluster *localcluster.Cluster) {
+	if cluster == nil {
+		return // BeforeSuite failed (and failed the suite): no cluster, no audit log
+	}
 	events, err := localcluster.ReadAuditLog(cluster.AuditLogPath, licensing.DefaultOperatorUsername)
 	gomega.Expect(err).NotTo(gomega.HaveOccurred())
 	gomega.Expect(events).NotTo(gomega.BeEmpty(), "the audit log %s holds no request of the operator", cluster.AuditLogPath)
