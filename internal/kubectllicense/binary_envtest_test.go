@@ -64,6 +64,18 @@ var _ = Describe("the kubectl-license binary", Ordered, func() {
 		Expect(out).To(MatchRegexp(`(?m)^BIN\s+1m\s+400\.00\s+2$`))
 	})
 
+	It("runs as kubectl license, through kubectl", func() {
+		// kubectl finds kubectl-license on the PATH and hands it every
+		// argument after "license".
+		assets, err := utiltesting.EnvtestAssets()
+		Expect(err).NotTo(HaveOccurred())
+		cmd := exec.Command(filepath.Join(assets, "kubectl"), "license", "report", "-n", "bin-a", "--kubeconfig", adminKubeconfig)
+		cmd.Env = append(os.Environ(), "PATH="+filepath.Dir(bin)+string(os.PathListSeparator)+os.Getenv("PATH"))
+		out, err := cmd.CombinedOutput()
+		Expect(err).NotTo(HaveOccurred(), string(out))
+		Expect(string(out)).To(MatchRegexp(`(?m)^soon\s+bin-cad\s+ExpiringSoon\s+2/3\s+1\s`))
+	})
+
 	It("keeps what expires within 30 days, in every namespace, as CSV", func() {
 		out, errOut, code := plugin("report", "-A", "--expiring", "30d", "-o", "csv")
 		Expect(code).To(BeZero(), errOut)
