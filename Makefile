@@ -126,8 +126,20 @@ lint-config: golangci-lint ## Verify golangci-lint linter configuration.
 ##@ Build
 
 .PHONY: build
-build: manifests generate fmt vet ## Build manager binary.
+build: manifests generate fmt vet build-plugin ## Build the manager binary and the kubectl plugin.
 	go build -o bin/manager ./cmd
+
+.PHONY: build-plugin
+build-plugin: ## Build the kubectl plugin into bin/kubectl-license, with bin/kubectl_complete-license for kubectl's completion.
+	go build -o bin/kubectl-license ./cmd/kubectl-license
+	install -m 0755 cmd/kubectl-license/kubectl_complete-license bin/kubectl_complete-license
+
+# The krew archives and manifest of a release; plugins/license.yaml holds
+# placeholder sha256 values until then (see its comment).
+.PHONY: plugin-release
+plugin-release: ## Build the kubectl plugin's krew archives (linux, darwin; amd64, arm64) into dist/plugin with their manifest; VERSION=vX.Y.Z.
+	@test -n "$(VERSION)" || { echo "plugin-release: set VERSION, for example make plugin-release VERSION=v0.1.0" >&2; exit 1; }
+	hack/plugin-release.sh $(VERSION)
 
 .PHONY: run
 run: manifests generate fmt vet ## Run a controller from your host against the cluster of your kubeconfig.
