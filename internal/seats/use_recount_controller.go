@@ -24,8 +24,26 @@ import (
 	"github.com/license-operator/license-operator/internal/licensing"
 )
 
-// PendingUseIndex indexes the use ledgers by the UIDs of their pending uses.
+// PendingUseIndex indexes the use ledgers by their pending uses: each
+// entry's UID and its Pod (pendingPodKey). An entry admitted before its Pod
+// was stored has an admission UID, not the Pod's, so a new Pod finds its
+// entry by namespace and name.
 const PendingUseIndex = "admission.spec.uses.pending.uid"
+
+// pendingUseKeys are the PendingUseIndex keys of a ledger.
+func pendingUseKeys(led *licensingv1alpha1.SeatLedger) []string {
+	if led.Spec.Uses == nil {
+		return nil
+	}
+	out := make([]string, 0, 2*len(led.Spec.Uses.Pending))
+	for _, p := range led.Spec.Uses.Pending {
+		out = append(out, p.UID, pendingPodKey(p.Namespace, p.Pod))
+	}
+	return out
+}
+
+// pendingPodKey is the PendingUseIndex key of the Pod namespace/name.
+func pendingPodKey(namespace, name string) string { return "pod:" + namespace + "/" + name }
 
 // UseRecounter settles the pending uses of the use ledgers
 // (licensing.SettleUses): the use of a Pod that is stored is confirmed (it
@@ -46,29 +64,24 @@ type UseRecounter struct {
 // SetupWithManager registers the controller and the index it needs.
 func (r *UseRecounter) SetupWithManager(mgr ctrl.Manager) error {
 	if err := mgr.GetFieldIndexer().IndexField(context.Background(), &licensingv1alpha1.SeatLedger{}, PendingUseIndex,
-		func(o client.Object) []string {
-			u := o.(*licensingv1alpha1.SeatLedger).Spec.Uses
-			if u == nil {
-				return nil
-			}
-			out := make([]string, 0, len(u.Pending))
-			for _, p := range u.Pending {
-				out = append(out, p.UID)
-			}
-			return out
-		}); err != nil {
+		func(o client.Object) []string { return pendingUseKeys(o.(*licensingv1alpha1.SeatLedger)) }); err != nil {
 		return err
 	}
 	isUses := predicate.NewTypedPredicateFuncs(func(l *licensingv1alpha1.SeatLedger) bool { return l.Spec.License != "" })
 	pods := handler.TypedFuncs[*corev1.Pod, reconcile.Request]{
 		CreateFunc: func(ctx context.Context, e event.TypedCreateEvent[*corev1.Pod], q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
-			list := &licensingv1alpha1.SeatLedgerList{}
-			if err := r.Cache.List(ctx, list, client.MatchingFields{PendingUseIndex: string(e.Object.UID)}); err != nil {
-				ctrl.LoggerFrom(ctx).Error(err, "Listing the use ledgers of a new Pod", "pod", klog.KObj(e.Object))
-				return
-			}
-			for i := range list.Items {
-				q.Add(reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&list.Items[i])})
+			// By UID, and by namespace/name for an entry the webhook wrote
+			// before the Pod had its UID: without the second, such an entry
+			// would wait for the next ledger change or its grace to end.
+			for _, key := range []string{string(e.Object.UID), pendingPodKey(e.Object.Namespace, e.Object.Name)} {
+				list := &licensingv1alpha1.SeatLedgerList{}
+				if err := r.Cache.List(ctx, list, client.MatchingFields{PendingUseIndex: key}); err != nil {
+					ctrl.LoggerFrom(ctx).Error(err, "Listing the use ledgers of a new Pod", "pod", klog.KObj(e.Object))
+					return
+				}
+				for i := range list.Items {
+					q.Add(reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&list.Items[i])})
+				}
 			}
 		},
 	}
