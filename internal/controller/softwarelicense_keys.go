@@ -24,7 +24,7 @@ const (
 	// and that the manager caches and watches. Generated key Secrets carry it;
 	// a user may add it to a Secret a licence's spec.key names to have a key
 	// change seen at once. The manager caches no other Secret (CacheOptions).
-	KeySecretLabel = licensingv1alpha1.LabelPrefix + "license-key"
+	KeySecretLabel = licensingv1alpha1.KeySecretLabel
 	// keySecretLabelValue is the value of KeySecretLabel.
 	keySecretLabelValue = "true"
 	// KeySecretDataKey is the data key of a generated key Secret, and the

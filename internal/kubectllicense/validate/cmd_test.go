@@ -1,7 +1,6 @@
 package validate_test
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"os"
@@ -9,22 +8,14 @@ import (
 	"strings"
 	"testing"
 
-	"k8s.io/cli-runtime/pkg/genericiooptions"
-
+	"github.com/license-operator/license-operator/internal/kubectllicense/clitest"
 	"github.com/license-operator/license-operator/internal/kubectllicense/validate"
 )
 
-// run runs `validate args...` as a user would, and returns stdout, stderr and
-// the command's error.
+// run runs the command as a user would.
 func run(t *testing.T, stdin string, args ...string) (string, string, error) {
 	t.Helper()
-	var out, errOut bytes.Buffer
-	cmd := validate.NewValidateCmd(genericiooptions.IOStreams{In: strings.NewReader(stdin), Out: &out, ErrOut: &errOut})
-	cmd.SetArgs(args)
-	cmd.SetOut(&errOut)
-	cmd.SetErr(&errOut)
-	err := cmd.Execute()
-	return out.String(), errOut.String(), err
+	return clitest.Run(t, validate.NewValidateCmd, stdin, args...)
 }
 
 func writeFile(t *testing.T, path, content string) {
