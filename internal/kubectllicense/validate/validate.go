@@ -143,7 +143,7 @@ func (s *Schemas) Validate(ctx context.Context, docs []Document, opts Options) *
 			var rewrites []string
 			data, rewrites = normalizeFeatures(data, head.GetKind())
 			for _, w := range rewrites {
-				r.Warnings = append(r.Warnings, Finding{File: d.File, Object: refOf(head), Field: w,
+				r.Warnings = append(r.Warnings, Finding{File: d.File, Object: s.refOf(head, opts.Namespace), Field: w,
 					Message: "a feature written as its code alone is stored as {code: ...} by the operator's mutating webhook; an API server without the webhook refuses it"})
 			}
 			d = &Document{File: d.File, Index: d.Index, JSON: data}
@@ -153,7 +153,7 @@ func (s *Schemas) Validate(ctx context.Context, docs []Document, opts Options) *
 			namespace = requestNamespace(opts.Namespace)
 		}
 		v := s.Judge(ctx, data, namespace)
-		ref := refOf(head)
+		ref := s.refOf(head, opts.Namespace)
 		for _, e := range v.Errors {
 			r.Errors = append(r.Errors, Finding{File: d.File, Object: ref, Field: fieldOf(e), Message: e.ErrorBody()})
 		}
@@ -182,8 +182,16 @@ func (s *Schemas) Validate(ctx context.Context, docs []Document, opts Options) *
 	return r
 }
 
-func refOf(u *unstructured.Unstructured) string {
-	return objectRef(u.GetKind(), u.GetNamespace(), u.GetName())
+// refOf names an object as Kind/namespace/name, in namespace (the one of
+// -n) when it has none and is not cluster-scoped.
+func (s *Schemas) refOf(u *unstructured.Unstructured, namespace string) string {
+	ns := u.GetNamespace()
+	if !s.Namespaced(u.GroupVersionKind().GroupKind()) {
+		ns = ""
+	} else if ns == "" {
+		ns = namespace
+	}
+	return objectRef(u.GetKind(), ns, u.GetName())
 }
 
 func fieldOf(e *field.Error) string {
