@@ -54,6 +54,11 @@ const (
 	// policy's whenNoSeat. Queue is the default and cannot override a
 	// policy that says Refuse.
 	WhenNoSeatAnnotation = LabelPrefix + "when-no-seat"
+	// KeySecretLabel, with the value "true", marks a Secret that holds a
+	// licence key: the operator caches and watches such Secrets, so a change
+	// of the key shows at once. Its generated key Secrets carry it; label a
+	// Secret that spec.key names with it too (kubectl license import does).
+	KeySecretLabel = LabelPrefix + "license-key"
 	// GangAnnotation on a Pod or pod template, <name>/<size>, makes the Pod a
 	// member of a gang: the gang's Pods wait in line, even with seats free,
 	// until size members exist and size seats can be taken together; then

@@ -78,6 +78,9 @@ const (
 	ReasonBundleMemberNotFound = "BundleMemberNotFound"
 	// ReasonKeyNotFound: the key Secret or key is missing.
 	ReasonKeyNotFound = "KeyNotFound"
+	// ReasonKeyMismatch: the key in the Secret of spec.key.secretRef is not
+	// the one spec.entitlement.keyFingerprint says the platform issued.
+	ReasonKeyMismatch = "KeyMismatch"
 	// ReasonValid: the licence is within its term.
 	ReasonValid = "Valid"
 	// ReasonNotYetValid: the licence's start is in the future.

@@ -206,6 +206,21 @@ type Entitlement struct {
 	// Unset: a NotReady node keeps its seat for as long as it exists.
 	// +optional
 	OfflineGracePeriod *CalendarDuration `json:"offlineGracePeriod,omitempty"`
+
+	// keyFingerprint is the licence key as the issuing platform knows it,
+	// hashed: "sha256:" and the 64 hex digits of the SHA-256 of the key, the
+	// form of status.keyFingerprint (seed 001: a key is often hashed in the
+	// platform's API; `kubectl license import` writes it here, so that the
+	// key itself never goes into Git). When set, the key the operator reads
+	// from spec.key.secretRef must have this fingerprint, else the licence is
+	// not Ready (reason KeyMismatch: the Secret holds another key than the
+	// one issued); and the operator generates no key for the licence, even
+	// for a product that authorizes by Key: the key is the platform's, so
+	// the licence waits (reason KeyNotFound) until a Secret holds it.
+	// +optional
+	// +kubebuilder:validation:MaxLength=71
+	// +kubebuilder:validation:Pattern=`^sha256:[0-9a-fA-F]{64}$`
+	KeyFingerprint string `json:"keyFingerprint,omitempty"`
 }
 
 // SoftwareLicenseSpec is a licence the organisation holds.

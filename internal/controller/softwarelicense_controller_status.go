@@ -226,6 +226,9 @@ func readiness(res licensing.PolicyResolution, key keyResult, state licensingv1a
 		c.Reason, c.Message = res.Reason, res.Message
 	case key.problem != "":
 		c.Reason, c.Message = licensingv1alpha1.ReasonKeyNotFound, key.problem
+		if key.reason != "" {
+			c.Reason = key.reason
+		}
 	case !licensing.Usable(state):
 		c.Status, c.Reason = metav1.ConditionTrue, licensingv1alpha1.ReasonResolved
 		c.Message = fmt.Sprintf("The licence is %s and grants no seats", state)

@@ -339,6 +339,46 @@ var _ = Describe("SoftwareLicense controller", func() {
 			Eventually(getLicense(ns, name)).Should(fingerprint)
 		}
 	})
+
+	It("checks the key against the fingerprint the issuing platform gave, and generates none in its place", func() {
+		ns := newNamespace()
+		issued := licensing.KeyFingerprint([]byte("ACME-XK4T-9PQ2-LM7R-WV3N"))
+		ready := func(name string) func() (*metav1.Condition, error) {
+			return func() (*metav1.Condition, error) {
+				l, err := getLicense(ns, name)()
+				if err != nil {
+					return nil, err
+				}
+				return meta.FindStatusCondition(l.Status.Conditions, v1.ConditionReady), nil
+			}
+		}
+
+		By("a Secret that holds another key: not Ready, KeyMismatch, both fingerprints named")
+		secret := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "acme-key", Namespace: ns, Labels: map[string]string{KeySecretLabel: "true"}},
+			StringData: map[string]string{"license-key": "ACME-TYPO-9PQ2-LM7R-WV3N"}}
+		Expect(k8sClient.Create(ctx, secret)).To(Succeed())
+		Expect(k8sClient.Create(ctx, ut.MakeLicense("acme", ns).KeySecret("acme-key", "").IssuedKey(issued).Start(fakeClock.Now()).Obj())).To(Succeed())
+		Eventually(ready("acme")).Should(And(
+			HaveField("Status", metav1.ConditionFalse), HaveField("Reason", v1.ReasonKeyMismatch),
+			HaveField("Message", And(ContainSubstring(issued), ContainSubstring(licensing.KeyFingerprint([]byte("ACME-TYPO-9PQ2-LM7R-WV3N")))))))
+
+		By("the issued key: Ready")
+		Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(secret), secret)).To(Succeed())
+		secret.Data = map[string][]byte{"license-key": []byte("ACME-XK4T-9PQ2-LM7R-WV3N")}
+		Expect(k8sClient.Update(ctx, secret)).To(Succeed())
+		Eventually(ready("acme")).Should(HaveField("Status", metav1.ConditionTrue))
+		Eventually(getLicense(ns, "acme")).Should(HaveField("Status.KeyFingerprint", issued))
+
+		By("a Key product's licence with an issued key and no spec.key: no key generated, KeyNotFound")
+		product := unique("keyed")
+		Expect(k8sClient.Create(ctx, ut.MakeProduct(product).Obj())).To(Succeed())
+		Expect(k8sClient.Create(ctx, ut.MakeLicense("issued", ns).Product(product).IssuedKey(issued).Start(fakeClock.Now()).Obj())).To(Succeed())
+		Eventually(ready("issued")).Should(And(HaveField("Reason", v1.ReasonKeyNotFound),
+			HaveField("Message", ContainSubstring("generates no key"))))
+		Consistently(func() bool {
+			return apierrors.IsNotFound(k8sClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: "issued-license-key"}, &corev1.Secret{}))
+		}, time.Second, 100*time.Millisecond).Should(BeTrue())
+	})
 })
 
 var _ = Describe("LicenseProduct controller", func() {

@@ -24,7 +24,7 @@ const (
 	// and that the manager caches and watches. Generated key Secrets carry it;
 	// a user may add it to a Secret a licence's spec.key names to have a key
 	// change seen at once. The manager caches no other Secret (CacheOptions).
-	KeySecretLabel = licensingv1alpha1.LabelPrefix + "license-key"
+	KeySecretLabel = licensingv1alpha1.KeySecretLabel
 	// keySecretLabelValue is the value of KeySecretLabel.
 	keySecretLabelValue = "true"
 	// KeySecretDataKey is the data key of a generated key Secret, and the
@@ -42,9 +42,12 @@ type keyResult struct {
 	fingerprint string
 	// secretName is the generated key Secret, when the operator generated one.
 	secretName string
-	// problem says why the key is missing (Ready False, KeyNotFound) and how
-	// to fix it; empty when the key is fine. It never contains the key.
+	// problem says why the key is missing or wrong (Ready False, reason) and
+	// how to fix it; empty when the key is fine. It never contains the key.
 	problem string
+	// reason is the Ready condition's reason for problem: KeyNotFound, or
+	// KeyMismatch.
+	reason string
 }
 
 // GeneratedKeySecretName is the name of the Secret the operator generates the
@@ -77,6 +80,10 @@ func GeneratedKeySecretName(license string) string {
 //     immutable; to rotate the key, delete that Secret. A Secret of that name
 //     the licence does not own is never overwritten: the licence reports
 //     KeyNotFound instead.
+//   - spec.entitlement.keyFingerprint, when set, is the fingerprint of the
+//     key the issuing platform issued: a key read from spec.key with another
+//     fingerprint is reported KeyMismatch, and no key is generated (the
+//     licence reports KeyNotFound until spec.key names the issued key).
 //
 // The key itself is never logged, put into status or into an event.
 func (r *SoftwareLicenseReconciler) reconcileKey(ctx context.Context, lic *licensingv1alpha1.SoftwareLicense,
@@ -102,11 +109,19 @@ func (r *SoftwareLicenseReconciler) reconcileKey(ctx context.Context, lic *licen
 		if len(key) == 0 {
 			return notFound, nil
 		}
-		return keyResult{fingerprint: licensing.KeyFingerprint(key)}, nil
+		fingerprint := licensing.KeyFingerprint(key)
+		if expected := licensing.ExpectedKeyFingerprint(&lic.Spec); !licensing.KeyMatches(expected, fingerprint) {
+			return keyResult{fingerprint: fingerprint, reason: licensingv1alpha1.ReasonKeyMismatch,
+				problem: licensing.KeyMismatchMessage(ref.Name, dataKey, fingerprint, expected)}, nil
+		}
+		return keyResult{fingerprint: fingerprint}, nil
 	}
 
 	if product == nil || product.Spec.Authorization != licensingv1alpha1.AuthorizationKey {
 		return keyResult{}, nil
+	}
+	if expected := licensing.ExpectedKeyFingerprint(&lic.Spec); expected != "" {
+		return keyResult{problem: licensing.IssuedKeyNotGivenMessage(expected)}, nil
 	}
 	name := GeneratedKeySecretName(lic.Name)
 	secret, err := r.getSecret(ctx, types.NamespacedName{Namespace: lic.Namespace, Name: name})

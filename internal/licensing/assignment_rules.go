@@ -23,6 +23,19 @@ import (
 	licensingv1alpha1 "github.com/license-operator/license-operator/api/v1alpha1"
 )
 
+// AssignmentProduct names the product whose rules an assignment answers to:
+// its spec.productRef, else the product of l, the licence its
+// spec.licenseRef names (nil when not known); "" when neither says.
+func AssignmentProduct(a *licensingv1alpha1.LicenseAssignment, l *licensingv1alpha1.SoftwareLicense) string {
+	switch {
+	case a.Spec.ProductRef != nil:
+		return a.Spec.ProductRef.Name
+	case l != nil && l.Spec.ProductRef != nil:
+		return l.Spec.ProductRef.Name
+	}
+	return ""
+}
+
 // SeatModelOf is the seat model of an effective policy: its seatModel, else
 // the built-in DefaultSeatModel.
 func SeatModelOf(pol *licensingv1alpha1.EffectivePolicy) licensingv1alpha1.SeatModel {

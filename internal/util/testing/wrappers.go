@@ -225,6 +225,13 @@ func (w *LicenseWrapper) KeySecret(name, key string) *LicenseWrapper {
 	return w
 }
 
+// IssuedKey sets spec.entitlement (platform other, ID ent-1) with
+// keyFingerprint, the fingerprint of the key the platform issued.
+func (w *LicenseWrapper) IssuedKey(fingerprint string) *LicenseWrapper {
+	w.Spec.Entitlement = &licensingv1alpha1.Entitlement{Issuer: "other", EntitlementID: "ent-1", KeyFingerprint: fingerprint}
+	return w
+}
+
 // Users sets spec.users.
 func (w *LicenseWrapper) Users(emails ...string) *LicenseWrapper {
 	w.Spec.Users = nil

@@ -71,25 +71,30 @@ func (h admitUndecodable[T]) Handle(ctx context.Context, req admission.Request) 
 	return h.inner.Handle(ctx, req)
 }
 
-// featureItemErrors refuses each item of a features list, at the paths
-// (dotted fields of the object; "*" is every item of a list), that is neither a
-// feature's code (a string, the short form) nor an object: the schema would
-// say "must be of type object", hiding that a code alone is fine too.
-func featureItemErrors(obj map[string]any, paths ...string) field.ErrorList {
-	errs := make(field.ErrorList, 0, len(paths))
-	for _, p := range paths {
-		errs = append(errs, walkFeatures(obj, strings.Split(p, "."), nil)...)
-	}
-	return errs
+// FeatureListPaths are where the features lists of a kind are written, as
+// dotted fields of the object ("*" is every item of a list): the lists whose
+// items may be written in the short form, a code alone.
+var FeatureListPaths = map[string][]string{
+	"LicenseProduct":  {"spec.policies.*.features", "spec.policyDefaults.features"},
+	"SoftwareLicense": {"spec.overrides.features"},
 }
 
-func walkFeatures(v any, segs []string, path *field.Path) field.ErrorList {
-	if len(segs) == 0 {
-		items, ok := v.([]any)
-		if !ok {
-			return nil // not a list: the schema names it
-		}
-		var errs field.ErrorList
+// ForEachFeatureList calls fn with each features list of obj, an object of
+// kind as decoded from JSON, and the list's field path (FeatureListPaths).
+// A value that is not a list is skipped: the schema names it.
+func ForEachFeatureList(obj map[string]any, kind string, fn func(items []any, path *field.Path)) {
+	for _, p := range FeatureListPaths[kind] {
+		walkFeatures(obj, strings.Split(p, "."), nil, fn)
+	}
+}
+
+// featureItemErrors refuses each item of the features lists of obj, an
+// object of kind, that is neither a feature's code (a string, the short form)
+// nor an object: the schema would say "must be of type object", hiding that
+// a code alone is fine too.
+func featureItemErrors(obj map[string]any, kind string) field.ErrorList {
+	var errs field.ErrorList
+	ForEachFeatureList(obj, kind, func(items []any, path *field.Path) {
 		for i, item := range items {
 			switch item.(type) {
 			case string, map[string]any:
@@ -98,26 +103,35 @@ func walkFeatures(v any, segs []string, path *field.Path) field.ErrorList {
 					"a feature is its code, a string (features: [export, render]), or an object with a code and an optional maxConsumption ({code: export, maxConsumption: 5})"))
 			}
 		}
-		return errs
+	})
+	return errs
+}
+
+func walkFeatures(v any, segs []string, path *field.Path, fn func([]any, *field.Path)) {
+	if len(segs) == 0 {
+		if items, ok := v.([]any); ok {
+			fn(items, path)
+		}
+		return
 	}
 	if segs[0] == "*" {
 		items, _ := v.([]any)
-		var errs field.ErrorList
 		for i, item := range items {
-			errs = append(errs, walkFeatures(item, segs[1:], path.Index(i))...)
+			walkFeatures(item, segs[1:], path.Index(i), fn)
 		}
-		return errs
+		return
 	}
 	m, ok := v.(map[string]any)
 	if !ok {
-		return nil
+		return
 	}
 	next, ok := m[segs[0]]
 	if !ok {
-		return nil
+		return
 	}
 	if path == nil {
-		return walkFeatures(next, segs[1:], field.NewPath(segs[0]))
+		walkFeatures(next, segs[1:], field.NewPath(segs[0]), fn)
+		return
 	}
-	return walkFeatures(next, segs[1:], path.Child(segs[0]))
+	walkFeatures(next, segs[1:], path.Child(segs[0]), fn)
 }

@@ -196,13 +196,7 @@ func (v *LicenseAssignmentCustomValidator) validate(ctx context.Context, a *lice
 			return nil, err
 		}
 	}
-	productName := ""
-	if a.Spec.ProductRef != nil {
-		productName = a.Spec.ProductRef.Name
-	} else if in.License != nil && in.License.Spec.ProductRef != nil {
-		productName = in.License.Spec.ProductRef.Name
-	}
-	if productName != "" {
+	if productName := licensing.AssignmentProduct(a, in.License); productName != "" {
 		p := &licensingv1alpha1.LicenseProduct{}
 		if err := v.Reader.Get(ctx, types.NamespacedName{Name: productName}, p); err == nil {
 			in.Product = p

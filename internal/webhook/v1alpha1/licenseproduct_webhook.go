@@ -29,7 +29,7 @@ func SetupLicenseProductWebhookWithManager(mgr ctrl.Manager) error {
 // productShape refuses a features item of a policy, or of the product's
 // policyDefaults, that is neither a code nor an object.
 func productShape(obj map[string]any) field.ErrorList {
-	return featureItemErrors(obj, "spec.policies.*.features", "spec.policyDefaults.features")
+	return featureItemErrors(obj, "LicenseProduct")
 }
 
 // LicenseProductCustomDefaulter stamps created-by and updated-by.

@@ -32,7 +32,7 @@ func SetupSoftwareLicenseWebhookWithManager(mgr ctrl.Manager) error {
 // licenceShape refuses a features item of spec.overrides that is neither a
 // code nor an object.
 func licenceShape(obj map[string]any) field.ErrorList {
-	return featureItemErrors(obj, "spec.overrides.features")
+	return featureItemErrors(obj, "SoftwareLicense")
 }
 
 // SoftwareLicenseCustomDefaulter stamps the users and, on create, copies the
