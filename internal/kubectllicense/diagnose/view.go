@@ -122,6 +122,10 @@ func (v *view) covers(w *licensing.Workload, product string) []licensing.Cover {
 // that name when the reader cannot find it).
 func (v *view) lineCover(ev licensing.WaitingEvent) licensing.Cover {
 	c := licensing.Cover{Product: ev.Product, Counted: true, License: v.licence(ev.Licence), Assignment: v.assignment(ev.Assignment)}
+	if c.License == nil && ev.Licence == "" && c.Assignment != nil {
+		// The queue controller had not found the licence: the assignment's.
+		c.License = v.licence(c.Assignment.Status.License)
+	}
 	if c.Assignment == nil {
 		c.Assignment = &licensingv1alpha1.LicenseAssignment{}
 		c.Assignment.Name, c.Assignment.Namespace = ev.Assignment, v.namespace

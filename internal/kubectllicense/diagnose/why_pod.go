@@ -64,7 +64,12 @@ func findSeatLine(v *view, w *licensing.Workload, events []corev1.Event) (seatLi
 				need = n
 			}
 		}
-		return seatLine{need: need, cover: v.lineCover(ev), licence: ev.Licence, place: &ev.Place, told: &e}, true
+		c := v.lineCover(ev)
+		licence := ev.Licence
+		if c.License != nil {
+			licence = licensing.LicenseKey(c.License)
+		}
+		return seatLine{need: need, cover: c, licence: licence, place: &ev.Place, told: &e}, true
 	}
 	for _, n := range needs {
 		if line := licensing.LineOf(v.covers(w, n.Product)); line != nil {

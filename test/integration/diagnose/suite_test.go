@@ -111,6 +111,21 @@ func run(namespace string, stdin string, args ...string) (stdout, stderr string,
 	return out.String(), errOut.String(), diagnose.ExitCode(err)
 }
 
+// complete asks the plugin's shell completion (cobra's __complete) for
+// the words that complete the last of args, in namespace.
+func complete(namespace string, args ...string) string {
+	var out bytes.Buffer
+	streams := genericiooptions.IOStreams{In: &bytes.Buffer{}, Out: &out, ErrOut: &out}
+	flags := genericclioptions.NewConfigFlags(true)
+	root := &cobra.Command{Use: "kubectl-license"}
+	flags.AddFlags(root.PersistentFlags())
+	root.AddCommand(diagnose.NewWhyCmd(flags, streams))
+	root.SetArgs(append([]string{"__complete", "--kubeconfig", kubeconfig, "-n", namespace}, args...))
+	root.SetOut(&out)
+	Expect(root.ExecuteContext(ctx)).To(Succeed())
+	return out.String()
+}
+
 // writeFile writes content into a new file of the spec's temporary directory.
 func writeFile(name, content string) string {
 	path := filepath.Join(GinkgoT().TempDir(), name)

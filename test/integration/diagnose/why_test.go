@@ -54,6 +54,11 @@ var _ = Describe("kubectl license why POD", func() {
 		Expect(out).To(ContainSubstring("  - a Pod holding a seat of assignment render ends or is deleted (holder)\n"))
 		Expect(out).To(ContainSubstring("  - spec.seats of assignment render is raised"))
 
+		By("the shell completes Pod names and workload types")
+		words := complete(ns, "why", "")
+		Expect(words).To(ContainSubstring("waiter\n"))
+		Expect(words).To(ContainSubstring("deployment/\n"))
+
 		By("pod/NAME is the same question")
 		again, _, _ := run(ns, "", "why", "pod/waiter")
 		Expect(again).To(HavePrefix(warning + "\n"))
@@ -162,6 +167,8 @@ var _ = Describe("kubectl license why deployment/NAME", func() {
 		Expect(out).To(ContainSubstring(fmt.Sprintf("Deployment %s/web: its Pods need a seat of %s.", ns, product)))
 		Expect(out).To(ContainSubstring("ReplicaSet web-6d4f8b could not create Pods: the licensing webhook pods.workloads.licensing.license-operator.dev refused them (1 FailedCreate event"))
 		Expect(out).To(ContainSubstring("\n  " + refusal.Message + "\n"))
+
+		Expect(complete(ns, "why", "deploy/")).To(ContainSubstring("deploy/web\n"))
 
 		By("the ReplicaSet is asked about the same way")
 		out, _, _ = run(ns, "", "why", "rs", "web-6d4f8b")
