@@ -280,14 +280,13 @@ func LicenseSharedWith(l *licensingv1alpha1.SoftwareLicense, namespace string, n
 	return false
 }
 
+// seatModel is the licence's effective seat model (SeatModelOf).
 func seatModel(l *licensingv1alpha1.SoftwareLicense) licensingv1alpha1.SeatModel {
-	if p := l.Status.EffectivePolicy; p != nil && p.SeatModel != nil {
-		return *p.SeatModel
-	}
-	return licensingv1alpha1.SeatModelConcurrent
+	return SeatModelOf(l.Status.EffectivePolicy)
 }
 
-func enforcement(l *licensingv1alpha1.SoftwareLicense) licensingv1alpha1.Enforcement {
+// EnforcementOf is the licence's effective enforcement (Hard when unset).
+func EnforcementOf(l *licensingv1alpha1.SoftwareLicense) licensingv1alpha1.Enforcement {
 	if p := l.Status.EffectivePolicy; p != nil && p.Enforcement != nil {
 		return *p.Enforcement
 	}
@@ -377,7 +376,7 @@ func FindCovers(in CoverageInput) ([]Cover, []Considered) {
 			note(k, featuresMismatch(l, w.Features))
 		default:
 			covered[k] = true
-			covers = append(covers, Cover{Product: in.Product, License: l, SeatModel: licensingv1alpha1.SeatModelSite, Enforcement: enforcement(l)})
+			covers = append(covers, Cover{Product: in.Product, License: l, SeatModel: licensingv1alpha1.SeatModelSite, Enforcement: EnforcementOf(l)})
 		}
 	}
 
@@ -411,7 +410,7 @@ func FindCovers(in CoverageInput) ([]Cover, []Considered) {
 		if seats == 0 {
 			seats = a.Spec.Seats
 		}
-		c := Cover{Product: in.Product, License: l, Assignment: a, SeatModel: model, Seats: seats, Enforcement: enforcement(l)}
+		c := Cover{Product: in.Product, License: l, Assignment: a, SeatModel: model, Seats: seats, Enforcement: EnforcementOf(l)}
 		covered[k] = true
 		switch {
 		case model == licensingv1alpha1.SeatModelConcurrent,
@@ -453,6 +452,19 @@ func FindCovers(in CoverageInput) ([]Cover, []Considered) {
 	}
 	sort.Slice(considered, func(i, j int) bool { return considered[i].License < considered[j].License })
 	return covers, considered
+}
+
+// LineOf is the cover in whose line a Pod that finds no free seat waits:
+// the first of FindCovers' covers, when it counts seats. It is nil when the
+// first cover counts none (a Site licence, a NodeLocked seat, a person's
+// NamedUser seat admits at once, and the Pod never waits) or there is no
+// cover. The admission webhook puts Pods in this line, and `kubectl license
+// why` looks for a waiting Pod there.
+func LineOf(covers []Cover) *Cover {
+	if len(covers) == 0 || !covers[0].Counted {
+		return nil
+	}
+	return &covers[0]
 }
 
 func orText(s, def string) string {

@@ -2,6 +2,8 @@ package licensing
 
 import (
 	"fmt"
+	"regexp"
+	"strconv"
 	"strings"
 
 	licensingv1alpha1 "github.com/license-operator/license-operator/api/v1alpha1"
@@ -20,6 +22,10 @@ type LinePlace struct {
 	Used    int
 	Seats   int32
 	Holders []string
+	// Unnamed counts holders beyond Holders that are not named: a place
+	// read back from its text (ParsePlaceText), which names the first
+	// maxHoldersNamed holders and counts the rest.
+	Unnamed int
 	// Stopped says why the head of the line is not served.
 	Stopped string
 }
@@ -33,12 +39,15 @@ func PlaceText(p LinePlace) string {
 	fmt.Fprintf(&b, "position %d of %d; %d/%d seats held", p.Position, p.Waiting, p.Used, p.Seats)
 	if len(p.Holders) > 0 {
 		h := p.Holders
-		more := ""
+		more := p.Unnamed
 		if len(h) > maxHoldersNamed {
-			more = fmt.Sprintf(" and %d more", len(h)-maxHoldersNamed)
+			more += len(h) - maxHoldersNamed
 			h = h[:maxHoldersNamed]
 		}
-		fmt.Fprintf(&b, " by %s%s", strings.Join(h, ", "), more)
+		fmt.Fprintf(&b, " by %s", strings.Join(h, ", "))
+		if more > 0 {
+			fmt.Fprintf(&b, " and %d more", more)
+		}
 	}
 	if p.Stopped != "" && !strings.HasPrefix(p.Stopped, noSeatFree) {
 		// Full seats are said already; a gang or a blocked licence is not.
@@ -47,22 +56,106 @@ func PlaceText(p LinePlace) string {
 	return b.String()
 }
 
+// placeTextRE matches what PlaceText writes. Pod names hold no space, comma or semicolon.
+var placeTextRE = regexp.MustCompile(`^position (\d+) of (\d+); (\d+)/(\d+) seats held` +
+	`(?: by ([^ ,;]+(?:, [^ ,;]+)*)(?: and (\d+) more)?)?(?:; the line waits: (.*))?$`)
+
+// ParsePlaceText reads a place back from the text PlaceText wrote: the
+// place the queue controller told a waiting Pod in its WaitingForSeat
+// event, for `kubectl license why` to word again with PlaceText and
+// WaitingMessage (the CLI never reads the seat ledger). The holders beyond
+// the named ones come back counted in Unnamed; a Stopped that PlaceText
+// leaves out (every seat held) comes back empty. For every place p,
+// PlaceText(ParsePlaceText(PlaceText(p))) is PlaceText(p).
+func ParsePlaceText(s string) (LinePlace, error) {
+	m := placeTextRE.FindStringSubmatch(s)
+	if m == nil {
+		return LinePlace{}, fmt.Errorf("not a place in line: %q", s)
+	}
+	var nums [5]int64
+	for i, g := range []string{m[1], m[2], m[3], m[4], m[6]} {
+		if g == "" {
+			continue
+		}
+		n, err := strconv.ParseInt(g, 10, 32)
+		if err != nil {
+			return LinePlace{}, fmt.Errorf("not a place in line: %q: %w", s, err)
+		}
+		nums[i] = n
+	}
+	p := LinePlace{
+		Position: int(nums[0]), Waiting: int(nums[1]), Used: int(nums[2]), Seats: int32(nums[3]),
+		Unnamed: int(nums[4]), Stopped: m[7],
+	}
+	if m[5] != "" {
+		p.Holders = strings.Split(m[5], ", ")
+	}
+	return p, nil
+}
+
 // WaitingMessage tells a Pod admitted into the line where it stands and
-// what happens next.
+// what happens next: the admission warning of a Pod that waits, and the
+// first words of `kubectl license why` on it.
 func WaitingMessage(w *Workload, need ProductNeed, c Cover, p LinePlace) string {
 	if p.Seats == 0 {
 		p.Seats = c.Seats
 	}
-	return fmt.Sprintf("%s %s/%s waits in line for a seat of product %q on assignment %s (licence %s): %s. "+
+	return fmt.Sprintf("%s: %s. "+
 		"It is admitted with the scheduling gate %s and starts when a seat frees; "+
 		"to be refused instead, annotate it %s: Refuse",
-		w.Kind, w.Namespace, w.Name, need.Product, c.Assignment.Name, LicenseKey(c.License), PlaceText(p),
-		SeatGateName, WhenNoSeatAnnotationName)
+		WaitsInLine(w, need, c), PlaceText(p), SeatGateName, WhenNoSeatAnnotationName)
+}
+
+// WaitsInLine says in whose line the workload waits: "Pod team-a/web-2
+// waits in line for a seat of product "cad" on assignment render (licence
+// team-a/cad)". c.License may be nil (a licence the reader cannot read).
+func WaitsInLine(w *Workload, need ProductNeed, c Cover) string {
+	licence := "unknown"
+	if c.License != nil {
+		licence = LicenseKey(c.License)
+	}
+	return fmt.Sprintf("%s %s/%s waits in line for a seat of product %q on assignment %s (licence %s)",
+		w.Kind, w.Namespace, w.Name, need.Product, c.Assignment.Name, licence)
 }
 
 // WaitingEventMessage is the note of the event on a waiting Pod.
 func WaitingEventMessage(product, assignment, licence string, p LinePlace) string {
-	return fmt.Sprintf("Waiting for a seat of product %q on assignment %s (licence %s): %s", product, assignment, licence, PlaceText(p))
+	return fmt.Sprintf(waitingEventPrefix+"%q on assignment %s (licence %s): %s", product, assignment, licence, PlaceText(p))
+}
+
+const waitingEventPrefix = "Waiting for a seat of product "
+
+// WaitingEvent is what a WaitingForSeat event tells a Pod: the line it
+// waits in and its place there.
+type WaitingEvent struct {
+	Product, Assignment string
+	// Licence is namespace/name, "" when the queue controller did not find it.
+	Licence string
+	Place   LinePlace
+}
+
+var waitingEventRE = regexp.MustCompile(`^ on assignment (\S+) \(licence (\S*)\): (.*)$`)
+
+// ParseWaitingEventMessage reads back the note WaitingEventMessage wrote.
+func ParseWaitingEventMessage(note string) (WaitingEvent, error) {
+	rest, ok := strings.CutPrefix(note, waitingEventPrefix)
+	if !ok {
+		return WaitingEvent{}, fmt.Errorf("not a WaitingForSeat note: %q", note)
+	}
+	quoted, err := strconv.QuotedPrefix(rest)
+	if err != nil {
+		return WaitingEvent{}, fmt.Errorf("not a WaitingForSeat note: %q: %w", note, err)
+	}
+	product, _ := strconv.Unquote(quoted)
+	m := waitingEventRE.FindStringSubmatch(rest[len(quoted):])
+	if m == nil {
+		return WaitingEvent{}, fmt.Errorf("not a WaitingForSeat note: %q", note)
+	}
+	place, err := ParsePlaceText(m[3])
+	if err != nil {
+		return WaitingEvent{}, err
+	}
+	return WaitingEvent{Product: product, Assignment: m[1], Licence: m[2], Place: place}, nil
 }
 
 // GangTooLargeMessage refuses a gang that asks for more seats at once than
@@ -82,4 +175,78 @@ func UseWaitingMessage(w *Workload, l *licensingv1alpha1.SoftwareLicense, d UseD
 		"to be refused instead, annotate it %s: Refuse",
 		w.Kind, w.Namespace, w.Name, LicenseKey(l), strings.TrimSuffix(d.Message, "."), d.Position, d.Waiting,
 		licensingv1alpha1.UseGate, WhenNoSeatAnnotationName)
+}
+
+// SeatWaitEnds lists what would let a Pod waiting in the line of cover c
+// start, in the words of `kubectl license why`: p is its place as the queue
+// controller last told it (Position 0: not told), state the line's state
+// (LineState, as the queue controller computes it), gang its gang (Size 0:
+// none). A stopped line (its assignment is not Bound, its licence admits
+// nothing) comes first, with what restarts it (unusableFix, the words of
+// the refusals): nobody in the line starts before.
+func SeatWaitEnds(c Cover, p LinePlace, state SeatState, gang Gang) []string {
+	asg := c.Assignment.Name
+	var out []string
+	if state.Blocked != "" {
+		fix := ""
+		if c.License != nil && !UsableForAdmission(c.License.Status.State) {
+			fix = unusableFix(Considered{License: LicenseKey(c.License), State: c.License.Status.State})
+		}
+		if fix == "" {
+			fix = fmt.Sprintf("assignment %s is Bound again (its status.message says why it is not)", asg)
+		}
+		out = append(out, fmt.Sprintf("the line stopped (%s) starts again: %s", state.Blocked, fix))
+	}
+	switch ahead := p.Position - 1; {
+	case ahead == 1:
+		out = append(out, "the Pod ahead of it in line takes a seat first (higher priority first, then who joined first)")
+	case ahead > 1:
+		out = append(out, fmt.Sprintf("the %d Pods ahead of it in line take a seat first (higher priority first, then who joined first)", ahead))
+	}
+	if p.Seats > 0 && int(p.Seats)-p.Used >= max(int(gang.Size), 1) && p.Position <= 1 && state.Blocked == "" {
+		// Seats are free for it: only its gang holds it back.
+		return append(out, gangStarts(gang))
+	}
+	holders := fmt.Sprintf("a Pod holding a seat of assignment %s ends or is deleted", asg)
+	if len(p.Holders) > 0 {
+		holders += " (" + strings.Join(p.Holders, ", ")
+		if p.Unnamed > 0 {
+			holders += fmt.Sprintf(" and %d more", p.Unnamed)
+		}
+		holders += ")"
+	}
+	out = append(out, holders)
+	raise := fmt.Sprintf("spec.seats of assignment %s is raised", asg)
+	if c.License != nil {
+		raise += fmt.Sprintf(" (licence %s must have the seats: %s)", LicenseKey(c.License), seatsText(&c.License.Status.Seats))
+	}
+	out = append(out, raise)
+	if gang.Size > 0 {
+		out = append(out, gangStarts(gang))
+	}
+	return out
+}
+
+func gangStarts(g Gang) string {
+	return fmt.Sprintf("all %d Pods of gang %s are in line and %d seats are free together: the gang starts all at once", g.Size, g.Name, g.Size)
+}
+
+// UseWaitEnds lists what would let a Pod waiting in the line of licence
+// l's uses (its consumption limit is reached) start, in the words of
+// `kubectl license why`.
+func UseWaitEnds(l *licensingv1alpha1.SoftwareLicense) []string {
+	var out []string
+	key := LicenseKey(l)
+	if !UsableForAdmission(l.Status.State) {
+		if fix := unusableFix(Considered{License: key, State: l.Status.State}); fix != "" {
+			out = append(out, fix)
+		}
+	}
+	if t := l.Status.NextResetTime; t != nil {
+		out = append(out, fmt.Sprintf("the consumption period of licence %s resets at %s (status.nextResetTime): its uses count from zero again",
+			key, t.UTC().Format("2006-01-02T15:04:05Z")))
+	} else {
+		out = append(out, fmt.Sprintf("licence %s has no consumption.resetPeriod: its uses never reset", key))
+	}
+	return append(out, fmt.Sprintf("the limit of licence %s is raised (spec.overrides.consumption.maxConsumptions, allowOverages, or a feature's maxConsumption)", key))
 }

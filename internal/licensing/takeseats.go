@@ -279,7 +279,7 @@ func LineState(holders int, a *licensingv1alpha1.LicenseAssignment, l *licensing
 	}
 	s.Seats = AssignmentSeats(a)
 	if l != nil {
-		s.Enforcement = enforcement(l)
+		s.Enforcement = EnforcementOf(l)
 	}
 	return s
 }

@@ -9,6 +9,7 @@ import (
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/rest"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
@@ -113,4 +114,56 @@ func (w *Warnings) Take() []string {
 	out := w.list
 	w.list = nil
 	return out
+}
+
+// OperatorEnvironment is an envtest control plane with the CRDs and the
+// webhook configurations (WebhookEnvironment) on which the whole operator
+// runs (StartOperator), as the operator's ServiceAccount user with the
+// SeatLedger write policy applied: what admission counts shows in the
+// status the controllers compute, and the queue controller serves the
+// lines the webhook fills.
+type OperatorEnvironment struct {
+	Env *envtest.Environment
+	// Config and Admin are the control plane's system:masters user's.
+	Config *rest.Config
+	Admin  client.Client
+	// Errs receives what the manager fails with.
+	Errs <-chan error
+
+	stopManager func()
+}
+
+// StartOperatorEnvironment starts an OperatorEnvironment with envtest's
+// binaries from assets, the operator's controllers configured by opts.
+// Call Stop when done, also when it fails part way.
+func StartOperatorEnvironment(ctx context.Context, assets string, scheme *runtime.Scheme, opts controller.Options) (*OperatorEnvironment, error) {
+	o := &OperatorEnvironment{}
+	env, err := WebhookEnvironment(assets)
+	if err != nil {
+		return o, err
+	}
+	if o.Config, err = env.Start(); err != nil {
+		return o, err
+	}
+	o.Env = env
+	o.Config.QPS, o.Config.Burst = 1000, 2000
+	if o.Admin, err = client.New(o.Config, client.Options{Scheme: scheme}); err != nil {
+		return o, err
+	}
+	if err := ApplySeatLedgerPolicy(ctx, o.Admin, licensing.DefaultOperatorUsername); err != nil {
+		return o, err
+	}
+	o.stopManager, o.Errs, err = StartOperator(ctx, env, o.Admin, scheme, opts)
+	return o, err
+}
+
+// Stop stops the manager, then the control plane.
+func (o *OperatorEnvironment) Stop() error {
+	if o.stopManager != nil {
+		o.stopManager()
+	}
+	if o.Env == nil {
+		return nil
+	}
+	return o.Env.Stop()
 }

@@ -60,8 +60,6 @@ import (
 	"time"
 
 	"k8s.io/client-go/rest"
-	"k8s.io/client-go/tools/clientcmd"
-	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
@@ -370,27 +368,7 @@ func (c *Cluster) startNodes(ctx context.Context, n int) error {
 // envtest's users have) into a kubeconfig file whose current context points
 // at the default namespace.
 func writeKubeconfig(cfg *rest.Config, path string) error {
-	server := cfg.Host
-	if !strings.Contains(server, "://") {
-		server = "https://" + server
-	}
-	const name = "license-operator-local"
-	kc := clientcmdapi.NewConfig()
-	kc.Clusters[name] = &clientcmdapi.Cluster{
-		Server:                   server,
-		CertificateAuthorityData: cfg.CAData,
-	}
-	kc.AuthInfos[AdminUser] = &clientcmdapi.AuthInfo{
-		ClientCertificateData: cfg.CertData,
-		ClientKeyData:         cfg.KeyData,
-		Token:                 cfg.BearerToken,
-	}
-	kc.Contexts[name] = &clientcmdapi.Context{Cluster: name, AuthInfo: AdminUser, Namespace: "default"}
-	kc.CurrentContext = name
-	if err := clientcmd.WriteToFile(*kc, path); err != nil {
-		return fmt.Errorf("writing the kubeconfig %s: %w", path, err)
-	}
-	return nil
+	return kubecluster.WriteKubeconfig(cfg, path, "license-operator-local", AdminUser, "default")
 }
 
 // KubectlPath is the kubectl of the assets directory: its version matches the

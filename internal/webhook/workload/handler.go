@@ -16,7 +16,6 @@ import (
 
 	admissionv1 "k8s.io/api/admission/v1"
 	appsv1 "k8s.io/api/apps/v1"
-	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -306,8 +305,8 @@ func (h *Handler) admitProduct(ctx context.Context, a *pass, need licensing.Prod
 	}
 	var c *licensing.Cover
 	refusal := ""
-	if covers[0].Counted {
-		c, refusal, err = h.admitConcurrent(ctx, a, need, covers, considered)
+	if line := licensing.LineOf(covers); line != nil {
+		c, refusal, err = h.admitConcurrent(ctx, a, need, line, covers, considered)
 	} else {
 		c = a.admitUncounted(covers)
 	}
@@ -367,7 +366,8 @@ func (a *pass) admitUncounted(covers []licensing.Cover) *licensing.Cover {
 
 // admitConcurrent is the rule of counted seats (Concurrent, and NamedUser
 // seats kept for other than a person), each decided on the cover's ledger
-// with licensing.TakeSeats:
+// with licensing.TakeSeats; first is the cover whose line the Pod joins
+// (licensing.LineOf):
 //   - a gang member joins the line of the first cover (gated even with
 //     seats free: its gang starts all together); a gang larger than that
 //     assignment's seats is refused;
@@ -377,7 +377,7 @@ func (a *pass) admitUncounted(covers []licensing.Cover) *licensing.Cover {
 //   - otherwise, unless the first cover's policy (or the Pod) says Refuse,
 //     it joins the line of the first cover and is admitted gated;
 //   - otherwise it is refused with the seats in use.
-func (h *Handler) admitConcurrent(ctx context.Context, a *pass, need licensing.ProductNeed, covers []licensing.Cover, considered []licensing.Considered) (*licensing.Cover, string, error) {
+func (h *Handler) admitConcurrent(ctx context.Context, a *pass, need licensing.ProductNeed, first *licensing.Cover, covers []licensing.Cover, considered []licensing.Considered) (*licensing.Cover, string, error) {
 	gang, err := licensing.ParseGang(a.w.Annotations)
 	if err != nil {
 		return nil, err.Error(), nil
@@ -393,7 +393,6 @@ func (h *Handler) admitConcurrent(ctx context.Context, a *pass, need licensing.P
 		// for its Workloads.
 		when, gang = licensingv1alpha1.WhenNoSeatRefuse, licensing.Gang{}
 	}
-	first := &covers[0]
 	ask := func(c *licensing.Cover) seats.Ask {
 		return seats.Ask{Pod: a.pod, Seats: c.Seats, Priority: a.w.Priority}
 	}
@@ -586,20 +585,20 @@ func (h *Handler) workload(req admission.Request) (*licensing.Workload, bool, er
 		// A Pod's CREATE is decided on the mutating path (PodAdmission).
 		return nil, false, nil
 	}
-	obj := newTemplated(req.Kind.Kind)
+	obj := licensing.NewTemplated(req.Kind.Kind)
 	if obj == nil {
 		return nil, false, nil
 	}
 	if err := h.Decoder.Decode(req, obj); err != nil {
 		return nil, false, err
 	}
-	tmpl, replicas := podTemplate(obj)
+	tmpl, replicas := licensing.PodTemplateOf(obj)
 	unchanged := false
 	var oldTmpl *corev1.PodTemplateSpec
 	if req.Operation == admissionv1.Update && len(req.OldObject.Raw) > 0 {
-		old := newTemplated(req.Kind.Kind)
+		old := licensing.NewTemplated(req.Kind.Kind)
 		if err := h.Decoder.DecodeRaw(req.OldObject, old); err == nil {
-			oldTmpl, _ = podTemplate(old)
+			oldTmpl, _ = licensing.PodTemplateOf(old)
 			unchanged = equality.Semantic.DeepEqual(oldTmpl, tmpl)
 		}
 	}
@@ -637,47 +636,6 @@ func noUnavailable(obj client.Object) bool {
 	}
 	s, err := intstr.GetScaledValueFromIntOrPercent(surge, replicas, true)
 	return err == nil && s > 0
-}
-
-// newTemplated returns an empty object of a workload kind that has a pod
-// template, nil for any other kind.
-func newTemplated(kind string) client.Object {
-	switch kind {
-	case "Deployment":
-		return &appsv1.Deployment{}
-	case "StatefulSet":
-		return &appsv1.StatefulSet{}
-	case "ReplicaSet":
-		return &appsv1.ReplicaSet{}
-	case "DaemonSet":
-		return &appsv1.DaemonSet{}
-	case "Job":
-		return &batchv1.Job{}
-	case "CronJob":
-		return &batchv1.CronJob{}
-	}
-	return nil
-}
-
-// podTemplate is the pod template of a workload object of newTemplated, and
-// how many Pods of it run at once: replicas, a Job's parallelism (default 1);
-// nil for a DaemonSet, whose count is its nodes'.
-func podTemplate(obj client.Object) (*corev1.PodTemplateSpec, *int32) {
-	switch o := obj.(type) {
-	case *appsv1.Deployment:
-		return &o.Spec.Template, ptr.To(ptr.Deref(o.Spec.Replicas, 1))
-	case *appsv1.StatefulSet:
-		return &o.Spec.Template, ptr.To(ptr.Deref(o.Spec.Replicas, 1))
-	case *appsv1.ReplicaSet:
-		return &o.Spec.Template, ptr.To(ptr.Deref(o.Spec.Replicas, 1))
-	case *appsv1.DaemonSet:
-		return &o.Spec.Template, nil
-	case *batchv1.Job:
-		return &o.Spec.Template, ptr.To(ptr.Deref(o.Spec.Parallelism, 1))
-	case *batchv1.CronJob:
-		return &o.Spec.JobTemplate.Spec.Template, ptr.To(ptr.Deref(o.Spec.JobTemplate.Spec.Parallelism, 1))
-	}
-	return nil, nil
 }
 
 func jsonUnmarshal(raw []byte, into any) error { return json.Unmarshal(raw, into) }

@@ -48,7 +48,7 @@ func (s *Stamper) Handle(ctx context.Context, req admission.Request) admission.R
 	var obj client.Object
 	if req.Kind.Kind == kindPod {
 		obj = &corev1.Pod{}
-	} else if obj = newTemplated(req.Kind.Kind); obj == nil {
+	} else if obj = licensing.NewTemplated(req.Kind.Kind); obj == nil {
 		return admission.Allowed("")
 	}
 	if err := s.Decoder.Decode(req, obj); err != nil {
@@ -81,7 +81,7 @@ func templateOf(obj client.Object) *corev1.PodTemplateSpec {
 	if pod, ok := obj.(*corev1.Pod); ok {
 		return licensing.PodAsTemplate(pod)
 	}
-	t, _ := podTemplate(obj)
+	t, _ := licensing.PodTemplateOf(obj)
 	return t
 }
 
@@ -91,6 +91,6 @@ func stampedMeta(obj client.Object) *metav1.ObjectMeta {
 	if pod, ok := obj.(*corev1.Pod); ok {
 		return &pod.ObjectMeta
 	}
-	t, _ := podTemplate(obj)
+	t, _ := licensing.PodTemplateOf(obj)
 	return &t.ObjectMeta
 }

@@ -9,12 +9,10 @@ import (
 	. "github.com/onsi/gomega"
 	"k8s.io/utils/clock"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/envtest"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
 	"github.com/license-operator/license-operator/internal/controller"
-	"github.com/license-operator/license-operator/internal/licensing"
 	utiltesting "github.com/license-operator/license-operator/internal/util/testing"
 	"github.com/license-operator/license-operator/test/kubecluster"
 )
@@ -29,9 +27,8 @@ import (
 var (
 	ctx       context.Context
 	cancel    context.CancelFunc
-	testEnv   *envtest.Environment
+	opEnv     *kubecluster.OperatorEnvironment
 	k8sClient client.Client
-	stopMgrs  func()
 )
 
 func TestWithControllers(t *testing.T) {
@@ -44,31 +41,17 @@ func TestWithControllers(t *testing.T) {
 var _ = BeforeSuite(func() {
 	logf.SetLogger(zap.New(zap.WriteTo(GinkgoWriter), zap.UseDevMode(true)))
 	ctx, cancel = context.WithCancel(context.Background())
-	scheme := kubecluster.Scheme()
-
 	assets, err := utiltesting.EnvtestAssets()
 	Expect(err).NotTo(HaveOccurred())
-	testEnv, err = kubecluster.WebhookEnvironment(assets)
+	opEnv, err = kubecluster.StartOperatorEnvironment(ctx, assets, kubecluster.Scheme(), controller.Options{Clock: clock.RealClock{}})
 	Expect(err).NotTo(HaveOccurred())
-	cfg, err := testEnv.Start()
-	Expect(err).NotTo(HaveOccurred())
-	cfg.QPS, cfg.Burst = 1000, 2000
-	k8sClient, err = client.New(cfg, client.Options{Scheme: scheme})
-	Expect(err).NotTo(HaveOccurred())
-	Expect(kubecluster.ApplySeatLedgerPolicy(ctx, k8sClient, licensing.DefaultOperatorUsername)).To(Succeed())
-
-	var errs <-chan error
-	stopMgrs, errs, err = kubecluster.StartOperator(ctx, testEnv, k8sClient, scheme, controller.Options{Clock: clock.RealClock{}})
-	Expect(err).NotTo(HaveOccurred())
-	Consistently(errs).WithTimeout(time.Second).ShouldNot(Receive())
+	k8sClient = opEnv.Admin
+	Consistently(opEnv.Errs).WithTimeout(time.Second).ShouldNot(Receive())
 })
 
 var _ = AfterSuite(func() {
-	if stopMgrs != nil {
-		stopMgrs()
-	}
 	cancel()
-	if testEnv != nil {
-		Expect(testEnv.Stop()).To(Succeed())
+	if opEnv != nil {
+		Expect(opEnv.Stop()).To(Succeed())
 	}
 })
