@@ -5,6 +5,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/signal"
@@ -16,6 +17,7 @@ import (
 	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 
 	"github.com/license-operator/license-operator/internal/kubectllicense"
+	"github.com/license-operator/license-operator/internal/kubectllicense/diagnose"
 )
 
 func main() {
@@ -27,8 +29,13 @@ func main() {
 	defer stop()
 	streams := genericiooptions.IOStreams{In: os.Stdin, Out: os.Stdout, ErrOut: os.Stderr}
 	if err := kubectllicense.Execute(ctx, streams, os.Args[1:]); err != nil {
-		fmt.Fprintln(os.Stderr, "error:", err)
+		// can-i's no and wait printed their answer; the exit code says it
+		// again (diagnose.ExitCode). Any other error is reported here.
+		var verdict diagnose.ExitCoder
+		if !errors.As(err, &verdict) {
+			fmt.Fprintln(os.Stderr, "error:", err)
+		}
 		stop()
-		os.Exit(1)
+		os.Exit(diagnose.ExitCode(err))
 	}
 }

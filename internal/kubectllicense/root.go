@@ -5,6 +5,10 @@ import (
 
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
+
+	"github.com/license-operator/license-operator/internal/kubectllicense/diagnose"
+	"github.com/license-operator/license-operator/internal/kubectllicense/importer"
+	"github.com/license-operator/license-operator/internal/kubectllicense/validate"
 )
 
 // NewRootCmd is the kubectl-license command with every subcommand.
@@ -39,6 +43,10 @@ It follows kubectl's flags: --kubeconfig, --context, -n, -A and -o.`,
 	root.AddCommand(NewReportCmd(f, streams))
 	root.AddCommand(NewHoldersCmd(f, streams))
 	root.AddCommand(NewExportCmd(f, streams))
+	root.AddCommand(diagnose.NewWhyCmd(f.ConfigFlags, streams))
+	root.AddCommand(diagnose.NewCanICmd(f.ConfigFlags, streams))
+	root.AddCommand(importer.NewImportCmd(streams))
+	root.AddCommand(validate.NewValidateCmd(streams))
 	return root
 }
 
