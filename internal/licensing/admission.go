@@ -634,16 +634,15 @@ func DenialMessage(w *Workload, need ProductNeed, covers []Cover, considered []C
 		models[c.Model] = true
 	}
 	assignee := "spec.assignee.serviceAccount.name " + w.ServiceAccount
-	if len(models) == 1 && models[licensingv1alpha1.SeatModelNamedUser] && w.User != "" {
-		// Only NamedUser licences: a seat is a user's, the one the workload runs for.
+	if len(models) == 1 && models[licensingv1alpha1.SeatModelNamedUser] && CanHoldNamedSeat(w.User) {
+		// Only NamedUser licences: a seat is a user's, the one the workload
+		// runs for, when that user is a person the CRDs accept as an assignee.
 		assignee = "spec.assignee.user.email " + w.User
 	}
 	fmt.Fprintf(&b, ". To fix: create a LicenseAssignment in namespace %s with spec.productRef.name %s (or a licenseRef to a usable licence of it) and %s, and wait until it is Bound",
 		w.Namespace, need.Product, assignee)
 	if models[licensingv1alpha1.SeatModelNamedUser] {
-		// Never how to get around the check: a user's seat covers the
-		// workloads that user creates, and nobody else's.
-		b.WriteString("; for a NamedUser licence, the workload must be created (or its image last changed) by a user who holds a Bound assignment in this namespace")
+		b.WriteString(namedUserFix(w))
 	}
 	if models[licensingv1alpha1.SeatModelNodeLocked] {
 		fmt.Fprintf(&b, "; for a NodeLocked licence, pin the workload (spec.nodeName or nodeSelector %s) to a node with a Bound assignment", HostnameLabel)
@@ -654,6 +653,20 @@ func DenialMessage(w *Workload, need ProductNeed, covers []Cover, considered []C
 		}
 	}
 	return b.String()
+}
+
+// namedUserFix is the part of a denial that says how a workload gets a
+// NamedUser seat. Never how to get around the check: a user's seat covers
+// the workloads that user creates, and nobody else's. A workload that runs
+// for a user who cannot hold such a seat (a ServiceAccount such as a GitOps
+// controller's, CanHoldNamedSeat) is told to use seats that count workloads.
+func namedUserFix(w *Workload) string {
+	if w.User == "" || CanHoldNamedSeat(w.User) {
+		return "; for a NamedUser licence, the workload must be created (or its image last changed) by a user who holds a Bound assignment in this namespace"
+	}
+	return fmt.Sprintf("; the workload runs for %s, which cannot hold a NamedUser seat (a NamedUser seat is a person's, named by email address): "+
+		"give it a Concurrent licence of the product with an assignee spec.assignee.serviceAccount.name %s (or spec.assignee.workload.selector), or a Site licence, "+
+		"or have a user who holds a Bound assignment in this namespace create it (or last change its image)", w.User, w.ServiceAccount)
 }
 
 // unusableFix says what makes a licence that admits nothing in its state usable, or "".

@@ -321,6 +321,25 @@ func TestMessages(t *testing.T) {
 	if got := DenialMessage(named, need, nil, []Considered{{License: "team/n", State: licensingv1alpha1.LicenseStateActive, Model: licensingv1alpha1.SeatModelNamedUser, Why: "x"}}, nil); !strings.Contains(got, "spec.assignee.user.email b@example.com") {
 		t.Errorf("denial for a NamedUser licence %q does not suggest a seat for the user", got)
 	}
+	// A ServiceAccount (a GitOps controller, a pipeline) cannot hold a
+	// NamedUser seat: no assignment can name it as a user (the CRD wants an
+	// email address), so the fix names seats that count workloads.
+	for _, requester := range []string{"system:serviceaccount:argocd:argocd-application-controller", "deployer"} {
+		sa := &Workload{Kind: "Deployment", Name: "web", Namespace: "team", ServiceAccount: "builder", User: requester}
+		got := DenialMessage(sa, need, nil, []Considered{{License: "team/n", State: licensingv1alpha1.LicenseStateActive, Model: licensingv1alpha1.SeatModelNamedUser, Why: "x"}}, nil)
+		for _, s := range []string{
+			"spec.productRef.name cad (or a licenseRef to a usable licence of it) and spec.assignee.serviceAccount.name builder, and wait until it is Bound",
+			"the workload runs for " + requester + ", which cannot hold a NamedUser seat",
+			"a Concurrent licence of the product with an assignee spec.assignee.serviceAccount.name builder (or spec.assignee.workload.selector), or a Site licence",
+		} {
+			if !strings.Contains(got, s) {
+				t.Errorf("denial for %s on a NamedUser licence %q lacks %q", requester, got, s)
+			}
+		}
+		if strings.Contains(got, "user.email") || strings.Contains(got, UserAnnotation) {
+			t.Errorf("denial for %s on a NamedUser licence %q suggests a user assignee the CRD refuses, or names the user annotation", requester, got)
+		}
+	}
 	// A denial never says which annotation would get around the check.
 	if strings.Contains(msg, UserAnnotation) || strings.Contains(msg, "annotate") {
 		t.Errorf("denial for a NamedUser licence %q names the user annotation", msg)

@@ -8,6 +8,7 @@ package licensing
 // a client.
 
 import (
+	"regexp"
 	"slices"
 	"strings"
 
@@ -56,6 +57,23 @@ func DefaultIdentity() Identity {
 // Trusted says whether username is a trusted workload controller.
 func (id Identity) Trusted(username string) bool {
 	return slices.Contains(id.TrustedControllers, username)
+}
+
+// EmailPattern is the pattern of a licence user's email in the CRDs
+// (SoftwareLicense spec.users[].email, LicenseAssignment
+// spec.assignee.user.email): only a licence user of this form can hold a
+// NamedUser seat. TestEmailPatternIsTheCRDs keeps it equal to theirs.
+const EmailPattern = `^[^@\s]+@[^@\s]+$`
+
+var emailRE = regexp.MustCompile(EmailPattern)
+
+// CanHoldNamedSeat says whether a licence user (LicenceUser) can hold a
+// NamedUser seat: whether the CRDs accept it as a user's email. A
+// ServiceAccount (system:serviceaccount:NAMESPACE:NAME, the username of a
+// GitOps controller or a CI pipeline) or a certificate user without an '@'
+// cannot: no licence can list it and no assignment can name it.
+func CanHoldNamedSeat(user string) bool {
+	return emailRE.MatchString(user)
 }
 
 // LicenceUser is the licence user a requester is: its username with the

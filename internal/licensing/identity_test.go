@@ -1,13 +1,17 @@
 package licensing
 
 import (
+	"io/fs"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 	corev1 "k8s.io/api/core/v1"
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/yaml"
 
 	licensingv1alpha1 "github.com/license-operator/license-operator/api/v1alpha1"
+	"github.com/license-operator/license-operator/config/crd"
 )
 
 const (
@@ -73,6 +77,60 @@ func TestLicenceUser(t *testing.T) {
 	for _, c := range cases {
 		if got := (Identity{UsernamePrefix: c.prefix}).LicenceUser(c.username); got != c.want {
 			t.Errorf("prefix %q: LicenceUser(%q) = %q, want %q", c.prefix, c.username, got, c.want)
+		}
+	}
+}
+
+func TestCanHoldNamedSeat(t *testing.T) {
+	cases := map[string]bool{
+		alice:                true,
+		"Alice@Example.com":  true,
+		"ops+ci@example.org": true,
+		// A ServiceAccount (a GitOps controller's, a pipeline's) is no person.
+		"system:serviceaccount:argocd:argocd-application-controller": false,
+		"system:serviceaccount:ci:deployer":                          false,
+		// A certificate user without an '@', and what the CRDs refuse.
+		"alice":              false,
+		"":                   false,
+		"a@b@example.com":    false,
+		"alice @example.com": false,
+		"@example.com":       false,
+		"alice@":             false,
+	}
+	for user, want := range cases {
+		if got := CanHoldNamedSeat(user); got != want {
+			t.Errorf("CanHoldNamedSeat(%q) = %v, want %v", user, got, want)
+		}
+	}
+}
+
+// TestEmailPatternIsTheCRDs: every email of a licence user or a user assignee
+// in the CRDs has EmailPattern, so that CanHoldNamedSeat says what the API
+// server accepts.
+func TestEmailPatternIsTheCRDs(t *testing.T) {
+	for file, fields := range map[string][]string{
+		"licensing.license-operator.dev_softwarelicenses.yaml":   {"users"},
+		"licensing.license-operator.dev_licenseassignments.yaml": {"assignee"},
+	} {
+		data, err := fs.ReadFile(crd.Bases, "bases/"+file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		def := &apiextensionsv1.CustomResourceDefinition{}
+		if err := yaml.Unmarshal(data, def); err != nil {
+			t.Fatal(err)
+		}
+		spec := def.Spec.Versions[0].Schema.OpenAPIV3Schema.Properties["spec"]
+		for _, f := range fields {
+			prop := spec.Properties[f]
+			if prop.Items != nil {
+				prop = *prop.Items.Schema
+			} else {
+				prop = prop.Properties["user"]
+			}
+			if got := prop.Properties["email"].Pattern; got != EmailPattern {
+				t.Errorf("%s: spec.%s email pattern %q, want EmailPattern %q", file, f, got, EmailPattern)
+			}
 		}
 	}
 }

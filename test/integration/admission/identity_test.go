@@ -161,6 +161,17 @@ var _ = Describe("NamedUser seats serve only their holder", func() {
 		Expect(err.Error()).To(And(ContainSubstring("denied the request"), ContainSubstring("Pod runs for user "+bob)))
 	})
 
+	It("tells a ServiceAccount (a GitOps controller) that it cannot hold a NamedUser seat, and names a serviceAccount assignee, not a user one the CRD refuses", func() {
+		gitops := "system:serviceaccount:" + ns + ":gitops"
+		asGitOps := editorClient(gitops, ns)
+		msg := deniedAs(asGitOps, pod(""),
+			"and spec.assignee.serviceAccount.name default, and wait until it is Bound",
+			"the workload runs for "+gitops+", which cannot hold a NamedUser seat")
+		GinkgoWriter.Println("denial:", msg)
+		Expect(msg).NotTo(ContainSubstring("user.email"))
+		Expect(msg).NotTo(ContainSubstring(licensing.UserAnnotation))
+	})
+
 	It("stamps a Deployment with the user who applied it, re-stamps it on another user's image edit, and keeps it on a scale or restart", func() {
 		createAssignment(utiltesting.MakeAssignment("bob", ns).License("named").User(bob).Obj(), kubecluster.BoundStatus(ns+"/named", 1))
 		asCarol := editorClient(carol, ns)
