@@ -95,7 +95,7 @@ func ExportRecord(l *licensingv1alpha1.SoftwareLicense, product *licensingv1alph
 		TotalSeats:       st.Seats.Total,
 		UsedSeats:        st.Seats.Used,
 		AvailableSeats:   st.Seats.Available,
-		PurchaseDate:     dateStamp(l.Spec.PurchaseDate),
+		PurchaseDate:     purchaseDate(l),
 		ExpiryDate:       metaStamp(st.ValidUntil),
 		RenewalDate:      metaStamp(st.RenewalTime),
 		AutoRenew:        l.Spec.AutoRenew,
@@ -136,6 +136,17 @@ func ExportRecord(l *licensingv1alpha1.SoftwareLicense, product *licensingv1alph
 		r.ListPrice = number(string(*product.Spec.Pricing.ListPrice))
 	}
 	return r
+}
+
+// purchaseDate is seed 000's purchase_date, "the date the license was
+// originally purchased or the subscription began": spec.purchaseDate, else
+// spec.startDate (an imported entitlement's valid_from). Never the start of
+// a later term or the creation of the object.
+func purchaseDate(l *licensingv1alpha1.SoftwareLicense) *string {
+	if l.Spec.PurchaseDate != nil {
+		return dateStamp(l.Spec.PurchaseDate)
+	}
+	return dateStamp(l.Spec.StartDate)
 }
 
 // resolvedProduct is the vendor, product name and SKU the operator resolved

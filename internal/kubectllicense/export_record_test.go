@@ -99,6 +99,25 @@ func TestExportRecordOfABareLicence(t *testing.T) {
 	}
 }
 
+func TestExportRecordPurchaseDate(t *testing.T) {
+	purchased := time.Date(2025, 12, 15, 0, 0, 0, 0, time.UTC)
+	started := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	s := func(v string) *string { return &v }
+	cases := map[string]struct {
+		l    *licensingv1alpha1.SoftwareLicense
+		want *string
+	}{
+		"purchaseDate":                      {utiltesting.MakeLicense("a", "ns").Purchased(purchased).Start(started).Obj(), s("2025-12-15T00:00:00Z")},
+		"startDate: the subscription began": {utiltesting.MakeLicense("a", "ns").Start(started).Obj(), s("2026-01-01T00:00:00Z")},
+		"neither: null, not the creation":   {utiltesting.MakeLicense("a", "ns").Created(started).Obj(), nil},
+	}
+	for name, c := range cases {
+		if diff := cmp.Diff(c.want, ExportRecord(c.l, nil, "").PurchaseDate); diff != "" {
+			t.Errorf("%s: purchase_date (-want +got):\n%s", name, diff)
+		}
+	}
+}
+
 func TestRecordCSV(t *testing.T) {
 	r := ExportRecord(fullLicence(), nil, "")
 	cols := RecordColumns()
