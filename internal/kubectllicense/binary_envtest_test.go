@@ -1,7 +1,6 @@
 package kubectllicense
 
 import (
-	"bytes"
 	"encoding/csv"
 	"encoding/json"
 	"os"
@@ -23,18 +22,7 @@ var _ = Describe("the kubectl-license binary", Ordered, func() {
 	var bin string
 
 	run := func(env []string, args ...string) (string, string, int) {
-		cmd := exec.Command(bin, args...)
-		cmd.Env = append(os.Environ(), env...)
-		var out, errOut bytes.Buffer
-		cmd.Stdout, cmd.Stderr = &out, &errOut
-		err := cmd.Run()
-		code := 0
-		if exit, ok := err.(*exec.ExitError); ok {
-			code = exit.ExitCode()
-		} else {
-			Expect(err).NotTo(HaveOccurred())
-		}
-		return out.String(), errOut.String(), code
+		return runBinary(env, "", args...)
 	}
 	plugin := func(args ...string) (string, string, int) {
 		return run(nil, append([]string{"--kubeconfig", adminKubeconfig}, args...)...)

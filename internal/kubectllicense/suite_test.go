@@ -4,8 +4,8 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -24,6 +24,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
 	licensingv1alpha1 "github.com/license-operator/license-operator/api/v1alpha1"
+	"github.com/license-operator/license-operator/internal/kubectllicense/clitest"
 	utiltesting "github.com/license-operator/license-operator/internal/util/testing"
 )
 
@@ -109,18 +110,19 @@ var (
 
 // pluginBinary builds cmd/kubectl-license once.
 func pluginBinary() string {
-	buildOnce.Do(func() {
-		binary = filepath.Join(kubeconfigDir, "kubectl-license")
-		cmd := exec.Command("go", "build", "-o", binary, "./cmd/kubectl-license")
-		cmd.Dir = utiltesting.RepoRoot()
-		out, err := cmd.CombinedOutput()
-		if err != nil {
-			buildErr = err
-			GinkgoWriter.Printf("go build: %s\n", out)
-		}
-	})
+	buildOnce.Do(func() { binary, buildErr = clitest.BuildPlugin(utiltesting.RepoRoot(), kubeconfigDir) })
 	Expect(buildErr).NotTo(HaveOccurred())
 	return binary
+}
+
+// runBinary runs the built plugin with args, the environment plus env and
+// stdin, as a shell runs it, and returns its standard output, its standard
+// error and its exit status.
+func runBinary(env []string, stdin string, args ...string) (string, string, int) {
+	out, errOut, code, err := clitest.RunBinary(pluginBinary(), env, stdin, args...)
+	Expect(err).NotTo(HaveOccurred())
+	GinkgoWriter.Printf("$ kubectl license %s\n%s%s(exit %d)\n", strings.Join(args, " "), out, errOut, code)
+	return out, errOut, code
 }
 
 func createNamespace(names ...string) {
