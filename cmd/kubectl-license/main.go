@@ -1,6 +1,6 @@
 // Command kubectl-license is the kubectl plugin of the license-operator:
-// `kubectl license report|holders|export ...`. Put it on the PATH and
-// kubectl finds it (docs/kubectl-license.md).
+// `kubectl license report|holders|export|why|can-i|import|validate ...`.
+// Put it on the PATH and kubectl finds it (docs/kubectl-license.md).
 package main
 
 import (

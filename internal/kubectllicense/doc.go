@@ -22,6 +22,12 @@
 //   - one file per subcommand, with its pure parts beside it: report.go,
 //     holders.go (holders_events.go: the queue's events), export.go
 //     (export_record.go: the seed 000 record).
+//   - subpackages for the larger subcommands, which take their streams (and
+//     the root's ConfigFlags) rather than the Factory: diagnose (why and
+//     can-i, whose exit code main takes from diagnose.ExitCode), importer
+//     (import) and validate (validate, also used by import).
+//   - clitest: running a subcommand in a test, in-process or as the built
+//     binary.
 //
 // # Adding a subcommand
 //

@@ -34,8 +34,10 @@ var _ = Describe("the kubectl-license binary: can-i and why", Ordered, func() {
 		var err error
 		bin, err = clitest.BuildPlugin(utiltesting.RepoRoot(), GinkgoT().TempDir())
 		Expect(err).NotTo(HaveOccurred())
-		ns = newNamespace()
-		product = ns + "-cad"
+		// Names of its own, as a person would pick them (the other specs'
+		// namespaces and products are random): the README shows this output.
+		ns, product = "team-a", "cad"
+		Expect(k8sClient.Create(ctx, kubecluster.MakeNamespace(ns, nil))).To(Succeed())
 		licensed(ns, product, 1, nil)
 		deployment = writeFile("web.yaml", deploymentYAML(product))
 	})
