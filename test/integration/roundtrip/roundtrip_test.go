@@ -89,6 +89,26 @@ func (v *values) seed000(variant, field string) any {
 	return rec[field]
 }
 
+// flow is the value of an enum of seed 001 in each place of a row: "" for a
+// spec field left out.
+type flow struct{ seed001, spec, status, seed000 string }
+
+// flows checks, for each variant, that its seed 001 field f001 holds
+// want's value and that the value flows to the licence's spec and status
+// fields and to the record's field f000.
+func (v *values) flows(g Gomega, f001, spec, status, f000 string, want map[string]flow) {
+	for variant, w := range want {
+		g.Expect(v.seed001(variant, f001)).To(Equal(w.seed001), variant)
+		if w.spec == "" {
+			g.Expect(v.crd(variant, spec)).To(BeNil(), variant)
+		} else {
+			g.Expect(v.crd(variant, spec)).To(Equal(w.spec), variant)
+		}
+		g.Expect(v.crd(variant, status)).To(Equal(w.status), variant)
+		g.Expect(v.seed000(variant, f000)).To(Equal(w.seed000), variant)
+	}
+}
+
 // notExported says that no record carries the text s.
 func (v *values) notExported(g Gomega, s string) {
 	g.Expect(v.exported).NotTo(ContainSubstring(s), "export writes %q, which no seed 000 field maps", s)
@@ -191,22 +211,13 @@ func mappings(product *licensingv1alpha1.LicenseProduct) []mapping {
 				g.Expect(v.seed000("trial", "license_type")).To(Equal("concurrent"))
 
 				By("the ways of counting seats: the seat model, and license_type in seed 000")
-				for variant, want := range map[string][3]string{
+				v.flows(g, "license_type", "spec.overrides.seatModel", "status.effectivePolicy.seatModel", "license_type", map[string]flow{
 					// floating is the product's default policy's model: nothing to override.
-					"floating":    {"", "Concurrent", "concurrent"},
-					"named-user":  {"NamedUser", "NamedUser", "named_user"},
-					"node-locked": {"NodeLocked", "NodeLocked", "node_locked"},
-					"site":        {"Site", "Site", "site"},
-				} {
-					g.Expect(v.seed001(variant, "license_type")).To(Equal(variant))
-					if want[0] == "" {
-						g.Expect(v.crd(variant, "spec.overrides.seatModel")).To(BeNil(), variant)
-					} else {
-						g.Expect(v.crd(variant, "spec.overrides.seatModel")).To(Equal(want[0]), variant)
-					}
-					g.Expect(v.crd(variant, "status.effectivePolicy.seatModel")).To(Equal(want[1]), variant)
-					g.Expect(v.seed000(variant, "license_type")).To(Equal(want[2]), variant)
-				}
+					"floating":    {"floating", "", "Concurrent", "concurrent"},
+					"named-user":  {"named-user", "NamedUser", "NamedUser", "named_user"},
+					"node-locked": {"node-locked", "NodeLocked", "NodeLocked", "node_locked"},
+					"site":        {"site", "Site", "Site", "site"},
+				})
 			},
 		},
 		{
@@ -293,17 +304,12 @@ func mappings(product *licensingv1alpha1.LicenseProduct) []mapping {
 			crd:     []string{"spec.state", "status.state"},
 			seed000: []string{"status"},
 			holds: func(g Gomega, v *values) {
-				for variant, want := range map[string][3]string{
-					// Left out by import (Active is the default), computed from the dates.
-					example:     {"Active", "Active", "active"},
-					"suspended": {"Suspended", "Suspended", "suspended"},
-					"revoked":   {"Revoked", "Revoked", "revoked"},
-				} {
-					g.Expect(v.seed001(variant, "status")).To(Equal(want[2]), variant)
-					g.Expect(v.crd(variant, "spec.state")).To(Equal(want[0]), variant)
-					g.Expect(v.crd(variant, "status.state")).To(Equal(want[1]), variant)
-					g.Expect(v.seed000(variant, "status")).To(Equal(want[2]), variant)
-				}
+				v.flows(g, "status", "spec.state", "status.state", "status", map[string]flow{
+					// Left out by import, defaulted to Active by the API server; the state computed from the dates.
+					example:     {"active", "Active", "Active", "active"},
+					"suspended": {"suspended", "Suspended", "Suspended", "suspended"},
+					"revoked":   {"revoked", "Revoked", "Revoked", "revoked"},
+				})
 			},
 		},
 		{
