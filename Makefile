@@ -66,7 +66,7 @@ vet: ## Run go vet against code (the e2e suites included).
 	go vet $(E2E_TAGS) ./...
 
 .PHONY: test
-test: manifests generate fmt vet envtest promtool-test chart-test ## Run every test: unit, envtest suites, e2e (on a local control plane) and the alerts' promtool tests.
+test: manifests generate fmt vet envtest kueue promtool-test chart-test ## Run every test: unit, envtest suites, e2e (on a local control plane, Kueue's suite included) and the alerts' promtool tests.
 	KUBEBUILDER_ASSETS="$$($(ENVTEST_ASSETS))" go test $(E2E_TAGS) ./... -count=1 -timeout 40m -coverprofile cover.out
 
 # promtool is built once from the Go module proxy (hack/tools/promtool), about
@@ -76,7 +76,7 @@ promtool-test: ## Check the PrometheusRule in config/prometheus and run its prom
 	hack/promtool-test.sh
 
 .PHONY: test-e2e
-test-e2e: envtest ## Run the e2e suite: the built manager on a local control plane (no Kind, no Docker).
+test-e2e: envtest kueue ## Run the e2e suites: the built manager on a local control plane (no Kind, no Docker), one of them beside Kueue.
 	KUBEBUILDER_ASSETS="$$($(ENVTEST_ASSETS))" go test $(E2E_TAGS) ./test/e2e/... -count=1 -timeout 20m -v -ginkgo.v
 
 .PHONY: bench
@@ -249,6 +249,13 @@ $(GOLANGCI_LINT): | $(LOCALBIN)
 .PHONY: envtest
 envtest: ## Provide kube-apiserver, etcd and kubectl for the tests (cache, download or build; see hack/envtest-assets.sh).
 	@$(ENVTEST_ASSETS) >/dev/null
+
+# Kueue's manager is built once from the Go module proxy (hack/tools/kueue, see
+# hack/kueue.sh), about seven to eight minutes on two cores, into the cache
+# beside the envtest binaries. Only the e2e suite of test/e2e/kueue runs it.
+.PHONY: kueue
+kueue: ## Provide Kueue's manager for the e2e suite of test/e2e/kueue (built once; see hack/kueue.sh).
+	@hack/kueue.sh >/dev/null
 
 # go-install-tool will 'go install' any package with a custom target and name of binary.
 # $1 - target path with version suffix

@@ -56,12 +56,13 @@ const (
 	// the name the chart gives the serving certificate.
 	WebhookServiceDNSName = NamePrefix + "webhook-service." + OperatorNamespace + ".svc"
 
-	// operatorTokenLifetime is how long the manager's ServiceAccount token
-	// is valid: longer than any suite.
-	operatorTokenLifetime = 24 * time.Hour
-	// certMountInterval is how often the stand-in for the kubelet copies the
-	// webhook certificate Secret into the manager's certificate directory
-	// (a kubelet syncs a mounted Secret within about a minute).
+	// tokenLifetime is how long the ServiceAccount token of a process
+	// beside the cluster (the manager, Kueue) is valid: longer than any
+	// suite.
+	tokenLifetime = 24 * time.Hour
+	// certMountInterval is how often the stand-in for the kubelet copies a
+	// webhook certificate Secret into a certificate directory (a kubelet
+	// syncs a mounted Secret within about a minute).
 	certMountInterval = 500 * time.Millisecond
 )
 
@@ -70,8 +71,7 @@ const (
 type chartMode struct {
 	webhookPort int
 	certDir     string
-	stopMount   context.CancelFunc
-	mountDone   chan struct{}
+	mount       *secretMount
 }
 
 // installChart installs the cluster the way a cluster operator does: `helm
@@ -89,7 +89,7 @@ type chartMode struct {
 //   - a loop copies the certificate Secret into a directory, as the kubelet
 //     does for the Secret volume the Deployment mounts.
 func (c *Cluster) installChart(ctx context.Context) error {
-	helm, err := helmPath(ctx, c.RepoRoot)
+	helm, err := toolPath(ctx, c.RepoRoot, "helm.sh")
 	if err != nil {
 		return err
 	}
@@ -119,7 +119,7 @@ func (c *Cluster) installChart(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := waitCRDsEstablished(ctx, admin); err != nil {
+	if err := waitCRDsEstablished(ctx, admin, "licensing.license-operator.dev"); err != nil {
 		return err
 	}
 	port, err := freePort()
@@ -129,27 +129,20 @@ func (c *Cluster) installChart(ctx context.Context) error {
 	if err := pointWebhooksAtLoopback(ctx, admin, port); err != nil {
 		return err
 	}
-	if err := c.writeOperatorTokenKubeconfig(ctx); err != nil {
+	c.OperatorKubeconfigPath = filepath.Join(c.WorkDir, "operator.kubeconfig")
+	if err := c.writeTokenKubeconfig(ctx, OperatorNamespace, OperatorServiceAccount, c.OperatorKubeconfigPath); err != nil {
 		return err
 	}
-	c.chart = &chartMode{webhookPort: port, certDir: filepath.Join(c.WorkDir, "webhook-certs"), mountDone: make(chan struct{})}
-	if err := os.MkdirAll(c.chart.certDir, 0o700); err != nil {
-		return err
-	}
-	mountCtx, cancel := context.WithCancel(context.Background())
-	c.chart.stopMount = cancel
-	go func() {
-		defer close(c.chart.mountDone)
-		mountSecret(mountCtx, admin, c.chart.certDir)
-	}()
-	return nil
+	c.chart = &chartMode{webhookPort: port, certDir: filepath.Join(c.WorkDir, "webhook-certs")}
+	c.chart.mount, err = startSecretMount(admin, client.ObjectKey{Namespace: OperatorNamespace, Name: WebhookCertSecret},
+		c.chart.certDir, corev1.TLSPrivateKeyKey, corev1.TLSCertKey)
+	return err
 }
 
 // stopChart stops the stand-in for the kubelet.
 func (c *Cluster) stopChart() {
-	if c.chart != nil && c.chart.stopMount != nil {
-		c.chart.stopMount()
-		<-c.chart.mountDone
+	if c.chart != nil && c.chart.mount != nil {
+		c.chart.mount.stop()
 	}
 }
 
@@ -174,26 +167,27 @@ func (c *Cluster) chartManagerArgs() []string {
 	}
 }
 
-// helmPath runs hack/helm.sh (which builds helm from the Go module proxy
-// once, into a cache) and returns the path it prints.
-func helmPath(ctx context.Context, repoRoot string) (string, error) {
-	cmd := exec.CommandContext(ctx, filepath.Join(repoRoot, "hack", "helm.sh"))
+// toolPath runs hack/<script>, one of the scripts that build a tool from
+// the Go module proxy once, into a cache (helm.sh, kueue.sh: see
+// hack/go-tool.sh), and returns the path it prints.
+func toolPath(ctx context.Context, repoRoot, script string) (string, error) {
+	cmd := exec.CommandContext(ctx, filepath.Join(repoRoot, "hack", script))
 	cmd.Dir = repoRoot
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {
-		return "", fmt.Errorf("hack/helm.sh: %w: %s", err, strings.TrimSpace(stderr.String()))
+		return "", fmt.Errorf("hack/%s: %w: %s", script, err, strings.TrimSpace(stderr.String()))
 	}
 	path := strings.TrimSpace(stdout.String())
 	if path == "" {
-		return "", fmt.Errorf("hack/helm.sh printed no path: %s", strings.TrimSpace(stderr.String()))
+		return "", fmt.Errorf("hack/%s printed no path: %s", script, strings.TrimSpace(stderr.String()))
 	}
 	return path, nil
 }
 
-// waitCRDsEstablished waits until every licensing CRD the chart installed
-// serves its kind.
-func waitCRDsEstablished(ctx context.Context, admin client.Client) error {
+// waitCRDsEstablished waits until every CRD of group (at least one) serves
+// its kind.
+func waitCRDsEstablished(ctx context.Context, admin client.Client, group string) error {
 	var last error
 	err := wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, time.Minute, true, func(ctx context.Context) (bool, error) {
 		var crds apiextensionsv1.CustomResourceDefinitionList
@@ -203,7 +197,7 @@ func waitCRDsEstablished(ctx context.Context, admin client.Client) error {
 		}
 		n := 0
 		for _, crd := range crds.Items {
-			if !strings.HasSuffix(crd.Name, ".licensing.license-operator.dev") {
+			if crd.Spec.Group != group {
 				continue
 			}
 			n++
@@ -219,13 +213,13 @@ func waitCRDsEstablished(ctx context.Context, admin client.Client) error {
 			}
 		}
 		if n == 0 {
-			last = errors.New("the chart installed no licensing CRD")
+			last = fmt.Errorf("no CRD of %s is installed", group)
 			return false, nil
 		}
 		return true, nil
 	})
 	if err != nil {
-		return fmt.Errorf("waiting for the chart's CRDs: %w (%v)", err, last)
+		return fmt.Errorf("waiting for the CRDs of %s: %w (%v)", group, err, last)
 	}
 	return nil
 }
@@ -270,59 +264,102 @@ func pointWebhooksAtLoopback(ctx context.Context, admin client.Client, port int)
 	return admin.Update(ctx, &m)
 }
 
-// writeOperatorTokenKubeconfig asks the API server for a token of the
-// chart's ServiceAccount (TokenRequest) and writes the manager's kubeconfig
-// with it: the manager's user and groups are the ones the API server gives
-// that token, and its rights the chart's RBAC.
-func (c *Cluster) writeOperatorTokenKubeconfig(ctx context.Context) error {
+// writeTokenKubeconfig asks the API server for a token of the
+// ServiceAccount namespace/name (TokenRequest), as a Pod's projected token
+// would be, and writes a kubeconfig with it to path: a process beside the
+// cluster that uses it has the user and groups the API server gives that
+// token, and exactly the rights its RBAC binds to the ServiceAccount.
+func (c *Cluster) writeTokenKubeconfig(ctx context.Context, namespace, name, path string) error {
 	cs, err := kubernetes.NewForConfig(c.Config)
 	if err != nil {
 		return err
 	}
-	tr, err := cs.CoreV1().ServiceAccounts(OperatorNamespace).CreateToken(ctx, OperatorServiceAccount,
+	tr, err := cs.CoreV1().ServiceAccounts(namespace).CreateToken(ctx, name,
 		&authenticationv1.TokenRequest{Spec: authenticationv1.TokenRequestSpec{
-			ExpirationSeconds: ptr.To(int64(operatorTokenLifetime / time.Second)),
+			ExpirationSeconds: ptr.To(int64(tokenLifetime / time.Second)),
 		}}, metav1.CreateOptions{})
 	if err != nil {
-		return fmt.Errorf("a token of the ServiceAccount %s/%s: %w", OperatorNamespace, OperatorServiceAccount, err)
+		return fmt.Errorf("a token of the ServiceAccount %s/%s: %w", namespace, name, err)
 	}
 	cfg := &rest.Config{Host: c.Config.Host, BearerToken: tr.Status.Token}
 	cfg.CAData = c.Config.CAData
-	c.OperatorKubeconfigPath = filepath.Join(c.WorkDir, "operator.kubeconfig")
-	return writeKubeconfig(cfg, c.OperatorKubeconfigPath)
+	return writeKubeconfig(cfg, path)
 }
 
-// mountSecret does for the manager what the kubelet does for the Secret
-// volume of the chart's Deployment: it copies tls.crt and tls.key of the
-// certificate Secret into dir whenever they change, until ctx ends. Each
-// file is replaced by a rename, so the manager never reads half of one.
-func mountSecret(ctx context.Context, admin client.Client, dir string) {
-	var last map[string][]byte
-	_ = wait.PollUntilContextCancel(ctx, certMountInterval, true, func(ctx context.Context) (bool, error) {
-		var s corev1.Secret
-		if err := admin.Get(ctx, client.ObjectKey{Namespace: OperatorNamespace, Name: WebhookCertSecret}, &s); err != nil {
-			if !apierrors.IsNotFound(err) && ctx.Err() == nil {
-				fmt.Fprintf(os.Stderr, "localcluster: reading the webhook certificate Secret: %v\n", err)
-			}
-			return false, nil
-		}
-		if len(s.Data[corev1.TLSCertKey]) == 0 || len(s.Data[corev1.TLSPrivateKeyKey]) == 0 {
-			return false, nil
-		}
-		if last != nil && bytes.Equal(last[corev1.TLSCertKey], s.Data[corev1.TLSCertKey]) &&
-			bytes.Equal(last[corev1.TLSPrivateKeyKey], s.Data[corev1.TLSPrivateKeyKey]) {
-			return false, nil
-		}
-		for _, name := range []string{corev1.TLSPrivateKeyKey, corev1.TLSCertKey} {
-			tmp := filepath.Join(dir, "."+name+".tmp")
-			if err := os.WriteFile(tmp, s.Data[name], 0o600); err != nil {
+// secretMount does for a process beside the cluster what the kubelet does
+// for a Secret volume of its Deployment: it copies keys of a Secret into a
+// directory whenever they change. Each file is replaced by a rename, so the
+// process never reads half of one.
+type secretMount struct {
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+// startSecretMount creates dir and copies keys of the Secret key into it,
+// as files named after the keys, until stop; it copies once every key is
+// there, then again on each change.
+func startSecretMount(admin client.Client, key client.ObjectKey, dir string, keys ...string) (*secretMount, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	m := &secretMount{cancel: cancel, done: make(chan struct{})}
+	go func() {
+		defer close(m.done)
+		var last map[string][]byte
+		_ = wait.PollUntilContextCancel(ctx, certMountInterval, true, func(ctx context.Context) (bool, error) {
+			var s corev1.Secret
+			if err := admin.Get(ctx, key, &s); err != nil {
+				if !apierrors.IsNotFound(err) && ctx.Err() == nil {
+					fmt.Fprintf(os.Stderr, "localcluster: reading the Secret %s: %v\n", key, err)
+				}
 				return false, nil
 			}
-			if err := os.Rename(tmp, filepath.Join(dir, name)); err != nil {
+			if !secretHasKeys(s.Data, keys) || sameKeys(last, s.Data, keys) {
 				return false, nil
 			}
+			for _, name := range keys {
+				tmp := filepath.Join(dir, "."+name+".tmp")
+				if err := os.WriteFile(tmp, s.Data[name], 0o600); err != nil {
+					return false, nil
+				}
+				if err := os.Rename(tmp, filepath.Join(dir, name)); err != nil {
+					return false, nil
+				}
+			}
+			last = s.Data
+			return false, nil
+		})
+	}()
+	return m, nil
+}
+
+// stop ends the copying and waits for it.
+func (m *secretMount) stop() {
+	m.cancel()
+	<-m.done
+}
+
+// secretHasKeys says whether data holds a non-empty value under every key.
+func secretHasKeys(data map[string][]byte, keys []string) bool {
+	for _, k := range keys {
+		if len(data[k]) == 0 {
+			return false
 		}
-		last = s.Data
-		return false, nil
-	})
+	}
+	return true
+}
+
+// sameKeys says whether a and b hold the same values under every key (false
+// when a is nil: nothing was copied yet).
+func sameKeys(a, b map[string][]byte, keys []string) bool {
+	if a == nil {
+		return false
+	}
+	for _, k := range keys {
+		if !bytes.Equal(a[k], b[k]) {
+			return false
+		}
+	}
+	return true
 }

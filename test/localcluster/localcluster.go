@@ -31,7 +31,7 @@ limitations under the License.
 // kube-scheduler and kubemark hollow nodes run beside the control plane, so
 // Deployments, ReplicaSets, Jobs and garbage collection are the real
 // controllers and Pods are scheduled and reported Running (without
-// containers).
+// containers). With Kueue, a real Kueue runs beside it too (kueue.go).
 //
 // Every process runs in a process group of its own, so a Ctrl-C in a
 // terminal never reaches it directly; Stop ends the manager first, then the
@@ -112,6 +112,12 @@ type Options struct {
 	// Pod). It needs the webhooks and the shipped RBAC: it cannot be
 	// combined with DisableWebhooks or PrivilegedOperator.
 	Chart bool
+	// Kueue also runs Kueue (hack/kueue.sh builds it once from the Go
+	// module proxy) beside the cluster, with its CRDs, RBAC and webhooks,
+	// as its config/default installs it (kueue.go says what stands in for
+	// its Pod), and waits until its webhooks answer. It implies HollowNodes
+	// of at least 1: Kueue admits Jobs whose Pods must run somewhere.
+	Kueue bool
 }
 
 // Cluster is a running control plane with the license-operator CRDs.
@@ -141,6 +147,7 @@ type Cluster struct {
 	ownWorkDir bool
 	webhooks   bool
 	chart      *chartMode // Options.Chart
+	kueue      *kueueMode // Options.Kueue, under mu
 
 	mu       sync.Mutex
 	managers []*Manager
@@ -157,9 +164,19 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 	if opts.Chart && (opts.DisableWebhooks || opts.PrivilegedOperator) {
 		return nil, errors.New("Options.Chart installs the shipped webhooks and RBAC: it excludes DisableWebhooks and PrivilegedOperator")
 	}
+	if opts.Kueue && opts.HollowNodes < 1 {
+		opts.HollowNodes = 1
+	}
 	c := &Cluster{RepoRoot: opts.RepoRoot, AssetsDir: opts.AssetsDir, WorkDir: opts.WorkDir, webhooks: !opts.DisableWebhooks}
 	if c.RepoRoot == "" {
 		if c.RepoRoot, err = FindRepoRoot(""); err != nil {
+			return nil, err
+		}
+	}
+	// Before anything starts: the first run builds Kueue (minutes).
+	var kueueBin string
+	if opts.Kueue {
+		if kueueBin, err = toolPath(ctx, c.RepoRoot, "kueue.sh"); err != nil {
 			return nil, err
 		}
 	}
@@ -238,6 +255,12 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 		// A real cluster admits Pods through the ServiceAccount plugin (envtest turns it off).
 		c.env.ControlPlane.GetAPIServer().Configure().Disable("disable-admission-plugins")
 	}
+	if opts.Kueue {
+		// Kueue's webhooks reference its Service: call the Service's
+		// endpoints (Kueue beside the cluster) rather than its cluster IP,
+		// which nothing routes here (no kube-proxy).
+		apiArgs.Set("enable-aggregator-routing", "true")
+	}
 	// On the spawner's thread: envtest forks etcd and kube-apiserver.
 	if err := c.spawn.do(func() error { _, err := c.env.Start(); return err }); err != nil {
 		return c, errors.Join(fmt.Errorf("starting etcd and kube-apiserver: %w", err), c.Stop())
@@ -267,6 +290,13 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 	if opts.HollowNodes > 0 {
 		if err := c.startNodes(ctx, opts.HollowNodes); err != nil {
 			return c, errors.Join(err, c.Stop())
+		}
+	}
+	if opts.Kueue {
+		if err := c.startKueue(ctx, kueueBin); err != nil {
+			// Stop removes the work directory: keep the end of the log.
+			return c, errors.Join(fmt.Errorf("starting Kueue: %w\nlast lines of kueue.log:\n%s",
+				err, Tail(filepath.Join(c.WorkDir, "kueue.log"), 20)), c.Stop())
 		}
 	}
 	return c, nil
@@ -397,9 +427,9 @@ func (c *Cluster) KubectlWithInput(ctx context.Context, input string, args ...st
 	return stdout.String(), nil
 }
 
-// Stop stops every manager started with StartManager, then kube-apiserver
-// and etcd, and removes the work directory when Start created it. It is safe
-// to call more than once.
+// Stop stops every manager started with StartManager, then Kueue, the
+// cluster components, kube-apiserver and etcd, and removes the work
+// directory when Start created it. It is safe to call more than once.
 func (c *Cluster) Stop() error {
 	c.mu.Lock()
 	if c.stopped {
@@ -416,6 +446,9 @@ func (c *Cluster) Stop() error {
 		if err := m.Stop(); err != nil {
 			errs = append(errs, err)
 		}
+	}
+	if err := c.stopKueue(); err != nil {
+		errs = append(errs, err)
 	}
 	c.mu.Lock()
 	components := c.components
@@ -520,8 +553,8 @@ func (c *Cluster) AddUser(name string, groups ...string) (*rest.Config, error) {
 }
 
 // Logs maps each cluster component (kube-controller-manager,
-// kube-scheduler, hollow-node-0, …) and each manager writing to its own log
-// file (manager, manager-1, …) to its log file.
+// kube-scheduler, hollow-node-0, …), each manager writing to its own log
+// file (manager, manager-1, …) and Kueue (kueue) to its log file.
 func (c *Cluster) Logs() map[string]string {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -539,5 +572,21 @@ func (c *Cluster) Logs() map[string]string {
 		}
 		logs[name] = m.LogPath
 	}
+	if c.kueue != nil && c.kueue.manager != nil {
+		logs["kueue"] = c.kueue.manager.LogPath
+	}
 	return logs
+}
+
+// Tail returns the last n lines of the file at path (or why it cannot).
+func Tail(path string, n int) string {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return err.Error()
+	}
+	lines := bytes.Split(bytes.TrimRight(data, "\n"), []byte("\n"))
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return string(bytes.Join(lines, []byte("\n")))
 }

@@ -69,7 +69,8 @@ type ManagerOptions struct {
 	ReadyTimeout time.Duration
 }
 
-// Manager is a manager process running against a Cluster.
+// Manager is a controller-runtime manager process running against a
+// Cluster: the operator's (StartManager) or Kueue's (Options.Kueue).
 type Manager struct {
 	// ProbeAddr is the host:port of /healthz and /readyz (plain HTTP).
 	ProbeAddr string
@@ -79,6 +80,8 @@ type Manager struct {
 	// LogPath is the file the manager writes to, when Output was not given.
 	LogPath string
 
+	// name is what errors call the process: "the manager", "kueue".
+	name    string
 	cmd     *exec.Cmd
 	logFile *os.File
 	done    chan struct{}
@@ -112,6 +115,7 @@ func (c *Cluster) StartManager(ctx context.Context, opts ManagerOptions) (*Manag
 	m := &Manager{
 		ProbeAddr:   net.JoinHostPort("127.0.0.1", strconv.Itoa(probePort)),
 		MetricsAddr: net.JoinHostPort("127.0.0.1", strconv.Itoa(metricsPort)),
+		name:        "the manager",
 		done:        make(chan struct{}),
 	}
 	args := []string{
@@ -143,18 +147,34 @@ func (c *Cluster) StartManager(ctx context.Context, opts ManagerOptions) (*Manag
 	}
 	args = append(args, opts.Args...)
 
-	out := opts.Output
+	if err := c.launch(m, opts.Binary, args, opts.Output, "manager.log", func() { c.managers = append(c.managers, m) }); err != nil {
+		return nil, err
+	}
+	if err := m.waitReady(ctx, opts.ReadyTimeout); err != nil {
+		return m, errors.Join(err, m.Stop())
+	}
+	return m, nil
+}
+
+// launch starts m: bin with args, as a child process of the spawner in a
+// process group of its own, in the work directory, without KUBECONFIG (its
+// kubeconfig is in args), writing to out or, when out is nil, to the file
+// logName of the work directory (m.LogPath). register records m under c.mu,
+// so that Stop stops it; launch fails instead when the cluster is stopped.
+func (c *Cluster) launch(m *Manager, bin string, args []string, out io.Writer, logName string, register func()) error {
 	if out == nil {
-		m.LogPath = filepath.Join(c.WorkDir, "manager.log")
+		m.LogPath = filepath.Join(c.WorkDir, logName)
+		var err error
 		if m.logFile, err = os.Create(m.LogPath); err != nil {
-			return nil, err
+			return err
 		}
 		out = m.logFile
 	}
 
-	// Not exec.CommandContext: cancelling ctx must not SIGKILL the manager
-	// behind Stop's back; ctx only bounds the wait for readiness.
-	m.cmd = exec.Command(opts.Binary, args...)
+	// Not exec.CommandContext: cancelling a context must not SIGKILL the
+	// process behind Stop's back; a context only bounds the wait for
+	// readiness.
+	m.cmd = exec.Command(bin, args...)
 	m.cmd.Dir = c.WorkDir
 	m.cmd.Env = withoutEnv(os.Environ(), "KUBECONFIG")
 	m.cmd.Stdout, m.cmd.Stderr = out, out
@@ -163,25 +183,21 @@ func (c *Cluster) StartManager(ctx context.Context, opts ManagerOptions) (*Manag
 	if c.stopped {
 		c.mu.Unlock()
 		m.closeLog()
-		return nil, errors.New("the cluster is stopped")
+		return errors.New("the cluster is stopped")
 	}
 	if err := c.spawn.start(m.cmd); err != nil {
 		c.mu.Unlock()
 		m.closeLog()
-		return nil, fmt.Errorf("starting %s: %w", opts.Binary, err)
+		return fmt.Errorf("starting %s: %w", bin, err)
 	}
-	c.managers = append(c.managers, m)
+	register()
 	c.mu.Unlock()
 
 	go func() {
 		m.waitErr = m.cmd.Wait()
 		close(m.done)
 	}()
-
-	if err := m.waitReady(ctx, opts.ReadyTimeout); err != nil {
-		return m, errors.Join(err, m.Stop())
-	}
-	return m, nil
+	return nil
 }
 
 // StartWithManager starts a cluster (Start) and a manager on it
@@ -266,7 +282,7 @@ func (m *Manager) stop() error {
 		case <-time.After(DefaultStopTimeout):
 			_ = syscall.Kill(-pgid, syscall.SIGKILL)
 			<-m.done
-			errs = append(errs, fmt.Errorf("the manager did not exit within %s of SIGTERM and was killed", DefaultStopTimeout))
+			errs = append(errs, fmt.Errorf("%s did not exit within %s of SIGTERM and was killed", m.name, DefaultStopTimeout))
 		}
 	}
 	// Anything the manager started is in its group: leave nothing behind.
@@ -274,7 +290,7 @@ func (m *Manager) stop() error {
 		errs = append(errs, fmt.Errorf("killing process group %d: %w", pgid, err))
 	}
 	if m.waitErr != nil {
-		errs = append(errs, fmt.Errorf("the manager exited: %w", m.waitErr))
+		errs = append(errs, fmt.Errorf("%s exited: %w", m.name, m.waitErr))
 	}
 	m.closeLog()
 	return errors.Join(errs...)
@@ -313,9 +329,9 @@ func (m *Manager) waitReady(ctx context.Context, timeout time.Duration) error {
 		}
 		select {
 		case <-m.done:
-			return fmt.Errorf("the manager exited before it was ready: %v%s", m.waitErr, m.logHint())
+			return fmt.Errorf("%s exited before it was ready: %v%s", m.name, m.waitErr, m.logHint())
 		case <-ctx.Done():
-			return fmt.Errorf("the manager was not ready (last answer of /readyz: %s): %w%s", last, ctx.Err(), m.logHint())
+			return fmt.Errorf("%s was not ready (last answer of /readyz: %s): %w%s", m.name, last, ctx.Err(), m.logHint())
 		case <-tick.C:
 		}
 	}
@@ -329,8 +345,12 @@ func (m *Manager) logHint() string {
 }
 
 // freePort returns a TCP port on 127.0.0.1 that was free a moment ago.
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+func freePort() (int, error) { return freePortOn("127.0.0.1") }
+
+// freePortOn returns a TCP port on the address host that was free a moment
+// ago.
+func freePortOn(host string) (int, error) {
+	l, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
 	if err != nil {
 		return 0, err
 	}

@@ -47,37 +47,27 @@ func webhookInstallOptions(ctx context.Context, repoRoot, kubectl string) (envte
 		return envtest.WebhookInstallOptions{}, err
 	}
 	var opts envtest.WebhookInstallOptions
-	r := utilyaml.NewYAMLReader(bufio.NewReader(bytes.NewReader(rendered)))
-	for {
-		doc, err := r.Read()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			return opts, fmt.Errorf("reading the rendered config/webhook: %w", err)
-		}
-		var meta struct {
-			Kind string `json:"kind"`
-		}
-		if err := yaml.Unmarshal(doc, &meta); err != nil {
-			return opts, err
-		}
-		switch meta.Kind {
+	err = eachDocument(rendered, func(kind string, doc []byte) error {
+		switch kind {
 		case "MutatingWebhookConfiguration":
 			c := &admissionregistrationv1.MutatingWebhookConfiguration{}
 			if err := yaml.UnmarshalStrict(doc, c); err != nil {
-				return opts, fmt.Errorf("config/webhook: %w", err)
+				return err
 			}
 			c.Name = NamePrefix + c.Name
 			opts.MutatingWebhooks = append(opts.MutatingWebhooks, c)
 		case "ValidatingWebhookConfiguration":
 			c := &admissionregistrationv1.ValidatingWebhookConfiguration{}
 			if err := yaml.UnmarshalStrict(doc, c); err != nil {
-				return opts, fmt.Errorf("config/webhook: %w", err)
+				return err
 			}
 			c.Name = NamePrefix + c.Name
 			opts.ValidatingWebhooks = append(opts.ValidatingWebhooks, c)
 		}
+		return nil
+	})
+	if err != nil {
+		return opts, fmt.Errorf("the rendered config/webhook: %w", err)
 	}
 	if len(opts.MutatingWebhooks)+len(opts.ValidatingWebhooks) == 0 {
 		return opts, fmt.Errorf("%s renders no webhook configuration", dir)
@@ -94,4 +84,29 @@ func kustomize(ctx context.Context, kubectl, dir string) ([]byte, error) {
 		return nil, fmt.Errorf("kubectl kustomize %s: %w: %s", dir, err, strings.TrimSpace(stderr.String()))
 	}
 	return stdout.Bytes(), nil
+}
+
+// eachDocument calls fn with the kind and the text of each document of a
+// YAML stream (such as kustomize's output), in order, and stops at its
+// first error.
+func eachDocument(stream []byte, fn func(kind string, doc []byte) error) error {
+	r := utilyaml.NewYAMLReader(bufio.NewReader(bytes.NewReader(stream)))
+	for {
+		doc, err := r.Read()
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		var meta struct {
+			Kind string `json:"kind"`
+		}
+		if err := yaml.Unmarshal(doc, &meta); err != nil {
+			return err
+		}
+		if err := fn(meta.Kind, doc); err != nil {
+			return err
+		}
+	}
 }

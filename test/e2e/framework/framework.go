@@ -36,7 +36,6 @@ limitations under the License.
 package framework
 
 import (
-	"bytes"
 	"context"
 	"maps"
 	"os"
@@ -88,19 +87,6 @@ func Start(ctx context.Context, opts localcluster.Options) (*localcluster.Cluste
 func PrintLogs(cluster *localcluster.Cluster) {
 	logs := cluster.Logs()
 	for _, name := range slices.Sorted(maps.Keys(logs)) {
-		ginkgo.GinkgoWriter.Printf("--- tail of %s (%s)\n%s\n", name, logs[name], Tail(logs[name], 60))
+		ginkgo.GinkgoWriter.Printf("--- tail of %s (%s)\n%s\n", name, logs[name], localcluster.Tail(logs[name], 60))
 	}
-}
-
-// Tail returns the last n lines of the file at path (or why it cannot).
-func Tail(path string, n int) string {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return err.Error()
-	}
-	lines := bytes.Split(bytes.TrimRight(data, "\n"), []byte("\n"))
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return string(bytes.Join(lines, []byte("\n")))
 }
