@@ -126,7 +126,7 @@ func TakeSeats(state SeatState, line []Waiter) SeatDecision {
 	served := make([]bool, len(line))
 	stopped := state.Blocked
 	passed := map[string]bool{}
-	firstPassed := "" // the first gang passed over, in line order: Stopped names it
+	firstPassed := ""     // the first gang passed over, in line order: Stopped names it
 	var passedSeats []int // waiters of more seats than the assignment has
 	held := state.Holders // after the grants so far
 	grant := func(i int) {
