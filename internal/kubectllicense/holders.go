@@ -501,7 +501,7 @@ func holderAssignment(a *licensingv1alpha1.LicenseAssignment, product string) Ho
 		Namespace: a.Namespace, Name: a.Name, License: lic, Assignee: assignee, State: a.Status.State,
 		Seats: a.Status.Seats, Requested: licensing.AssignmentSeats(a), WaitingPods: a.Status.WaitingPods,
 		ReservedByWorkloads: a.Status.ReservedByWorkloads,
-		QueuePosition: a.Status.QueuePosition, Message: a.Status.Message,
+		QueuePosition:       a.Status.QueuePosition, Message: a.Status.Message,
 	}
 }
 
