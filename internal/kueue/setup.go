@@ -82,7 +82,10 @@ type Integration struct {
 // Active says whether Kueue's CRDs were found and the controllers run.
 func (i *Integration) Active() bool { return i != nil && i.active.Load() }
 
-// +kubebuilder:rbac:groups=kueue.x-k8s.io,resources=workloads;admissionchecks;clusterqueues;localqueues,verbs=get;list;watch
+// Every read of Kueue's objects goes through the cache: list and watch, no
+// get (as for Nodes, docs/security.md "Permissions").
+//
+// +kubebuilder:rbac:groups=kueue.x-k8s.io,resources=workloads;admissionchecks;clusterqueues;localqueues,verbs=list;watch
 // +kubebuilder:rbac:groups=kueue.x-k8s.io,resources=workloads/status;admissionchecks/status,verbs=patch
 // +kubebuilder:rbac:groups=batch,resources=jobs,verbs=get
 
