@@ -226,23 +226,9 @@ func RecountSeatLedgers(in RecountInput) []LedgerRepair {
 		for _, w := range l.Spec.Waiting {
 			waiting[w.Pod] = true // in a line: the queue controller's, never added as a holder
 		}
-		for _, res := range l.Spec.Reservations {
-			for _, ride := range res.Rides {
-				h[ride.Pod] = true
-			}
-			stale := StaleLedgerEntries(res.Rides, podsByName, in.Now, in.Grace)
-			stale = slices.DeleteFunc(stale, func(d DroppedEntry) bool { return in.Releasing[d.Entry.UID] })
-			for _, d := range stale {
-				delete(h, d.Entry.Pod)
-				repair(asg).DroppedRides = append(repair(asg).DroppedRides, ReservationRide{UID: res.UID, PodSet: res.PodSet, Entry: d.Entry, Why: d.Why})
-			}
-			for _, ride := range res.Rides {
-				if p, ok := podsByName[ride.Pod]; ok && string(p.UID) != ride.UID && EntryOfPod(ride.UID, ride.Admitted.Time, p, in.Grace) &&
-					!slices.ContainsFunc(stale, func(d DroppedEntry) bool { return d.Entry.Pod == ride.Pod }) {
-					ride.UID = string(p.UID)
-					repair(asg).AdoptedRides = append(repair(asg).AdoptedRides, ReservationRide{UID: res.UID, PodSet: res.PodSet, Entry: ride})
-				}
-			}
+		if dropped, adopted := recountRides(in, l, podsByName, h); len(dropped)+len(adopted) > 0 {
+			r := repair(asg)
+			r.DroppedRides, r.AdoptedRides = append(r.DroppedRides, dropped...), append(r.AdoptedRides, adopted...)
 		}
 		dropped := StaleLedgerEntries(l.Spec.Entries, podsByName, in.Now, in.Grace)
 		dropped = slices.DeleteFunc(dropped, func(d DroppedEntry) bool { return in.Releasing[d.Entry.UID] })
@@ -266,9 +252,8 @@ func RecountSeatLedgers(in RecountInput) []LedgerRepair {
 	sort.Slice(pods, func(i, j int) bool { return pods[i].Name < pods[j].Name })
 	for i := range pods {
 		p := &pods[i]
-		if PodTerminal(p) || p.Namespace != in.Namespace || in.Releasing[string(p.UID)] || waiting[p.Name] || SeatGated(p) ||
-			HasSchedulingGate(p, KueueGate) {
-			continue // a Pod waiting in line (ours or Kueue's) holds no seat and runs nothing
+		if !holdsSeatUnlessWaiting(in, p, waiting) {
+			continue
 		}
 		w := WorkloadFromPodSpec("Pod", p.Name, p.Namespace, p.ObjectMeta, &p.Spec, nil)
 		for _, need := range RequiredProducts(&w, in.Products) {
@@ -314,6 +299,41 @@ func RecountSeatLedgers(in RecountInput) []LedgerRepair {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Assignment < out[j].Assignment })
 	return out
+}
+
+// holdsSeatUnlessWaiting says whether the recount counts a live Pod as
+// holding a seat: it runs (not finished, not released, in the namespace)
+// and waits in no line, ours or Kueue's (a waiting Pod holds no seat and
+// runs nothing).
+func holdsSeatUnlessWaiting(in RecountInput, p *corev1.Pod, waiting map[string]bool) bool {
+	return !PodTerminal(p) && p.Namespace == in.Namespace && !in.Releasing[string(p.UID)] && !waiting[p.Name] &&
+		!SeatGated(p) && !HasSchedulingGate(p, KueueGate)
+}
+
+// recountRides is RecountSeatLedgers for the rides of the reservations of
+// ledger l: its riders are holders h (they hold their seat on the
+// reservation), the rides of Pods that are gone are dropped unless the seat
+// releaser is releasing them, and admission UIDs are adopted.
+func recountRides(in RecountInput, l *licensingv1alpha1.SeatLedger, podsByName map[string]*corev1.Pod, h map[string]bool) (dropped, adopted []ReservationRide) {
+	for _, res := range l.Spec.Reservations {
+		for _, ride := range res.Rides {
+			h[ride.Pod] = true
+		}
+		stale := StaleLedgerEntries(res.Rides, podsByName, in.Now, in.Grace)
+		stale = slices.DeleteFunc(stale, func(d DroppedEntry) bool { return in.Releasing[d.Entry.UID] })
+		for _, d := range stale {
+			delete(h, d.Entry.Pod)
+			dropped = append(dropped, ReservationRide{UID: res.UID, PodSet: res.PodSet, Entry: d.Entry, Why: d.Why})
+		}
+		for _, ride := range res.Rides {
+			if p, ok := podsByName[ride.Pod]; ok && string(p.UID) != ride.UID && EntryOfPod(ride.UID, ride.Admitted.Time, p, in.Grace) &&
+				!slices.ContainsFunc(stale, func(d DroppedEntry) bool { return d.Entry.Pod == ride.Pod }) {
+				ride.UID = string(p.UID)
+				adopted = append(adopted, ReservationRide{UID: res.UID, PodSet: res.PodSet, Entry: ride})
+			}
+		}
+	}
+	return dropped, adopted
 }
 
 // riders is the number of Pods among holders that ride a reservation of the ledger of asg.

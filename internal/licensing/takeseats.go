@@ -145,20 +145,15 @@ func TakeSeats(state SeatState, line []Waiter) SeatDecision {
 			continue
 		}
 		if w.GangSize <= 0 {
-			n := w.seats()
-			switch {
-			case n > 1 && n > int(state.Seats) && !soft:
+			switch stop, never := singleStop(w, state, free, held, soft); {
+			case never:
 				passedSeats = append(passedSeats, i) // never servable: does not block the line
-				continue
-			case free < n && !soft && n == 1:
-				stopped = fmt.Sprintf("%s: %d of %d held", noSeatFree, held, state.Seats)
-			case free < n && !soft:
-				stopped = fmt.Sprintf("%s at the head needs %d seats together, %d free", w.Pod, n, max(free, 0))
-			default:
+			case stop == "":
 				grant(i)
-				continue
+			default:
+				stopped = stop
 			}
-			break
+			continue
 		}
 		if w.GangSize > state.Seats && !soft {
 			passed[w.Gang] = true // never startable: does not block the line
@@ -193,17 +188,42 @@ func TakeSeats(state SeatState, line []Waiter) SeatDecision {
 			d.Line = append(d.Line, w)
 		}
 	}
-	if stopped == "" && firstPassed != "" {
-		stopped = fmt.Sprintf("gang %s needs more seats together than the assignment has (%d)", firstPassed, state.Seats)
-	}
-	if stopped == "" && len(passedSeats) > 0 {
-		w := line[passedSeats[0]]
-		stopped = fmt.Sprintf("%s needs %d seats together, more than the assignment has (%d)", w.Pod, w.seats(), state.Seats)
+	if stopped == "" {
+		stopped = passedOver(state, line, firstPassed, passedSeats)
 	}
 	if len(d.Line) > 0 || len(d.Refused) > 0 {
 		d.Stopped = stopped
 	}
 	return d
+}
+
+// passedOver says which waiter the line passed over because it can never
+// start: the first gang, else the first waiter of several seats ("" when none).
+func passedOver(state SeatState, line []Waiter, gang string, seats []int) string {
+	switch {
+	case gang != "":
+		return fmt.Sprintf("gang %s needs more seats together than the assignment has (%d)", gang, state.Seats)
+	case len(seats) > 0:
+		w := line[seats[0]]
+		return fmt.Sprintf("%s needs %d seats together, more than the assignment has (%d)", w.Pod, w.seats(), state.Seats)
+	}
+	return ""
+}
+
+// singleStop says why a waiter that is no gang member, at the head of the
+// line, cannot be served now ("" when it can), or that it never can (more
+// seats at once than the assignment has).
+func singleStop(w Waiter, state SeatState, free, held int, soft bool) (stop string, never bool) {
+	n := w.seats()
+	switch {
+	case soft || free >= n:
+		return "", false
+	case n > 1 && n > int(state.Seats):
+		return "", true
+	case n == 1:
+		return fmt.Sprintf("%s: %d of %d held", noSeatFree, held, state.Seats), false
+	}
+	return fmt.Sprintf("%s at the head needs %d seats together, %d free", w.Pod, n, max(free, 0)), false
 }
 
 // Position is the 1-based place of the Pod in the line, or 0.
