@@ -449,18 +449,10 @@ func (l *Ledger) decide(ctx context.Context, cm *licensingv1alpha1.SeatLedger, b
 				r.res = Reservation{Admitted: true, Used: len(cm.Spec.Entries)}
 				continue
 			}
-			// Another Pod of this name has the entry. Names are unique only
-			// among stored Pods: a create of a name that a Pod still has
-			// reaches admission before the storage refuses it, and taking over
-			// the entry would leave that Pod's seat to be given away.
-			if !live {
-				return false, false, true, nil // confirm on the live ledger
-			}
-			held, err := l.nameHeld(ctx, cm.Namespace, pod.Name)
-			if err != nil {
-				return false, false, false, err
-			}
-			if held {
+			// Another Pod of this name has the entry (otherPodHolds).
+			if held, retry, err := l.otherPodHolds(ctx, cm, pod.Name, live); err != nil || retry {
+				return false, false, retry, err
+			} else if held {
 				r.res = Reservation{NameHeld: true, Used: len(cm.Spec.Entries)}
 				continue
 			}
@@ -473,14 +465,9 @@ func (l *Ledger) decide(ctx context.Context, cm *licensingv1alpha1.SeatLedger, b
 				r.res = Reservation{Queued: true, Position: d.Position(pod.Name), Waiting: len(d.Line), Used: liveCount(cm, pod.Name), Stopped: d.Stopped}
 				continue
 			}
-			if !live {
-				return false, false, true, nil
-			}
-			held, err := l.nameHeld(ctx, cm.Namespace, pod.Name)
-			if err != nil {
-				return false, false, false, err
-			}
-			if held {
+			if held, retry, err := l.otherPodHolds(ctx, cm, pod.Name, live); err != nil || retry {
+				return false, false, retry, err
+			} else if held {
 				r.res = Reservation{NameHeld: true, Used: len(cm.Spec.Entries)}
 				continue
 			}
@@ -537,14 +524,9 @@ func (l *Ledger) decideRide(ctx context.Context, cm *licensingv1alpha1.SeatLedge
 				r.res = Reservation{Rode: true, Used: licensing.HeldSeats(&cm.Spec)}
 				return changed, admitted, false, nil
 			}
-			if !live {
-				return false, false, true, nil
-			}
-			held, err := l.nameHeld(ctx, cm.Namespace, pod.Name)
-			if err != nil {
-				return false, false, false, err
-			}
-			if held {
+			if held, retry, err := l.otherPodHolds(ctx, cm, pod.Name, live); err != nil || retry {
+				return false, false, retry, err
+			} else if held {
 				r.res = Reservation{NameHeld: true, Used: licensing.HeldSeats(&cm.Spec)}
 				return changed, admitted, false, nil
 			}
@@ -673,6 +655,21 @@ func removeRides(cm *licensingv1alpha1.SeatLedger, pod PodRef) bool {
 		removed = removed || len(r.Rides) != n
 	}
 	return removed
+}
+
+// otherPodHolds says, when the asking Pod's name has a place in the ledger
+// (an entry, a place in line or a ride) under another UID, whether the Pod
+// of that place still exists (read live). Names are unique only among
+// stored Pods: a create of a name that a Pod still has reaches admission
+// before the storage refuses it, and taking over the place would give that
+// Pod's seat away. retry is true on a remembered copy (not live), on which
+// this is not decided: the caller reads the live ledger and decides again.
+func (l *Ledger) otherPodHolds(ctx context.Context, cm *licensingv1alpha1.SeatLedger, name string, live bool) (held, retry bool, err error) {
+	if !live {
+		return false, true, nil
+	}
+	held, err = l.nameHeld(ctx, cm.Namespace, name)
+	return held, false, err
 }
 
 // nameHeld says whether a Pod named name exists in namespace (read live).
