@@ -128,12 +128,24 @@ var assignmentSeatsChanged = predicate.Funcs{
 	},
 }
 
+// workloadsOfCheck maps an AdmissionCheck of ControllerName to the
+// Workloads that list it, and to those admitted on a ClusterQueue that lists
+// it (IndexClusterQueueChecks): a check created after them concerns them.
 func (r *WorkloadReconciler) workloadsOfCheck(ctx context.Context, o client.Object) []reconcile.Request {
 	ac, ok := o.(*kueuev1beta2.AdmissionCheck)
 	if !ok || ac.Spec.ControllerName != ControllerName {
 		return nil
 	}
-	return r.listRequests(ctx, client.MatchingFields{IndexWorkloadChecks: ac.Name})
+	out := r.listRequests(ctx, client.MatchingFields{IndexWorkloadChecks: ac.Name})
+	cqs := &kueuev1beta2.ClusterQueueList{}
+	if err := r.Cache.List(ctx, cqs, client.MatchingFields{IndexClusterQueueChecks: ac.Name}); err != nil {
+		ctrl.LoggerFrom(ctx).Error(err, "Listing the ClusterQueues of an AdmissionCheck", "admissionCheck", ac.Name)
+		return out
+	}
+	for i := range cqs.Items {
+		out = append(out, r.listRequests(ctx, client.MatchingFields{IndexWorkloadClusterQueue: cqs.Items[i].Name})...)
+	}
+	return out
 }
 
 func (r *WorkloadReconciler) workloadsOfClusterQueue(ctx context.Context, o client.Object) []reconcile.Request {
