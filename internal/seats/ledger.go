@@ -543,6 +543,9 @@ func (l *Ledger) decideRide(ctx context.Context, cm *licensingv1alpha1.SeatLedge
 		has := slices.ContainsFunc(cm.Spec.Reservations, func(res licensingv1alpha1.SeatLedgerReservation) bool {
 			return res.UID == string(ride.Workload)
 		})
+		if !has && !live {
+			return false, false, true, nil // the reservation may be newer than this copy: read the live ledger
+		}
 		if !has {
 			r.res = Reservation{Used: licensing.HeldSeats(&cm.Spec)}
 			return changed, admitted, false, nil
