@@ -18,10 +18,11 @@ import (
 // What the ledger stores for Kueue Workloads: reservations decided with
 // licensing.ReserveSeats, the Pods riding them, and their release.
 
-func (h *ledgerHarness) reserve(wl, uid, podSet string, count, seats int32) WorkloadReservation {
+// reserve reserves count of seats for pod set main of the Workload wl.
+func (h *ledgerHarness) reserve(wl, uid string, count, seats int32) WorkloadReservation {
 	h.t.Helper()
 	r, err := h.ledger.ReserveWorkload(context.Background(), h.asg, WorkloadAsk{
-		Workload: wl, UID: types.UID(uid), PodSet: podSet, Count: count, Seats: seats,
+		Workload: wl, UID: types.UID(uid), PodSet: "main", Count: count, Seats: seats,
 	})
 	if err != nil {
 		h.t.Fatalf("ReserveWorkload %s: %v", wl, err)
@@ -47,14 +48,14 @@ func ridesOf(l *licensingv1alpha1.SeatLedger) map[string][]string {
 
 func TestReserveWorkloadAllOrNothing(t *testing.T) {
 	h := newLedgerHarness(t, interceptor.Funcs{}, ledgerOf().Entry("p1", "u1", t0).Obj())
-	if got := h.reserve("wl-a", "a", "main", 3, 4); !got.Reserved || got.Already {
+	if got := h.reserve("wl-a", "a", 3, 4); !got.Reserved || got.Already {
 		t.Fatalf("3 of 3 free seats: %+v, want reserved", got)
 	}
-	if got := h.reserve("wl-a", "a", "main", 3, 4); !got.Reserved || !got.Already {
+	if got := h.reserve("wl-a", "a", 3, 4); !got.Reserved || !got.Already {
 		t.Errorf("the same reservation again: %+v, want held already", got)
 	}
 	writes := h.writes
-	got := h.reserve("wl-b", "b", "main", 1, 4)
+	got := h.reserve("wl-b", "b", 1, 4)
 	if got.Reserved || got.Free != 0 || got.Stopped == "" {
 		t.Errorf("no seat left: %+v, want not reserved with 0 free and why", got)
 	}
@@ -81,10 +82,10 @@ func TestReserveWorkloadWaitsBehindTheLine(t *testing.T) {
 	h := newLedgerHarness(t, interceptor.Funcs{}, ledgerOf().Waiter("w", "uw", 0, t0).Obj(),
 		utiltesting.MakePod("w", ns, "uw", t0).Obj())
 	h.clock.Step(time.Minute)
-	if got := h.reserve("wl", "a", "main", 1, 1); got.Reserved || got.Waiting != 1 {
+	if got := h.reserve("wl", "a", 1, 1); got.Reserved || got.Waiting != 1 {
 		t.Errorf("one seat: %+v, want waiting behind the Pod in line", got)
 	}
-	if got := h.reserve("wl", "a", "main", 1, 2); !got.Reserved {
+	if got := h.reserve("wl", "a", 1, 2); !got.Reserved {
 		t.Errorf("two seats: %+v, want reserved beside the Pod in line", got)
 	}
 }
