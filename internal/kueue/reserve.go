@@ -2,6 +2,7 @@ package kueue
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
 	"time"
@@ -395,14 +396,22 @@ func (r *WorkloadReconciler) applyStatus(ctx context.Context, wl *kueuev1beta2.W
 	status.WithConditions(metav1ac.Condition().WithType(ConditionSeats).WithStatus(cond.status).
 		WithReason(cond.reason).WithMessage(cond.message).WithLastTransitionTime(since).WithObservedGeneration(wl.Generation))
 	apply := kueueac.Workload(wl.Name, wl.Namespace).WithUID(wl.UID).WithResourceVersion(wl.ResourceVersion).WithStatus(status)
-	if err := r.Cache.Status().Apply(ctx, apply, client.FieldOwner(FieldOwner), client.ForceOwnership); err != nil {
-		if apierrors.IsNotFound(err) || apierrors.IsConflict(err) {
-			return nil // gone, or replaced: its events bring the new one
-		}
+	err := r.Cache.Status().Apply(ctx, apply, client.FieldOwner(FieldOwner), client.ForceOwnership)
+	switch {
+	case apierrors.IsNotFound(err):
+		return nil // gone: its deletion brings it back
+	case apierrors.IsConflict(err):
+		return errStale
+	case err != nil:
 		return fmt.Errorf("setting the seat check of Workload %s/%s: %w", wl.Namespace, wl.Name, err)
 	}
 	return nil
 }
+
+// errStale is a status apply refused because the Workload changed since the
+// decision was taken on it: the Workload is decided again shortly (the
+// change may be one the controller's predicate does not pass).
+var errStale = errors.New("the Workload changed since it was read")
 
 func truncate(s string, n int) string {
 	if len(s) <= n {

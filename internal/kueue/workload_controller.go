@@ -2,6 +2,7 @@ package kueue
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -229,8 +230,19 @@ func holdsNoLonger(wl *kueuev1beta2.Workload) string {
 	return ""
 }
 
+// staleRetry is how soon a Workload whose status apply met a newer version is decided again.
+const staleRetry = 200 * time.Millisecond
+
 // Reconcile reserves or releases the seats of one Workload.
 func (r *WorkloadReconciler) Reconcile(ctx context.Context, req reconcile.Request) (reconcile.Result, error) {
+	res, err := r.reconcile(ctx, req)
+	if errors.Is(err, errStale) {
+		return reconcile.Result{RequeueAfter: staleRetry}, nil
+	}
+	return res, err
+}
+
+func (r *WorkloadReconciler) reconcile(ctx context.Context, req reconcile.Request) (reconcile.Result, error) {
 	log := ctrl.LoggerFrom(ctx).WithValues("workload", klog.KRef(req.Namespace, req.Name))
 	ctx = ctrl.LoggerInto(ctx, log)
 	wl := &kueuev1beta2.Workload{}

@@ -112,8 +112,11 @@ func (h *Handler) kueuePod(ctx context.Context, requester string, pod *corev1.Po
 	if h.Kueue == nil {
 		return kq, nil
 	}
-	named := pod.DeepCopy()
-	named.Name = w.Name
+	named := pod
+	if pod.Name != w.Name { // a name this path generated
+		named = pod.DeepCopy()
+		named.Name = w.Name
+	}
 	if h.Identity.Trusted(requester) {
 		ride, err := h.Kueue.RideOf(ctx, named)
 		if err != nil {
