@@ -25,6 +25,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	// Import all Kubernetes client auth plugins (e.g. Azure, GCP, OIDC, etc.)
 	// so that the manager can run out of cluster with any kubeconfig.
@@ -42,10 +43,12 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/metrics/filters"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 	"sigs.k8s.io/controller-runtime/pkg/webhook"
+	kueuev1beta2 "sigs.k8s.io/kueue/apis/kueue/v1beta2"
 
 	licensingv1alpha1 "github.com/license-operator/license-operator/api/v1alpha1"
 	"github.com/license-operator/license-operator/internal/certs"
 	"github.com/license-operator/license-operator/internal/controller"
+	"github.com/license-operator/license-operator/internal/kueue"
 	"github.com/license-operator/license-operator/internal/licensing"
 	"github.com/license-operator/license-operator/internal/metrics"
 	licensingwebhook "github.com/license-operator/license-operator/internal/webhook"
@@ -66,6 +69,9 @@ func init() {
 	utilruntime.Must(clientgoscheme.AddToScheme(scheme))
 
 	utilruntime.Must(licensingv1alpha1.AddToScheme(scheme))
+	// Kueue's types, for the AdmissionCheck controller; registering them
+	// needs no CRD, and nothing reads them until Kueue's CRDs are served.
+	utilruntime.Must(kueuev1beta2.AddToScheme(scheme))
 	// +kubebuilder:scaffold:scheme
 }
 
@@ -87,6 +93,8 @@ func main() {
 	var labelVMNodes bool
 	var trustedWorkloadControllers, usernamePrefix string
 	var metricsPerLicence bool
+	var kueueAdmissionCheck bool
+	var kueueSeatWait time.Duration
 	var metricsMaxLicences int
 	var tlsOpts []func(*tls.Config)
 	flag.StringVar(&metricsAddr, "metrics-bind-address", "0", "The address the metrics endpoint binds to. "+
@@ -147,6 +155,13 @@ func main() {
 		"If set, each licence has its own metric series (about 20 each); per-product aggregates are always on. See docs/metrics.md.")
 	flag.IntVar(&metricsMaxLicences, "metrics-max-licences", metrics.DefaultMaxLicences,
 		"The most licences with per-licence metric series; 0 means no bound. See docs/metrics.md.")
+	flag.BoolVar(&kueueAdmissionCheck, "kueue-admission-check", true,
+		"Be the Kueue AdmissionCheck controller "+kueue.ControllerName+": reserve the licence seats of a Kueue Workload's "+
+			"pod sets together once Kueue has reserved its quota, so that it waits in Kueue's queue for them. It starts once "+
+			"Kueue's CRDs are served (also when Kueue is installed later); false turns it off. Needs the webhooks. See docs/kueue.md.")
+	flag.DurationVar(&kueueSeatWait, "kueue-seat-wait", kueue.DefaultSeatWait,
+		"How long a Kueue Workload's seat check stays Pending, Kueue holding its quota, while the seats it needs are busy; "+
+			"then the check is Retry: Kueue releases the quota and queues the Workload again. See docs/kueue.md.")
 	flag.BoolVar(&enableHTTP2, "enable-http2", false,
 		"If set, HTTP/2 will be enabled for the metrics and webhook servers")
 	opts := zap.Options{
@@ -312,6 +327,7 @@ func main() {
 		identity := licensing.Identity{TrustedControllers: splitList(trustedWorkloadControllers), UsernamePrefix: usernamePrefix}
 		if err := licensingwebhook.SetupWithManager(mgr, licensingwebhook.Options{Workload: workload.Options{
 			Identity: &identity,
+			Kueue:    &kueue.Options{Enabled: kueueAdmissionCheck, SeatWait: kueueSeatWait},
 			WebhookConfigurations: workload.WebhookConfigurations{
 				Validating: validatingWebhookConfiguration, Mutating: mutatingWebhookConfiguration,
 			},
@@ -321,6 +337,9 @@ func main() {
 		}
 	} else {
 		setupLog.Info("Webhooks are disabled")
+		if kueueAdmissionCheck {
+			setupLog.Info("The Kueue AdmissionCheck controller is off too: it reserves seats in the ledgers the webhooks keep")
+		}
 	}
 	// +kubebuilder:scaffold:builder
 

@@ -188,6 +188,14 @@ type LicenseAssignmentStatus struct {
 	// +optional
 	WaitingPods int32 `json:"waitingPods,omitempty"`
 
+	// reservedByWorkloads is the number of this assignment's seats that
+	// Kueue Workloads hold through the AdmissionCheck
+	// licensing.license-operator.dev/seats (docs/kueue.md), whether their
+	// Pods run yet or not.
+	// +optional
+	// +kubebuilder:validation:Minimum=0
+	ReservedByWorkloads int32 `json:"reservedByWorkloads,omitempty"`
+
 	// queuePosition is the place in the licence's queue while Pending, from 1.
 	// +optional
 	QueuePosition *int32 `json:"queuePosition,omitempty"`
@@ -218,6 +226,7 @@ type LicenseAssignmentStatus struct {
 // +kubebuilder:printcolumn:name="Seats",type=integer,JSONPath=`.status.seats`,description="Seats held (status.seats); Requested is spec.seats"
 // +kubebuilder:printcolumn:name="State",type=string,JSONPath=`.status.state`
 // +kubebuilder:printcolumn:name="Waiting",type=integer,JSONPath=`.status.waitingPods`
+// +kubebuilder:printcolumn:name="Reserved",type=integer,JSONPath=`.status.reservedByWorkloads`,priority=1,description="Seats Kueue Workloads hold (status.reservedByWorkloads)"
 // +kubebuilder:printcolumn:name="Requested",type=integer,JSONPath=`.spec.seats`,priority=1
 // +kubebuilder:printcolumn:name="Queue",type=integer,JSONPath=`.status.queuePosition`,priority=1
 // +kubebuilder:printcolumn:name="Message",type=string,JSONPath=`.status.message`,priority=1

@@ -88,9 +88,62 @@ type SeatLedgerWaiter struct {
 	Features []string `json:"features,omitempty"`
 }
 
+// SeatLedgerReservation is the seats a Kueue Workload reserved for one of
+// its pod sets on the ledger's assignment, through the operator's
+// AdmissionCheck (controllerName licensing.license-operator.dev/seats): count
+// seats held together, whether its Pods run yet or not. The Pods of the
+// Workload that the admission webhook admitted on it ride it (rides): they
+// take no seat of their own. At most count Pods ride it; a Pod beyond them
+// takes a seat as any Pod does. The recount of the ledger from live Pods never
+// removes a reservation (it drops the rides of Pods that are gone); the
+// AdmissionCheck controller removes it once the Workload has finished, was
+// evicted or deleted, and no Pod rides it any more.
+// +kubebuilder:validation:XValidation:rule="!has(self.rides) || size(self.rides) <= self.count",message="at most count Pods ride a reservation"
+type SeatLedgerReservation struct {
+	// workload is the name of the Kueue Workload in the ledger's namespace.
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	Workload string `json:"workload"`
+
+	// uid of the Workload: a Workload deleted and created again under the
+	// same name holds nothing of its predecessor.
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=64
+	UID string `json:"uid"`
+
+	// podSet is the name of the Workload's pod set
+	// (spec.podSets[].name) whose seats these are.
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=63
+	PodSet string `json:"podSet"`
+
+	// count is the number of seats held: the pod set's count in the
+	// Workload's admission (status.admission.podSetAssignments[].count).
+	// +required
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=10000
+	Count int32 `json:"count"`
+
+	// rides are the Pods of the Workload admitted on this reservation,
+	// one per Pod name, at most count.
+	// +optional
+	// +listType=map
+	// +listMapKey=pod
+	// +kubebuilder:validation:MaxItems=10000
+	Rides []SeatLedgerEntry `json:"rides,omitempty"`
+
+	// since is when the seats were reserved.
+	// +required
+	Since metav1.Time `json:"since"`
+}
+
 // SeatLedgerSpec lists the seat holders of one assignment, or the uses of one licence.
 // +kubebuilder:validation:XValidation:rule="has(self.assignment) != has(self.license)",message="a SeatLedger counts either the seats of spec.assignment or the uses of spec.license"
 // +kubebuilder:validation:XValidation:rule="!has(self.uses) || has(self.license)",message="spec.uses needs spec.license"
+// +kubebuilder:validation:XValidation:rule="!has(self.reservations) || has(self.assignment)",message="spec.reservations needs spec.assignment"
 type SeatLedgerSpec struct {
 	// assignment is the name of the LicenseAssignment of this namespace the
 	// ledger counts the seats of.
@@ -133,6 +186,17 @@ type SeatLedgerSpec struct {
 	// +listMapKey=pod
 	// +kubebuilder:validation:MaxItems=10000
 	Waiting []SeatLedgerWaiter `json:"waiting,omitempty"`
+
+	// reservations are the seats Kueue Workloads reserved on the assignment
+	// (spec.assignment), each held whole: a seat of a reservation is held
+	// whether a Pod rides it or not. The seats held on the assignment are
+	// the entries plus the counts of the reservations.
+	// +optional
+	// +listType=map
+	// +listMapKey=uid
+	// +listMapKey=podSet
+	// +kubebuilder:validation:MaxItems=1000
+	Reservations []SeatLedgerReservation `json:"reservations,omitempty"`
 
 	// blocked says why the line does not move although seats may be free
 	// (the licence is expired, suspended or revoked, or the assignment is

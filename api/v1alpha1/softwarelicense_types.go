@@ -347,6 +347,14 @@ type LicenseSeatStatus struct {
 	// licence's Bound assignments (gated with licensing.license-operator.dev/seat).
 	// +optional
 	WaitingPods int32 `json:"waitingPods,omitempty"`
+
+	// reservedByWorkloads is the number of seats of the licence's Bound
+	// assignments that Kueue Workloads hold through the AdmissionCheck
+	// licensing.license-operator.dev/seats (docs/kueue.md): part of the
+	// seats the assignments hold, not more.
+	// +optional
+	// +kubebuilder:validation:Minimum=0
+	ReservedByWorkloads int32 `json:"reservedByWorkloads,omitempty"`
 }
 
 // ResolvedProduct is the product a licence resolved to.
@@ -561,6 +569,7 @@ type SoftwareLicenseStatus struct {
 // +kubebuilder:printcolumn:name="Available",type=integer,JSONPath=`.status.seats.available`
 // +kubebuilder:printcolumn:name="Waiting",type=integer,JSONPath=`.status.seats.waitingPods`
 // +kubebuilder:printcolumn:name="Queued",type=integer,JSONPath=`.status.seats.pending`,priority=1,description="Seats requested by assignments waiting for a seat"
+// +kubebuilder:printcolumn:name="Reserved",type=integer,JSONPath=`.status.seats.reservedByWorkloads`,priority=1,description="Seats Kueue Workloads hold"
 // +kubebuilder:printcolumn:name="Activations",type=integer,JSONPath=`.status.activations`,priority=1
 // +kubebuilder:printcolumn:name="MaxActivations",type=integer,JSONPath=`.status.maxActivations`,priority=1
 // +kubebuilder:printcolumn:name="State",type=string,JSONPath=`.status.state`

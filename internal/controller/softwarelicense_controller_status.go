@@ -121,6 +121,8 @@ func computeStatus(lic *licensingv1alpha1.SoftwareLicense, in licenseInputs, now
 			Available:   licensing.AvailableSeats(usage.Used, lic.Spec.Seats),
 			Pending:     usage.Pending,
 			WaitingPods: seats.waitingPods,
+
+			ReservedByWorkloads: seats.reservedByWorkloads,
 		},
 		Activations:      usage.Activations,
 		MaxActivations:   licensing.ActivationLimit(eff, in.product),
@@ -191,6 +193,7 @@ func computeDeletionStatus(lic *licensingv1alpha1.SoftwareLicense, in seatInputs
 	status.Seats.Available = licensing.AvailableSeats(seats.usage.Used, lic.Spec.Seats)
 	status.Seats.Pending = seats.usage.Pending
 	status.Seats.WaitingPods = seats.waitingPods
+	status.Seats.ReservedByWorkloads = seats.reservedByWorkloads
 	status.Activations = seats.usage.Activations
 	meta.SetStatusCondition(&status.Conditions, metav1.Condition{
 		Type:               licensingv1alpha1.ConditionTerminating,

@@ -94,6 +94,10 @@ type seatInputs struct {
 	// waiting is the number of Pods in the line of each assignment (the
 	// length of its seat ledger's spec.waiting), by key; absent is none.
 	waiting map[string]int32
+	// reserved is the number of seats of each assignment that Kueue
+	// Workloads hold (licensing.ReservedSeats of its seat ledger), by key;
+	// absent is none.
+	reserved map[string]int32
 }
 
 // finalizerAction is what a pass does to the licence's LicenseFinalizer.
@@ -131,6 +135,9 @@ type seatPlan struct {
 	// waitingPods is the number of Pods waiting in line for a seat of the
 	// assignments bound to the licence: status.seats.waitingPods.
 	waitingPods int32
+	// reservedByWorkloads is the number of seats of the assignments bound
+	// to the licence that Kueue Workloads hold: status.seats.reservedByWorkloads.
+	reservedByWorkloads int32
 }
 
 // gatherSeats reads what the seat decision of lic needs (step 1).
@@ -160,29 +167,30 @@ func (r *SoftwareLicenseReconciler) gatherSeats(ctx context.Context, lic *licens
 	if in.Nodes, err = r.assignmentNodes(ctx, in.Assignments); err != nil {
 		return seatInputs{}, err
 	}
-	waiting, err := r.gatherWaiting(ctx, in.Assignments)
+	waiting, reserved, err := r.gatherLines(ctx, in.Assignments)
 	if err != nil {
 		return seatInputs{}, err
 	}
-	return seatInputs{grant: in, views: views, waiting: waiting}, nil
+	return seatInputs{grant: in, views: views, waiting: waiting, reserved: reserved}, nil
 }
 
-// gatherWaiting reads, from the cache, how many Pods wait in the line of
-// each assignment: the length of spec.waiting of its seat ledger, found
-// through IndexLedgerAssignment. Assignments with no ledger or an empty line
-// are absent from the map.
-func (r *SoftwareLicenseReconciler) gatherWaiting(ctx context.Context, assignments []*licensingv1alpha1.LicenseAssignment) (map[string]int32, error) {
-	var waiting map[string]int32
+// gatherLines reads, from the cache, how many Pods wait in the line of
+// each assignment (the length of spec.waiting of its seat ledger, found
+// through IndexLedgerAssignment) and how many of its seats Kueue Workloads
+// hold (its spec.reservations). Assignments with no ledger, an empty line or
+// no reservation are absent from the maps.
+func (r *SoftwareLicenseReconciler) gatherLines(ctx context.Context, assignments []*licensingv1alpha1.LicenseAssignment) (waiting, reserved map[string]int32, err error) {
 	for _, a := range assignments {
 		var list licensingv1alpha1.SeatLedgerList
 		// Only the lengths are read: no deep copies of lines of up to 10000 Pods.
 		if err := r.List(ctx, &list, client.InNamespace(a.Namespace),
 			client.MatchingFields{IndexLedgerAssignment: a.Name}, client.UnsafeDisableDeepCopy); err != nil {
-			return nil, fmt.Errorf("listing the seat ledger of assignment %s: %w", klog.KObj(a), err)
+			return nil, nil, fmt.Errorf("listing the seat ledger of assignment %s: %w", klog.KObj(a), err)
 		}
-		n := 0
+		n, held := 0, 0
 		for i := range list.Items {
 			n += len(list.Items[i].Spec.Waiting)
+			held += licensing.ReservedSeats(&list.Items[i].Spec)
 		}
 		if n > 0 {
 			if waiting == nil {
@@ -190,8 +198,14 @@ func (r *SoftwareLicenseReconciler) gatherWaiting(ctx context.Context, assignmen
 			}
 			waiting[licensing.AssignmentKey(a)] = int32(n)
 		}
+		if held > 0 {
+			if reserved == nil {
+				reserved = map[string]int32{}
+			}
+			reserved[licensing.AssignmentKey(a)] = int32(held)
+		}
 	}
-	return waiting, nil
+	return waiting, reserved, nil
 }
 
 // assignmentNodes reads, from the cache, the Nodes the assignments name
@@ -245,7 +259,7 @@ func decideSeats(lic *licensingv1alpha1.SoftwareLicense, in seatInputs, eff *lic
 	grant.Licenses[0] = self
 	grant.Now = now
 	res := licensing.Grant(grant)
-	waitingPods := setWaitingPods(key, res.Assignments, in.waiting)
+	waitingPods, reserved := setLines(key, res.Assignments, in.waiting, in.reserved)
 
 	p := seatPlan{
 		writePlan:   planWrites(key, res, in.views),
@@ -254,6 +268,8 @@ func decideSeats(lic *licensingv1alpha1.SoftwareLicense, in seatInputs, eff *lic
 		usage:       res.Usage[key],
 		releasing:   self.Releasing,
 		waitingPods: waitingPods,
+
+		reservedByWorkloads: reserved,
 	}
 	if t, ok := res.Boundaries[key]; ok {
 		p.boundary = &t
@@ -271,23 +287,25 @@ func decideSeats(lic *licensingv1alpha1.SoftwareLicense, in seatInputs, eff *lic
 	return p, nil
 }
 
-// setWaitingPods sets status.waitingPods of every decided assignment: the
-// Pods in its line while it is Bound, else 0 (an assignment that is not
-// Bound has no seats to wait for). It returns the sum over the assignments
-// Bound to the licence key, its status.seats.waitingPods.
-func setWaitingPods(key string, decisions map[string]licensing.AssignmentDecision, waiting map[string]int32) int32 {
-	var sum int32
+// setLines sets status.waitingPods and status.reservedByWorkloads of every
+// decided assignment: the Pods in its line and the seats Kueue Workloads
+// hold while it is Bound, else 0 (an assignment that is not Bound has no
+// seats to wait for or to hold). It returns the sums over the assignments
+// Bound to the licence key, its status.seats.waitingPods and
+// status.seats.reservedByWorkloads.
+func setLines(key string, decisions map[string]licensing.AssignmentDecision, waiting, reserved map[string]int32) (waitingSum, reservedSum int32) {
 	for k, d := range decisions {
-		d.Status.WaitingPods = 0
+		d.Status.WaitingPods, d.Status.ReservedByWorkloads = 0, 0
 		if d.Status.State == licensingv1alpha1.AssignmentStateBound {
-			d.Status.WaitingPods = waiting[k]
+			d.Status.WaitingPods, d.Status.ReservedByWorkloads = waiting[k], reserved[k]
 			if d.Status.License == key {
-				sum += waiting[k]
+				waitingSum += waiting[k]
+				reservedSum += reserved[k]
 			}
 		}
 		decisions[k] = d
 	}
-	return sum
+	return waitingSum, reservedSum
 }
 
 // applySeats makes the writes a seat plan needs (step 3) and reports
@@ -704,8 +722,9 @@ func (r *SoftwareLicenseReconciler) namespaceLabels(ctx context.Context, in lice
 //     the NodeLocked rules read of them changes (readiness, machine
 //     identities, the virtual-machine label);
 //   - seat ledgers, mapped through their spec.assignment to the licence the
-//     assignment is bound to, when the number of Pods in their line changes
-//     (ledgerWaitingChanged): status.waitingPods follows it;
+//     assignment is bound to, when the number of Pods in their line or of
+//     seats reserved by Kueue Workloads changes (ledgerWaitingChanged):
+//     status.waitingPods and status.reservedByWorkloads follow it;
 //   - the kicks of passes that decided a status another licence writes.
 func (r *SoftwareLicenseReconciler) watchSeats(b *builder.Builder) *builder.Builder {
 	r.seats.kicks = make(chan event.GenericEvent, 1024)
@@ -767,14 +786,16 @@ func (r *SoftwareLicenseReconciler) licenseForLedger(ctx context.Context, obj cl
 }
 
 // ledgerWaitingChanged passes the creation and deletion of seat ledgers and
-// the updates that change how many Pods wait in their line, not those that
-// only move seats between Pods or reorder the line.
+// the updates that change how many Pods wait in their line or how many seats
+// Kueue Workloads hold, not those that only move seats between Pods or
+// reorder the line.
 var ledgerWaitingChanged = predicate.Funcs{
 	GenericFunc: func(event.GenericEvent) bool { return false },
 	UpdateFunc: func(e event.UpdateEvent) bool {
 		o, ok1 := e.ObjectOld.(*licensingv1alpha1.SeatLedger)
 		n, ok2 := e.ObjectNew.(*licensingv1alpha1.SeatLedger)
-		return !ok1 || !ok2 || len(o.Spec.Waiting) != len(n.Spec.Waiting)
+		return !ok1 || !ok2 || len(o.Spec.Waiting) != len(n.Spec.Waiting) ||
+			licensing.ReservedSeats(&o.Spec) != licensing.ReservedSeats(&n.Spec)
 	},
 }
 

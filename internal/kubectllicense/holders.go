@@ -357,6 +357,8 @@ type HolderAssignment struct {
 	Seats       int32 `json:"seats"`
 	Requested   int32 `json:"requested"`
 	WaitingPods int32 `json:"waitingPods"`
+	// ReservedByWorkloads are the seats Kueue Workloads hold on it.
+	ReservedByWorkloads int32 `json:"reservedByWorkloads,omitempty"`
 	// QueuePosition is its place in the licence's queue while Pending.
 	QueuePosition *int32 `json:"queuePosition,omitempty"`
 	Message       string `json:"message,omitempty"`
@@ -421,7 +423,8 @@ func BuildHolders(in HoldersInput) Holders {
 		s := l.Status.Seats
 		h.Licenses = append(h.Licenses, HeldLicense{
 			Namespace: l.Namespace, Name: l.Name, Product: productOf(l), State: l.Status.State, Holders: l.Status.Activations,
-			Seats: ReportSeats{Used: s.Used, Total: s.Total, Available: s.Available, Pending: s.Pending, WaitingPods: s.WaitingPods},
+			Seats: ReportSeats{Used: s.Used, Total: s.Total, Available: s.Available, Pending: s.Pending, WaitingPods: s.WaitingPods,
+				ReservedByWorkloads: s.ReservedByWorkloads},
 		})
 	}
 	seen := map[string]HiddenHolders{}
@@ -497,7 +500,8 @@ func holderAssignment(a *licensingv1alpha1.LicenseAssignment, product string) Ho
 	return HolderAssignment{
 		Namespace: a.Namespace, Name: a.Name, License: lic, Assignee: assignee, State: a.Status.State,
 		Seats: a.Status.Seats, Requested: licensing.AssignmentSeats(a), WaitingPods: a.Status.WaitingPods,
-		QueuePosition: a.Status.QueuePosition, Message: a.Status.Message,
+		ReservedByWorkloads: a.Status.ReservedByWorkloads,
+		QueuePosition:       a.Status.QueuePosition, Message: a.Status.Message,
 	}
 }
 
@@ -646,6 +650,12 @@ func (h Holders) Output() Output {
 	var notes []string
 	if n := h.Hidden; n.Holders > 0 || n.Seats > 0 || n.WaitingPods > 0 {
 		notes = append(notes, n.Text())
+	}
+	for _, a := range h.Assignments {
+		if a.ReservedByWorkloads > 0 {
+			notes = append(notes, fmt.Sprintf("assignment %s/%s: %d of its seats are reserved by Kueue Workloads (their Pods ride them; see docs/kueue.md)",
+				a.Namespace, a.Name, a.ReservedByWorkloads))
+		}
 	}
 	notes = append(notes, h.Notes...)
 	return Output{Data: h, Tables: []Table{licences, assignments, pods}, Notes: notes}

@@ -111,6 +111,9 @@ type ReportSeats struct {
 	Pending int32 `json:"pending"`
 	// WaitingPods wait in line for a seat of its assignments.
 	WaitingPods int32 `json:"waitingPods"`
+	// ReservedByWorkloads are seats of its assignments that Kueue Workloads
+	// hold (part of Used).
+	ReservedByWorkloads int32 `json:"reservedByWorkloads,omitempty"`
 }
 
 // ReportTotals sums the licences reported.

@@ -913,7 +913,7 @@ func (o *outcome) status(a *licensingv1alpha1.LicenseAssignment, now metav1.Time
 		s.License, s.Seats, s.BoundTime, s.ExpiryTime, s.BoundAssignee, s.Consumption = "", 0, nil, nil, nil, nil
 		// No seats, so no Pods wait for one of them (the licence controller
 		// sets waitingPods of Bound assignments from their seat ledgers).
-		s.WaitingPods = 0
+		s.WaitingPods, s.ReservedByWorkloads = 0, 0
 		s.QueuePosition = nil
 		if len(o.positions) > 0 {
 			pos := o.positions[0]

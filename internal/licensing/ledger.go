@@ -151,10 +151,26 @@ type LedgerRepair struct {
 	// Pod is stored now, with the Pod's own UID: a bookkeeping change, not a
 	// repair (no event).
 	Adopted []licensingv1alpha1.SeatLedgerEntry
-	// Holders is the number of entries after the repair.
+	// DroppedRides are the rides of reservations to remove: their Pods are
+	// gone or finished (StaleLedgerEntries). The reservation keeps its seats;
+	// its place frees for another Pod of the Workload (a Job's replacement
+	// Pod). Bookkeeping, not a repair: the seats held do not change.
+	DroppedRides []ReservationRide
+	// AdoptedRides are rides written at admission with an admission UID
+	// whose Pod is stored now, with the Pod's own UID.
+	AdoptedRides []ReservationRide
+	// Holders is the number of seats held after the repair (HeldSeats).
 	Holders int
 	// Seats are the assignment's seats (0 when the assignment is not known).
 	Seats int32
+}
+
+// ReservationRide is one ride of a Kueue Workload's reservation: the
+// reservation (the Workload's UID and the pod set) and the Pod's entry.
+type ReservationRide struct {
+	UID, PodSet string
+	Entry       licensingv1alpha1.SeatLedgerEntry
+	Why         DropReason
 }
 
 // RecountSeatLedgers recounts a namespace's ledgers from its live Pods and
@@ -167,7 +183,12 @@ type LedgerRepair struct {
 //     ledger of none of them is added to the ledger of the first, as admission
 //     would have taken its seat there. It is added even when that ledger is
 //     full: the Pod runs and holds the seat, and the assignment shows more
-//     holders than seats.
+//     holders than seats. A Pod that rides a Kueue Workload's reservation
+//     holds its seat there; a Pod that Kueue still gates (KueueGate) runs
+//     nothing yet and is not added;
+//   - the reservations of Kueue Workloads are never dropped (the
+//     AdmissionCheck controller releases them); the rides of Pods that are
+//     gone are (DroppedRides), and admission UIDs are adopted (AdoptedRides).
 //
 // A Pod is looked for by name: an entry of its name with another UID, still
 // inside its grace, stands for it.
@@ -205,6 +226,10 @@ func RecountSeatLedgers(in RecountInput) []LedgerRepair {
 		for _, w := range l.Spec.Waiting {
 			waiting[w.Pod] = true // in a line: the queue controller's, never added as a holder
 		}
+		if dropped, adopted := recountRides(in, l, podsByName, h); len(dropped)+len(adopted) > 0 {
+			r := repair(asg)
+			r.DroppedRides, r.AdoptedRides = append(r.DroppedRides, dropped...), append(r.AdoptedRides, adopted...)
+		}
 		dropped := StaleLedgerEntries(l.Spec.Entries, podsByName, in.Now, in.Grace)
 		dropped = slices.DeleteFunc(dropped, func(d DroppedEntry) bool { return in.Releasing[d.Entry.UID] })
 		for _, e := range l.Spec.Entries {
@@ -227,8 +252,8 @@ func RecountSeatLedgers(in RecountInput) []LedgerRepair {
 	sort.Slice(pods, func(i, j int) bool { return pods[i].Name < pods[j].Name })
 	for i := range pods {
 		p := &pods[i]
-		if PodTerminal(p) || p.Namespace != in.Namespace || in.Releasing[string(p.UID)] || waiting[p.Name] || SeatGated(p) {
-			continue // a Pod waiting in line holds no seat and runs nothing
+		if !holdsSeatUnlessWaiting(in, p, waiting) {
+			continue
 		}
 		w := WorkloadFromPodSpec("Pod", p.Name, p.Namespace, p.ObjectMeta, &p.Spec, nil)
 		for _, need := range RequiredProducts(&w, in.Products) {
@@ -260,13 +285,73 @@ func RecountSeatLedgers(in RecountInput) []LedgerRepair {
 	}
 
 	seats := seatsByAssignment(in.Assignments)
+	reserved := map[string]int{}
+	for i := range in.Ledgers {
+		l := &in.Ledgers[i]
+		reserved[l.Spec.Assignment] += ReservedSeats(&l.Spec)
+	}
 	out := make([]LedgerRepair, 0, len(repairs))
 	for asg, r := range repairs {
-		r.Holders, r.Seats = len(holders[asg]), seats[asg]
+		// The Pods holding an entry, plus the seats of the reservations
+		// (whose riders are among holders but hold no seat of their own).
+		r.Holders, r.Seats = len(holders[asg])-riders(in.Ledgers, asg, holders[asg])+reserved[asg], seats[asg]
 		out = append(out, *r)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Assignment < out[j].Assignment })
 	return out
+}
+
+// holdsSeatUnlessWaiting says whether the recount counts a live Pod as
+// holding a seat: it runs (not finished, not released, in the namespace)
+// and waits in no line, ours or Kueue's (a waiting Pod holds no seat and
+// runs nothing).
+func holdsSeatUnlessWaiting(in RecountInput, p *corev1.Pod, waiting map[string]bool) bool {
+	return !PodTerminal(p) && p.Namespace == in.Namespace && !in.Releasing[string(p.UID)] && !waiting[p.Name] &&
+		!SeatGated(p) && !HasSchedulingGate(p, KueueGate)
+}
+
+// recountRides is RecountSeatLedgers for the rides of the reservations of
+// ledger l: its riders are holders h (they hold their seat on the
+// reservation), the rides of Pods that are gone are dropped unless the seat
+// releaser is releasing them, and admission UIDs are adopted.
+func recountRides(in RecountInput, l *licensingv1alpha1.SeatLedger, podsByName map[string]*corev1.Pod, h map[string]bool) (dropped, adopted []ReservationRide) {
+	for _, res := range l.Spec.Reservations {
+		for _, ride := range res.Rides {
+			h[ride.Pod] = true
+		}
+		stale := StaleLedgerEntries(res.Rides, podsByName, in.Now, in.Grace)
+		stale = slices.DeleteFunc(stale, func(d DroppedEntry) bool { return in.Releasing[d.Entry.UID] })
+		for _, d := range stale {
+			delete(h, d.Entry.Pod)
+			dropped = append(dropped, ReservationRide{UID: res.UID, PodSet: res.PodSet, Entry: d.Entry, Why: d.Why})
+		}
+		for _, ride := range res.Rides {
+			if p, ok := podsByName[ride.Pod]; ok && string(p.UID) != ride.UID && EntryOfPod(ride.UID, ride.Admitted.Time, p, in.Grace) &&
+				!slices.ContainsFunc(stale, func(d DroppedEntry) bool { return d.Entry.Pod == ride.Pod }) {
+				ride.UID = string(p.UID)
+				adopted = append(adopted, ReservationRide{UID: res.UID, PodSet: res.PodSet, Entry: ride})
+			}
+		}
+	}
+	return dropped, adopted
+}
+
+// riders is the number of Pods among holders that ride a reservation of the ledger of asg.
+func riders(ledgers []licensingv1alpha1.SeatLedger, asg string, holders map[string]bool) int {
+	n := 0
+	for i := range ledgers {
+		if ledgers[i].Spec.Assignment != asg {
+			continue
+		}
+		for _, res := range ledgers[i].Spec.Reservations {
+			for _, ride := range res.Rides {
+				if holders[ride.Pod] {
+					n++
+				}
+			}
+		}
+	}
+	return n
 }
 
 // seatsByAssignment maps each assignment's name to its seats (AssignmentSeats).

@@ -2,9 +2,10 @@ package licensing
 
 // The one rule of Concurrent seats: who may take the next seat of an
 // assignment. The admission webhook (a Pod asking for a seat), the queue
-// controller (a seat freed for the Pods in line) and a dry run (Peek) all
-// decide with TakeSeats; the seat ledger only stores what it returns and
-// swaps it in with compare-and-swap.
+// controller (a seat freed for the Pods in line), a dry run (Peek) and the
+// Kueue AdmissionCheck (a Workload's reservation, ReserveSeats) all decide
+// with TakeSeats; the seat ledger only stores what it returns and swaps it
+// in with compare-and-swap.
 
 import (
 	"fmt"
@@ -39,7 +40,14 @@ type Waiter struct {
 	// now or is refused (whenNoSeat Refuse, or a seat tried on a cover
 	// other than the one whose line the Pod would join).
 	Refuse bool
+	// Seats is how many seats the waiter takes at once (0 means 1): a Kueue
+	// Workload's pod set reserves its count together (ReserveSeats). Such a
+	// waiter is never in a gang.
+	Seats int32
 }
+
+// seats is how many seats w takes when served.
+func (w Waiter) seats() int { return max(1, int(w.Seats)) }
 
 // SeatState is an assignment's seats as its ledger and its licence have them.
 type SeatState struct {
@@ -93,7 +101,10 @@ func LineOrder(line []Waiter) {
 // LineOrder, with no backfill: when its head cannot be served, nobody
 // behind it is, so a newcomer never takes a seat that somebody ahead of it
 // waits for, and a gang at the head is not starved by single Pods behind it.
-//   - A single Pod at the head takes a free seat.
+//   - A single Pod at the head takes a free seat; a waiter of several Seats
+//     (a Workload's reservation) takes that many free seats at once. One
+//     that needs more seats than the assignment has is passed over, as a
+//     gang that can never start is.
 //   - A gang at the head (its position is that of its first member) takes
 //     GangSize seats at once for its first GangSize members when that many
 //     have joined and that many seats are free; otherwise it waits, and so
@@ -115,14 +126,18 @@ func TakeSeats(state SeatState, line []Waiter) SeatDecision {
 	served := make([]bool, len(line))
 	stopped := state.Blocked
 	passed := map[string]bool{}
-	firstPassed := "" // the first gang passed over, in line order: Stopped names it
+	firstPassed := ""     // the first gang passed over, in line order: Stopped names it
+	var passedSeats []int // waiters of more seats than the assignment has
+	held := state.Holders // after the grants so far
 	grant := func(i int) {
+		n := line[i].seats()
 		served[i] = true
 		d.Granted = append(d.Granted, line[i])
-		if free <= 0 {
+		if free < n {
 			d.Over = append(d.Over, line[i])
 		}
-		free--
+		free -= n
+		held += n
 	}
 	for i := 0; i < len(line) && stopped == ""; i++ {
 		w := line[i]
@@ -130,11 +145,14 @@ func TakeSeats(state SeatState, line []Waiter) SeatDecision {
 			continue
 		}
 		if w.GangSize <= 0 {
-			if free <= 0 && !soft {
-				stopped = fmt.Sprintf("%s: %d of %d held", noSeatFree, state.Holders+len(d.Granted), state.Seats)
-				break
+			switch stop, never := singleStop(w, state, free, held, soft); {
+			case never:
+				passedSeats = append(passedSeats, i) // never servable: does not block the line
+			case stop == "":
+				grant(i)
+			default:
+				stopped = stop
 			}
-			grant(i)
 			continue
 		}
 		if w.GangSize > state.Seats && !soft {
@@ -170,13 +188,42 @@ func TakeSeats(state SeatState, line []Waiter) SeatDecision {
 			d.Line = append(d.Line, w)
 		}
 	}
-	if stopped == "" && firstPassed != "" {
-		stopped = fmt.Sprintf("gang %s needs more seats together than the assignment has (%d)", firstPassed, state.Seats)
+	if stopped == "" {
+		stopped = passedOver(state, line, firstPassed, passedSeats)
 	}
 	if len(d.Line) > 0 || len(d.Refused) > 0 {
 		d.Stopped = stopped
 	}
 	return d
+}
+
+// passedOver says which waiter the line passed over because it can never
+// start: the first gang, else the first waiter of several seats ("" when none).
+func passedOver(state SeatState, line []Waiter, gang string, seats []int) string {
+	switch {
+	case gang != "":
+		return fmt.Sprintf("gang %s needs more seats together than the assignment has (%d)", gang, state.Seats)
+	case len(seats) > 0:
+		w := line[seats[0]]
+		return fmt.Sprintf("%s needs %d seats together, more than the assignment has (%d)", w.Pod, w.seats(), state.Seats)
+	}
+	return ""
+}
+
+// singleStop says why a waiter that is no gang member, at the head of the
+// line, cannot be served now ("" when it can), or that it never can (more
+// seats at once than the assignment has).
+func singleStop(w Waiter, state SeatState, free, held int, soft bool) (stop string, never bool) {
+	n := w.seats()
+	switch {
+	case soft || free >= n:
+		return "", false
+	case n > 1 && n > int(state.Seats):
+		return "", true
+	case n == 1:
+		return fmt.Sprintf("%s: %d of %d held", noSeatFree, held, state.Seats), false
+	}
+	return fmt.Sprintf("%s at the head needs %d seats together, %d free", w.Pod, n, max(free, 0)), false
 }
 
 // Position is the 1-based place of the Pod in the line, or 0.

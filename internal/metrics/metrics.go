@@ -71,6 +71,13 @@ var (
 		Help: "Pods waiting in line (gated) for a Concurrent seat of the licence's Bound assignments (status.seats.waitingPods). " +
 			"One series per licence (namespace, name, product), removed with the licence.",
 	}, licenseLabels)
+	// LicenseSeatsReservedByWorkloads is the seats of the licence that Kueue
+	// Workloads hold through the AdmissionCheck (status.seats.reservedByWorkloads).
+	LicenseSeatsReservedByWorkloads = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Namespace: namespace, Name: "license_seats_reserved_by_workloads",
+		Help: "Seats of the licence's Bound assignments that Kueue Workloads hold through the AdmissionCheck " +
+			"licensing.license-operator.dev/seats (status.seats.reservedByWorkloads), part of the seats used.",
+	}, licenseLabels)
 	// LicenseActivations is the assignments bound to the licence (status.activations).
 	LicenseActivations = prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Namespace: namespace, Name: "license_activations",
@@ -107,7 +114,7 @@ const (
 
 // licenceVecs are every per-licence gauge.
 var licenceVecs = []*prometheus.GaugeVec{LicenseSeatsTotal, LicenseSeatsUsed, LicenseSeatsAvailable,
-	LicenseExpiryTimestamp, LicenseState, LicenseCompliance, LicenseSeatQueueLength,
+	LicenseExpiryTimestamp, LicenseState, LicenseCompliance, LicenseSeatQueueLength, LicenseSeatsReservedByWorkloads,
 	LicenseActivations, LicenseMaxActivations, LicenseConsumptionUsed, LicenseConsumptionMax, LicenseCost}
 
 // States are the values of the state label, in lifecycle order.
@@ -153,6 +160,7 @@ func RecordLicense(lic *licensingv1alpha1.SoftwareLicense) {
 
 	LicenseSeatsUsed.With(labels).Set(float64(st.Seats.Used))
 	LicenseSeatQueueLength.With(labels).Set(float64(st.Seats.WaitingPods))
+	LicenseSeatsReservedByWorkloads.With(labels).Set(float64(st.Seats.ReservedByWorkloads))
 	setOrDelete(LicenseSeatsTotal, labels, st.Seats.Total)
 	setOrDelete(LicenseSeatsAvailable, labels, st.Seats.Available)
 	if st.ValidUntil != nil {

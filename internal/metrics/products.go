@@ -40,6 +40,7 @@ type snapshot struct {
 	seatsTotal      *int32
 	seatsUsed       int32
 	waiting         int32
+	reserved        int32
 	activations     int32
 	consumptionUsed int64
 	cost            *cost
@@ -52,7 +53,7 @@ type cost struct {
 
 func snapshotOf(product string, st *licensingv1alpha1.SoftwareLicenseStatus) *snapshot {
 	s := &snapshot{product: product, state: st.State, compliance: st.Compliance, seatsTotal: st.Seats.Total,
-		seatsUsed: st.Seats.Used, waiting: st.Seats.WaitingPods, activations: st.Activations}
+		seatsUsed: st.Seats.Used, waiting: st.Seats.WaitingPods, reserved: st.Seats.ReservedByWorkloads, activations: st.Activations}
 	if st.Consumption != nil {
 		s.consumptionUsed = st.Consumption.Used
 	}
@@ -126,6 +127,8 @@ var (
 		"Licences of the product with unlimited seats.", productLabels, nil)
 	productSeatsWaiting = prometheus.NewDesc(namespace+"_product_seats_waiting",
 		"Pods waiting in line for a Concurrent seat of the product's licences.", productLabels, nil)
+	productSeatsReserved = prometheus.NewDesc(namespace+"_product_seats_reserved_by_workloads",
+		"Seats of the product's licences that Kueue Workloads hold through the AdmissionCheck.", productLabels, nil)
 	productActivations = prometheus.NewDesc(namespace+"_product_activations",
 		"Assignments bound to the product's licences.", productLabels, nil)
 	productConsumptionUsed = prometheus.NewDesc(namespace+"_product_consumption_used",
@@ -141,17 +144,18 @@ var (
 // Describe implements prometheus.Collector.
 func (p *productStore) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{productLicenses, productOverAllocated, productSeatsTotal, productSeatsUsed,
-		productUnlimited, productSeatsWaiting, productActivations, productConsumptionUsed, productCost, licensesWithoutSeries} {
+		productUnlimited, productSeatsWaiting, productSeatsReserved, productActivations, productConsumptionUsed, productCost, licensesWithoutSeries} {
 		ch <- d
 	}
 }
 
 // aggregate is one product's sums.
 type aggregate struct {
-	states                                           map[licensingv1alpha1.LicenseState]int
-	overAllocated, unlimited                         int
-	seatsTotal, seatsUsed, waiting, activations, use float64
-	costs                                            map[[2]string]float64 // currency, period -> total
+	states                                   map[licensingv1alpha1.LicenseState]int
+	overAllocated, unlimited                 int
+	seatsTotal, seatsUsed, waiting, reserved float64
+	activations, use                         float64
+	costs                                    map[[2]string]float64 // currency, period -> total
 }
 
 // Collect implements prometheus.Collector.
@@ -187,6 +191,7 @@ func (p *productStore) Collect(ch chan<- prometheus.Metric) {
 		gauge(productSeatsUsed, a.seatsUsed, n)
 		gauge(productUnlimited, float64(a.unlimited), n)
 		gauge(productSeatsWaiting, a.waiting, n)
+		gauge(productSeatsReserved, a.reserved, n)
 		gauge(productActivations, a.activations, n)
 		gauge(productConsumptionUsed, a.use, n)
 		for k, v := range a.costs {
@@ -208,6 +213,7 @@ func (a *aggregate) add(s *snapshot) {
 	}
 	a.seatsUsed += float64(s.seatsUsed)
 	a.waiting += float64(s.waiting)
+	a.reserved += float64(s.reserved)
 	a.activations += float64(s.activations)
 	a.use += float64(s.consumptionUsed)
 	if s.cost != nil {

@@ -43,12 +43,12 @@ func TestProductAggregatesAndTheBoundOnLicences(t *testing.T) {
 
 	RecordLicense(licence("cad-1", "cad", v1.SoftwareLicenseStatus{
 		State: v1.LicenseStateActive, Compliance: v1.ComplianceCompliant, Activations: 2, MaxActivations: ptr.To[int32](3),
-		Seats: v1.LicenseSeatStatus{Total: ptr.To[int32](5), Used: 2, WaitingPods: 1},
+		Seats: v1.LicenseSeatStatus{Total: ptr.To[int32](5), Used: 2, WaitingPods: 1, ReservedByWorkloads: 2},
 		Cost:  &v1.CostStatus{Total: "120.50", Currency: "EUR", Period: "1y"},
 	}))
 	RecordLicense(licence("cad-2", "cad", v1.SoftwareLicenseStatus{
 		State: v1.LicenseStateExpired, Compliance: v1.ComplianceOverAllocated, Activations: 1,
-		Seats:       v1.LicenseSeatStatus{Used: 7, WaitingPods: 2},
+		Seats:       v1.LicenseSeatStatus{Used: 7, WaitingPods: 2, ReservedByWorkloads: 3},
 		Consumption: &v1.ConsumptionStatus{Used: 40},
 		Cost:        &v1.CostStatus{Total: "10", Currency: "EUR", Period: "1y"},
 	}))
@@ -65,6 +65,7 @@ func TestProductAggregatesAndTheBoundOnLicences(t *testing.T) {
 		"license_operator_product_seats_total{product=cad}":                  5,
 		"license_operator_product_seats_used{product=cad}":                   9,
 		"license_operator_product_seats_waiting{product=cad}":                3,
+		"license_operator_product_seats_reserved_by_workloads{product=cad}":  5,
 		"license_operator_product_licenses_unlimited{product=cad}":           1,
 		"license_operator_product_licenses_over_allocated{product=cad}":      1,
 		"license_operator_product_activations{product=cad}":                  3,

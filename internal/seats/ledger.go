@@ -204,6 +204,20 @@ type Ask struct {
 	// Gang is the Pod's gang (Size 0: none). A gang member always joins
 	// the line: it starts with its gang.
 	Gang licensing.Gang
+	// Ride, when set, asks only for a place on the reservation of a Kueue
+	// Workload (Reservation.Rode): the Pod takes no seat and never joins
+	// the line; without a free place it is told so, and asks again for a
+	// seat like any Pod.
+	Ride *Ride
+}
+
+// Ride names the reservation a Pod of a Kueue Workload asks to ride.
+type Ride struct {
+	// Workload is the Workload's UID.
+	Workload types.UID
+	// PodSet is the Pod's pod set ("" when not known: any pod set of the
+	// Workload with a free place).
+	PodSet string
 }
 
 func (l *Ledger) slot(key types.NamespacedName) *ledgerSlot {
@@ -273,6 +287,12 @@ type Reservation struct {
 	Position, Waiting int
 	// Stopped says why the line does not move (licensing.SeatDecision).
 	Stopped string
+	// Rode is true when the Pod rides the reservation of its Kueue Workload
+	// (Ask.Ride): it holds a place on it, not a seat of its own.
+	Rode bool
+	// RideFull is true when the Workload has a reservation on this ledger
+	// but every place on it is taken: the Pod is not a free rider.
+	RideFull bool
 }
 
 var errLedgerBusy = errors.New("the seat ledger is being changed by many admissions at once; retry")
@@ -415,24 +435,24 @@ func (l *Ledger) decide(ctx context.Context, cm *licensingv1alpha1.SeatLedger, b
 	pruned := false
 	for _, r := range batch {
 		pod := r.ask.Pod
+		if r.ask.Ride != nil {
+			c, a, retry, err := l.decideRide(ctx, cm, r, live, &pruned)
+			if err != nil || retry {
+				return false, false, retry, err
+			}
+			changed, admitted = changed || c, admitted || a
+			continue
+		}
 		if i := entryOf(cm, pod.Name); i >= 0 {
 			if types.UID(cm.Spec.Entries[i].UID) == pod.UID {
 				// A retried admission of the same Pod: it holds its seat already.
 				r.res = Reservation{Admitted: true, Used: len(cm.Spec.Entries)}
 				continue
 			}
-			// Another Pod of this name has the entry. Names are unique only
-			// among stored Pods: a create of a name that a Pod still has
-			// reaches admission before the storage refuses it, and taking over
-			// the entry would leave that Pod's seat to be given away.
-			if !live {
-				return false, false, true, nil // confirm on the live ledger
-			}
-			held, err := l.nameHeld(ctx, cm.Namespace, pod.Name)
-			if err != nil {
-				return false, false, false, err
-			}
-			if held {
+			// Another Pod of this name has the entry (otherPodHolds).
+			if held, retry, err := l.otherPodHolds(ctx, cm, pod.Name, live); err != nil || retry {
+				return false, false, retry, err
+			} else if held {
 				r.res = Reservation{NameHeld: true, Used: len(cm.Spec.Entries)}
 				continue
 			}
@@ -445,14 +465,9 @@ func (l *Ledger) decide(ctx context.Context, cm *licensingv1alpha1.SeatLedger, b
 				r.res = Reservation{Queued: true, Position: d.Position(pod.Name), Waiting: len(d.Line), Used: liveCount(cm, pod.Name), Stopped: d.Stopped}
 				continue
 			}
-			if !live {
-				return false, false, true, nil
-			}
-			held, err := l.nameHeld(ctx, cm.Namespace, pod.Name)
-			if err != nil {
-				return false, false, false, err
-			}
-			if held {
+			if held, retry, err := l.otherPodHolds(ctx, cm, pod.Name, live); err != nil || retry {
+				return false, false, retry, err
+			} else if held {
 				r.res = Reservation{NameHeld: true, Used: len(cm.Spec.Entries)}
 				continue
 			}
@@ -491,6 +506,73 @@ func (l *Ledger) decide(ctx context.Context, cm *licensingv1alpha1.SeatLedger, b
 		}
 	}
 	return changed, admitted, false, nil
+}
+
+// decideRide decides an ask for a place on a Workload's reservation
+// (ask.Ride): the Pod rides when it rides already, or a reservation of the
+// Workload (of its pod set) has a free place; a place is only refused on a
+// live copy, after the rides of Pods that are gone were pruned. A ride of the
+// Pod's name with another UID is the ride of an earlier Pod of that name:
+// taken over when that Pod is gone, as a seat's entry is.
+func (l *Ledger) decideRide(ctx context.Context, cm *licensingv1alpha1.SeatLedger, r *reservationRequest, live bool, pruned *bool) (changed, admitted, retry bool, err error) {
+	pod, ride := r.ask.Pod, r.ask.Ride
+	for {
+		i, already := licensing.FindRide(&cm.Spec, string(ride.Workload), ride.PodSet, pod.Name)
+		if already {
+			j := rideOf(&cm.Spec.Reservations[i], pod.Name)
+			if types.UID(cm.Spec.Reservations[i].Rides[j].UID) == pod.UID {
+				r.res = Reservation{Rode: true, Used: licensing.HeldSeats(&cm.Spec)}
+				return changed, admitted, false, nil
+			}
+			if held, retry, err := l.otherPodHolds(ctx, cm, pod.Name, live); err != nil || retry {
+				return false, false, retry, err
+			} else if held {
+				r.res = Reservation{NameHeld: true, Used: licensing.HeldSeats(&cm.Spec)}
+				return changed, admitted, false, nil
+			}
+			cm.Spec.Reservations[i].Rides[j] = licensingv1alpha1.SeatLedgerEntry{Pod: pod.Name, UID: string(pod.UID), Admitted: metav1.NewTime(l.Clock.Now())}
+			r.res = Reservation{Rode: true, Used: licensing.HeldSeats(&cm.Spec)}
+			return true, true, false, nil
+		}
+		if i >= 0 {
+			res := &cm.Spec.Reservations[i]
+			res.Rides = append(res.Rides, licensingv1alpha1.SeatLedgerEntry{Pod: pod.Name, UID: string(pod.UID), Admitted: metav1.NewTime(l.Clock.Now())})
+			r.res = Reservation{Rode: true, Used: licensing.HeldSeats(&cm.Spec)}
+			return true, true, false, nil
+		}
+		has := slices.ContainsFunc(cm.Spec.Reservations, func(res licensingv1alpha1.SeatLedgerReservation) bool {
+			return res.UID == string(ride.Workload)
+		})
+		if !has && !live {
+			return false, false, true, nil // the reservation may be newer than this copy: read the live ledger
+		}
+		if !has {
+			r.res = Reservation{Used: licensing.HeldSeats(&cm.Spec)}
+			return changed, admitted, false, nil
+		}
+		if !live {
+			return false, false, true, nil // every place taken: confirm on the live ledger
+		}
+		if *pruned {
+			r.res = Reservation{RideFull: true, Used: licensing.HeldSeats(&cm.Spec)}
+			return changed, admitted, false, nil
+		}
+		p, err := l.prune(ctx, cm)
+		if err != nil {
+			return false, false, false, err
+		}
+		*pruned, changed = true, changed || p
+	}
+}
+
+// rideOf returns the index of the ride of the Pod named pod, or -1.
+func rideOf(r *licensingv1alpha1.SeatLedgerReservation, pod string) int {
+	for i := range r.Rides {
+		if r.Rides[i].Pod == pod {
+			return i
+		}
+	}
+	return -1
 }
 
 // take is licensing.TakeSeats on the ledger cm for ask: the line of cm
@@ -536,7 +618,8 @@ func (l *Ledger) Release(ctx context.Context, ledger types.NamespacedName, pod P
 		i, w := entryOf(cm, pod.Name), waiterOf(cm, pod.Name)
 		holds := i >= 0 && (pod.UID == "" || types.UID(cm.Spec.Entries[i].UID) == pod.UID)
 		waits := w >= 0 && (pod.UID == "" || types.UID(cm.Spec.Waiting[w].UID) == pod.UID)
-		if !holds && !waits {
+		rides := removeRides(cm, pod)
+		if !holds && !waits && !rides {
 			if !live {
 				continue
 			}
@@ -559,6 +642,39 @@ func (l *Ledger) Release(ctx context.Context, ledger types.NamespacedName, pod P
 	}
 }
 
+// removeRides drops the rides of the Pod (by name, and UID when given) from
+// every reservation, and says whether there were any.
+func removeRides(cm *licensingv1alpha1.SeatLedger, pod PodRef) bool {
+	removed := false
+	for i := range cm.Spec.Reservations {
+		r := &cm.Spec.Reservations[i]
+		n := len(r.Rides)
+		r.Rides = slices.DeleteFunc(r.Rides, func(e licensingv1alpha1.SeatLedgerEntry) bool {
+			return e.Pod == pod.Name && (pod.UID == "" || types.UID(e.UID) == pod.UID)
+		})
+		if len(r.Rides) == 0 {
+			r.Rides = nil
+		}
+		removed = removed || len(r.Rides) != n
+	}
+	return removed
+}
+
+// otherPodHolds says, when the asking Pod's name has a place in the ledger
+// (an entry, a place in line or a ride) under another UID, whether the Pod
+// of that place still exists (read live). Names are unique only among
+// stored Pods: a create of a name that a Pod still has reaches admission
+// before the storage refuses it, and taking over the place would give that
+// Pod's seat away. retry is true on a remembered copy (not live), on which
+// this is not decided: the caller reads the live ledger and decides again.
+func (l *Ledger) otherPodHolds(ctx context.Context, cm *licensingv1alpha1.SeatLedger, name string, live bool) (held, retry bool, err error) {
+	if !live {
+		return false, true, nil
+	}
+	held, err = l.nameHeld(ctx, cm.Namespace, name)
+	return held, false, err
+}
+
 // nameHeld says whether a Pod named name exists in namespace (read live).
 func (l *Ledger) nameHeld(ctx context.Context, namespace, name string) (bool, error) {
 	err := l.Reader.Get(ctx, types.NamespacedName{Namespace: namespace, Name: name}, &corev1.Pod{})
@@ -576,7 +692,10 @@ func (l *Ledger) nameHeld(ctx context.Context, namespace, name string) (bool, er
 // grace.
 func (l *Ledger) prune(ctx context.Context, cm *licensingv1alpha1.SeatLedger) (bool, error) {
 	now := l.Clock.Now()
-	if !slices.ContainsFunc(cm.Spec.Entries, func(e licensingv1alpha1.SeatLedgerEntry) bool { return now.Sub(e.Admitted.Time) >= l.Grace }) {
+	old := func(e licensingv1alpha1.SeatLedgerEntry) bool { return now.Sub(e.Admitted.Time) >= l.Grace }
+	if !slices.ContainsFunc(cm.Spec.Entries, old) && !slices.ContainsFunc(cm.Spec.Reservations, func(r licensingv1alpha1.SeatLedgerReservation) bool {
+		return slices.ContainsFunc(r.Rides, old)
+	}) {
 		return false, nil
 	}
 	pods := &corev1.PodList{}
@@ -587,9 +706,21 @@ func (l *Ledger) prune(ctx context.Context, cm *licensingv1alpha1.SeatLedger) (b
 	for i := range pods.Items {
 		byName[pods.Items[i].Name] = &pods.Items[i]
 	}
+	changed := false
+	for i := range cm.Spec.Reservations {
+		r := &cm.Spec.Reservations[i]
+		if stale := licensing.StaleLedgerEntries(r.Rides, byName, now, l.Grace); len(stale) > 0 {
+			drop := make(map[string]bool, len(stale))
+			for _, d := range stale {
+				drop[d.Entry.Pod] = true
+			}
+			r.Rides = slices.DeleteFunc(r.Rides, func(e licensingv1alpha1.SeatLedgerEntry) bool { return drop[e.Pod] })
+			changed = true
+		}
+	}
 	stale := licensing.StaleLedgerEntries(cm.Spec.Entries, byName, now, l.Grace)
 	if len(stale) == 0 {
-		return false, nil
+		return changed, nil
 	}
 	drop := make(map[string]bool, len(stale))
 	for _, d := range stale {
@@ -599,10 +730,11 @@ func (l *Ledger) prune(ctx context.Context, cm *licensingv1alpha1.SeatLedger) (b
 	return true, nil
 }
 
-// liveCount is the number of entries, not counting an earlier Pod of the
+// liveCount is the number of seats held (licensing.HeldSeats: the entries
+// and the Kueue Workloads' reservations), not counting an earlier Pod of the
 // asking Pod's name (which is gone: decide and Peek check it with nameHeld).
 func liveCount(cm *licensingv1alpha1.SeatLedger, podName string) int {
-	n := len(cm.Spec.Entries)
+	n := licensing.HeldSeats(&cm.Spec)
 	if entryOf(cm, podName) >= 0 {
 		n--
 	}
@@ -640,7 +772,8 @@ func NewSeatLedger(asg *licensingv1alpha1.LicenseAssignment, name string) *licen
 	}
 }
 
-// Held is the number of Pods holding the assignment's seats, read live.
+// Held is the number of seats of the assignment held (by Pods and by Kueue
+// Workloads' reservations), read live.
 func (l *Ledger) Held(ctx context.Context, asg *licensingv1alpha1.LicenseAssignment) (int, error) {
 	cm := &licensingv1alpha1.SeatLedger{}
 	err := l.Reader.Get(ctx, types.NamespacedName{Namespace: asg.Namespace, Name: LedgerName(asg.Name)}, cm)
@@ -650,7 +783,7 @@ func (l *Ledger) Held(ctx context.Context, asg *licensingv1alpha1.LicenseAssignm
 	if err != nil {
 		return 0, fmt.Errorf("reading seat ledger of %s: %w", asg.Name, err)
 	}
-	return len(cm.Spec.Entries), nil
+	return licensing.HeldSeats(&cm.Spec), nil
 }
 
 // Peek answers Reserve for a dry-run request: it reads the ledger and writes nothing.
@@ -669,6 +802,14 @@ func (l *Ledger) PeekAsk(ctx context.Context, asg *licensingv1alpha1.LicenseAssi
 		return Reservation{}, fmt.Errorf("reading seat ledger of %s: %w", asg.Name, err)
 	}
 	pod := ask.Pod
+	if ask.Ride != nil {
+		used := licensing.HeldSeats(&cm.Spec)
+		if i, _ := licensing.FindRide(&cm.Spec, string(ask.Ride.Workload), ask.Ride.PodSet, pod.Name); i >= 0 {
+			return Reservation{Rode: true, Used: used, Holders: holders(cm)}, nil
+		}
+		full := slices.ContainsFunc(cm.Spec.Reservations, func(r licensingv1alpha1.SeatLedgerReservation) bool { return r.UID == string(ask.Ride.Workload) })
+		return Reservation{RideFull: full, Used: used, Holders: holders(cm)}, nil
+	}
 	if i := entryOf(cm, pod.Name); i >= 0 && types.UID(cm.Spec.Entries[i].UID) != pod.UID {
 		held, err := l.nameHeld(ctx, cm.Namespace, pod.Name)
 		if err != nil {

@@ -231,7 +231,7 @@ func (r *QueueController) Reconcile(ctx context.Context, req reconcile.Request) 
 		if err != nil {
 			return false, err
 		}
-		state = licensing.LineState(len(cm.Spec.Entries), asgp, lic)
+		state = licensing.LineState(licensing.HeldSeats(&cm.Spec), asgp, lic)
 		decision = licensing.TakeSeats(state, Line(cm, ""))
 		granted = decision.Granted
 		if ApplySeatDecision(cm, decision, r.Clock.Now()) {
@@ -426,7 +426,7 @@ func (r *QueueController) tellPositions(ctx context.Context, l *licensingv1alpha
 			seats = seatsOf(r, ctx, l)
 		}
 		msg := licensing.WaitingEventMessage(product, asg, licence, licensing.LinePlace{
-			Position: pos, Waiting: len(d.Line), Used: len(l.Spec.Entries), Seats: seats, Holders: holders, Stopped: stopped,
+			Position: pos, Waiting: len(d.Line), Used: licensing.HeldSeats(&l.Spec), Seats: seats, Holders: holders, Stopped: stopped,
 		})
 		r.Recorder.Eventf(p, nil, corev1.EventTypeNormal, EventWaitingForSeat, waitingAction(pos), "%s", msg)
 		r.mu.Lock()

@@ -215,6 +215,7 @@ func (r *SeatRecounter) Reconcile(ctx context.Context, req reconcile.Request) (r
 				l.Spec.Entries[i].UID = e.UID
 			}
 		}
+		applyRides(l, rep)
 		l.Spec.Entries = append(l.Spec.Entries, rep.Added...)
 		if exists {
 			err = r.Writer.Update(ctx, l)
@@ -230,7 +231,8 @@ func (r *SeatRecounter) Reconcile(ctx context.Context, req reconcile.Request) (r
 			return reconcile.Result{}, fmt.Errorf("writing seat ledger %s/%s: %w", ns, name, err)
 		}
 		if !rep.Repairs() {
-			log.V(1).Info("Adopted the UIDs of stored Pods", "ledger", klog.KObj(l), "adopted", len(rep.Adopted))
+			log.V(1).Info("Adopted the UIDs of stored Pods, or dropped the rides of Pods gone", "ledger", klog.KObj(l),
+				"adopted", len(rep.Adopted)+len(rep.AdoptedRides), "droppedRides", len(rep.DroppedRides))
 			continue
 		}
 		msg := licensing.RepairMessage(rep)
@@ -241,6 +243,28 @@ func (r *SeatRecounter) Reconcile(ctx context.Context, req reconcile.Request) (r
 		}
 	}
 	return reconcile.Result{RequeueAfter: r.graceEnd(in)}, nil
+}
+
+// applyRides writes a recount's changes of the rides of Kueue Workloads'
+// reservations into l: the rides of Pods that are gone go, and the rides
+// written with an admission UID get their Pod's UID.
+func applyRides(l *licensingv1alpha1.SeatLedger, rep licensing.LedgerRepair) {
+	for _, d := range rep.DroppedRides {
+		if i := reservationOf(l, d.UID, d.PodSet); i >= 0 {
+			r := &l.Spec.Reservations[i]
+			r.Rides = slices.DeleteFunc(r.Rides, func(e licensingv1alpha1.SeatLedgerEntry) bool { return e.Pod == d.Entry.Pod && e.UID == d.Entry.UID })
+			if len(r.Rides) == 0 {
+				r.Rides = nil
+			}
+		}
+	}
+	for _, a := range rep.AdoptedRides {
+		if i := reservationOf(l, a.UID, a.PodSet); i >= 0 {
+			if j := rideOf(&l.Spec.Reservations[i], a.Entry.Pod); j >= 0 {
+				l.Spec.Reservations[i].Rides[j].UID = a.Entry.UID
+			}
+		}
+	}
 }
 
 // labelHolders labels licensingv1alpha1.LicensedLabel the live Pods that
@@ -318,7 +342,11 @@ func (r *SeatRecounter) graceEnd(in licensing.RecountInput) time.Duration {
 	}
 	var next time.Duration
 	for i := range in.Ledgers {
-		for _, e := range in.Ledgers[i].Spec.Entries {
+		entries := in.Ledgers[i].Spec.Entries
+		for _, r := range in.Ledgers[i].Spec.Reservations {
+			entries = append(slices.Clip(entries), r.Rides...)
+		}
+		for _, e := range entries {
 			if exists[e.Pod] {
 				continue
 			}

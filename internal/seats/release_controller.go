@@ -152,7 +152,21 @@ func (r *SeatReleaser) needsLicence(p *corev1.Pod) bool {
 	return len(licensing.RequiredProducts(&w, products.Items)) > 0
 }
 
-// Reconcile removes the Pod's entry, and its place in a line, from every
+// rideOfPod is the ride of the Pod named name on a reservation of cm that is
+// pod's (licensing.EntryOfPod).
+func rideOfPod(cm *licensingv1alpha1.SeatLedger, name string, pod *corev1.Pod, grace time.Duration) (licensingv1alpha1.SeatLedgerEntry, bool) {
+	for i := range cm.Spec.Reservations {
+		for _, e := range cm.Spec.Reservations[i].Rides {
+			if e.Pod == name && licensing.EntryOfPod(e.UID, e.Admitted.Time, pod, grace) {
+				return e, true
+			}
+		}
+	}
+	return licensingv1alpha1.SeatLedgerEntry{}, false
+}
+
+// Reconcile removes the Pod's entry, its place in a line, or its ride on a
+// Kueue Workload's reservation, from every
 // ledger of its namespace. The cache's word that the Pod is gone or
 // finished is confirmed with a live GET first: a Pod of that UID that is
 // stored and still running keeps its seat.
@@ -180,6 +194,8 @@ func (r *SeatReleaser) Reconcile(ctx context.Context, req podRelease) (reconcile
 			uid = cm.Spec.Entries[j].UID
 		} else if w := waiterOf(cm, req.Name); w >= 0 && licensing.EntryOfPod(cm.Spec.Waiting[w].UID, cm.Spec.Waiting[w].Queued.Time, pod, r.Grace) {
 			uid = cm.Spec.Waiting[w].UID
+		} else if ride, ok := rideOfPod(cm, req.Name, pod, r.Grace); ok {
+			uid = ride.UID // a Pod of a Kueue Workload: its place on the reservation frees
 		} else {
 			continue
 		}

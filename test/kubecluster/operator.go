@@ -51,8 +51,9 @@ var OperatorGroups = []string{"system:serviceaccounts", "system:serviceaccounts:
 // to cluster-admin through admin, and serving the webhooks env installed:
 // its own writes skip its webhooks, as they do in a cluster. It returns once
 // the webhook server serves; stop stops the manager and waits, and errs
-// receives what the manager fails with.
-func StartOperator(ctx context.Context, env *envtest.Environment, admin client.Client, scheme *runtime.Scheme, opts controller.Options) (stop func(), errs <-chan error, err error) {
+// receives what the manager fails with. wopts, when given, configure the
+// workload webhooks and what they set up (the Kueue integration).
+func StartOperator(ctx context.Context, env *envtest.Environment, admin client.Client, scheme *runtime.Scheme, opts controller.Options, wopts ...workload.Options) (stop func(), errs <-chan error, err error) {
 	user, err := env.AddUser(envtest.User{Name: licensing.DefaultOperatorUsername, Groups: OperatorGroups}, nil)
 	if err != nil {
 		return nil, nil, err
@@ -80,7 +81,12 @@ func StartOperator(ctx context.Context, env *envtest.Environment, admin client.C
 	if err := controller.SetupWithManager(mgr, opts); err != nil {
 		return nil, nil, err
 	}
-	if err := licensingwebhook.SetupWithManager(mgr, licensingwebhook.Options{Workload: workload.Options{WebhookConfigurations: WebhookConfigurations}}); err != nil {
+	w := workload.Options{}
+	if len(wopts) > 0 {
+		w = wopts[0]
+	}
+	w.WebhookConfigurations = WebhookConfigurations
+	if err := licensingwebhook.SetupWithManager(mgr, licensingwebhook.Options{Workload: w}); err != nil {
 		return nil, nil, err
 	}
 	stop, errs = StartManagers(ctx, mgr)
@@ -135,8 +141,9 @@ type OperatorEnvironment struct {
 
 // StartOperatorEnvironment starts an OperatorEnvironment with envtest's
 // binaries from assets, the operator's controllers configured by opts.
+// wopts, when given, configure the workload webhooks (StartOperator).
 // Call Stop when done, also when it fails part way.
-func StartOperatorEnvironment(ctx context.Context, assets string, scheme *runtime.Scheme, opts controller.Options) (*OperatorEnvironment, error) {
+func StartOperatorEnvironment(ctx context.Context, assets string, scheme *runtime.Scheme, opts controller.Options, wopts ...workload.Options) (*OperatorEnvironment, error) {
 	o := &OperatorEnvironment{}
 	env, err := WebhookEnvironment(assets)
 	if err != nil {
@@ -153,7 +160,7 @@ func StartOperatorEnvironment(ctx context.Context, assets string, scheme *runtim
 	if err := ApplySeatLedgerPolicy(ctx, o.Admin, licensing.DefaultOperatorUsername); err != nil {
 		return o, err
 	}
-	o.stopManager, o.Errs, err = StartOperator(ctx, env, o.Admin, scheme, opts)
+	o.stopManager, o.Errs, err = StartOperator(ctx, env, o.Admin, scheme, opts, wopts...)
 	return o, err
 }
 

@@ -82,6 +82,19 @@ func TestManagerRoleIsNarrow(t *testing.T) {
 		// configurations through field-selected caches: no uncached get.
 		{"admissionregistration.k8s.io", "validatingwebhookconfigurations", []string{"list", "update", "watch"}},
 		{"admissionregistration.k8s.io", "mutatingwebhookconfigurations", []string{"list", "update", "watch"}},
+		// The Kueue AdmissionCheck controller reads Kueue's objects and
+		// writes only its check's state on Workloads and the Active
+		// condition of its AdmissionChecks (server-side apply: patch); it
+		// reads a Pod's Job, never changes one.
+		// Through the cache only: no uncached get.
+		{"kueue.x-k8s.io", "workloads", []string{"list", "watch"}},
+		{"kueue.x-k8s.io", "admissionchecks", []string{"list", "watch"}},
+		{"kueue.x-k8s.io", "clusterqueues", []string{"list", "watch"}},
+		{"kueue.x-k8s.io", "localqueues", []string{"list", "watch"}},
+		{"kueue.x-k8s.io", "workloads/status", []string{"patch"}},
+		{"kueue.x-k8s.io", "admissionchecks/status", []string{"patch"}},
+		{"kueue.x-k8s.io", "clusterqueues/status", nil},
+		{"batch", "jobs", []string{"get"}},
 	} {
 		if got := verbs(tc.group, tc.resource); !slices.Equal(got, tc.want) {
 			t.Errorf("%s %q: verbs %v, want %v", tc.resource, tc.group, got, tc.want)

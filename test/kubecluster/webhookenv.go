@@ -31,6 +31,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/webhook"
 	"sigs.k8s.io/yaml"
 
+	kueuev1beta2 "sigs.k8s.io/kueue/apis/kueue/v1beta2"
+
 	licensingv1alpha1 "github.com/license-operator/license-operator/api/v1alpha1"
 	"github.com/license-operator/license-operator/internal/controller"
 	utiltesting "github.com/license-operator/license-operator/internal/util/testing"
@@ -42,6 +44,7 @@ func Scheme() *runtime.Scheme {
 	s := runtime.NewScheme()
 	_ = clientgoscheme.AddToScheme(s)
 	_ = licensingv1alpha1.AddToScheme(s)
+	_ = kueuev1beta2.AddToScheme(s)
 	return s
 }
 

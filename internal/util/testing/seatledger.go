@@ -74,3 +74,25 @@ func (w *SeatLedgerWrapper) Waiter(pod, uid string, priority int32, t time.Time)
 	w.Spec.Waiting = append(w.Spec.Waiting, licensingv1alpha1.SeatLedgerWaiter{Pod: pod, UID: uid, Priority: priority, Queued: metav1.NewMicroTime(t)})
 	return w
 }
+
+// Reservation adds the reservation of count seats of a Kueue Workload's pod
+// set, made at t.
+func (w *SeatLedgerWrapper) Reservation(workload, uid, podSet string, count int32, t time.Time) *SeatLedgerWrapper {
+	w.Spec.Reservations = append(w.Spec.Reservations, licensingv1alpha1.SeatLedgerReservation{
+		Workload: workload, UID: uid, PodSet: podSet, Count: count, Since: metav1.NewTime(t),
+	})
+	return w
+}
+
+// Ride adds a Pod riding the last reservation since t.
+func (w *SeatLedgerWrapper) Ride(pod, uid string, t time.Time) *SeatLedgerWrapper {
+	r := &w.Spec.Reservations[len(w.Spec.Reservations)-1]
+	r.Rides = append(r.Rides, licensingv1alpha1.SeatLedgerEntry{Pod: pod, UID: uid, Admitted: metav1.NewTime(t)})
+	return w
+}
+
+// KueueGated adds Kueue's scheduling gate: Kueue has not admitted the Pod's Workload yet.
+func (w *PodWrapper) KueueGated() *PodWrapper {
+	w.Spec.SchedulingGates = append(w.Spec.SchedulingGates, corev1.PodSchedulingGate{Name: "kueue.x-k8s.io/admission"})
+	return w
+}

@@ -60,6 +60,20 @@ type Handler struct {
 	// user of a workload is the requester the API server vouches for
 	// (licensing.Identity.UserOf), never the annotation alone.
 	Identity licensing.Identity
+	// Kueue links the Pods of Kueue Workloads to the seats the
+	// AdmissionCheck reserved for them (internal/kueue); nil without it.
+	Kueue KueuePods
+}
+
+// KueuePods is what the admission of a Pod asks of the Kueue integration
+// (internal/kueue.Integration): both answer nothing while it is not active.
+type KueuePods interface {
+	// RideOf is the reservation of the Kueue Workload whose Pod this is,
+	// found from objects the operator trusts (nil when none).
+	RideOf(ctx context.Context, pod *corev1.Pod) (*seats.Ride, error)
+	// LeftToKueue says whether a plain Pod that Kueue gates waits for the
+	// AdmissionCheck to reserve its seat: it takes none at its CREATE.
+	LeftToKueue(ctx context.Context, pod *corev1.Pod) (bool, error)
 }
 
 // NewHandler returns a handler reading through c and keeping ledgers through ledger.
@@ -189,6 +203,17 @@ type pass struct {
 	d     Decision
 	seats []*licensingv1alpha1.LicenseAssignment
 	uses  []types.NamespacedName
+
+	kueue kueuePod
+}
+
+// kueuePod is what the Kueue integration said of the Pod decided.
+type kueuePod struct {
+	// ride is the reservation of its Kueue Workload the Pod may ride.
+	ride *seats.Ride
+	// left is true for a plain Pod whose seat the AdmissionCheck reserves
+	// (KueuePods.LeftToKueue).
+	left bool
 }
 
 // undo gives back the seats and uses taken so far (also after the
@@ -212,10 +237,15 @@ func (a *pass) undo(ctx context.Context) {
 // not need. Each product is decided by admitProduct; a refusal of any gives
 // back what the others took.
 func (h *Handler) decide(ctx context.Context, w, before *licensing.Workload, pod seats.PodRef, dryRun bool) (Decision, error) {
+	return h.decideKueue(ctx, w, before, pod, dryRun, kueuePod{})
+}
+
+// decideKueue is decide for a Pod of which the Kueue integration said kq.
+func (h *Handler) decideKueue(ctx context.Context, w, before *licensing.Workload, pod seats.PodRef, dryRun bool, kq kueuePod) (Decision, error) {
 	// Leave a margin of the webhook timeout for the answer to travel back.
 	ctx, cancel := context.WithTimeout(ctx, 4*time.Second)
 	defer cancel()
-	a := &pass{h: h, w: w, pod: pod, dryRun: dryRun}
+	a := &pass{h: h, w: w, pod: pod, dryRun: dryRun, kueue: kq}
 	products := &licensingv1alpha1.LicenseProductList{}
 	if err := h.Client.List(ctx, products); err != nil {
 		return Decision{}, fmt.Errorf("listing LicenseProducts: %w", err)
@@ -305,7 +335,9 @@ func (h *Handler) admitProduct(ctx context.Context, a *pass, need licensing.Prod
 	}
 	var c *licensing.Cover
 	refusal := ""
-	if line := licensing.LineOf(covers); line != nil {
+	if line := licensing.LineOf(covers); line != nil && a.kueue.left {
+		c = a.leftToKueue(line)
+	} else if line != nil {
 		c, refusal, err = h.admitConcurrent(ctx, a, need, line, covers, considered)
 	} else {
 		c = a.admitUncounted(covers)
@@ -355,6 +387,48 @@ func (h *Handler) checkOnly(ctx context.Context, a *pass, covers []licensing.Cov
 	return refusal, nil
 }
 
+// leftToKueue admits a plain Pod that Kueue gates until the AdmissionCheck
+// reserved its seat on its Workload (KueuePods.LeftToKueue): it takes no
+// seat here and joins no line (two queues would hold each other up); the
+// reservation names it as a rider.
+func (a *pass) leftToKueue(line *licensing.Cover) *licensing.Cover {
+	a.d.Warnings = append(a.d.Warnings, licensing.CoverWarnings(*line)...)
+	a.d.PreventVM = a.d.PreventVM || licensing.PreventsVM(line.License)
+	return line
+}
+
+// ride admits a Pod of a Kueue Workload on the Workload's reservation: on
+// the first counted cover whose ledger holds a reservation of the Workload
+// with a free place. rode is false when none has one (the Pod is beyond
+// the reservation's count, or no reservation covers it): it is then decided
+// as any Pod, and told so.
+func (h *Handler) ride(ctx context.Context, a *pass, need licensing.ProductNeed, covers []licensing.Cover) (c *licensing.Cover, refusal string, rode bool, err error) {
+	full := false
+	for i := range covers {
+		c := &covers[i]
+		if !c.Counted {
+			continue
+		}
+		res, err := h.ask(ctx, c, seats.Ask{Pod: a.pod, Ride: a.kueue.ride}, a.dryRun)
+		if err != nil {
+			return nil, "", false, err
+		}
+		if res.NameHeld {
+			return nil, licensing.NameHeldMessage(a.w, need, *c), false, nil
+		}
+		if res.Rode {
+			a.seated(c, "")
+			return c, "", true, nil
+		}
+		full = full || res.RideFull
+	}
+	if full {
+		a.d.Warnings = append(a.d.Warnings, fmt.Sprintf("%s %s/%s is a Pod of a Kueue Workload whose reserved seats of product %q all have a Pod already: "+
+			"it takes a seat of its own like any Pod", a.w.Kind, a.w.Namespace, a.w.Name, need.Product))
+	}
+	return nil, "", false, nil
+}
+
 // admitUncounted is the rule of the covers that count no Pods (Site
 // licences, NodeLocked seats, a person's NamedUser seat): the first admits.
 func (a *pass) admitUncounted(covers []licensing.Cover) *licensing.Cover {
@@ -378,6 +452,12 @@ func (a *pass) admitUncounted(covers []licensing.Cover) *licensing.Cover {
 //     it joins the line of the first cover and is admitted gated;
 //   - otherwise it is refused with the seats in use.
 func (h *Handler) admitConcurrent(ctx context.Context, a *pass, need licensing.ProductNeed, first *licensing.Cover, covers []licensing.Cover, considered []licensing.Considered) (*licensing.Cover, string, error) {
+	if a.kueue.ride != nil {
+		// A Pod of a Kueue Workload rides its reservation: no second seat.
+		if c, refusal, rode, err := h.ride(ctx, a, need, covers); err != nil || refusal != "" || rode {
+			return c, refusal, err
+		}
+	}
 	gang, err := licensing.ParseGang(a.w.Annotations)
 	if err != nil {
 		return nil, err.Error(), nil

@@ -74,7 +74,12 @@ func (p *PodAdmission) create(ctx context.Context, req admission.Request) admiss
 		uid = types.UID(licensing.AdmissionUID(string(req.UID)))
 	}
 	dryRun := ptr.Deref(req.DryRun, false)
-	d, err := h.decide(ctx, &w, nil, seats.PodRef{Namespace: req.Namespace, Name: w.Name, UID: uid}, dryRun)
+	kq, err := h.kueuePod(ctx, req.UserInfo.Username, pod, &w)
+	if err != nil {
+		log.Error(err, "Reading the Kueue Workload of a Pod")
+		return admission.Errored(http.StatusInternalServerError, err)
+	}
+	d, err := h.decideKueue(ctx, &w, nil, seats.PodRef{Namespace: req.Namespace, Name: w.Name, UID: uid}, dryRun, kq)
 	if err != nil {
 		log.Error(err, "Admission decision failed")
 		return admission.Errored(http.StatusInternalServerError, err)
@@ -95,6 +100,38 @@ func (p *PodAdmission) create(ctx context.Context, req admission.Request) admiss
 	}
 	log.V(2).Info("Admitting Pod", "user", w.User, "preventVM", d.PreventVM, "gated", d.Gated)
 	return admission.PatchResponseFromRaw(req.Object.Raw, raw).WithWarnings(d.Warnings...)
+}
+
+// kueuePod asks the Kueue integration about a Pod being created by
+// requester: the reservation of its Kueue Workload it may ride, when a
+// trusted workload controller creates it (the Job controller: its
+// controller reference is then the API server's record, not a value the
+// Pod's author wrote), and whether it is a plain Pod left to Kueue.
+func (h *Handler) kueuePod(ctx context.Context, requester string, pod *corev1.Pod, w *licensing.Workload) (kueuePod, error) {
+	var kq kueuePod
+	if h.Kueue == nil {
+		return kq, nil
+	}
+	named := pod
+	if pod.Name != w.Name { // a name this path generated
+		named = pod.DeepCopy()
+		named.Name = w.Name
+	}
+	if h.Identity.Trusted(requester) {
+		ride, err := h.Kueue.RideOf(ctx, named)
+		if err != nil {
+			return kq, err
+		}
+		kq.ride = ride
+	}
+	if w.KueueGated && kq.ride == nil {
+		left, err := h.Kueue.LeftToKueue(ctx, named)
+		if err != nil {
+			return kq, err
+		}
+		kq.left = left
+	}
+	return kq, nil
 }
 
 // podMutation is what the mutating Pod path changes in a Pod at CREATE.

@@ -10,6 +10,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/webhook"
 
 	licensingv1alpha1 "github.com/license-operator/license-operator/api/v1alpha1"
+	"github.com/license-operator/license-operator/internal/kueue"
 	"github.com/license-operator/license-operator/internal/licensing"
 	"github.com/license-operator/license-operator/internal/seats"
 )
@@ -64,15 +65,25 @@ type Options struct {
 	// matchConditions the operator keeps (MatchConditionsSyncer); the zero
 	// value names those config/default deploys.
 	WebhookConfigurations WebhookConfigurations
+	// Kueue configures the Kueue AdmissionCheck controller, which reserves
+	// seats in the same ledgers (internal/kueue); nil means the defaults
+	// of the flags (on, once Kueue's CRDs are served).
+	Kueue *kueue.Options
 }
 
 // SetupWithManager registers the workload webhooks, the user stamp, the seat
-// releaser, the seat recount and the matchConditions syncer with the manager.
+// releaser, the seat recount, the matchConditions syncer and the Kueue
+// AdmissionCheck integration (which reserves seats in the same ledgers)
+// with the manager.
 func SetupWithManager(mgr ctrl.Manager, opts ...Options) error {
 	id := licensing.DefaultIdentity()
 	var clk clock.Clock = clock.RealClock{}
 	var configs WebhookConfigurations
+	kueueOpts := kueue.Options{Enabled: true}
 	for _, o := range opts {
+		if o.Kueue != nil {
+			kueueOpts = *o.Kueue
+		}
 		if o.WebhookConfigurations != (WebhookConfigurations{}) {
 			configs = o.WebhookConfigurations
 		}
@@ -110,6 +121,14 @@ func SetupWithManager(mgr ctrl.Manager, opts ...Options) error {
 	h := NewHandler(mgr.GetClient(), mgr.GetScheme(), rooms.Ledger, recorder)
 	h.Identity = id
 	h.Uses = rooms.Uses
+	if kueueOpts.Clock == nil {
+		kueueOpts.Clock = clk
+	}
+	integration, err := kueue.SetupWithManager(mgr, rooms.Ledger, lc, kueueOpts)
+	if err != nil {
+		return err
+	}
+	h.Kueue = integration
 	srv := mgr.GetWebhookServer()
 	stamper := NewStamper(mgr.GetScheme(), id)
 	srv.Register(PodPath, &webhook.Admission{Handler: &PodAdmission{Handler: h, Stamper: stamper}})

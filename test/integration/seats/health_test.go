@@ -120,7 +120,7 @@ var _ = Describe("Health that tools read", func() {
 		Expect(out).To(MatchRegexp(`(?m)^NAME\s+LICENSE\s+ASSIGNEE\s+SEATS\s+STATE\s+WAITING\s+AGE$`))
 		Expect(out).To(MatchRegexp(`(?m)^reporting\s+` + ns + `/cad\s+sa/reporting\s+1\s+Bound\s`))
 		out = kubectl("get", "swl", "-n", ns, "-o", "wide")
-		Expect(out).To(MatchRegexp(`(?m)^NAME\s+PRODUCT\s+USED\s+TOTAL\s+AVAILABLE\s+WAITING\s+QUEUED\s+ACTIVATIONS\s+MAXACTIVATIONS\s+STATE\s+COMPLIANCE\s+POLICY\s+TRIAL\s+READY\s+EXPIRES\s+AGE$`))
+		Expect(out).To(MatchRegexp(`(?m)^NAME\s+PRODUCT\s+USED\s+TOTAL\s+AVAILABLE\s+WAITING\s+QUEUED\s+RESERVED\s+ACTIVATIONS\s+MAXACTIVATIONS\s+STATE\s+COMPLIANCE\s+POLICY\s+TRIAL\s+READY\s+EXPIRES\s+AGE$`))
 	})
 
 	It("reads a licence whose product or key Secret is missing, and an assignment of a licence that does not exist, as Failed", func() {
