@@ -56,8 +56,9 @@ const SetupTimeout = 10 * time.Minute
 
 // Start starts the suite's cluster (opts) with the manager binary built from
 // ./cmd (or E2E_MANAGER_BINARY) running on it, and registers its stop with
-// DeferCleanup. Call it from BeforeSuite.
-func Start(ctx context.Context, opts localcluster.Options) (*localcluster.Cluster, *localcluster.Manager) {
+// DeferCleanup. Call it from BeforeSuite. managerArgs are appended to the
+// manager's flags (localcluster.ManagerOptions.Args).
+func Start(ctx context.Context, opts localcluster.Options, managerArgs ...string) (*localcluster.Cluster, *localcluster.Manager) {
 	logf.SetLogger(zap.New(zap.WriteTo(ginkgo.GinkgoWriter), zap.UseDevMode(true)))
 	if os.Getenv("E2E_KEEP") != "" {
 		dir, err := os.MkdirTemp("", "license-operator-e2e-")
@@ -71,7 +72,7 @@ func Start(ctx context.Context, opts localcluster.Options) (*localcluster.Cluste
 	opts.Chart = true
 	bin := os.Getenv("E2E_MANAGER_BINARY")
 	ginkgo.By("starting the local cluster and the manager, and waiting for /readyz")
-	cluster, manager, err := localcluster.StartWithManager(ctx, opts, localcluster.ManagerOptions{Binary: bin}, bin == "")
+	cluster, manager, err := localcluster.StartWithManager(ctx, opts, localcluster.ManagerOptions{Binary: bin, Args: managerArgs}, bin == "")
 	gomega.Expect(err).NotTo(gomega.HaveOccurred())
 	ginkgo.DeferCleanup(func() {
 		if ginkgo.CurrentSpecReport().Failed() || os.Getenv("E2E_LOGS") != "" {

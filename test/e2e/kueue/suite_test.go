@@ -55,6 +55,12 @@ func TestKueue(t *testing.T) {
 	RunSpecs(t, "Kueue e2e suite")
 }
 
+// seatWait is the manager's --kueue-seat-wait: how long a Workload's check
+// stays Pending while its seats are busy before it turns Retry. Short, so
+// that the spec over the seats sees the Retry in seconds, not the default
+// minute.
+const seatWait = 5 * time.Second
+
 // setupTimeout is framework.SetupTimeout plus the first build of Kueue
 // (about seven minutes, more on a loaded machine) when `make kueue` has not
 // built it yet.
@@ -64,7 +70,7 @@ var _ = BeforeSuite(func(sctx SpecContext) {
 	var cancel context.CancelFunc
 	ctx, cancel = context.WithCancel(context.Background())
 	DeferCleanup(cancel)
-	cluster, _ = framework.Start(sctx, localcluster.Options{HollowNodes: 1, Kueue: true})
+	cluster, _ = framework.Start(sctx, localcluster.Options{HollowNodes: 1, Kueue: true}, "--kueue-seat-wait="+seatWait.String())
 	var err error
 	k8sClient, err = client.New(cluster.Config, client.Options{Scheme: kubecluster.KueueScheme()})
 	Expect(err).NotTo(HaveOccurred())
