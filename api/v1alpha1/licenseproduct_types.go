@@ -143,12 +143,12 @@ type LicenseProductSpec struct {
 	// +kubebuilder:validation:MaxLength=128
 	SKU string `json:"sku,omitempty"`
 
-	// description is a short, single-line description. Record field: kept for reporting and export; the operator does not act on it.
+	// description is a short, single-line description. Record field: the operator does not act on it; `kubectl license report` shows it with the product's totals (-o json|yaml).
 	// +optional
 	// +kubebuilder:validation:MaxLength=1024
 	Description string `json:"description,omitempty"`
 
-	// category groups similar products, for example "cad" or "database". Record field: kept for reporting and export; the operator does not act on it.
+	// category groups similar products, for example "cad" or "database". Record field: the operator does not act on it; `kubectl license report` shows it with the product's totals and `--category` filters on it.
 	// +optional
 	// +kubebuilder:validation:MaxLength=128
 	Category string `json:"category,omitempty"`

@@ -1,16 +1,20 @@
 package kubectllicense
 
 import (
+	"context"
 	"fmt"
 	"math/big"
+	"slices"
 	"sort"
 	"strconv"
 	"time"
 
 	"github.com/spf13/cobra"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/duration"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	licensingv1alpha1 "github.com/license-operator/license-operator/api/v1alpha1"
 	"github.com/license-operator/license-operator/internal/licensing"
@@ -19,7 +23,7 @@ import (
 // NewReportCmd is `kubectl license report`: every licence with its
 // product, state, seats, waiting Pods, expiry and cost, and the totals.
 func NewReportCmd(f *Factory, streams genericiooptions.IOStreams) *cobra.Command {
-	var expiring string
+	var expiring, category string
 	var over bool
 	cmd := &cobra.Command{
 		Use:   "report",
@@ -40,12 +44,14 @@ per pricing period. Totals per product and per currency follow.`,
 	cmd.Flags().StringVar(&expiring, "expiring", "",
 		"Only licences whose renewal date (else end of term) falls within this calendar duration from now, such as 30d, 2w or 3m; expired and revoked licences are left out.")
 	cmd.Flags().BoolVar(&over, "over-allocated", false, "Only licences with more seats used than they have (compliance OverAllocated).")
+	cmd.Flags().StringVar(&category, "category", "",
+		"Only licences whose LicenseProduct has this spec.category (such as cad or database); needs read access to LicenseProducts.")
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
 		format, err := output.Format()
 		if err != nil {
 			return err
 		}
-		filter := ReportFilter{OverAllocated: over}
+		filter := ReportFilter{OverAllocated: over, Category: category}
 		if expiring != "" {
 			d, err := licensing.ParseDuration(expiring)
 			if err != nil {
@@ -61,8 +67,12 @@ per pricing period. Totals per product and per currency follow.`,
 		if err != nil {
 			return err
 		}
+		products, err := productRecords(cmd.Context(), c, category != "")
+		if err != nil {
+			return err
+		}
 		now := f.Clock.Now()
-		r := BuildReport(licences, now, filter)
+		r := BuildReport(licences, products, now, filter)
 		return Print(streams.Out, format, r.Output(ns, now))
 	}
 	return cmd
@@ -76,6 +86,38 @@ type ReportFilter struct {
 	Expiring *licensing.Duration
 	// OverAllocated keeps licences whose compliance is OverAllocated.
 	OverAllocated bool
+	// Category keeps licences whose LicenseProduct's spec.category is it.
+	// Empty keeps all.
+	Category string
+}
+
+// ProductRecords are the record fields of the LicenseProducts (spec.category
+// and spec.description), by product name, that a report shows with its
+// totals and filters on.
+type ProductRecords map[string]ProductRecord
+
+// ProductRecord is one LicenseProduct's record fields.
+type ProductRecord struct {
+	Category    string
+	Description string
+}
+
+// productRecords reads the LicenseProducts' record fields. A user who may
+// not list products gets none (the report needs only licences), unless
+// required (--category).
+func productRecords(ctx context.Context, c client.Reader, required bool) (ProductRecords, error) {
+	list := &licensingv1alpha1.LicenseProductList{}
+	if err := c.List(ctx, list); err != nil {
+		if apierrors.IsForbidden(err) && !required {
+			return nil, nil
+		}
+		return nil, fmt.Errorf("reading the LicenseProducts: %w", err)
+	}
+	out := ProductRecords{}
+	for _, p := range list.Items {
+		out[p.Name] = ProductRecord{Category: p.Spec.Category, Description: p.Spec.Description}
+	}
+	return out, nil
 }
 
 // LicenseReport is what `report` prints.
@@ -124,9 +166,12 @@ type ReportTotals struct {
 
 // ProductTotal sums the seats of one product's licences.
 type ProductTotal struct {
-	Product  string `json:"product"`
-	Licenses int    `json:"licenses"`
-	Used     int64  `json:"used"`
+	Product string `json:"product"`
+	// Category and Description are the LicenseProduct's record fields.
+	Category    string `json:"category,omitempty"`
+	Description string `json:"description,omitempty"`
+	Licenses    int    `json:"licenses"`
+	Used        int64  `json:"used"`
 	// Total is absent when one of the licences has unlimited seats.
 	Total       *int64 `json:"total,omitempty"`
 	WaitingPods int64  `json:"waitingPods"`
@@ -141,12 +186,16 @@ type CurrencyTotal struct {
 	Licenses int                                `json:"licenses"`
 }
 
-// BuildReport is the report of the licences at now, sorted by namespace and name.
-func BuildReport(licences []licensingv1alpha1.SoftwareLicense, now time.Time, filter ReportFilter) LicenseReport {
+// BuildReport is the report of the licences at now, sorted by namespace and
+// name; products gives the product totals their category and description.
+func BuildReport(licences []licensingv1alpha1.SoftwareLicense, products ProductRecords, now time.Time, filter ReportFilter) LicenseReport {
 	r := LicenseReport{Licenses: []ReportLicense{}}
 	for i := range licences {
 		l := &licences[i]
 		if !filter.keeps(l, now) {
+			continue
+		}
+		if filter.Category != "" && products[productOf(l)].Category != filter.Category {
 			continue
 		}
 		r.Licenses = append(r.Licenses, reportLicense(l))
@@ -155,6 +204,10 @@ func BuildReport(licences []licensingv1alpha1.SoftwareLicense, now time.Time, fi
 		return byNamespacedName(r.Licenses[i].Namespace, r.Licenses[i].Name, r.Licenses[j].Namespace, r.Licenses[j].Name)
 	})
 	r.Totals = totals(r.Licenses)
+	for i := range r.Totals.ByProduct {
+		rec := products[r.Totals.ByProduct[i].Product]
+		r.Totals.ByProduct[i].Category, r.Totals.ByProduct[i].Description = rec.Category, rec.Description
+	}
 	return r
 }
 
@@ -302,15 +355,24 @@ func (r LicenseReport) Output(namespace string, now time.Time) Output {
 			timeText(l.ValidUntil), timeText(l.RenewalTime), total, currency, period,
 		})
 	}
+	// The category column only when a product has one.
+	categories := slices.ContainsFunc(r.Totals.ByProduct, func(p ProductTotal) bool { return p.Category != "" })
 	products := Table{Title: "Totals per product", Headers: []string{colProduct, "Licences", colSeats, colWaiting}}
+	if categories {
+		products.Headers = append(products.Headers, "Category")
+	}
 	for _, p := range r.Totals.ByProduct {
 		var total *int32
 		if p.Total != nil {
 			t := int32(*p.Total)
 			total = &t
 		}
-		products.Rows = append(products.Rows, []string{orDash(p.Product), strconv.Itoa(p.Licenses),
-			seatsText(int32(p.Used), total), strconv.FormatInt(p.WaitingPods, 10)})
+		row := []string{orDash(p.Product), strconv.Itoa(p.Licenses),
+			seatsText(int32(p.Used), total), strconv.FormatInt(p.WaitingPods, 10)}
+		if categories {
+			row = append(row, orDash(p.Category))
+		}
+		products.Rows = append(products.Rows, row)
 	}
 	currencies := Table{Title: "Totals per currency", Headers: []string{"Currency", "Period", "Cost", "Licences"}}
 	for _, c := range r.Totals.ByCurrency {

@@ -2,6 +2,7 @@ package kubectllicense
 
 import (
 	"bytes"
+	"regexp"
 	"testing"
 	"time"
 
@@ -51,7 +52,7 @@ func TestBuildReport(t *testing.T) {
 	}
 	for name, c := range cases {
 		t.Run(name, func(t *testing.T) {
-			r := BuildReport(reportFixture(), now, c.filter)
+			r := BuildReport(reportFixture(), nil, now, c.filter)
 			var got []string
 			for _, l := range r.Licenses {
 				got = append(got, l.Namespace+"/"+l.Name)
@@ -64,7 +65,7 @@ func TestBuildReport(t *testing.T) {
 }
 
 func TestReportTotals(t *testing.T) {
-	r := BuildReport(reportFixture(), now, ReportFilter{})
+	r := BuildReport(reportFixture(), nil, now, ReportFilter{})
 	want := ReportTotals{
 		ByProduct: []ProductTotal{
 			{Product: "", Licenses: 1, Used: 0, Total: nil},
@@ -83,7 +84,7 @@ func TestReportTotals(t *testing.T) {
 
 func TestReportTable(t *testing.T) {
 	thirty := licensing.MustParseDuration("30d")
-	r := BuildReport(reportFixture(), now, ReportFilter{Expiring: &thirty})
+	r := BuildReport(reportFixture(), nil, now, ReportFilter{Expiring: &thirty})
 	var b bytes.Buffer
 	if err := Print(&b, FormatTable, r.Output("", now)); err != nil {
 		t.Fatal(err)
@@ -106,7 +107,7 @@ EUR        1y       101.00   1
 
 func TestReportEmptyAndCSV(t *testing.T) {
 	var b bytes.Buffer
-	if err := Print(&b, FormatTable, BuildReport(nil, now, ReportFilter{}).Output("team-c", now)); err != nil {
+	if err := Print(&b, FormatTable, BuildReport(nil, nil, now, ReportFilter{}).Output("team-c", now)); err != nil {
 		t.Fatal(err)
 	}
 	if diff := cmp.Diff("No licences found in namespace team-c.\n", b.String()); diff != "" {
@@ -114,12 +115,41 @@ func TestReportEmptyAndCSV(t *testing.T) {
 	}
 	b.Reset()
 	ls := reportFixture()[2:3] // viewer: unlimited seats, no cost
-	if err := Print(&b, FormatCSV, BuildReport(ls, now, ReportFilter{}).Output("", now)); err != nil {
+	if err := Print(&b, FormatCSV, BuildReport(ls, nil, now, ReportFilter{}).Output("", now)); err != nil {
 		t.Fatal(err)
 	}
 	want := "namespace,name,product,vendor,state,compliance,used,total,available,pending,waiting_pods,valid_until,renewal_time,cost_total,currency,period\n" +
 		"team-a,viewer,viewer,Acme,Active,Compliant,7,,,0,0,,,,,\n"
 	if diff := cmp.Diff(want, b.String()); diff != "" {
 		t.Errorf("csv (-want +got):\n%s", diff)
+	}
+}
+
+// The products' record fields act in the report: --category keeps the
+// licences of products of that category, and the product totals carry the
+// category and description (a column in the table when any product has one).
+func TestReportProductCategory(t *testing.T) {
+	products := ProductRecords{"cad": {Category: "cad-tools", Description: "3D CAD"}, "viewer": {Category: "viewers"}}
+	r := BuildReport(reportFixture(), products, now, ReportFilter{Category: "viewers"})
+	if len(r.Licenses) != 1 || r.Licenses[0].Name != "viewer" {
+		t.Fatalf("--category viewers kept %+v, want the viewer licence only", r.Licenses)
+	}
+	r = BuildReport(reportFixture(), products, now, ReportFilter{})
+	var cad *ProductTotal
+	for i := range r.Totals.ByProduct {
+		if r.Totals.ByProduct[i].Product == "cad" {
+			cad = &r.Totals.ByProduct[i]
+		}
+	}
+	if cad == nil || cad.Category != "cad-tools" || cad.Description != "3D CAD" {
+		t.Fatalf("cad total %+v, want its category and description", cad)
+	}
+	var b bytes.Buffer
+	if err := Print(&b, FormatTable, r.Output("", now)); err != nil {
+		t.Fatal(err)
+	}
+	if !regexp.MustCompile(`(?m)^PRODUCT\s+LICENCES\s+SEATS\s+WAITING\s+CATEGORY$`).MatchString(b.String()) ||
+		!regexp.MustCompile(`(?m)^cad\s+3\s+6/8\s+1\s+cad-tools$`).MatchString(b.String()) {
+		t.Errorf("table without the category column:\n%s", b.String())
 	}
 }
