@@ -58,6 +58,21 @@ RPX        1y       101.00   1
 		Expect(r.Totals.ByCurrency).To(ContainElement(CurrencyTotal{Currency: "RPX", Period: "1y", Total: "601.00", Licenses: 2}))
 	})
 
+	It("keeps the licences of a product category with --category, and shows the products' record fields in the totals", func() {
+		viewer := utiltesting.MakeProduct("rpt-viewer").Obj()
+		viewer.Spec.Category, viewer.Spec.Description = "rpt-viewers", "Read-only viewer"
+		Expect(k8sClient.Create(ctx, viewer)).To(Succeed())
+		DeferCleanup(func() { Expect(k8sClient.Delete(ctx, viewer)).To(Succeed()) })
+		out, _, err := runPlugin(adminKubeconfig, "report", "-A", "--category", "rpt-viewers", "-o", "json")
+		Expect(err).NotTo(HaveOccurred())
+		var r LicenseReport
+		Expect(json.Unmarshal([]byte(out), &r)).To(Succeed())
+		Expect(r.Licenses).To(HaveLen(1))
+		Expect(r.Licenses[0].Name).To(Equal("viewer"))
+		Expect(r.Totals.ByProduct).To(ConsistOf(ProductTotal{Product: "rpt-viewer", Category: "rpt-viewers",
+			Description: "Read-only viewer", Licenses: 1, Used: 7}))
+	})
+
 	It("keeps what expires within --expiring, in yaml", func() {
 		out, _, err := runPlugin(adminKubeconfig, "report", "-A", "--expiring", "30d", "-o", "yaml")
 		Expect(err).NotTo(HaveOccurred())
