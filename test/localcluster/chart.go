@@ -167,11 +167,12 @@ func (c *Cluster) chartManagerArgs() []string {
 	}
 }
 
-// toolPath runs hack/<script>, one of the scripts that build a tool from
-// the Go module proxy once, into a cache (helm.sh, kueue.sh: see
-// hack/go-tool.sh), and returns the path it prints.
-func toolPath(ctx context.Context, repoRoot, script string) (string, error) {
-	cmd := exec.CommandContext(ctx, filepath.Join(repoRoot, "hack", script))
+// toolPath runs hack/<script> with args, one of the scripts that provide a
+// tool from a cache, building it from the Go module proxy once
+// (envtest-assets.sh, helm.sh, kueue.sh: see hack/go-tool.sh), and returns
+// the path it prints.
+func toolPath(ctx context.Context, repoRoot, script string, args ...string) (string, error) {
+	cmd := exec.CommandContext(ctx, filepath.Join(repoRoot, "hack", script), args...)
 	cmd.Dir = repoRoot
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr

@@ -513,18 +513,7 @@ func declaresModule(gomod []byte) bool {
 // KUBEBUILDER_ASSETS, the setup-envtest cache, a download, or a build from
 // the Go module proxy (see the script).
 func Assets(ctx context.Context, repoRoot string, args ...string) (string, error) {
-	cmd := exec.CommandContext(ctx, filepath.Join(repoRoot, "hack", "envtest-assets.sh"), args...)
-	cmd.Dir = repoRoot
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Run(); err != nil {
-		return "", fmt.Errorf("hack/envtest-assets.sh: %w: %s", err, strings.TrimSpace(stderr.String()))
-	}
-	dir := strings.TrimSpace(stdout.String())
-	if dir == "" {
-		return "", fmt.Errorf("hack/envtest-assets.sh printed no directory: %s", strings.TrimSpace(stderr.String()))
-	}
-	return dir, nil
+	return toolPath(ctx, repoRoot, "envtest-assets.sh", args...)
 }
 
 // moveServingCerts moves the webhook serving certificate, which envtest
