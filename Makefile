@@ -80,12 +80,12 @@ test-e2e: envtest kueue ## Run the e2e suites: the built manager on a local cont
 	KUBEBUILDER_ASSETS="$$($(ENVTEST_ASSETS))" go test $(E2E_TAGS) ./test/e2e/... -count=1 -timeout 20m -v -ginkgo.v
 
 .PHONY: bench
-bench: ## Run every benchmark in test/bench once (-benchtime=1x).
-	@if [ -d test/bench ]; then \
-		go test -run '^$$' -bench . -benchtime=1x -timeout 60m ./test/bench/...; \
-	else \
-		echo "test/bench does not exist yet: no benchmarks to run"; \
-	fi
+bench: envtest ## Run the scale benchmarks (docs/benchmarks.md, "Goals"), about 5 min; BENCH=full for the goal sizes. Warns on a regression over 20 %.
+	hack/bench.sh
+
+.PHONY: bench-all
+bench-all: envtest ## Run every benchmark in test/bench once (Dequeue and LeaderHandover build the local cluster).
+	BENCH_RUN=. hack/bench.sh
 
 .PHONY: chart
 chart: manifests ## Generate the Helm chart in dist/chart from config/ (hack/gen-chart).
