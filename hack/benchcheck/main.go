@@ -195,7 +195,8 @@ func Report(w io.Writer, results []Result, goals []Goal, threshold float64) int 
 	}
 	sort.SliceStable(results, func(i, j int) bool { return results[i].Bench < results[j].Bench })
 	warnings := 0
-	fmt.Fprintln(w, "benchcheck: figures against docs/benchmarks.md")
+	printf := func(format string, a ...any) { _, _ = fmt.Fprintf(w, format, a...) }
+	printf("benchcheck: figures against docs/benchmarks.md\n")
 	for _, r := range results {
 		g, ok := byKey[r.Bench+" "+r.Metric]
 		if !ok {
@@ -213,15 +214,15 @@ func Report(w io.Writer, results []Result, goals []Goal, threshold float64) int 
 		if g.HasFigure {
 			recorded = fmt.Sprintf("recorded %g", g.Figure)
 		}
-		fmt.Fprintf(w, "  %s %s = %.4g (goal %s %g: %s; %s)\n", r.Bench, r.Metric, r.Value, op, g.Target, verdict, recorded)
+		printf("  %s %s = %.4g (goal %s %g: %s; %s)\n", r.Bench, r.Metric, r.Value, op, g.Target, verdict, recorded)
 		if reg := g.Regression(r.Value); reg > threshold {
 			warnings++
-			fmt.Fprintf(w, "WARNING: %s %s regressed %.0f%% from %g recorded in docs/benchmarks.md (line %d) to %.4g\n",
+			printf("WARNING: %s %s regressed %.0f%% from %g recorded in docs/benchmarks.md (line %d) to %.4g\n",
 				r.Bench, r.Metric, 100*reg, g.Figure, g.Line, r.Value)
 		}
 	}
 	if warnings == 0 {
-		fmt.Fprintf(w, "benchcheck: no regression over %.0f%%\n", 100*threshold)
+		printf("benchcheck: no regression over %.0f%%\n", 100*threshold)
 	}
 	return warnings
 }
@@ -237,7 +238,7 @@ func main() {
 			fmt.Fprintln(os.Stderr, "benchcheck:", err)
 			os.Exit(2)
 		}
-		defer f.Close()
+		defer func() { _ = f.Close() }()
 		in = f
 	}
 	results, err := ParseBench(in)
@@ -250,7 +251,7 @@ func main() {
 		fmt.Fprintln(os.Stderr, "benchcheck:", err)
 		os.Exit(2)
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }()
 	goals, err := ParseGoals(f)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "benchcheck: %s: %v\n", *doc, err)

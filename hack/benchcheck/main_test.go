@@ -91,7 +91,7 @@ func TestTheRepositorysGoalsParse(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }()
 	if _, err := ParseGoals(f); err != nil {
 		t.Fatal(err)
 	}
