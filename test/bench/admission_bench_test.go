@@ -30,15 +30,18 @@ package bench
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"maps"
 	"net"
 	"net/http"
 	"os"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -70,6 +73,8 @@ const (
 	siteProduct    = "bench-site"
 	concProduct    = "bench-conc"
 	noopAnnotation = "bench.license-operator.dev/noop"
+	// noopPatchAnnotation sends a Pod to the diagnostic patching do-nothing webhook.
+	noopPatchAnnotation = "bench.license-operator.dev/noop-patch"
 )
 
 type admissionEnv struct {
@@ -81,6 +86,88 @@ type admissionEnv struct {
 	// calls counts the API requests of the manager (webhook, ledger and
 	// controllers), at its client transport.
 	calls *callCounter
+	cpu   *cpuMeter
+}
+
+// cpuMeter reads the CPU time of this process (the webhook, the manager and
+// the benchmark's clients) and of the kube-apiserver and etcd it started.
+type cpuMeter struct{ apiserver, etcd int }
+
+// cpuTimes are CPU times in milliseconds.
+type cpuTimes struct{ self, apiserver, etcd float64 }
+
+func (a cpuTimes) sub(b cpuTimes) cpuTimes {
+	return cpuTimes{a.self - b.self, a.apiserver - b.apiserver, a.etcd - b.etcd}
+}
+
+func (a cpuTimes) add(b cpuTimes) cpuTimes {
+	return cpuTimes{a.self + b.self, a.apiserver + b.apiserver, a.etcd + b.etcd}
+}
+
+func (a cpuTimes) perPod(n int) cpuTimes {
+	f := float64(max(1, n))
+	return cpuTimes{a.self / f, a.apiserver / f, a.etcd / f}
+}
+
+// newCPUMeter finds the kube-apiserver and etcd among this process's children.
+func newCPUMeter() *cpuMeter {
+	m := &cpuMeter{}
+	entries, _ := os.ReadDir("/proc")
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		comm, ppid, _, ok := procStat(pid)
+		if !ok || ppid != os.Getpid() {
+			continue
+		}
+		switch comm {
+		case "kube-apiserver":
+			m.apiserver = pid
+		case "etcd":
+			m.etcd = pid
+		}
+	}
+	return m
+}
+
+// procStat reads the command name, parent and CPU time (ms) of a process.
+func procStat(pid int) (comm string, ppid int, cpuMs float64, ok bool) {
+	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return "", 0, 0, false
+	}
+	s := string(raw)
+	open, closing := strings.IndexByte(s, '('), strings.LastIndexByte(s, ')')
+	if open < 0 || closing < open {
+		return "", 0, 0, false
+	}
+	comm = s[open+1 : closing]
+	f := strings.Fields(s[closing+1:])
+	// f[0] is the state (field 3): ppid is field 4, utime and stime 14 and 15.
+	if len(f) < 13 {
+		return "", 0, 0, false
+	}
+	ppid, _ = strconv.Atoi(f[1])
+	ut, _ := strconv.ParseFloat(f[11], 64)
+	st, _ := strconv.ParseFloat(f[12], 64)
+	return comm, ppid, (ut + st) * 10, true // USER_HZ is 100 on Linux
+}
+
+func (m *cpuMeter) sample() cpuTimes {
+	var t cpuTimes
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) == nil {
+		t.self = float64(ru.Utime.Nano()+ru.Stime.Nano()) / 1e6
+	}
+	if m.apiserver > 0 {
+		_, _, t.apiserver, _ = procStat(m.apiserver)
+	}
+	if m.etcd > 0 {
+		_, _, t.etcd, _ = procStat(m.etcd)
+	}
+	return t
 }
 
 // callCounter counts API requests by kind (reads: GET, LIST, WATCH; writes:
@@ -180,7 +267,10 @@ func startAdmissionEnv(b *testing.B) *admissionEnv {
 		return envtest.WebhookInstallOptions{MutatingWebhooks: muts, ValidatingWebhooks: vals, LocalServingHost: "127.0.0.1"}, err
 	})
 	cfg.QPS, cfg.Burst = 5000, 10000
-	ae := &admissionEnv{env: env, calls: &callCounter{}}
+	ae := &admissionEnv{env: env, calls: &callCounter{}, cpu: newCPUMeter()}
+	if ae.cpu.apiserver == 0 || ae.cpu.etcd == 0 {
+		b.Logf("kube-apiserver (pid %d) or etcd (pid %d) not found among this process's children: their CPU is not measured", ae.cpu.apiserver, ae.cpu.etcd)
+	}
 	scheme := kubecluster.Scheme()
 	wio := &env.WebhookInstallOptions
 	var err error
@@ -194,6 +284,24 @@ func startAdmissionEnv(b *testing.B) *admissionEnv {
 	// The do-nothing webhook: same server, same TLS, always allows.
 	ae.mgr.GetWebhookServer().Register("/noop", &webhook.Admission{Handler: admission.HandlerFunc(
 		func(context.Context, admission.Request) admission.Response { return admission.Allowed("") })})
+	// The diagnostic do-nothing webhook that answers with the patch ours
+	// answers a Site Pod with (the licensed label and the user stamp), so
+	// that the Pod lands in the manager's cache too: what is left between
+	// it and ours-site is our decoding and decision.
+	ae.mgr.GetWebhookServer().Register("/noop-patch", &webhook.Admission{Handler: admission.HandlerFunc(
+		func(_ context.Context, req admission.Request) admission.Response {
+			pod := &corev1.Pod{}
+			if err := json.Unmarshal(req.Object.Raw, pod); err != nil {
+				return admission.Errored(http.StatusBadRequest, err)
+			}
+			metav1.SetMetaDataLabel(&pod.ObjectMeta, licensingv1alpha1.LicensedLabel, licensingv1alpha1.LicensedLabelValue)
+			metav1.SetMetaDataAnnotation(&pod.ObjectMeta, licensing.UserAnnotation, req.UserInfo.Username)
+			raw, err := json.Marshal(pod)
+			if err != nil {
+				return admission.Errored(http.StatusInternalServerError, err)
+			}
+			return admission.PatchResponseFromRaw(req.Object.Raw, raw)
+		})})
 	ledger := &seats.Ledger{Reader: ae.mgr.GetAPIReader(), Writer: ae.mgr.GetClient(), Clock: clock.RealClock{}, Grace: seats.LedgerGrace}
 	ae.handler = workload.NewHandler(ae.mgr.GetClient(), scheme, ledger, nil)
 	ae.stop, _ = kubecluster.StartManagers(ctx, ae.mgr)
@@ -203,6 +311,7 @@ func startAdmissionEnv(b *testing.B) *admissionEnv {
 	}
 
 	url := "https://" + net.JoinHostPort(wio.LocalServingHost, strconv.Itoa(wio.LocalServingPort)) + "/noop"
+	patchURL := url + "-patch"
 	// The reference of the Site goal: do-nothing webhooks of the same number
 	// and kind as ours for a licensed Pod's CREATE, which passes one
 	// mutating webhook of ours (workload.PodWebhookName) and none of our
@@ -221,6 +330,10 @@ func startAdmissionEnv(b *testing.B) *admissionEnv {
 			MatchConditions:         []admissionregistrationv1.MatchCondition{{Name: "noop", Expression: fmt.Sprintf("has(object.metadata.annotations) && '%s' in object.metadata.annotations", noopAnnotation)}},
 		}},
 	}
+	patching := noop.Webhooks[0]
+	patching.Name, patching.ClientConfig.URL = "noop-patch.bench.license-operator.dev", &patchURL
+	patching.MatchConditions = []admissionregistrationv1.MatchCondition{{Name: "noop-patch", Expression: fmt.Sprintf("has(object.metadata.annotations) && '%s' in object.metadata.annotations", noopPatchAnnotation)}}
+	noop.Webhooks = append(noop.Webhooks, patching)
 	must := func(err error) {
 		if err != nil {
 			b.Fatal(err)
@@ -258,7 +371,7 @@ func startAdmissionEnv(b *testing.B) *admissionEnv {
 
 	// Warm up until every path admits (caches synced, webhook reachable).
 	deadline := time.Now().Add(30 * time.Second)
-	for _, v := range variants {
+	for _, v := range benchVariants() {
 		for {
 			err := ae.c.Create(ctx, benchPod(v, "warm-"+v), client.DryRunAll)
 			if err == nil {
@@ -285,6 +398,8 @@ func benchPod(variant, name string) *corev1.Pod {
 	switch variant {
 	case "noop":
 		p.Annotation(noopAnnotation, "")
+	case "noop-patch":
+		p.Annotation(noopPatchAnnotation, "")
 	case "ours-site":
 		p.Product(siteProduct)
 	case "ours-concurrent":
@@ -364,6 +479,15 @@ func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond)
 
 var variants = []string{"none", "quota", "noop", "ours-site", "ours-concurrent"}
 
+// benchVariants are the variants run: with BENCH_ADMISSION_DIAG=1 also
+// noop-patch, the do-nothing webhook that patches as ours does for a Site Pod.
+func benchVariants() []string {
+	if os.Getenv("BENCH_ADMISSION_DIAG") == "1" {
+		return append(slices.Clone(variants), "noop-patch")
+	}
+	return variants
+}
+
 // admissionSizes are the Pods per variant and client count, and the rounds
 // they are spread over: 300 in 3 rounds by default (the whole benchmark
 // in about a minute), 2,000 in 5 rounds with BENCH=full; BENCH_ADMISSION_PODS
@@ -412,20 +536,24 @@ func BenchmarkAdmission(b *testing.B) {
 			busy := map[string]time.Duration{}
 			key := func(v string, c int) string { return fmt.Sprintf("%s-%dc", v, c) }
 			var ledgerWrites, ledgerReads, otherWrites int64
+			cpu := map[string]cpuTimes{}
+			writesByClients := map[int]int64{}
 			for r := range rounds {
 				n := pods / rounds
 				if r < pods%rounds {
 					n++
 				}
 				for _, clients := range clientCounts {
-					for _, v := range variants {
-						before := ae.calls.snapshot()
+					for _, v := range benchVariants() {
+						before, cpuBefore := ae.calls.snapshot(), ae.cpu.sample()
 						l, d := ae.run(b, v, clients, n, &round)
 						diff := ae.calls.snapshot().sub(before)
+						cpu[key(v, clients)] = cpu[key(v, clients)].add(ae.cpu.sample().sub(cpuBefore))
 						if r == 0 {
 							b.Logf("clients=%-2d %-16s the manager's API calls for %d Pods: reads %v, writes %v, bytes sent %v", clients, v, n, diff.reads, diff.writes, diff.sent)
 						}
 						if v == "ours-concurrent" {
+							writesByClients[clients] += diff.writes["seatledgers"]
 							ledgerWrites += diff.writes["seatledgers"]
 							ledgerReads += diff.reads["seatledgers"]
 							for res, w := range diff.writes {
@@ -442,12 +570,17 @@ func BenchmarkAdmission(b *testing.B) {
 			}
 			res := map[string]result{}
 			for _, clients := range clientCounts {
-				for _, v := range variants {
+				for _, v := range benchVariants() {
 					k := key(v, clients)
 					res[k] = result{p50: percentile(lat[k], 0.50), p99: percentile(lat[k], 0.99), throughput: float64(len(lat[k])) / busy[k].Seconds()}
 					b.ReportMetric(res[k].throughput, k+"-pods/s")
 					b.ReportMetric(ms(res[k].p99), k+"-p99-ms")
-					b.Logf("clients=%-2d %-16s p50 %7.2f ms  p99 %7.2f ms  %7.1f pods/s", clients, v, ms(res[k].p50), ms(res[k].p99), res[k].throughput)
+					per := cpu[k].perPod(len(lat[k]))
+					b.ReportMetric(per.apiserver, k+"-apiserver-cpu-ms/pod")
+					b.ReportMetric(per.etcd, k+"-etcd-cpu-ms/pod")
+					b.ReportMetric(per.self, k+"-bench-cpu-ms/pod")
+					b.Logf("clients=%-2d %-16s p50 %7.2f ms  p99 %7.2f ms  %7.1f pods/s  CPU per Pod: kube-apiserver %.2f ms, etcd %.2f ms, this process (webhook, manager, clients) %.2f ms",
+						clients, v, ms(res[k].p50), ms(res[k].p99), res[k].throughput, per.apiserver, per.etcd, per.self)
 				}
 				c := fmt.Sprintf("%dc", clients)
 				site, noop := res[key("ours-site", clients)].throughput, res[key("noop", clients)].throughput
@@ -460,6 +593,9 @@ func BenchmarkAdmission(b *testing.B) {
 			admitted := float64(len(clientCounts) * pods)
 			perPod := float64(ledgerWrites) / admitted
 			b.ReportMetric(perPod, "writes/concurrent-pod")
+			for _, clients := range clientCounts {
+				b.ReportMetric(float64(writesByClients[clients])/float64(pods), fmt.Sprintf("writes/concurrent-pod-%dc", clients))
+			}
 			b.ReportMetric(float64(ledgerReads)/admitted, "ledger-reads/concurrent-pod")
 			b.ReportMetric(float64(otherWrites)/admitted, "other-writes/concurrent-pod")
 			verdict := "missed"
