@@ -19,7 +19,8 @@ package bench
 // Each layout is measured empty and with holders Pods holding seats and
 // waiting Pods in line (a gang of waiting+1 that cannot start yet, behind
 // which nobody is served, and ahead of which the takers stand by priority):
-// the bytes sent per take (request body at the client transport), the bytes
+// the bytes sent by a take (request body at the client transport: the
+// first take on the prefilled state, and the mean of the serial takes), the bytes
 // stored (the object as read back, managedFields included: what etcd keeps),
 // the time per take and per free with one taker, and the takes per second
 // of 16 concurrent takers in two replicas (8 each), with the conflicts
@@ -27,7 +28,7 @@ package bench
 // does not grow with the holders and the line: ledger-bytes-empty,
 // ledger-bytes-1000 and ledger-growth, their ratio (goal ≤ 1.1).
 //
-// Sizes: 1,000 holders and 1,000 waiting, 10 serial takes and 32
+// Sizes: 1,000 holders and 1,000 waiting, 5 serial takes and 16
 // concurrent ones by default (today's layout takes about a third of a second
 // per write at 1,000/1,000); BENCH=full takes 100 and 400. Run (about a
 // minute; 5 with BENCH=full):
@@ -73,7 +74,7 @@ const (
 type ledgerSizes struct{ holders, waiting, takes, concurrentTakes int }
 
 func ledgerSizesOf() ledgerSizes {
-	s := ledgerSizes{holders: 1000, waiting: 1000, takes: 10, concurrentTakes: 32}
+	s := ledgerSizes{holders: 1000, waiting: 1000, takes: 5, concurrentTakes: 16}
 	if os.Getenv("BENCH") == "full" {
 		s.takes, s.concurrentTakes = 100, 400
 	}
@@ -82,6 +83,12 @@ func ledgerSizesOf() ledgerSizes {
 
 // layoutResult is what one layout costs in one state.
 type layoutResult struct {
+	// firstTakeBytes is the request body of the first take, on the state
+	// as prefilled; bytesPerTake the mean over the serial takes (each adds
+	// an entry: the ledger grows by the takes themselves).
+	firstTakeBytes float64
+	// apiserverMs and etcdMs are their CPU per serial take.
+	apiserverMs, etcdMs        float64
 	bytesPerTake, bytesPerFree float64
 	storedBytes                int
 	take, free                 []time.Duration
@@ -98,7 +105,10 @@ func meanMs(d []time.Duration) float64 {
 }
 
 func (r layoutResult) report(b *testing.B, prefix, state string) {
-	b.ReportMetric(r.bytesPerTake, prefix+"-bytes-"+state)
+	b.ReportMetric(r.firstTakeBytes, prefix+"-bytes-"+state)
+	b.ReportMetric(r.bytesPerTake, prefix+"-mean-take-bytes-"+state)
+	b.ReportMetric(r.apiserverMs, prefix+"-take-apiserver-cpu-ms-"+state)
+	b.ReportMetric(r.etcdMs, prefix+"-take-etcd-cpu-ms-"+state)
 	b.ReportMetric(float64(r.storedBytes), prefix+"-stored-bytes-"+state)
 	b.ReportMetric(meanMs(r.take), prefix+"-take-ms-"+state)
 	b.ReportMetric(meanMs(r.free), prefix+"-free-ms-"+state)
@@ -106,8 +116,8 @@ func (r layoutResult) report(b *testing.B, prefix, state string) {
 	b.ReportMetric(r.takesPerSecond, prefix+"-16takers-takes/s-"+state)
 	b.ReportMetric(r.conflictsPerTake, prefix+"-16takers-conflicts/take-"+state)
 	b.ReportMetric(r.writesPerTake, prefix+"-16takers-writes/take-"+state)
-	b.Logf("%-6s %-10s take %6.2f ms (p99 %6.2f)  %8.0f bytes sent/take  %8d bytes stored  free %6.2f ms %8.0f bytes  16 takers: %7.1f takes/s, %.2f writes/take, %.2f conflicts/take",
-		prefix, state, meanMs(r.take), ms(percentile(r.take, 0.99)), r.bytesPerTake, r.storedBytes, meanMs(r.free), r.bytesPerFree,
+	b.Logf("%-6s %-10s take %6.2f ms (p99 %6.2f, CPU kube-apiserver %.2f ms, etcd %.2f ms)  %8.0f bytes sent by the first take, %8.0f by the mean  %8d bytes stored  free %6.2f ms %8.0f bytes  16 takers: %7.1f takes/s, %.2f writes/take, %.2f conflicts/take",
+		prefix, state, meanMs(r.take), ms(percentile(r.take, 0.99)), r.apiserverMs, r.etcdMs, r.firstTakeBytes, r.bytesPerTake, r.storedBytes, meanMs(r.free), r.bytesPerFree,
 		r.takesPerSecond, r.writesPerTake, r.conflictsPerTake)
 }
 
@@ -126,7 +136,7 @@ func BenchmarkLedger(b *testing.B) {
 	if _, err := envtest.InstallCRDs(cfg, envtest.CRDInstallOptions{CRDs: []*apiextensionsv1.CustomResourceDefinition{benchSeatCRD()}}); err != nil {
 		b.Fatal(err)
 	}
-	counter := &callCounter{}
+	counter, meter := &callCounter{}, newCPUMeter()
 	measured, err := client.New(counter.wrap(cfg), client.Options{Scheme: scheme})
 	if err != nil {
 		b.Fatal(err)
@@ -141,23 +151,23 @@ func BenchmarkLedger(b *testing.B) {
 				name             string
 				holders, waiting int
 			}{{"empty", 0, 0}, {"1000", sz.holders, sz.waiting}} {
-				res["whole-"+st.name] = measureWhole(b, ctx, admin, measured, counter, fmt.Sprintf("whole-%d-%s", run, st.name), st.holders, st.waiting, sz)
+				res["whole-"+st.name] = measureWhole(b, ctx, admin, measured, counter, meter, fmt.Sprintf("whole-%d-%s", run, st.name), st.holders, st.waiting, sz)
 				res["whole-"+st.name].report(b, "ledger", st.name)
-				res["seat-"+st.name] = measureSeatObjects(b, ctx, admin, measured, counter, fmt.Sprintf("seat-%d-%s", run, st.name), st.holders, st.waiting, sz)
+				res["seat-"+st.name] = measureSeatObjects(b, ctx, admin, measured, counter, meter, fmt.Sprintf("seat-%d-%s", run, st.name), st.holders, st.waiting, sz)
 				res["seat-"+st.name].report(b, "seat", st.name)
 			}
-			growth := res["whole-1000"].bytesPerTake / res["whole-empty"].bytesPerTake
+			growth := res["whole-1000"].firstTakeBytes / res["whole-empty"].firstTakeBytes
 			b.ReportMetric(growth, "ledger-growth")
 			verdict := "missed"
 			if growth <= ledgerGoalGrowth {
 				verdict = "met"
 			}
 			b.Logf("goal ledger write size with %d holders and %d waiting: ours %.0f bytes/take, reference %.0f bytes/take (empty ledger), ratio %.2f (goal ≤ %.1f): %s",
-				sz.holders, sz.waiting, res["whole-1000"].bytesPerTake, res["whole-empty"].bytesPerTake, growth, ledgerGoalGrowth, verdict)
-			seatGrowth := res["seat-1000"].bytesPerTake / res["seat-empty"].bytesPerTake
+				sz.holders, sz.waiting, res["whole-1000"].firstTakeBytes, res["whole-empty"].firstTakeBytes, growth, ledgerGoalGrowth, verdict)
+			seatGrowth := res["seat-1000"].firstTakeBytes / res["seat-empty"].firstTakeBytes
 			b.ReportMetric(seatGrowth, "seat-growth")
 			b.Logf("one object per seat (prototype): %.0f bytes/take at %d/%d, %.0f empty, ratio %.2f",
-				res["seat-1000"].bytesPerTake, sz.holders, sz.waiting, res["seat-empty"].bytesPerTake, seatGrowth)
+				res["seat-1000"].firstTakeBytes, sz.holders, sz.waiting, res["seat-empty"].firstTakeBytes, seatGrowth)
 		}
 	})
 }
@@ -165,7 +175,7 @@ func BenchmarkLedger(b *testing.B) {
 // measureWhole measures today's layout through seats.Ledger on the ledger of
 // a new assignment named name, prefilled with holders entries and waiting
 // Pods in line.
-func measureWhole(b *testing.B, ctx context.Context, admin, measured client.Client, counter *callCounter, name string, holders, waiting int, sz ledgerSizes) layoutResult {
+func measureWhole(b *testing.B, ctx context.Context, admin, measured client.Client, counter *callCounter, meter *cpuMeter, name string, holders, waiting int, sz ledgerSizes) layoutResult {
 	b.Helper()
 	asg := &licensingv1alpha1.LicenseAssignment{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ledgerBenchNS, UID: types.UID("uid-" + name)}}
 	key := types.NamespacedName{Namespace: ledgerBenchNS, Name: seats.LedgerName(name)}
@@ -195,14 +205,18 @@ func measureWhole(b *testing.B, ctx context.Context, admin, measured client.Clie
 	var res layoutResult
 	// One taker.
 	led := newLedger()
-	before := counter.snapshot()
+	before, cpuBefore := counter.snapshot(), meter.sample()
 	for i := range sz.takes {
 		t := time.Now()
 		ask(led, fmt.Sprintf("taker-%d", i))
 		res.take = append(res.take, time.Since(t))
+		if i == 0 {
+			res.firstTakeBytes = float64(counter.snapshot().sub(before).sent["seatledgers"])
+		}
 	}
-	d := counter.snapshot().sub(before)
+	d, cpu := counter.snapshot().sub(before), meter.sample().sub(cpuBefore).perPod(sz.takes)
 	res.bytesPerTake = float64(d.sent["seatledgers"]) / float64(sz.takes)
+	res.apiserverMs, res.etcdMs = cpu.apiserver, cpu.etcd
 	stored := &licensingv1alpha1.SeatLedger{}
 	if err := admin.Get(ctx, key, stored); err != nil {
 		b.Fatal(err)
@@ -430,7 +444,7 @@ func createAll(b *testing.B, ctx context.Context, c client.Client, objs []client
 
 // measureSeatObjects measures the prototype on a new assignment named asg,
 // prefilled with holders seat objects and waiting waiter objects.
-func measureSeatObjects(b *testing.B, ctx context.Context, admin, measured client.Client, counter *callCounter, asg string, holders, waiting int, sz ledgerSizes) layoutResult {
+func measureSeatObjects(b *testing.B, ctx context.Context, admin, measured client.Client, counter *callCounter, meter *cpuMeter, asg string, holders, waiting int, sz ledgerSizes) layoutResult {
 	b.Helper()
 	now := time.Now().UTC()
 	var objs []client.Object
@@ -450,16 +464,20 @@ func measureSeatObjects(b *testing.B, ctx context.Context, admin, measured clien
 	var res layoutResult
 	// One taker.
 	r := seatView(b, ctx, measured, asg)
-	before := counter.snapshot()
+	before, cpuBefore := counter.snapshot(), meter.sample()
 	for i := range sz.takes {
 		t := time.Now()
 		if err := r.take(ctx, measured, asg, fmt.Sprintf("taker-%d", i), 0, 1); err != nil {
 			b.Fatal(err)
 		}
 		res.take = append(res.take, time.Since(t))
+		if i == 0 {
+			res.firstTakeBytes = float64(counter.snapshot().sub(before).sent[benchSeatResource])
+		}
 	}
-	d := counter.snapshot().sub(before)
+	d, cpu := counter.snapshot().sub(before), meter.sample().sub(cpuBefore).perPod(sz.takes)
 	res.bytesPerTake = float64(d.sent[benchSeatResource]) / float64(sz.takes)
+	res.apiserverMs, res.etcdMs = cpu.apiserver, cpu.etcd
 	stored := &unstructured.Unstructured{}
 	stored.SetGroupVersionKind(benchSeatGVK)
 	if err := admin.Get(ctx, types.NamespacedName{Namespace: ledgerBenchNS, Name: seatName(asg, r.byPod["taker-0"])}, stored); err != nil {
