@@ -492,7 +492,13 @@ func (ae *admissionEnv) drainConcurrent(b *testing.B) {
 			return
 		}
 		if time.Now().After(deadline) {
-			b.Fatalf("the ledger still holds %d entries: %v", len(l.Spec.Entries), err)
+			// Say whose seats were never given back, and whether their Pods exist.
+			var held []string
+			for _, e := range l.Spec.Entries {
+				perr := ae.c.Get(ctx, client.ObjectKey{Namespace: benchNS, Name: e.Pod}, &corev1.Pod{})
+				held = append(held, fmt.Sprintf("%s (uid %s, admitted %s, Pod: %v)", e.Pod, e.UID, e.Admitted.Format(time.RFC3339), perr))
+			}
+			b.Fatalf("the ledger still holds %d entries after the Pods were deleted: %v %v", len(l.Spec.Entries), held, err)
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
