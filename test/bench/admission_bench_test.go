@@ -563,7 +563,7 @@ func BenchmarkAdmission(b *testing.B) {
 	b.Run(fmt.Sprintf("pods=%d", pods), func(b *testing.B) {
 		for range b.N {
 			lat := map[string][]time.Duration{}
-			busy := map[string]time.Duration{}
+			elapsed := map[string]time.Duration{}
 			key := func(v string, c int) string { return fmt.Sprintf("%s-%dc", v, c) }
 			var ledgerWrites, ledgerReads, otherWrites int64
 			cpu := map[string]cpuTimes{}
@@ -596,7 +596,7 @@ func BenchmarkAdmission(b *testing.B) {
 							}
 						}
 						lat[key(v, clients)] = append(lat[key(v, clients)], l...)
-						busy[key(v, clients)] += d
+						elapsed[key(v, clients)] += d
 					}
 					t := time.Now()
 					ae.drainConcurrent(b)
@@ -610,7 +610,7 @@ func BenchmarkAdmission(b *testing.B) {
 			for _, clients := range clientCounts {
 				for _, v := range benchVariants() {
 					k := key(v, clients)
-					res[k] = result{p50: percentile(lat[k], 0.50), p99: percentile(lat[k], 0.99), throughput: float64(len(lat[k])) / busy[k].Seconds()}
+					res[k] = result{p50: percentile(lat[k], 0.50), p99: percentile(lat[k], 0.99), throughput: float64(len(lat[k])) / elapsed[k].Seconds()}
 					b.ReportMetric(res[k].throughput, k+"-pods/s")
 					b.ReportMetric(ms(res[k].p99), k+"-p99-ms")
 					if refusedBusy[k] > 0 || v == "ours-concurrent" {
