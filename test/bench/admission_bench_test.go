@@ -519,7 +519,7 @@ func benchVariants() []string {
 
 // admissionSizes are the Pods per variant and client count, and the rounds
 // they are spread over: 300 in 3 rounds by default (the whole benchmark
-// in about a minute), 2,000 in 20 rounds with BENCH=full (about 5 minutes),
+// in about a minute), 2,000 in 20 rounds with BENCH=full (5–11 minutes),
 // so that the ledger holds at most 100 Pods in either; BENCH_ADMISSION_PODS
 // sets the Pods.
 func admissionSizes(b *testing.B) (pods, rounds int) {

@@ -30,8 +30,9 @@ package bench
 //
 // Sizes: 1,000 holders and 1,000 waiting, 5 serial takes and 16
 // concurrent ones by default (today's layout takes about a third of a second
-// per write at 1,000/1,000); BENCH=full takes 100 and 400. Run (about a
-// minute; 5 with BENCH=full):
+// per write at 1,000/1,000, a second on a loaded machine); BENCH=full takes
+// 100 and 400. Run (20–40 s; BENCH=full 5–13 minutes, nearly all of it
+// today's layout at 1,000/1,000):
 //
 //	go test ./test/bench/ -run '^$' -bench BenchmarkLedger -benchtime=1x -v -timeout 20m
 
