@@ -511,7 +511,7 @@ func (l *Ledger) Serve(ctx context.Context, key types.NamespacedName, change fun
 		if err != nil || !changed {
 			return err
 		}
-		err = l.Writer.Update(ctx, cm)
+		err = updateLedger(ctx, l.Writer, cm)
 		if apierrors.IsConflict(err) {
 			continue
 		}

@@ -218,7 +218,7 @@ func (r *SeatRecounter) Reconcile(ctx context.Context, req reconcile.Request) (r
 		applyRides(l, rep)
 		l.Spec.Entries = append(l.Spec.Entries, rep.Added...)
 		if exists {
-			err = r.Writer.Update(ctx, l)
+			err = updateLedger(ctx, r.Writer, l)
 		} else {
 			err = r.Writer.Create(ctx, l)
 		}

@@ -116,7 +116,7 @@ func (l *Ledger) ReserveWorkload(ctx context.Context, asg *licensingv1alpha1.Lic
 		if create {
 			err = l.Writer.Create(ctx, trial)
 		} else {
-			err = l.Writer.Update(ctx, trial)
+			err = updateLedger(ctx, l.Writer, trial)
 		}
 		if apierrors.IsConflict(err) || apierrors.IsAlreadyExists(err) || apierrors.IsNotFound(err) {
 			continue
@@ -213,7 +213,7 @@ func (l *Ledger) ReleaseWorkload(ctx context.Context, key types.NamespacedName, 
 			kept = nil
 		}
 		cm.Spec.Reservations = kept
-		err = l.Writer.Update(ctx, cm)
+		err = updateLedger(ctx, l.Writer, cm)
 		if apierrors.IsConflict(err) {
 			continue
 		}

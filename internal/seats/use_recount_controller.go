@@ -117,7 +117,7 @@ func (r *UseRecounter) Reconcile(ctx context.Context, req reconcile.Request) (re
 	uses, changed := licensing.SettleUses(*led.Spec.Uses, stored, now, r.Grace)
 	if changed {
 		led.Spec.Uses = &uses
-		err := r.Writer.Update(ctx, led)
+		err := updateLedger(ctx, r.Writer, led)
 		if apierrors.IsConflict(err) {
 			return reconcile.Result{RequeueAfter: recountAfterConflict}, nil
 		}

@@ -206,7 +206,7 @@ func (l *UseLedger) write(ctx context.Context, led *licensingv1alpha1.SeatLedger
 	if create {
 		err = l.Writer.Create(ctx, led)
 	} else {
-		err = l.Writer.Update(ctx, led)
+		err = updateLedger(ctx, l.Writer, led)
 	}
 	switch {
 	case apierrors.IsConflict(err) || apierrors.IsAlreadyExists(err) || apierrors.IsNotFound(err):
@@ -252,7 +252,7 @@ func (l *UseLedger) Release(ctx context.Context, key types.NamespacedName, uid t
 			u := licensing.RemovePendingUse(*led.Spec.Uses, string(uid))
 			led.Spec.Uses = &u
 		}
-		err := l.Writer.Update(ctx, led)
+		err := updateLedger(ctx, l.Writer, led)
 		if apierrors.IsConflict(err) {
 			continue
 		}
