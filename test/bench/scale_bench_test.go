@@ -68,8 +68,8 @@ import (
 	"time"
 
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
-	rbacv1 "k8s.io/api/rbac/v1"
 	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/rest"
@@ -497,7 +497,9 @@ func startScaleEnv(b *testing.B) *scaleEnv {
 	se.operator = user.Config()
 	// cmd/main.go's client: ctrl.GetConfig's QPS 20, burst 30.
 	se.operator.QPS, se.operator.Burst = 20, 30
-	se.operator.WrapTransport = func(rt http.RoundTripper) http.RoundTripper { return &writeCounter{next: rt, n: &se.writes, mu: &se.mu, what: se.what} }
+	se.operator.WrapTransport = func(rt http.RoundTripper) http.RoundTripper {
+		return &writeCounter{next: rt, n: &se.writes, mu: &se.mu, what: se.what}
+	}
 	return se
 }
 
