@@ -278,9 +278,11 @@ func runScale(b *testing.B, n int) {
 	// Phase C: a restart on licences and assignments, probed from its start.
 	se.writes.Store(0)
 	se.writesWhat()
+	stopCPU := startCPUProfile(b, "restart")
 	mC := se.startManager(b)
 	pr := startProber(se.admin, nsName(0), product(0))
 	ready := mC.waitReady(b, pr)
+	stopCPU()
 	depthC := mC.settle(b, scaleSettleMax(b))
 	probes := pr.stop()
 	hC := heapAlloc()
@@ -389,6 +391,24 @@ func writeHeapProfile(b *testing.B, name string) {
 	if err := pprof.Lookup("heap").WriteTo(f, 0); err != nil {
 		b.Fatal(err)
 	}
+}
+
+// startCPUProfile profiles the process's CPU to
+// $BENCH_SCALE_HEAPPROFILE/<name>-cpu.pprof when that directory is set,
+// until the returned func is called.
+func startCPUProfile(b *testing.B, name string) func() {
+	dir := os.Getenv("BENCH_SCALE_HEAPPROFILE")
+	if dir == "" {
+		return func() {}
+	}
+	f, err := os.Create(filepath.Join(dir, name+"-cpu.pprof"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		b.Fatal(err)
+	}
+	return func() { pprof.StopCPUProfile(); _ = f.Close() }
 }
 
 func metMissed(ok bool) string {
