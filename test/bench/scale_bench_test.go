@@ -41,8 +41,8 @@ package bench
 // they are written and the manager stopped. Each licence has one assignment,
 // Bound to it; 1,000 licences per namespace, one product per namespace.
 //
-// n is $BENCH_SCALE_N, or 100,000 with BENCH=full, or 500 (about a minute
-// on two cores; at 500 every licence has its per-licence metric series,
+// n is $BENCH_SCALE_N, or 100,000 with BENCH=full, or 300 (about a minute
+// on two loaded cores; at 300 every licence has its per-licence metric series,
 // which --metrics-max-licences caps at 1,000, so the per-licence heap is
 // higher than at 100,000). Run:
 //
@@ -112,7 +112,7 @@ const (
 	scaleSA            = "runner"
 )
 
-// scaleSize is $BENCH_SCALE_N, or 100,000 with BENCH=full, or 500.
+// scaleSize is $BENCH_SCALE_N, or 100,000 with BENCH=full, or 300.
 func scaleSize(b *testing.B) int {
 	if v := os.Getenv("BENCH_SCALE_N"); v != "" {
 		n, err := strconv.Atoi(v)
@@ -124,7 +124,7 @@ func scaleSize(b *testing.B) int {
 	if os.Getenv("BENCH") == "full" {
 		return 100000
 	}
-	return 500
+	return 300
 }
 
 func BenchmarkScaleMemoryRestart(b *testing.B) {
@@ -685,7 +685,7 @@ func (sm *scaleManager) waitReady(b *testing.B, pr *prober) time.Duration {
 
 // scaleSettleMax is how long the heap waits for the manager to settle after
 // a restart: $BENCH_SCALE_SETTLE (a duration), or 60 s with BENCH=full,
-// or 10 s. Each licence's
+// or 5 s. Each licence's
 // first pass after a start sends a status patch, at the client's 20 QPS,
 // so settling takes n/20 s; the heap is read then or after this long,
 // whichever comes first, with what is still queued reported.
@@ -700,7 +700,7 @@ func scaleSettleMax(b *testing.B) time.Duration {
 	if os.Getenv("BENCH") == "full" {
 		return time.Minute
 	}
-	return 10 * time.Second
+	return 5 * time.Second
 }
 
 // settle waits until every workqueue of the manager is empty and no
