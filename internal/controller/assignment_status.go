@@ -102,6 +102,15 @@ func (s *assumedObjects[T]) record(before string, obj T, uncertain bool) {
 	}
 	key := client.ObjectKeyFromObject(obj)
 	e, ok := s.m[key]
+	if !uncertain && obj.GetResourceVersion() == before {
+		// The write changed nothing (an empty patch): the object is still
+		// at the version it was based on, which is the cache's or our
+		// pending record's. Marking that version as older would keep the
+		// record for as long as the object stays unchanged (view keeps it
+		// while the cache shows "before"): after a restart, a copy of
+		// every licence (issue 15).
+		return
+	}
 	if !ok {
 		e = &assumedObject[T]{older: map[string]bool{}}
 		s.m[key] = e
