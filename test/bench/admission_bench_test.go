@@ -212,23 +212,6 @@ func (a callCounts) sub(b callCounts) callCounts {
 	return callCounts{reads: d(a.reads, b.reads), writes: d(a.writes, b.writes), sent: d(a.sent, b.sent), refused: d(a.refused, b.refused)}
 }
 
-// resourceOf is the resource of an API path: /api/v1/namespaces/ns/pods/x → pods.
-func resourceOf(path string) string {
-	parts := strings.Split(strings.Trim(path, "/"), "/")
-	// Skip the prefix (api/v1 or apis/group/version).
-	i := 2
-	if len(parts) > 0 && parts[0] == "apis" {
-		i = 3
-	}
-	if i < len(parts) && parts[i] == "namespaces" && i+2 < len(parts) {
-		i += 2
-	}
-	if i < len(parts) {
-		return parts[i]
-	}
-	return path
-}
-
 // wrap counts the requests of a rest.Config's transport.
 func (c *callCounter) wrap(cfg *rest.Config) *rest.Config {
 	cfg = rest.CopyConfig(cfg)
