@@ -1,7 +1,9 @@
 package controller
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
@@ -114,7 +116,7 @@ func (r *SoftwareLicenseReconciler) apply(ctx context.Context, lic *licensingv1a
 	deleting := !lic.DeletionTimestamp.IsZero()
 	if d.status != nil {
 		old := lic.Status.DeepCopy()
-		if !equality.Semantic.DeepEqual(*old, *d.status) {
+		if !equality.Semantic.DeepEqual(*old, *d.status) && !sameJSON(old, d.status) {
 			// The optimistic lock makes a reconcile that read a stale licence
 			// fail instead of writing (and announcing) a transition twice.
 			base := lic.DeepCopy()
@@ -136,6 +138,19 @@ func (r *SoftwareLicenseReconciler) apply(ctx context.Context, lic *licensingv1a
 		metrics.RecordLicense(lic)
 	}
 	return nil
+}
+
+// sameJSON says whether a and b are the same JSON. A status that differs
+// from the stored one only in what JSON does not keep (a time below the
+// second) is not written: its patch would be empty, and it was one useless
+// write per licence on every restart.
+func sameJSON(a, b any) bool {
+	ja, err := json.Marshal(a)
+	if err != nil {
+		return false
+	}
+	jb, err := json.Marshal(b)
+	return err == nil && bytes.Equal(ja, jb)
 }
 
 // SetupWithManager registers the controller. It watches:
