@@ -34,6 +34,10 @@ package bench
 // BENCH_LICENCE_CONCURRENCY=n runs the licence controller with n workers
 // (--licence-concurrency) instead of the default.
 //
+// BENCH_DROP_EVENTS=1 answers the manager's event writes at its transport
+// without sending them (they are still counted): the cost of the events, by
+// difference with a normal run.
+//
 // BENCH_CPUPROFILE=dir writes the CPU profile of this process during
 // convergence to dir/converge-<N>.pprof.
 //
@@ -43,8 +47,10 @@ package bench
 //	BENCH=full go test ./test/bench/ -run '^$' -bench BenchmarkConverge -benchtime=1x -v -timeout 60m
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -145,7 +151,7 @@ func runConverge(b *testing.B, cfg *rest.Config, c client.WithWatch, run string,
 	defer tracker.stop()
 
 	// The cold start.
-	counter := &seatCounter{written: map[string]int{}}
+	counter := newSeatCounter()
 	stopProfile := startBenchProfile(b, fmt.Sprintf("converge-%d", n))
 	cpuBefore := benchCPU()
 	counter.counting.Store(true)
@@ -182,6 +188,7 @@ func runConverge(b *testing.B, cfg *rest.Config, c client.WithWatch, run string,
 	b.ReportMetric(raw16.Seconds(), "raw-s")
 	b.ReportMetric(raw1.Seconds(), "raw-1writer-s")
 	b.ReportMetric(perAsg, "writes/assignment")
+	b.ReportMetric(float64(counter.eventWrites())/float64(n), "event-writes/assignment")
 	b.ReportMetric(float64(reads)/float64(n), "reads/assignment")
 	b.ReportMetric(created.Seconds(), "create-s")
 	b.ReportMetric(cpu.apiserver, "apiserver-cpu-s")
@@ -450,6 +457,27 @@ type seatCounter struct {
 	// writes by what they write
 	mu      sync.Mutex
 	written map[string]int
+	// dropEvents answers the manager's event writes itself, never sending
+	// them (BENCH_DROP_EVENTS=1): what the events cost, by difference.
+	dropEvents bool
+}
+
+// newSeatCounter is a counter; BENCH_DROP_EVENTS=1 makes it drop events.
+func newSeatCounter() *seatCounter {
+	return &seatCounter{written: map[string]int{}, dropEvents: os.Getenv("BENCH_DROP_EVENTS") == "1"}
+}
+
+// eventWrites is how many of the counted writes were events.
+func (n *seatCounter) eventWrites() int {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	e := 0
+	for k, v := range n.written {
+		if strings.Contains(k, "event") {
+			e += v
+		}
+	}
+	return e
 }
 
 type seatCountingTransport struct {
@@ -476,6 +504,9 @@ func (t *seatCountingTransport) RoundTrip(req *http.Request) (*http.Response, er
 			t.n.mu.Lock()
 			t.n.written[req.Method+" "+what]++
 			t.n.mu.Unlock()
+			if t.n.dropEvents && what == "event" {
+				break
+			}
 			resp, err := t.next.RoundTrip(req)
 			if err == nil && resp.StatusCode == http.StatusConflict {
 				t.n.mu.Lock()
@@ -486,6 +517,15 @@ func (t *seatCountingTransport) RoundTrip(req *http.Request) (*http.Response, er
 		default:
 			t.n.reads.Add(1)
 		}
+	}
+	if t.n.dropEvents && req.Method == http.MethodPost && strings.Contains(req.URL.Path, "/events") && req.Body != nil {
+		// Echo the event back as if the API server had created it.
+		body, err := io.ReadAll(req.Body)
+		if err != nil {
+			return nil, err
+		}
+		return &http.Response{StatusCode: http.StatusCreated, Header: http.Header{"Content-Type": []string{"application/json"}},
+			Body: io.NopCloser(bytes.NewReader(body)), Request: req, ContentLength: int64(len(body))}, nil
 	}
 	return t.next.RoundTrip(req)
 }
