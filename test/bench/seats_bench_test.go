@@ -11,8 +11,8 @@ package bench
 // seat and Bound=True, every licence all seats used, 0 available, 0 pending.
 //
 // Sizes (sub-benchmark assignments=N): 2,000 over 20 licences by default;
-// with BENCH=full 10,000 over 100 and 100,000 over 1,000. Each size runs on an
-// API server of its own.
+// with BENCH=full 10,000 over 100 and 100,000 over 1,000 (BENCH_CONVERGE=n with
+// BENCH=full runs the one size n). Each size runs on an API server of its own.
 //
 // It reports, per size:
 //
@@ -80,7 +80,7 @@ const (
 	convergePerLicence    = 100
 	convergeLicencesPerNS = 10
 	seatCreators          = 16
-	seatConvergeTimeout   = 30 * time.Minute
+	seatConvergeTimeout   = 60 * time.Minute
 	convergeGoalRatio     = 1.2
 	convergeGoalWrites    = 1.1
 	// convergeRaw1Sample is how many objects the one-writer reference writes.
@@ -90,6 +90,10 @@ const (
 // convergeSizes are the assignment counts of BenchmarkConverge.
 func convergeSizes() []int {
 	if os.Getenv("BENCH") == "full" {
+		if v := os.Getenv("BENCH_CONVERGE"); v != "" {
+			n, _ := strconv.Atoi(v)
+			return []int{n}
+		}
 		return []int{10000, 100000}
 	}
 	return []int{2000}
