@@ -8,8 +8,9 @@ package bench
 //     status shows Expired, seen by a watch. Each licence has
 //     expiryAssignmentsPerLicence one-seat assignments Bound to it, because an
 //     expiry rewrites their statuses too. The assignments are created first
-//     (the manager stopped), then the licences with their expiryDates, then
-//     the manager starts and binds them all before the first expiry; leader
+//     (the manager stopped), then the licences without an expiry, then the
+//     manager starts and binds them all; then one spec patch of each licence
+//     sets its expiryDate, far enough ahead (10 s plus the set-up time) that every licence shows it before the first expiry. Leader
 //     failover is out. Two sub-benchmarks:
 //       spread: N licences whose expiries are spread evenly over a window
 //       (default 1,000 over 30 s; BENCH=full 10,000 over 60 s); goal: p99
@@ -470,32 +471,20 @@ func runExpiry(b *testing.B, cfg *rest.Config, c client.WithWatch, ec expiryCase
 		b.Fatal(err)
 	}
 	licName := func(i int) string { return fmt.Sprintf("l-%05d", i) }
-	// The assignments first: how long they take to create sets the lead
-	// before the first expiry (time to create the licences and bind them all).
-	t0 := time.Now()
+	// The fixture: the assignments, then the licences (no expiry yet), then
+	// the manager starts and binds them all.
+	begin := time.Now()
 	seatCreate(b, c, n*expiryAssignmentsPerLicence, func(i int) client.Object {
 		return utiltesting.MakeAssignment(fmt.Sprintf("a-%06d", i), ns).ServiceAccount("runner").
 			License(licName(i / expiryAssignmentsPerLicence)).Obj()
 	})
-	perObject := time.Since(t0) / time.Duration(n*expiryAssignmentsPerLicence)
-	lead := 10*time.Second + 8*time.Duration(n)*perObject
-	begin := time.Now()
-	first := begin.Add(lead).Truncate(time.Second).Add(time.Second)
-	expiries := make(map[string]time.Time, n)
-	for i := range n {
-		at := first
-		if ec.spread > 0 {
-			at = first.Add(time.Duration(i) * ec.spread / time.Duration(n)).Truncate(time.Millisecond)
-		}
-		expiries[licName(i)] = at
-	}
 	seatCreate(b, c, n, func(i int) client.Object {
-		return utiltesting.MakeLicense(licName(i), ns).Seats(expiryAssignmentsPerLicence).Start(begin.Add(-time.Hour)).
-			Expiry(expiries[licName(i)]).Obj()
+		return utiltesting.MakeLicense(licName(i), ns).Seats(expiryAssignmentsPerLicence).Start(begin.Add(-time.Hour)).Obj()
 	})
 
 	// Follow the licences and the assignments.
 	var mu sync.Mutex
+	expiries := make(map[string]time.Time, n)
 	expiredAt := make(map[string]time.Time, n)
 	ready := map[string]bool{}
 	bound := map[string]bool{}
@@ -508,8 +497,11 @@ func runExpiry(b *testing.B, cfg *rest.Config, c client.WithWatch, ec expiryCase
 		mu.Lock()
 		defer mu.Unlock()
 		usable := l.Status.State == licensingv1alpha1.LicenseStateActive || l.Status.State == licensingv1alpha1.LicenseStateExpiringSoon
-		ready[l.Name] = usable && l.Status.Seats.Used == expiryAssignmentsPerLicence
-		if _, seen := expiredAt[l.Name]; !seen && l.Status.State == licensingv1alpha1.LicenseStateExpired {
+		// Ready: usable, full, and showing the expiry it was given (none before it is given).
+		want, dated := expiries[l.Name]
+		shows := l.Status.ValidUntil != nil && l.Status.ValidUntil.Unix() == want.Unix()
+		ready[l.Name] = usable && l.Status.Seats.Used == expiryAssignmentsPerLicence && (shows || !dated)
+		if _, seen := expiredAt[l.Name]; !seen && dated && l.Status.State == licensingv1alpha1.LicenseStateExpired {
 			expiredAt[l.Name] = now
 		}
 	}, client.InNamespace(ns))
@@ -528,24 +520,53 @@ func runExpiry(b *testing.B, cfg *rest.Config, c client.WithWatch, ec expiryCase
 		}
 		return k
 	}
+	waitReady := func(until time.Time, what string) {
+		for {
+			mu.Lock()
+			r, bd := count(ready), count(bound)
+			mu.Unlock()
+			if r == n && bd == n*expiryAssignmentsPerLicence {
+				return
+			}
+			if time.Now().After(until) {
+				b.Fatalf("%s: %d of %d licences usable, full and dated, %d of %d assignments Bound", what, r, n, bd, n*expiryAssignmentsPerLicence)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
 
 	counter := newSeatCounter()
 	stopManager := startBenchManager(b, cfg, counter)
 	defer stopManager()
-	for {
-		mu.Lock()
-		r, bd := count(ready), count(bound)
-		mu.Unlock()
-		if r == n && bd == n*expiryAssignmentsPerLicence {
-			break
-		}
-		if time.Now().After(first.Add(-time.Second)) {
-			b.Fatalf("the fixture was not ready a second before the first expiry (lead %v): %d of %d licences usable and full, "+
-				"%d of %d assignments Bound", lead, r, n, bd, n*expiryAssignmentsPerLicence)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	waitReady(time.Now().Add(30*time.Minute), "the fixture was not set up in 30 minutes")
 	setup := time.Since(begin)
+
+	// The expiries: set by one spec update of each licence, far enough
+	// ahead for the updates and their reconciles (a status patch and an
+	// event): 10 s plus the set-up time, which follows the machine's load.
+	lead := 10*time.Second + setup
+	first := time.Now().Add(lead).Truncate(time.Second).Add(time.Second)
+	mu.Lock()
+	for i := range n {
+		at := first
+		if ec.spread > 0 {
+			// spec.expiryDate has whole seconds.
+			at = first.Add(time.Duration(i) * ec.spread / time.Duration(n)).Truncate(time.Second)
+		}
+		expiries[licName(i)] = at
+		ready[licName(i)] = false
+	}
+	mu.Unlock()
+	parallelDo(b, n, func(i int) error {
+		l := &licensingv1alpha1.SoftwareLicense{}
+		if err := c.Get(ctx, client.ObjectKey{Namespace: ns, Name: licName(i)}, l); err != nil {
+			return err
+		}
+		patch := client.MergeFrom(l.DeepCopy())
+		l.Spec.ExpiryDate = licensingv1alpha1.NewDate(expiries[licName(i)])
+		return c.Patch(ctx, l, patch)
+	})
+	waitReady(first.Add(-time.Second), fmt.Sprintf("the expiries were not all shown a second before the first (lead %v)", lead))
 	time.Sleep(time.Until(first) - 500*time.Millisecond)
 	counter.counting.Store(true)
 	cpuBefore := benchCPU()
@@ -590,7 +611,7 @@ func runExpiry(b *testing.B, cfg *rest.Config, c client.WithWatch, ec expiryCase
 	b.ReportMetric(cpu.etcd, "etcd-cpu-s")
 	b.ReportMetric(cpu.self, "manager-cpu-s")
 	b.Logf("%d licences, %d assignments each, set up in %v (lead %v); lateness p50 %v, p99 %v, max %v; "+
-		"%d manager writes (%v); CPU from the first expiry to the last Expired: kube-apiserver %.1f s, etcd %.1f s, this process %.1f s",
+		"%d manager writes from the first expiry (%v); CPU from the first expiry to the last Expired: kube-apiserver %.1f s, etcd %.1f s, this process %.1f s",
 		n, expiryAssignmentsPerLicence, setup.Round(time.Millisecond), lead.Round(time.Millisecond), p50.Round(time.Millisecond),
 		p99.Round(time.Millisecond), worst.Round(time.Millisecond), writes, counter.written, cpu.apiserver, cpu.etcd, cpu.self)
 	if ec.spread > 0 {
@@ -663,4 +684,32 @@ func startBenchManager(b *testing.B, cfg *rest.Config, counter *seatCounter) fun
 		}
 	}()
 	return func() { cancel(); <-done }
+}
+
+// parallelDo calls do(i) for every i below n from seatCreators goroutines.
+func parallelDo(b *testing.B, n int, do func(i int) error) {
+	b.Helper()
+	var wg sync.WaitGroup
+	var next atomic.Int64
+	var failed atomic.Value
+	for range seatCreators {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= n {
+					return
+				}
+				if err := do(i); err != nil {
+					failed.Store(err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if err, ok := failed.Load().(error); ok {
+		b.Fatal(err)
+	}
 }
