@@ -97,6 +97,9 @@ func main() {
 	var kueueAdmissionCheck bool
 	var kueueSeatWait time.Duration
 	var metricsMaxLicences int
+	var licenceConcurrency int
+	var kubeAPIQPS float64
+	var kubeAPIBurst int
 	var tlsOpts []func(*tls.Config)
 	flag.StringVar(&metricsAddr, "metrics-bind-address", "0", "The address the metrics endpoint binds to. "+
 		"Use :8443 for HTTPS or :8080 for HTTP, or leave as 0 to disable the metrics service.")
@@ -163,6 +166,15 @@ func main() {
 	flag.DurationVar(&kueueSeatWait, "kueue-seat-wait", kueue.DefaultSeatWait,
 		"How long a Kueue Workload's seat check stays Pending, Kueue holding its quota, while the seats it needs are busy; "+
 			"then the check is Retry: Kueue releases the quota and queues the Workload again. See docs/kueue.md.")
+	flag.IntVar(&licenceConcurrency, "licence-concurrency", controller.DefaultLicenceConcurrency,
+		"How many licences the SoftwareLicense controller reconciles at once. One licence is never reconciled twice at "+
+			"once; two licences competing for one assignment are kept apart by its resourceVersion. See docs/operations.md.")
+	flag.Float64Var(&kubeAPIQPS, "kube-api-qps", -1,
+		"The manager's client-side limit of requests per second to the API server; negative (the default, as in "+
+			"controller-runtime) means none: the API server's priority and fairness limits it. See docs/operations.md.")
+	flag.IntVar(&kubeAPIBurst, "kube-api-burst", 0,
+		"The burst of requests above --kube-api-qps the manager's client may send; only with a non-negative --kube-api-qps "+
+			"(0: twice --kube-api-qps, at least 10).")
 	flag.BoolVar(&enableHTTP2, "enable-http2", false,
 		"If set, HTTP/2 will be enabled for the metrics and webhook servers")
 	opts := zap.Options{
@@ -289,7 +301,9 @@ func main() {
 		})
 	}
 
-	mgr, err := ctrl.NewManager(ctrl.GetConfigOrDie(), ctrl.Options{
+	restConfig := ctrl.GetConfigOrDie()
+	restConfig.QPS, restConfig.Burst = clientRateLimit(kubeAPIQPS, kubeAPIBurst)
+	mgr, err := ctrl.NewManager(restConfig, ctrl.Options{
 		Scheme:                  scheme,
 		Metrics:                 metricsServerOptions,
 		Cache:                   controller.CacheOptions(), // only licence-key Secrets, managers' RoleBindings and licensed Pods
@@ -319,7 +333,8 @@ func main() {
 	// (controller.SetupWithManager), so that sum() over the replicas is not
 	// doubled; these bound their cardinality (docs/metrics.md).
 	metrics.Configure(metrics.Options{PerLicence: metricsPerLicence, MaxLicences: metricsMaxLicences})
-	ctrlOpts := controller.Options{Clock: clock.RealClock{}, LabelVMNodes: labelVMNodes, UsernamePrefix: usernamePrefix}
+	ctrlOpts := controller.Options{Clock: clock.RealClock{}, LabelVMNodes: labelVMNodes, UsernamePrefix: usernamePrefix,
+		LicenceConcurrency: licenceConcurrency}
 	if err := controller.SetupWithManager(mgr, ctrlOpts); err != nil {
 		setupLog.Error(err, "Unable to set up the controllers")
 		os.Exit(1)
@@ -389,6 +404,21 @@ func main() {
 		setupLog.Error(err, "Problem running manager")
 		os.Exit(1)
 	}
+}
+
+// clientRateLimit is the QPS and burst of the manager's rest.Config from
+// --kube-api-qps and --kube-api-burst: a negative QPS turns client-side rate
+// limiting off (controller-runtime's GetConfig default, relying on the API
+// server's priority and fairness); otherwise a burst of 0 is twice the QPS,
+// at least 10.
+func clientRateLimit(qps float64, burst int) (float32, int) {
+	if qps < 0 {
+		return -1, 0
+	}
+	if burst <= 0 {
+		burst = max(int(2*qps), 10)
+	}
+	return float32(qps), burst
 }
 
 // splitList splits a comma-separated flag value, dropping empty items and spaces.

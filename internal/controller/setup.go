@@ -107,7 +107,23 @@ type Options struct {
 	// email in their username (--username-prefix); the managers' RoleBindings
 	// name users with it.
 	UsernamePrefix string
+	// LicenceConcurrency is how many licences the SoftwareLicense controller
+	// reconciles at once (flag --licence-concurrency); 0 is
+	// DefaultLicenceConcurrency. One licence is never reconciled twice at
+	// once (the workqueue serialises a key); two licences that compete for
+	// one assignment (a productRef or bundle assignment) both decide, and
+	// the resourceVersion guard of the assignment's status Update
+	// (writeAssignmentStatus) lets only the first binding through: the
+	// other fails with a Conflict and its pass starts again from a fresh view.
+	LicenceConcurrency int
 }
+
+// DefaultLicenceConcurrency is the SoftwareLicense controller's default
+// number of workers. A pass spends most of its time waiting for the API
+// server's answer to its writes, so a few workers keep it busy on a small
+// control plane; issue 15's convergence benchmark measured it
+// (docs/benchmarks.md).
+const DefaultLicenceConcurrency = 8
 
 // SetupWithManager registers every controller of license-operator with mgr.
 // Each controller registers here; cmd/main.go and the envtest suites call
@@ -127,7 +143,7 @@ func SetupWithManager(mgr ctrl.Manager, opts Options) error {
 		Scheme:    mgr.GetScheme(),
 		Clock:     opts.Clock,
 		Recorder:  mgr.GetEventRecorder("softwarelicense-controller"),
-	}).SetupWithManager(mgr); err != nil {
+	}).setupWithManager(mgr, opts.LicenceConcurrency); err != nil {
 		return err
 	}
 	if opts.LabelVMNodes {

@@ -19,6 +19,7 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
@@ -173,7 +174,18 @@ func sameJSON(a, b any) bool {
 //     assignments, assignee transfers, namespace labels, and kicks between
 //     the licences of a product.
 func (r *SoftwareLicenseReconciler) SetupWithManager(mgr ctrl.Manager) error {
+	return r.setupWithManager(mgr, 0)
+}
+
+// setupWithManager registers the controller with workers concurrent
+// reconciles (0: DefaultLicenceConcurrency). See Options.LicenceConcurrency
+// for why concurrent passes of different licences are safe.
+func (r *SoftwareLicenseReconciler) setupWithManager(mgr ctrl.Manager, workers int) error {
+	if workers <= 0 {
+		workers = DefaultLicenceConcurrency
+	}
 	b := ctrl.NewControllerManagedBy(mgr).
+		WithOptions(controller.Options{MaxConcurrentReconciles: workers}).
 		For(&licensingv1alpha1.SoftwareLicense{}, builder.WithPredicates(
 			predicate.Or(predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}))).
 		Owns(&corev1.Secret{}).
