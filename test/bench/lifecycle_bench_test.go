@@ -585,7 +585,7 @@ func runExpiry(b *testing.B, cfg *rest.Config, c client.WithWatch, ec expiryCase
 		time.Sleep(10 * time.Millisecond)
 	}
 	stopProfile()
-	cpu := benchCPU().minus(cpuBefore)
+	cpu := benchCPU().sub(cpuBefore)
 	// The assignments' rewrites and the events follow the licence status: count them too.
 	time.Sleep(2 * time.Second)
 	counter.counting.Store(false)

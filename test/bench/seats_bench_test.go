@@ -170,7 +170,7 @@ func runConverge(b *testing.B, cfg *rest.Config, c client.WithWatch, run string,
 		b.Fatalf("not converged after %v: %d of %d assignments bound, %d of %d licences full",
 			seatConvergeTimeout, tracker.bound.Load(), n, tracker.full.Load(), f.licences)
 	}
-	cpu := benchCPU().minus(cpuBefore)
+	cpu := benchCPU().sub(cpuBefore)
 	stopProfile()
 	// Let the manager finish what the last events cause (no-op passes) before counting.
 	time.Sleep(2 * time.Second)
@@ -390,68 +390,12 @@ func startBenchProfile(b *testing.B, name string) func() {
 	return func() { pprof.StopCPUProfile(); _ = fh.Close() }
 }
 
-// cpuTimes are CPU seconds (user and system) of this process and of the
-// kube-apiserver and etcd processes it started (envtest).
-type cpuTimes struct{ self, apiserver, etcd float64 }
-
-func (a cpuTimes) minus(o cpuTimes) cpuTimes {
-	return cpuTimes{a.self - o.self, a.apiserver - o.apiserver, a.etcd - o.etcd}
-}
-
-// benchCPU reads /proc for the CPU times of this process and of its
-// kube-apiserver and etcd children; zero where /proc is not there.
+// benchCPU is the CPU time, in seconds, of this process and of the
+// kube-apiserver and etcd it started (envtest), from /proc (admission's
+// cpuMeter); zero where /proc is not there.
 func benchCPU() cpuTimes {
-	var t cpuTimes
-	self := os.Getpid()
-	t.self = procCPUSeconds(self)
-	entries, _ := os.ReadDir("/proc")
-	for _, e := range entries {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-		if err != nil {
-			continue
-		}
-		comm, fields, ok := procStat(string(raw))
-		if !ok || len(fields) < 2 || fields[1] != strconv.Itoa(self) {
-			continue
-		}
-		switch comm {
-		case "kube-apiserver":
-			t.apiserver += procCPUSeconds(pid)
-		case "etcd":
-			t.etcd += procCPUSeconds(pid)
-		}
-	}
-	return t
-}
-
-// procStat splits /proc/pid/stat: the command and the fields after it
-// (state first, then the parent's pid).
-func procStat(s string) (string, []string, bool) {
-	open, end := strings.IndexByte(s, '('), strings.LastIndexByte(s, ')')
-	if open < 0 || end < open {
-		return "", nil, false
-	}
-	return s[open+1 : end], strings.Fields(s[end+1:]), true
-}
-
-// procCPUSeconds is the user plus system CPU time of a process.
-func procCPUSeconds(pid int) float64 {
-	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0
-	}
-	_, fields, ok := procStat(string(raw))
-	if !ok || len(fields) < 13 {
-		return 0
-	}
-	// utime and stime are fields 14 and 15 of stat, 12 and 13 after the command.
-	ut, _ := strconv.ParseFloat(fields[11], 64)
-	st, _ := strconv.ParseFloat(fields[12], 64)
-	return (ut + st) / 100 // USER_HZ
+	t := newCPUMeter().sample()
+	return cpuTimes{t.self / 1000, t.apiserver / 1000, t.etcd / 1000}
 }
 
 // seatCounter counts the manager's API requests, writes apart.
