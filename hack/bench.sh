@@ -13,7 +13,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 # The benchmarks of the goals table; the others of test/bench (Dequeue,
 # LeaderHandover, PodMemory, LifecycleReconcileCost) run with BENCH_RUN.
-default_run='^(BenchmarkAdmission|BenchmarkLedgerLayout|BenchmarkConverge|BenchmarkExpiry|BenchmarkRestart)$'
+default_run='^(BenchmarkAdmission|BenchmarkLedger|BenchmarkConverge|BenchmarkExpiry|BenchmarkScaleMemoryRestart)$'
 run="${BENCH_RUN:-$default_run}"
 
 export KUBEBUILDER_ASSETS="${KUBEBUILDER_ASSETS:-$(hack/envtest-assets.sh)}"

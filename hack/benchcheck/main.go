@@ -186,6 +186,15 @@ func (g Goal) Met(v float64) bool {
 	return v >= g.Target
 }
 
+// figure prints a value as the tables write it: four significant digits,
+// whole numbers from 1,000 up.
+func figure(v float64) string {
+	if v >= 1000 || v <= -1000 {
+		return strconv.FormatFloat(v, 'f', 0, 64)
+	}
+	return strconv.FormatFloat(v, 'g', 4, 64)
+}
+
 // Report writes one line per result that has a goal, and a warning for each
 // regression over threshold. It returns the number of warnings.
 func Report(w io.Writer, results []Result, goals []Goal, threshold float64) int {
@@ -214,11 +223,11 @@ func Report(w io.Writer, results []Result, goals []Goal, threshold float64) int 
 		if g.HasFigure {
 			recorded = fmt.Sprintf("recorded %g", g.Figure)
 		}
-		printf("  %s %s = %.4g (goal %s %g: %s; %s)\n", r.Bench, r.Metric, r.Value, op, g.Target, verdict, recorded)
+		printf("  %s %s = %s (goal %s %g: %s; %s)\n", r.Bench, r.Metric, figure(r.Value), op, g.Target, verdict, recorded)
 		if reg := g.Regression(r.Value); reg > threshold {
 			warnings++
-			printf("WARNING: %s %s regressed %.0f%% from %g recorded in docs/benchmarks.md (line %d) to %.4g\n",
-				r.Bench, r.Metric, 100*reg, g.Figure, g.Line, r.Value)
+			printf("WARNING: %s %s regressed %.0f%% from %g recorded in docs/benchmarks.md (line %d) to %s\n",
+				r.Bench, r.Metric, 100*reg, g.Figure, g.Line, figure(r.Value))
 		}
 	}
 	if warnings == 0 {

@@ -13,9 +13,9 @@ package bench
 //     sets its expiryDate, far enough ahead (10 s plus the set-up time) that every licence shows it before the first expiry. Leader
 //     failover is out. Two sub-benchmarks:
 //       spread: N licences whose expiries are spread evenly over a window
-//       (default 1,000 over 30 s; BENCH=full 10,000 over 60 s); goal: p99
+//       (default 500 over 20 s; BENCH=full 10,000 over 60 s); goal: p99
 //       lateness ≤ 1 s after the exact boundary [lateness-p99-s];
-//       same-second: N licences that all end in the same second (default 500;
+//       same-second: N licences that all end in the same second (default 300;
 //       BENCH=full 2,000); goal: p99 ≤ 2 × (N ÷ the rate at which the API
 //       server takes those expiries, measured in the same run)
 //       [lateness-p99/bound]. The rate is measured once the manager is
@@ -441,7 +441,7 @@ func expiryCases() []expiryCase {
 	if os.Getenv("BENCH") == "full" {
 		return []expiryCase{{"spread", 10000, time.Minute}, {"same-second", 2000, 0}}
 	}
-	return []expiryCase{{"spread", 1000, 30 * time.Second}, {"same-second", 500, 0}}
+	return []expiryCase{{"spread", 500, 20 * time.Second}, {"same-second", 300, 0}}
 }
 
 func BenchmarkExpiry(b *testing.B) {
