@@ -35,7 +35,7 @@ var _ = Describe("A seat ledger update without managedFields", func() {
 		Expect(stored.Spec.Entries).To(HaveLen(2))
 		Expect(stored.ManagedFields).To(HaveLen(1))
 		Expect(stored.ManagedFields[0].Manager).To(Equal("license-operator"))
-		Expect(string(stored.ManagedFields[0].FieldsV1.Raw)).To(ContainSubstring(`"k:{\"pod\":\"p-2\"}"`),
+		Expect(stored.ManagedFields[0].FieldsV1.GetRawString()).To(ContainSubstring(`"k:{\"pod\":\"p-2\"}"`),
 			"the server tracks the entry the update added")
 	})
 })
