@@ -541,6 +541,12 @@ func watchObjects(b *testing.B, ctx context.Context, wg *sync.WaitGroup, c clien
 			for ev := range w.ResultChan() {
 				obj, ok := ev.Object.(client.Object)
 				if !ok || ev.Type == watch.Error {
+					// Most often 410 Gone: the watch fell behind the API
+					// server's window (a slow reader under load). Reopening
+					// at the same version would fail the same way forever,
+					// and the state would stop there: start again from the
+					// current state (every object as an ADDED event).
+					rv = ""
 					break
 				}
 				rv = obj.GetResourceVersion()
