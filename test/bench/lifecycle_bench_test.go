@@ -566,7 +566,24 @@ func runExpiry(b *testing.B, cfg *rest.Config, c client.WithWatch, ec expiryCase
 		l.Spec.ExpiryDate = licensingv1alpha1.NewDate(expiries[licName(i)])
 		return c.Patch(ctx, l, patch)
 	})
-	waitReady(first.Add(-time.Second), fmt.Sprintf("the expiries were not all shown a second before the first (lead %v)", lead))
+	// Every licence should show its expiry before the first one falls due.
+	// One that does not yet (the manager is behind the burst of spec
+	// patches) is not left out: its lateness counts from its expiryDate
+	// like any other's, so a lag shows in the figures.
+	var dated int
+	for {
+		mu.Lock()
+		dated = count(ready)
+		mu.Unlock()
+		if dated == n || time.Now().After(first.Add(-time.Second)) {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if dated < n {
+		b.Logf("only %d of %d licences showed their expiry a second before the first (lead %v): the others' lateness includes the manager's lag behind the spec patches", dated, n, lead)
+	}
+	b.ReportMetric(float64(dated)/float64(n), "dated-before-first")
 	time.Sleep(time.Until(first) - 500*time.Millisecond)
 	counter.counting.Store(true)
 	cpuBefore := benchCPU()
