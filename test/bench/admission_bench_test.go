@@ -527,11 +527,7 @@ func goalLine(b *testing.B, goal string, ours, ref, ratio float64, cmp string, t
 	if cmp == "≤" {
 		met = ratio <= target
 	}
-	verdict := "missed"
-	if met {
-		verdict = "met"
-	}
-	b.Logf("goal %s: ours %.1f %s, reference %.1f %s, ratio %.3f (goal %s %.2f): %s", goal, ours, unit, ref, unit, ratio, cmp, target, verdict)
+	b.Logf("goal %s: ours %.1f %s, reference %.1f %s, ratio %.3f (goal %s %.2f): %s", goal, ours, unit, ref, unit, ratio, cmp, target, metOrMissed(met))
 }
 
 func BenchmarkAdmission(b *testing.B) {
@@ -622,12 +618,8 @@ func BenchmarkAdmission(b *testing.B) {
 			}
 			b.ReportMetric(float64(ledgerReads)/admitted, "ledger-reads/concurrent-pod")
 			b.ReportMetric(float64(otherWrites)/admitted, "other-writes/concurrent-pod")
-			verdict := "missed"
-			if perPod <= 1.0 {
-				verdict = "met"
-			}
 			b.Logf("goal API writes per admitted Concurrent Pod: ours %d ledger writes for %.0f Pods, reference 1 per Pod, ratio %.3f (goal ≤ 1.00): %s (other writes %d, ledger reads %d)",
-				ledgerWrites, admitted, perPod, verdict, otherWrites, ledgerReads)
+				ledgerWrites, admitted, perPod, metOrMissed(perPod <= 1.0), otherWrites, ledgerReads)
 		}
 	})
 	b.Run("decisions=2000", func(b *testing.B) {

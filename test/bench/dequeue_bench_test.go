@@ -41,7 +41,6 @@ import (
 	"fmt"
 	"os"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -92,13 +91,7 @@ func dequeueSizesOf(b *testing.B) dequeueSizes {
 	if os.Getenv("BENCH") == "full" {
 		s = dequeueSizes{frees: 1000, waits: []time.Duration{30 * time.Second, 2 * time.Minute, 5 * time.Minute}}
 	}
-	if v := os.Getenv("BENCH_FREES"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n <= 0 {
-			b.Fatalf("BENCH_FREES=%q is not a positive number", v)
-		}
-		s.frees = n
-	}
+	s.frees = envCount(b, "BENCH_FREES", s.frees)
 	return s
 }
 

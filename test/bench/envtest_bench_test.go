@@ -1,6 +1,8 @@
 package bench
 
 import (
+	"os"
+	"strconv"
 	"testing"
 
 	"github.com/go-logr/logr"
@@ -38,4 +40,34 @@ func startEnvtest(b *testing.B, webhooks func(assets string) (envtest.WebhookIns
 	}
 	b.Cleanup(func() { _ = env.Stop() })
 	return env, cfg
+}
+
+// fullOr is full when BENCH=full selects the goal sizes, else def.
+func fullOr[T any](def, full T) T {
+	if os.Getenv("BENCH") == "full" {
+		return full
+	}
+	return def
+}
+
+// envCount is the positive number in the environment variable name, or def
+// when it is unset; any other value fails the benchmark.
+func envCount(b *testing.B, name string, def int) int {
+	v := os.Getenv(name)
+	if v == "" {
+		return def
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n <= 0 {
+		b.Fatalf("%s=%q is not a positive number", name, v)
+	}
+	return n
+}
+
+// metOrMissed is a goal's verdict.
+func metOrMissed(met bool) string {
+	if met {
+		return "met"
+	}
+	return "missed"
 }

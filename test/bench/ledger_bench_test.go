@@ -159,12 +159,8 @@ func BenchmarkLedger(b *testing.B) {
 			}
 			growth := res["whole-1000"].firstTakeBytes / res["whole-empty"].firstTakeBytes
 			b.ReportMetric(growth, "ledger-growth")
-			verdict := "missed"
-			if growth <= ledgerGoalGrowth {
-				verdict = "met"
-			}
 			b.Logf("goal ledger write size with %d holders and %d waiting: ours %.0f bytes/take, reference %.0f bytes/take (empty ledger), ratio %.2f (goal ≤ %.1f): %s",
-				sz.holders, sz.waiting, res["whole-1000"].firstTakeBytes, res["whole-empty"].firstTakeBytes, growth, ledgerGoalGrowth, verdict)
+				sz.holders, sz.waiting, res["whole-1000"].firstTakeBytes, res["whole-empty"].firstTakeBytes, growth, ledgerGoalGrowth, metOrMissed(growth <= ledgerGoalGrowth))
 			seatGrowth := res["seat-1000"].firstTakeBytes / res["seat-empty"].firstTakeBytes
 			b.ReportMetric(seatGrowth, "seat-growth")
 			b.Logf("one object per seat (prototype): %.0f bytes/take at %d/%d, %.0f empty, ratio %.2f",

@@ -31,9 +31,7 @@ package bench
 import (
 	"context"
 	"fmt"
-	"os"
 	"runtime"
-	"strconv"
 	"testing"
 	"time"
 
@@ -62,17 +60,7 @@ const (
 
 // unrelatedPodCount is $BENCH_PODS, or 20,000 with BENCH=full, or 5,000.
 func unrelatedPodCount(b *testing.B) int {
-	if v := os.Getenv("BENCH_PODS"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n <= 0 {
-			b.Fatalf("BENCH_PODS=%q is not a positive number", v)
-		}
-		return n
-	}
-	if os.Getenv("BENCH") == "full" {
-		return 20000
-	}
-	return 5000
+	return envCount(b, "BENCH_PODS", fullOr(5000, 20000))
 }
 
 // unrelatedPod is a Pod of an ordinary Deployment: labels, an annotation,

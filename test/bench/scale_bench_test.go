@@ -64,7 +64,6 @@ import (
 	"runtime"
 	"runtime/pprof"
 	"sort"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -118,17 +117,7 @@ const (
 
 // scaleSize is $BENCH_SCALE_N, or 100,000 with BENCH=full, or 300.
 func scaleSize(b *testing.B) int {
-	if v := os.Getenv("BENCH_SCALE_N"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n <= 0 {
-			b.Fatalf("BENCH_SCALE_N=%q is not a positive number", v)
-		}
-		return n
-	}
-	if os.Getenv("BENCH") == "full" {
-		return 100000
-	}
-	return 300
+	return envCount(b, "BENCH_SCALE_N", fullOr(300, 100000))
 }
 
 func BenchmarkScaleMemoryRestart(b *testing.B) {
@@ -346,11 +335,11 @@ func runScale(b *testing.B, n int) {
 	b.Logf("heap: %.1f MiB with the sample only, %.1f MiB with %d licences (%v requests still queued or running), %.1f MiB with %d licences and %d assignments (%v)",
 		mib(hA), mib(hB), n, depthB, mib(hC), n, n, depthC)
 	b.Logf("goal heap per licence: ours %.0f B, reference %.0f B, ratio %.2f (goal ≤ %d B): %s",
-		perLic, refLic, perLic/refLic, scaleGoalHeapB, metMissed(perLic <= scaleGoalHeapB))
+		perLic, refLic, perLic/refLic, scaleGoalHeapB, metOrMissed(perLic <= scaleGoalHeapB))
 	b.Logf("goal heap per assignment: ours %.0f B, reference %.0f B, ratio %.2f (goal ≤ %d B): %s",
-		perAsg, refAsg, perAsg/refAsg, scaleGoalHeapB, metMissed(perAsg <= scaleGoalHeapB))
+		perAsg, refAsg, perAsg/refAsg, scaleGoalHeapB, metOrMissed(perAsg <= scaleGoalHeapB))
 	b.Logf("goal restart: ours %.2f s to ready (/readyz 200 at %.2f s, then a webhook call answered), reference %.2f s to list %d objects, ratio %.2f (goal ≤ %.1f): %s",
-		ready.Seconds(), mC.readyAt.Sub(mC.started).Seconds(), list.Seconds(), listed, readyList, scaleGoalReadyList, metMissed(readyList <= scaleGoalReadyList))
+		ready.Seconds(), mC.readyAt.Sub(mC.started).Seconds(), list.Seconds(), listed, readyList, scaleGoalReadyList, metOrMissed(readyList <= scaleGoalReadyList))
 	b.Logf("webhook during the restart: listening at %.2f s; %d calls before ready (%d timed out, slowest %v); %d after ready (%d answered, %d timed out, %d other errors); manager writes during the restart and settle: %d (%s)",
 		listening.Seconds(), before, timeoutsBefore, maxBefore.Round(time.Millisecond), after, answeredAfter, timeoutsAfter, otherErr, writesC, writesCWhat)
 	for _, p := range probes {
@@ -401,25 +390,7 @@ func writeHeapProfile(b *testing.B, name string) {
 // $BENCH_SCALE_HEAPPROFILE/<name>-cpu.pprof when that directory is set,
 // until the returned func is called.
 func startCPUProfile(b *testing.B, name string) func() {
-	dir := os.Getenv("BENCH_SCALE_HEAPPROFILE")
-	if dir == "" {
-		return func() {}
-	}
-	f, err := os.Create(filepath.Join(dir, name+"-cpu.pprof"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	if err := pprof.StartCPUProfile(f); err != nil {
-		b.Fatal(err)
-	}
-	return func() { pprof.StopCPUProfile(); _ = f.Close() }
-}
-
-func metMissed(ok bool) string {
-	if ok {
-		return "met"
-	}
-	return "missed"
+	return startCPUProfileIn(b, os.Getenv("BENCH_SCALE_HEAPPROFILE"), name+"-cpu")
 }
 
 func shorten(s string) string {

@@ -55,7 +55,6 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/pprof"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -88,19 +87,15 @@ const (
 )
 
 // convergeSizes are the assignment counts of BenchmarkConverge.
-func convergeSizes() []int {
-	if os.Getenv("BENCH") == "full" {
-		if v := os.Getenv("BENCH_CONVERGE"); v != "" {
-			n, _ := strconv.Atoi(v)
-			return []int{n}
-		}
-		return []int{10000, 100000}
+func convergeSizes(b *testing.B) []int {
+	if n := envCount(b, "BENCH_CONVERGE", 0); n > 0 && os.Getenv("BENCH") == "full" {
+		return []int{n}
 	}
-	return []int{2000}
+	return fullOr([]int{2000}, []int{10000, 100000})
 }
 
 func BenchmarkConverge(b *testing.B) {
-	for _, n := range convergeSizes() {
+	for _, n := range convergeSizes(b) {
 		b.Run(fmt.Sprintf("assignments=%d", n), func(b *testing.B) {
 			_, cfg := startEnvtest(b, nil)
 			cfg.QPS, cfg.Burst = -1, 0 // no client-side throttling: the API server is the limit
@@ -215,21 +210,8 @@ func runConverge(b *testing.B, cfg *rest.Config, c client.WithWatch, run string,
 // (for comparing worker counts; unset, the flag's default).
 func benchControllerOptions(b *testing.B) controller.Options {
 	opts := controller.Options{Clock: clock.RealClock{}}
-	if v := os.Getenv("BENCH_LICENCE_CONCURRENCY"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 {
-			b.Fatalf("BENCH_LICENCE_CONCURRENCY=%q is not a positive number", v)
-		}
-		opts.LicenceConcurrency = n
-	}
+	opts.LicenceConcurrency = envCount(b, "BENCH_LICENCE_CONCURRENCY", 0)
 	return opts
-}
-
-func metOrMissed(met bool) string {
-	if met {
-		return "met"
-	}
-	return "missed"
 }
 
 // convergeTracker follows every assignment and licence of a run through
@@ -376,7 +358,12 @@ func rawStatusWrites(b *testing.B, c client.Client, objs []client.Object, writer
 // $BENCH_CPUPROFILE/name.pprof when BENCH_CPUPROFILE is set; the function it
 // returns stops it.
 func startBenchProfile(b *testing.B, name string) func() {
-	dir := os.Getenv("BENCH_CPUPROFILE")
+	return startCPUProfileIn(b, os.Getenv("BENCH_CPUPROFILE"), name)
+}
+
+// startCPUProfileIn profiles this process's CPU into dir/name.pprof when dir
+// is set, until the returned func is called.
+func startCPUProfileIn(b *testing.B, dir, name string) func() {
 	if dir == "" {
 		return func() {}
 	}
@@ -481,29 +468,7 @@ func (t *seatCountingTransport) RoundTrip(req *http.Request) (*http.Response, er
 // seatCreate creates n objects from seatCreators concurrent clients.
 func seatCreate(b *testing.B, c client.Client, n int, build func(i int) client.Object) {
 	b.Helper()
-	var wg sync.WaitGroup
-	var next atomic.Int64
-	var failed atomic.Value
-	for range seatCreators {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				i := int(next.Add(1)) - 1
-				if i >= n {
-					return
-				}
-				if err := c.Create(context.Background(), build(i)); err != nil {
-					failed.Store(err)
-					return
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	if err, ok := failed.Load().(error); ok {
-		b.Fatal(err)
-	}
+	parallelDo(b, n, func(i int) error { return c.Create(context.Background(), build(i)) })
 }
 
 func waitFor(b *testing.B, what string, cond func() bool) {
