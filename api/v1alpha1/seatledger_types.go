@@ -15,6 +15,38 @@ import (
 // Pods that are gone are dropped, live Pods missing from it are added back,
 // and each repair is reported with a SeatLedgerRepaired event on the
 // assignment.
+//
+// The ledger of an assignment is several objects: its main ledger, named
+// seat-ledger-<assignment>, holds the line (spec.waiting) and spec.blocked;
+// each held seat is a seat object of its own, named
+// seat-ledger-<assignment>-<index> and labelled SeatLedgerLabel and
+// SeatIndexLabel, whose spec holds one entry (a Pod's seat) or one
+// reservation of count 1 (a seat a Kueue Workload reserved, with at most one
+// ride). A seat costs one small write whatever the holders and the line.
+// The ledger as read is the main ledger with the entries and reservations of
+// its seat objects (licensing.MergeSeatLedgers; a reservation's count is its
+// seat objects). A main ledger written by an earlier version may still list
+// entries and reservations itself: they count the same, and leave it as
+// their Pods go.
+
+// Labels of the seat objects of an assignment's ledger.
+const (
+	// SeatLedgerLabel on a seat object names the assignment ledger it belongs
+	// to: the ledger's name (LedgerName), or a hash of it when the name is
+	// longer than a label value may be.
+	SeatLedgerLabel = LabelPrefix + "seat-ledger"
+	// SeatIndexLabel on a seat object is its seat's index, also the end of
+	// its name: taking a seat is creating the object of a free index, and a
+	// second create of the same index is refused (AlreadyExists), the
+	// compare-and-swap that keeps a seat from being taken twice.
+	SeatIndexLabel = LabelPrefix + "seat-index"
+	// LedgerSerialAnnotation on an assignment's main ledger changes with every
+	// write that takes seats while the assignment holds more than its seats
+	// (seats lowered, or Pods recounted beyond them): the write of the main
+	// ledger then orders the takers (compare-and-swap), which the seat
+	// indices alone do not.
+	LedgerSerialAnnotation = LabelPrefix + "serial"
+)
 
 // SeatLedgerEntry is one Pod that holds a seat.
 type SeatLedgerEntry struct {

@@ -791,12 +791,25 @@ func (r *SoftwareLicenseReconciler) licenseForLedger(ctx context.Context, obj cl
 // reorder the line.
 var ledgerWaitingChanged = predicate.Funcs{
 	GenericFunc: func(event.GenericEvent) bool { return false },
+	// A seat object of a Pod's seat changes neither; one of a reservation does.
+	CreateFunc: func(e event.CreateEvent) bool { return !podSeatObject(e.Object) },
+	DeleteFunc: func(e event.DeleteEvent) bool { return !podSeatObject(e.Object) },
 	UpdateFunc: func(e event.UpdateEvent) bool {
 		o, ok1 := e.ObjectOld.(*licensingv1alpha1.SeatLedger)
 		n, ok2 := e.ObjectNew.(*licensingv1alpha1.SeatLedger)
 		return !ok1 || !ok2 || len(o.Spec.Waiting) != len(n.Spec.Waiting) ||
 			licensing.ReservedSeats(&o.Spec) != licensing.ReservedSeats(&n.Spec)
 	},
+}
+
+// podSeatObject says whether obj is the seat object of a Pod's seat (no reservation).
+func podSeatObject(obj client.Object) bool {
+	l, ok := obj.(*licensingv1alpha1.SeatLedger)
+	if !ok {
+		return false
+	}
+	_, seat := licensing.SeatIndex(l)
+	return seat && len(l.Spec.Reservations) == 0
 }
 
 // nodeLockChanged passes the creation and deletion of Nodes and the changes

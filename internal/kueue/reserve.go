@@ -205,6 +205,7 @@ func (r *WorkloadReconciler) reservedOf(ctx context.Context, wl *kueuev1beta2.Wo
 	if err := r.Live.List(ctx, ledgers, client.InNamespace(wl.Namespace)); err != nil {
 		return nil, fmt.Errorf("listing seat ledgers: %w", err)
 	}
+	ledgers.Items = licensing.MergeSeatLedgers(ledgers.Items)
 	out := map[string]map[string]int32{}
 	for i := range ledgers.Items {
 		l := &ledgers.Items[i]

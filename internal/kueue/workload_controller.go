@@ -26,6 +26,7 @@ import (
 	kueuev1beta2 "sigs.k8s.io/kueue/apis/kueue/v1beta2"
 
 	licensingv1alpha1 "github.com/license-operator/license-operator/api/v1alpha1"
+	"github.com/license-operator/license-operator/internal/licensing"
 	"github.com/license-operator/license-operator/internal/metrics"
 	"github.com/license-operator/license-operator/internal/seats"
 )
@@ -358,6 +359,7 @@ func (r *WorkloadReconciler) releaseOthers(ctx context.Context, key types.Namesp
 	if err := r.Cache.List(ctx, ledgers, client.InNamespace(key.Namespace)); err != nil {
 		return reconcile.Result{}, err
 	}
+	ledgers.Items = licensing.MergeSeatLedgers(ledgers.Items)
 	uids := map[types.UID]bool{}
 	for i := range ledgers.Items {
 		for _, res := range ledgers.Items[i].Spec.Reservations {
@@ -390,6 +392,7 @@ func (r *WorkloadReconciler) releaseUID(ctx context.Context, namespace string, u
 	if err := r.Live.List(ctx, ledgers, client.InNamespace(namespace)); err != nil {
 		return 0, 0, fmt.Errorf("listing seat ledgers: %w", err)
 	}
+	ledgers.Items = licensing.MergeSeatLedgers(ledgers.Items)
 	for i := range ledgers.Items {
 		l := &ledgers.Items[i]
 		has := false

@@ -2,8 +2,6 @@ package seats
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -23,29 +21,22 @@ import (
 	"github.com/license-operator/license-operator/internal/licensing"
 )
 
-// The seat ledger of a Concurrent assignment is a SeatLedger in the
-// assignment's namespace, owned by the assignment, listing the Pods admitted
-// on its seats (spec.entries: Pod name, UID, admission time). Only the
-// operator's ServiceAccount may write it (config/policy); tenants' roles do
-// not include it. The webhook reads it live from the API server and writes it
-// with its resourceVersion (compare-and-swap), exactly as the ResourceQuota
-// admission plugin does with quota status: two webhook replicas, or two
+// The seat ledger of a Concurrent assignment is SeatLedgers in the
+// assignment's namespace, owned by the assignment: a main ledger with the
+// line, and one seat object per held seat (store.go), listing the Pods
+// admitted on its seats (spec.entries: Pod name, UID, admission time). Only
+// the operator's ServiceAccount may write them (config/policy); tenants'
+// roles do not include them. The webhook reads them live from the API server
+// and writes them with compare-and-swap, as the ResourceQuota admission
+// plugin does with quota status: taking a seat creates the seat object of a
+// free index below the assignment's seats, and two webhook replicas, or two
 // requests in one replica, cannot both take the last seat, because only one
-// of their updates can succeed. Which entries are stale is
+// create of an index can succeed. Which entries are stale is
 // licensing.StaleLedgerEntries; the recount controller (recount_controller.go)
 // repairs the ledgers from the live Pods.
 
-const ledgerPrefix = "seat-ledger-"
-
-// LedgerName is the name of the SeatLedger of an assignment.
-func LedgerName(assignment string) string {
-	name := ledgerPrefix + assignment
-	if len(name) <= 253 {
-		return name
-	}
-	sum := sha256.Sum256([]byte(assignment))
-	return name[:253-17] + "-" + hex.EncodeToString(sum[:8])
-}
+// LedgerName is the name of the main SeatLedger of an assignment.
+func LedgerName(assignment string) string { return licensing.LedgerName(assignment) }
 
 // entryOf returns the index of the entry of the Pod named pod, or -1.
 func entryOf(l *licensingv1alpha1.SeatLedger, pod string) int {
@@ -171,8 +162,8 @@ type Ledger struct {
 // another replica changed the ledger since, which costs one read. It is never
 // trusted without the API server's compare-and-swap.
 type ledgerSlot struct {
-	sem  chan struct{}
-	last *licensingv1alpha1.SeatLedger
+	sem   chan struct{}
+	parts *ledgerParts
 
 	mu    sync.Mutex
 	queue []*reservationRequest
@@ -245,20 +236,51 @@ func (s *ledgerSlot) lock(ctx context.Context) error {
 
 func (s *ledgerSlot) unlock() { <-s.sem }
 
-// read returns the remembered version when fresh is false and there is one, else the live one.
-// live says whether the copy was just read from the API server: a decision
-// that writes nothing (a refusal, "not in the ledger") is taken only on a live copy.
-func (l *Ledger) read(ctx context.Context, s *ledgerSlot, key types.NamespacedName, fresh bool) (cm *licensingv1alpha1.SeatLedger, live bool, err error) {
-	if !fresh && s.last != nil {
-		return s.last.DeepCopy(), false, nil
+// read returns the remembered version when fresh is false and there is one,
+// else the live one: the ledger merged (cm) and its objects as read
+// (before, which write needs). live says whether the copy was just read from
+// the API server: a decision that writes nothing (a refusal, "not in the
+// ledger") is taken only on a live copy. err is NotFound when no object of
+// the ledger exists (before is then empty, and cm nil).
+func (l *Ledger) read(ctx context.Context, s *ledgerSlot, key types.NamespacedName, fresh bool) (cm *licensingv1alpha1.SeatLedger, before *ledgerParts, live bool, err error) {
+	if !fresh && s.parts != nil && !s.parts.empty() {
+		return s.parts.merged(), s.parts.deepCopy(), false, nil
 	}
-	cm = &licensingv1alpha1.SeatLedger{}
-	if err := l.Reader.Get(ctx, key, cm); err != nil {
-		s.last = nil
-		return nil, true, err
+	s.parts = nil
+	p, err := readParts(ctx, l.Reader, key)
+	if err != nil {
+		return nil, nil, true, err
 	}
-	s.last = cm.DeepCopy()
-	return cm, true, nil
+	if p.empty() {
+		return nil, p, true, apierrors.NewNotFound(licensingv1alpha1.GroupVersion.WithResource("seatledgers").GroupResource(), key.Name)
+	}
+	s.parts = p.deepCopy()
+	return p.merged(), p, true, nil
+}
+
+// write writes what cm changed of before (writeParts) and remembers the
+// ledger as written.
+func (l *Ledger) write(ctx context.Context, s *ledgerSlot, before *ledgerParts, cm *licensingv1alpha1.SeatLedger, limit int) error {
+	after, err := writeParts(ctx, l.Writer, before, cm, limit)
+	if err != nil {
+		s.parts = nil
+		return err
+	}
+	s.parts = after
+	return nil
+}
+
+// batchLimit is the limit of the seat indices a batch of asks may take:
+// the assignment's seats, unbounded when it admits beyond them (Soft).
+func batchLimit(batch []*reservationRequest) int {
+	limit := 0
+	for _, r := range batch {
+		if r.ask.AllowOver {
+			return unbounded
+		}
+		limit = max(limit, int(r.ask.Seats))
+	}
+	return limit
 }
 
 // PodRef identifies the Pod asking for a seat.
@@ -368,12 +390,11 @@ func (l *Ledger) commit(ctx context.Context, asg *licensingv1alpha1.LicenseAssig
 			case <-time.After(d):
 			}
 		}
-		cm, live, err := l.read(ctx, s, key, fresh)
+		cm, before, live, err := l.read(ctx, s, key, fresh)
 		fresh = true
-		create := false
 		switch {
 		case apierrors.IsNotFound(err):
-			cm, create = l.newLedger(asg, key), true
+			cm = l.newLedger(asg, key)
 		case err != nil:
 			if ctx.Err() != nil {
 				err = errLedgerBusy
@@ -392,28 +413,21 @@ func (l *Ledger) commit(ctx context.Context, asg *licensingv1alpha1.LicenseAssig
 			continue
 		}
 		if changed {
-			if create {
-				err = l.Writer.Create(ctx, cm)
-			} else {
-				err = updateLedger(ctx, l.Writer, cm)
-			}
+			err = l.write(ctx, s, before, cm, batchLimit(batch))
 			if err != nil && !admitted {
 				// Only the pruning was to be saved; the refusals stand on the live ledger.
 				err = nil
-			} else if apierrors.IsConflict(err) || apierrors.IsNotFound(err) || apierrors.IsAlreadyExists(err) {
+			} else if isRetryable(err) {
 				continue
 			}
 			if err != nil {
 				if ctx.Err() != nil {
 					err = errLedgerBusy
 				} else {
-					err = fmt.Errorf("writing seat ledger %s: %w", key, err)
+					err = describeWrite(key, err)
 				}
 				finish(err)
 				return
-			}
-			if admitted {
-				s.last = cm.DeepCopy()
 			}
 		}
 		h := holders(cm)
@@ -610,7 +624,7 @@ func (l *Ledger) Release(ctx context.Context, ledger types.NamespacedName, pod P
 	defer s.unlock()
 	fresh := false
 	for {
-		cm, live, err := l.read(ctx, s, ledger, fresh)
+		cm, before, live, err := l.read(ctx, s, ledger, fresh)
 		fresh = true
 		if err != nil {
 			return client.IgnoreNotFound(err)
@@ -631,12 +645,9 @@ func (l *Ledger) Release(ctx context.Context, ledger types.NamespacedName, pod P
 		if waits {
 			removeWaiters(cm, map[string]bool{pod.Name: true})
 		}
-		err = updateLedger(ctx, l.Writer, cm)
-		if apierrors.IsConflict(err) || (apierrors.IsNotFound(err) && !live) {
+		err = l.write(ctx, s, before, cm, unbounded)
+		if isRetryable(err) {
 			continue
-		}
-		if err == nil {
-			s.last = cm.DeepCopy()
 		}
 		return client.IgnoreNotFound(err)
 	}
@@ -785,8 +796,7 @@ func NewSeatLedger(asg *licensingv1alpha1.LicenseAssignment, name string) *licen
 // Held is the number of seats of the assignment held (by Pods and by Kueue
 // Workloads' reservations), read live.
 func (l *Ledger) Held(ctx context.Context, asg *licensingv1alpha1.LicenseAssignment) (int, error) {
-	cm := &licensingv1alpha1.SeatLedger{}
-	err := l.Reader.Get(ctx, types.NamespacedName{Namespace: asg.Namespace, Name: LedgerName(asg.Name)}, cm)
+	cm, err := ReadLedger(ctx, l.Reader, asg.Namespace, asg.Name)
 	if apierrors.IsNotFound(err) {
 		return 0, nil
 	}
@@ -804,8 +814,7 @@ func (l *Ledger) Peek(ctx context.Context, asg *licensingv1alpha1.LicenseAssignm
 // PeekAsk answers Ask for a dry-run request: it reads the ledger, decides
 // with the same rule, and writes nothing.
 func (l *Ledger) PeekAsk(ctx context.Context, asg *licensingv1alpha1.LicenseAssignment, ask Ask) (Reservation, error) {
-	cm := &licensingv1alpha1.SeatLedger{}
-	err := l.Reader.Get(ctx, types.NamespacedName{Namespace: asg.Namespace, Name: LedgerName(asg.Name)}, cm)
+	cm, err := ReadLedger(ctx, l.Reader, asg.Namespace, asg.Name)
 	if apierrors.IsNotFound(err) {
 		cm = NewSeatLedger(asg, LedgerName(asg.Name))
 	} else if err != nil {

@@ -115,8 +115,8 @@ func gang(name string, size int32) func(*Ask) {
 // stored is a's ledger as the client has it.
 func (h *ledgerHarness) stored() *licensingv1alpha1.SeatLedger {
 	h.t.Helper()
-	l := &licensingv1alpha1.SeatLedger{}
-	if err := h.c.Get(context.Background(), key, l); err != nil {
+	l, err := ReadLedger(context.Background(), h.c, key.Namespace, "a")
+	if err != nil {
 		h.t.Fatalf("reading the ledger: %v", err)
 	}
 	return l

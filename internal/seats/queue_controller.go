@@ -102,9 +102,17 @@ func (r *QueueController) SetupWithManager(mgr ctrl.Manager) error {
 	}
 	ledgers := handler.TypedFuncs[*licensingv1alpha1.SeatLedger, reconcile.Request]{
 		CreateFunc: func(_ context.Context, e event.TypedCreateEvent[*licensingv1alpha1.SeatLedger], q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
-			// Every ledger once at start: a seat taken for a Pod still gated is given to it.
-			if e.Object.Spec.Assignment != "" || len(e.Object.Spec.Waiting) > 0 {
+			// Every main ledger once at start: a seat taken for a Pod still
+			// gated is given to it (a Pod that waited has a main ledger).
+			// A seat taken is no work for the line.
+			if _, seat := licensing.SeatIndex(e.Object); !seat && (e.Object.Spec.Assignment != "" || len(e.Object.Spec.Waiting) > 0) {
 				q.Add(reconcile.Request{NamespacedName: client.ObjectKeyFromObject(e.Object)})
+			}
+		},
+		DeleteFunc: func(_ context.Context, e event.TypedDeleteEvent[*licensingv1alpha1.SeatLedger], q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+			// A seat freed: the head of the line may take it.
+			if _, seat := licensing.SeatIndex(e.Object); seat {
+				q.Add(ledgerOf(e.Object.Namespace, e.Object.Spec.Assignment))
 			}
 		},
 		UpdateFunc: func(_ context.Context, e event.TypedUpdateEvent[*licensingv1alpha1.SeatLedger], q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
@@ -178,7 +186,7 @@ func (r *QueueController) enqueueLedgersOf(ctx context.Context, p *corev1.Pod, q
 	for i := range list.Items {
 		l := &list.Items[i]
 		if l.Spec.Assignment != "" && (entryOf(l, p.Name) >= 0 || waiterOf(l, p.Name) >= 0) {
-			q.Add(reconcile.Request{NamespacedName: client.ObjectKeyFromObject(l)})
+			q.Add(reconcile.Request{NamespacedName: types.NamespacedName{Namespace: l.Namespace, Name: LedgerName(l.Spec.Assignment)}})
 		}
 	}
 }
@@ -190,8 +198,8 @@ func Gated(p *corev1.Pod) bool { return licensing.SeatGated(p) }
 func (r *QueueController) Reconcile(ctx context.Context, req reconcile.Request) (reconcile.Result, error) {
 	log := ctrl.LoggerFrom(ctx).WithValues("ledger", klog.KRef(req.Namespace, req.Name))
 	ctx = ctrl.LoggerInto(ctx, log)
-	cached := &licensingv1alpha1.SeatLedger{}
-	if err := r.Cache.Get(ctx, req.NamespacedName, cached); err == nil && len(cached.Spec.Waiting) == 0 && !r.anyGatedHolder(ctx, cached) {
+	cached, err := r.cachedLedger(ctx, req.NamespacedName)
+	if err == nil && len(cached.Spec.Waiting) == 0 && !r.anyGatedHolder(ctx, cached) {
 		// Nothing in line and nobody gated: no work, and no API call.
 		r.forgetLedger(req.NamespacedName)
 		return reconcile.Result{}, nil
@@ -226,7 +234,7 @@ func (r *QueueController) Reconcile(ctx context.Context, req reconcile.Request) 
 		after    *licensingv1alpha1.SeatLedger
 		state    licensing.SeatState
 	)
-	err := r.Ledger.Serve(ctx, req.NamespacedName, func(cm *licensingv1alpha1.SeatLedger) (bool, error) {
+	err = r.Ledger.ServeWithin(ctx, req.NamespacedName, func() int { return seatLimit(state) }, func(cm *licensingv1alpha1.SeatLedger) (bool, error) {
 		changed, err := r.dropGone(ctx, cm)
 		if err != nil {
 			return false, err
@@ -258,6 +266,29 @@ func (r *QueueController) Reconcile(ctx context.Context, req reconcile.Request) 
 		return reconcile.Result{}, err
 	}
 	return reconcile.Result{RequeueAfter: r.tellPositions(ctx, after, decision, asgName, lic, product)}, nil
+}
+
+// cachedLedger is the ledger key as the cache has it, merged from its
+// objects (a licence's uses ledger is one object). It is an empty ledger when
+// none exists, with the error NotFound.
+func (r *QueueController) cachedLedger(ctx context.Context, key types.NamespacedName) (*licensingv1alpha1.SeatLedger, error) {
+	p, err := readParts(ctx, r.Cache, key)
+	if err != nil {
+		return &licensingv1alpha1.SeatLedger{}, err
+	}
+	if p.empty() {
+		return &licensingv1alpha1.SeatLedger{}, apierrors.NewNotFound(licensingv1alpha1.GroupVersion.WithResource("seatledgers").GroupResource(), key.Name)
+	}
+	return p.merged(), nil
+}
+
+// seatLimit is the seat indices a grant of state may take: its seats, or
+// unbounded under Soft enforcement.
+func seatLimit(state licensing.SeatState) int {
+	if state.Enforcement == licensingv1alpha1.EnforcementSoft {
+		return unbounded
+	}
+	return int(state.Seats)
 }
 
 // anyGatedHolder says whether a holder's Pod, as the cache has it, is still gated.
@@ -497,13 +528,20 @@ func splitKey(key string) (namespace, name string) {
 // it changed (compare-and-swap); on a conflict it reads and changes again.
 // It returns NotFound when the ledger does not exist.
 func (l *Ledger) Serve(ctx context.Context, key types.NamespacedName, change func(*licensingv1alpha1.SeatLedger) (bool, error)) error {
+	return l.ServeWithin(ctx, key, func() int { return unbounded }, change)
+}
+
+// ServeWithin is Serve for a change that may take seats: limit, called
+// after change, is the number of seats the ledger's assignment has (the
+// seat indices a write may take), or unbounded.
+func (l *Ledger) ServeWithin(ctx context.Context, key types.NamespacedName, limit func() int, change func(*licensingv1alpha1.SeatLedger) (bool, error)) error {
 	s := l.slot(key)
 	if err := s.lock(ctx); err != nil {
 		return err
 	}
 	defer s.unlock()
 	for {
-		cm, _, err := l.read(ctx, s, key, true)
+		cm, before, _, err := l.read(ctx, s, key, true)
 		if err != nil {
 			return err
 		}
@@ -511,14 +549,13 @@ func (l *Ledger) Serve(ctx context.Context, key types.NamespacedName, change fun
 		if err != nil || !changed {
 			return err
 		}
-		err = updateLedger(ctx, l.Writer, cm)
-		if apierrors.IsConflict(err) {
+		err = l.write(ctx, s, before, cm, limit())
+		if isRetryable(err) {
 			continue
 		}
 		if err != nil {
-			return fmt.Errorf("writing seat ledger %s: %w", key, err)
+			return describeWrite(key, err)
 		}
-		s.last = cm.DeepCopy()
 		return nil
 	}
 }

@@ -8,7 +8,6 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/events"
 	"k8s.io/client-go/util/workqueue"
@@ -161,12 +160,12 @@ func (r *SeatRecounter) SetupWithManager(mgr ctrl.Manager) error {
 // Reconcile recounts the ledgers of the namespace req.Namespace.
 func (r *SeatRecounter) Reconcile(ctx context.Context, req reconcile.Request) (reconcile.Result, error) {
 	ns := req.Namespace
-	in, err := r.input(ctx, ns, r.Cache, r.Cache)
+	in, parts, err := r.input(ctx, ns, r.Cache, r.Cache)
 	if err != nil {
 		return reconcile.Result{}, err
 	}
 	repairs := licensing.RecountSeatLedgers(in)
-	if len(repairs) == 0 {
+	if len(repairs) == 0 && !needsMigration(parts) {
 		return reconcile.Result{RequeueAfter: r.graceEnd(in)}, nil
 	}
 	// Decide again on the ledgers as the API server has them now. Pods are
@@ -177,7 +176,7 @@ func (r *SeatRecounter) Reconcile(ctx context.Context, req reconcile.Request) (r
 	if slices.ContainsFunc(repairs, func(rep licensing.LedgerRepair) bool { return len(rep.Dropped) > 0 }) {
 		pods = r.Reader
 	}
-	if in, err = r.input(ctx, ns, pods, r.Reader); err != nil {
+	if in, parts, err = r.input(ctx, ns, pods, r.Reader); err != nil {
 		return reconcile.Result{}, err
 	}
 	if pods == r.Reader {
@@ -190,6 +189,9 @@ func (r *SeatRecounter) Reconcile(ctx context.Context, req reconcile.Request) (r
 	for i := range in.Ledgers {
 		byName[in.Ledgers[i].Name] = &in.Ledgers[i]
 	}
+	if res, err := r.migrate(ctx, parts); err != nil || !res.IsZero() {
+		return res, err
+	}
 	asgs := map[string]*licensingv1alpha1.LicenseAssignment{}
 	for i := range in.Assignments {
 		asgs[in.Assignments[i].Name] = &in.Assignments[i]
@@ -199,11 +201,13 @@ func (r *SeatRecounter) Reconcile(ctx context.Context, req reconcile.Request) (r
 		asg := asgs[rep.Assignment]
 		name := LedgerName(rep.Assignment)
 		l, exists := byName[name]
+		before := parts[types.NamespacedName{Namespace: ns, Name: name}]
 		if !exists {
 			if asg == nil {
 				continue // nothing to own it: an entry can only be added for an assignment that covers
 			}
 			l = NewSeatLedger(asg, name)
+			before = &ledgerParts{key: types.NamespacedName{Namespace: ns, Name: name}}
 		}
 		drop := map[string]bool{}
 		for _, d := range rep.Dropped {
@@ -217,12 +221,10 @@ func (r *SeatRecounter) Reconcile(ctx context.Context, req reconcile.Request) (r
 		}
 		applyRides(l, rep)
 		l.Spec.Entries = append(l.Spec.Entries, rep.Added...)
-		if exists {
-			err = updateLedger(ctx, r.Writer, l)
-		} else {
-			err = r.Writer.Create(ctx, l)
-		}
-		if apierrors.IsConflict(err) || apierrors.IsAlreadyExists(err) || apierrors.IsNotFound(err) {
+		// The Pods added run already: they hold their seats whatever the
+		// seats, and the repair says when that is more than the seats.
+		_, err = writeParts(ctx, r.Writer, before, l, unbounded)
+		if isRetryable(err) {
 			// Admission (or another replica) changed the ledger since it
 			// was read: recount on the new one, shortly and without an error.
 			return reconcile.Result{RequeueAfter: recountAfterConflict}, nil
@@ -243,6 +245,45 @@ func (r *SeatRecounter) Reconcile(ctx context.Context, req reconcile.Request) (r
 		}
 	}
 	return reconcile.Result{RequeueAfter: r.graceEnd(in)}, nil
+}
+
+// needsMigration says whether a ledger's main ledger, written by an
+// earlier version, lists the entries or reservations that seat objects
+// hold now.
+func needsMigration(parts map[types.NamespacedName]*ledgerParts) bool {
+	for _, p := range parts {
+		if p.main != nil && (len(p.main.Spec.Entries) > 0 || len(p.main.Spec.Reservations) > 0) {
+			return true
+		}
+	}
+	return false
+}
+
+// migrate moves the entries and reservations that main ledgers written by
+// an earlier version list into seat objects of their own (planWrite moves
+// the reservations; migrating moves the entries), one ledger at a time. The
+// objects are read live; a write that another writer beat is tried again
+// shortly.
+func (r *SeatRecounter) migrate(ctx context.Context, parts map[types.NamespacedName]*ledgerParts) (reconcile.Result, error) {
+	for key, p := range parts {
+		if p.main == nil || (len(p.main.Spec.Entries) == 0 && len(p.main.Spec.Reservations) == 0) {
+			continue
+		}
+		merged := p.merged()
+		p.migrate = true
+		_, err := writeParts(ctx, r.Writer, p, merged, unbounded)
+		if isRetryable(err) {
+			return reconcile.Result{RequeueAfter: recountAfterConflict}, nil
+		}
+		if err != nil {
+			return reconcile.Result{}, describeWrite(key, err)
+		}
+		ctrl.LoggerFrom(ctx).Info("Moved the seats of a ledger written by an earlier version into seat objects", "ledger", klog.KRef(key.Namespace, key.Name),
+			"entries", len(p.main.Spec.Entries), "reservations", len(p.main.Spec.Reservations))
+		// The recount goes on from the ledger as it is now.
+		return reconcile.Result{Requeue: true}, nil
+	}
+	return reconcile.Result{}, nil
 }
 
 // applyRides writes a recount's changes of the rides of Kueue Workloads'
@@ -303,34 +344,34 @@ func (r *SeatRecounter) labelHolders(ctx context.Context, in licensing.RecountIn
 // podReader and ledgers from ledgerReader (the cache, or the API server),
 // Pods first: a Pod is stored after its entry is written, so a ledger read
 // after a Pod shows the Pod's entry.
-func (r *SeatRecounter) input(ctx context.Context, ns string, podReader, ledgerReader client.Reader) (licensing.RecountInput, error) {
+func (r *SeatRecounter) input(ctx context.Context, ns string, podReader, ledgerReader client.Reader) (licensing.RecountInput, map[types.NamespacedName]*ledgerParts, error) {
 	in := licensing.RecountInput{Now: r.Clock.Now(), Grace: r.Grace, Namespace: ns, Releasing: r.releasing.snapshot()}
 	pods := &corev1.PodList{}
 	if err := podReader.List(ctx, pods, client.InNamespace(ns), client.UnsafeDisableDeepCopy); err != nil {
-		return in, fmt.Errorf("listing Pods: %w", err)
+		return in, nil, fmt.Errorf("listing Pods: %w", err)
 	}
 	ledgers := &licensingv1alpha1.SeatLedgerList{}
 	if err := ledgerReader.List(ctx, ledgers, client.InNamespace(ns)); err != nil {
-		return in, fmt.Errorf("listing seat ledgers: %w", err)
+		return in, nil, fmt.Errorf("listing seat ledgers: %w", err)
 	}
 	asgs := &licensingv1alpha1.LicenseAssignmentList{}
 	if err := r.Cache.List(ctx, asgs, client.InNamespace(ns), client.UnsafeDisableDeepCopy); err != nil {
-		return in, fmt.Errorf("listing LicenseAssignments: %w", err)
+		return in, nil, fmt.Errorf("listing LicenseAssignments: %w", err)
 	}
 	products := &licensingv1alpha1.LicenseProductList{}
 	if err := r.Cache.List(ctx, products, client.UnsafeDisableDeepCopy); err != nil {
-		return in, fmt.Errorf("listing LicenseProducts: %w", err)
+		return in, nil, fmt.Errorf("listing LicenseProducts: %w", err)
 	}
 	licences := &licensingv1alpha1.SoftwareLicenseList{}
 	if err := r.Cache.List(ctx, licences, client.UnsafeDisableDeepCopy); err != nil {
-		return in, fmt.Errorf("listing SoftwareLicenses: %w", err)
+		return in, nil, fmt.Errorf("listing SoftwareLicenses: %w", err)
 	}
 	namespace := &corev1.Namespace{}
 	if err := r.Cache.Get(ctx, types.NamespacedName{Name: ns}, namespace); err == nil {
 		in.NamespaceLabels = namespace.Labels
 	}
-	in.Pods, in.Ledgers, in.Assignments, in.Products, in.Licenses = pods.Items, ledgers.Items, asgs.Items, products.Items, licences.Items
-	return in, nil
+	in.Pods, in.Ledgers, in.Assignments, in.Products, in.Licenses = pods.Items, licensing.MergeSeatLedgers(ledgers.Items), asgs.Items, products.Items, licences.Items
+	return in, splitLedgers(ledgers.Items), nil
 }
 
 // graceEnd is when the first entry whose Pod does not exist leaves its

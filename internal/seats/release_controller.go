@@ -108,7 +108,7 @@ type SeatReleaser struct {
 }
 
 // +kubebuilder:rbac:groups="",resources=pods,verbs=get;list;watch
-// +kubebuilder:rbac:groups=licensing.license-operator.dev,resources=seatledgers,verbs=get;list;watch;create;update
+// +kubebuilder:rbac:groups=licensing.license-operator.dev,resources=seatledgers,verbs=get;list;watch;create;update;delete
 
 // SetupWithManager registers the controller.
 func (r *SeatReleaser) SetupWithManager(mgr ctrl.Manager) error {
@@ -186,6 +186,7 @@ func (r *SeatReleaser) Reconcile(ctx context.Context, req podRelease) (reconcile
 	if err := r.Reader.List(ctx, ledgers, client.InNamespace(req.Namespace)); err != nil {
 		return reconcile.Result{}, fmt.Errorf("listing seat ledgers: %w", err)
 	}
+	ledgers.Items = licensing.MergeSeatLedgers(ledgers.Items)
 	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{UID: req.UID, CreationTimestamp: metav1.NewTime(req.Created)}}
 	for i := range ledgers.Items {
 		cm := &ledgers.Items[i]

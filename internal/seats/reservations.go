@@ -62,11 +62,10 @@ func (l *Ledger) ReserveWorkload(ctx context.Context, asg *licensingv1alpha1.Lic
 	}
 	defer s.unlock()
 	for {
-		cm, _, err := l.read(ctx, s, key, true)
-		create := false
+		cm, before, _, err := l.read(ctx, s, key, true)
 		switch {
 		case apierrors.IsNotFound(err):
-			cm, create = l.newLedger(asg, key), true
+			cm = l.newLedger(asg, key)
 		case err != nil:
 			return WorkloadReservation{}, fmt.Errorf("reading seat ledger %s: %w", key, err)
 		}
@@ -113,18 +112,17 @@ func (l *Ledger) ReserveWorkload(ctx context.Context, asg *licensingv1alpha1.Lic
 			}
 			trial.Spec.Reservations = append(trial.Spec.Reservations, r)
 		}
-		if create {
-			err = l.Writer.Create(ctx, trial)
-		} else {
-			err = updateLedger(ctx, l.Writer, trial)
+		limit := int(ask.Seats)
+		if ask.AllowOver {
+			limit = unbounded
 		}
-		if apierrors.IsConflict(err) || apierrors.IsAlreadyExists(err) || apierrors.IsNotFound(err) {
+		err = l.write(ctx, s, before, trial, limit)
+		if isRetryable(err) {
 			continue
 		}
 		if err != nil {
-			return WorkloadReservation{}, fmt.Errorf("writing seat ledger %s: %w", key, err)
+			return WorkloadReservation{}, describeWrite(key, err)
 		}
-		s.last = trial.DeepCopy()
 		return WorkloadReservation{ReservationDecision: d}, nil
 	}
 }
@@ -171,7 +169,7 @@ func (l *Ledger) ReleaseWorkload(ctx context.Context, key types.NamespacedName, 
 	}
 	defer s.unlock()
 	for {
-		cm, _, err := l.read(ctx, s, key, true)
+		cm, before, _, err := l.read(ctx, s, key, true)
 		if apierrors.IsNotFound(err) {
 			return WorkloadRelease{}, nil
 		}
@@ -213,14 +211,13 @@ func (l *Ledger) ReleaseWorkload(ctx context.Context, key types.NamespacedName, 
 			kept = nil
 		}
 		cm.Spec.Reservations = kept
-		err = updateLedger(ctx, l.Writer, cm)
-		if apierrors.IsConflict(err) {
+		err = l.write(ctx, s, before, cm, unbounded)
+		if isRetryable(err) {
 			continue
 		}
 		if err != nil {
-			return WorkloadRelease{}, fmt.Errorf("writing seat ledger %s: %w", key, err)
+			return WorkloadRelease{}, describeWrite(key, err)
 		}
-		s.last = cm.DeepCopy()
 		return out, nil
 	}
 }

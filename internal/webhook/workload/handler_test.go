@@ -15,7 +15,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	clocktesting "k8s.io/utils/clock/testing"
@@ -77,7 +76,7 @@ func TestDecideGivesSeatsBackOnError(t *testing.T) {
 		t.Fatal("Decide succeeded although the licences of db could not be listed")
 	}
 	l := &licensingv1alpha1.SeatLedger{}
-	if err := c.Get(context.Background(), types.NamespacedName{Namespace: ns, Name: seats.LedgerName("a")}, l); err != nil {
+	if err := seats.GetLedger(context.Background(), c, ns, "a", l); client.IgnoreNotFound(err) != nil {
 		t.Fatal(err)
 	}
 	if slices.ContainsFunc(l.Spec.Entries, func(e licensingv1alpha1.SeatLedgerEntry) bool { return e.Pod == "p" }) {

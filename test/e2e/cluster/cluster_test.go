@@ -291,7 +291,8 @@ var _ = Describe("Seat ledgers", func() {
 		Expect(k8sClient.Create(ctx, asg)).To(Succeed())
 		pod := kubecluster.MakePod("holder", ns).Product(product).ServiceAccount(sa).Obj()
 		Eventually(func() error { return k8sClient.Create(ctx, pod.DeepCopy()) }).WithTimeout(time.Minute).WithPolling(500 * time.Millisecond).Should(Succeed())
-		key := types.NamespacedName{Namespace: ns, Name: seats.LedgerName(sa)}
+		// The seat object of the holder's seat (the first index).
+		key := types.NamespacedName{Namespace: ns, Name: licensing.SeatObjectName(seats.LedgerName(sa), 0)}
 		l := &licensingv1alpha1.SeatLedger{}
 		Expect(k8sClient.Get(ctx, key, l)).To(Succeed())
 		Expect(l.Spec.Entries).To(HaveLen(1))

@@ -53,7 +53,7 @@ func concurrentSeats(ns, product, sa string, licenceSeats, asgSeats int32) *lice
 // first Pod created it).
 func ledgerOf(g Gomega, ns, asg string) *licensingv1alpha1.SeatLedger {
 	l := &licensingv1alpha1.SeatLedger{}
-	err := k8sClient.Get(ctx, types.NamespacedName{Namespace: ns, Name: seats.LedgerName(asg)}, l)
+	err := seats.GetLedger(ctx, k8sClient, ns, asg, l)
 	if apierrors.IsNotFound(err) {
 		return &licensingv1alpha1.SeatLedger{}
 	}

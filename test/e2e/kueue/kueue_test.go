@@ -290,7 +290,7 @@ var _ = Describe("Kueue", Ordered, func() {
 				l := &licensingv1alpha1.SeatLedger{}
 				lic := &licensingv1alpha1.SoftwareLicense{}
 				var pods corev1.PodList
-				if k8sClient.Get(ctx, types.NamespacedName{Namespace: ns, Name: seats.LedgerName(sa)}, l) != nil ||
+				if seats.GetLedger(ctx, k8sClient, ns, sa, l) != nil ||
 					k8sClient.Get(ctx, types.NamespacedName{Namespace: ns, Name: "lic"}, lic) != nil ||
 					k8sClient.List(ctx, &pods, client.InNamespace(ns)) != nil {
 					continue
@@ -454,7 +454,7 @@ func licensedJob(name, ns, product, sa string, n int32) *batchv1.Job {
 // operator made it).
 func ledgerOf(g Gomega, ns, asg string) *licensingv1alpha1.SeatLedger {
 	l := &licensingv1alpha1.SeatLedger{}
-	err := k8sClient.Get(ctx, types.NamespacedName{Namespace: ns, Name: seats.LedgerName(asg)}, l)
+	err := seats.GetLedger(ctx, k8sClient, ns, asg, l)
 	if apierrors.IsNotFound(err) {
 		return &licensingv1alpha1.SeatLedger{}
 	}

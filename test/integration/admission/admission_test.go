@@ -111,7 +111,7 @@ func createWithWarnings(c client.Client, o client.Object, opts ...client.CreateO
 // seatLedgerOf is the seat ledger of the assignment (empty when it does not exist).
 func seatLedgerOf(ns, assignment string) *licensingv1alpha1.SeatLedger {
 	l := &licensingv1alpha1.SeatLedger{}
-	err := k8sClient.Get(ctx, types.NamespacedName{Namespace: ns, Name: seats.LedgerName(assignment)}, l)
+	err := seats.GetLedger(ctx, k8sClient, ns, assignment, l)
 	if !apierrors.IsNotFound(err) {
 		Expect(err).NotTo(HaveOccurred())
 	}
@@ -120,7 +120,7 @@ func seatLedgerOf(ns, assignment string) *licensingv1alpha1.SeatLedger {
 
 func ledger(ns, assignment string) map[string]licensingv1alpha1.SeatLedgerEntry {
 	l := &licensingv1alpha1.SeatLedger{}
-	err := k8sClient.Get(ctx, types.NamespacedName{Namespace: ns, Name: seats.LedgerName(assignment)}, l)
+	err := seats.GetLedger(ctx, k8sClient, ns, assignment, l)
 	if apierrors.IsNotFound(err) {
 		return map[string]licensingv1alpha1.SeatLedgerEntry{}
 	}

@@ -182,7 +182,7 @@ func observe(q *queue, check func(ungated []string, l *licensingv1alpha1.SeatLed
 			list := &corev1.PodList{}
 			l := &licensingv1alpha1.SeatLedger{}
 			if k8sClient.List(ctx, list, client.InNamespace(q.ns)) == nil &&
-				client.IgnoreNotFound(k8sClient.Get(ctx, client.ObjectKey{Namespace: q.ns, Name: seats.LedgerName(q.asg)}, l)) == nil {
+				client.IgnoreNotFound(seats.GetLedger(ctx, k8sClient, q.ns, q.asg, l)) == nil {
 				ungated, _ := splitGated(list)
 				o.mu.Lock()
 				o.polls++
@@ -349,16 +349,23 @@ var _ = Describe("Queueing for Concurrent seats", func() {
 			q.consistentlyGated(members...)
 			Expect(q.holders()).To(Equal([]string{"holder"}))
 
-			// The seats are taken for the whole gang in one ledger write.
-			o := observe(q, func(_ []string, l *licensingv1alpha1.SeatLedger) string {
-				n := 0
+			// The seats are taken for the whole gang (one seat object each,
+			// created together and undone together) before any of its Pods
+			// is ungated.
+			o := observe(q, func(ungated []string, l *licensingv1alpha1.SeatLedger) string {
+				held, started := 0, 0
 				for _, e := range l.Spec.Entries {
 					if slices.Contains(members, e.Pod) {
-						n++
+						held++
 					}
 				}
-				if n != 0 && n != 4 {
-					return fmt.Sprintf("%d of the gang's 4 Pods hold a seat", n)
+				for _, p := range ungated {
+					if slices.Contains(members, p) {
+						started++
+					}
+				}
+				if started > 0 && held != 4 {
+					return fmt.Sprintf("%d of the gang's Pods ungated while %d of its 4 hold a seat", started, held)
 				}
 				return ""
 			})

@@ -73,11 +73,18 @@ func oneSeatHeld() (string, string, *corev1.Pod) {
 	return ns, product, holder
 }
 
-// seatLedger reads the ledger of assignment "sa" as the test harness.
+// seatLedger reads, as the test harness, the seat object of the seat of
+// assignment "sa" that its first holder took (index 0).
 func seatLedger(ns string) *licensingv1alpha1.SeatLedger {
 	l := &licensingv1alpha1.SeatLedger{}
-	Expect(k8sClient.Get(ctx, types.NamespacedName{Namespace: ns, Name: seats.LedgerName("sa")}, l)).To(Succeed())
+	Expect(k8sClient.Get(ctx, seatKey(ns), l)).To(Succeed())
+	Expect(l.Spec.Entries).To(HaveLen(1))
 	return l
+}
+
+// seatKey is the key of the seat object of index 0 of assignment "sa".
+func seatKey(ns string) types.NamespacedName {
+	return types.NamespacedName{Namespace: ns, Name: licensing.SeatObjectName(seats.LedgerName("sa"), 0)}
 }
 
 // expectSecondPodRefused checks that the seat is still taken: another Pod,
@@ -107,8 +114,7 @@ var _ = Describe("The seat ledger is out of tenants' reach", func() {
 			Expect(apierrors.IsForbidden(err)).To(BeTrue(), "%s: %v", verb, err)
 			Expect(err.Error()).To(ContainSubstring(fmt.Sprintf("User %q cannot %s resource \"seatledgers\"", mallory, verb)))
 		}
-		key := types.NamespacedName{Namespace: ns, Name: seats.LedgerName("sa")}
-		forbidden(mc.Get(ctx, key, &licensingv1alpha1.SeatLedger{}), "get")
+		forbidden(mc.Get(ctx, seatKey(ns), &licensingv1alpha1.SeatLedger{}), "get")
 		forbidden(mc.List(ctx, &licensingv1alpha1.SeatLedgerList{}, client.InNamespace(ns)), "list")
 		emptied := seatLedger(ns)
 		emptied.Spec.Entries = nil
@@ -127,7 +133,7 @@ var _ = Describe("The seat ledger is out of tenants' reach", func() {
 		// RBAC lets her read the ledger: only the policy stands between her and it.
 		l := &licensingv1alpha1.SeatLedger{}
 		Eventually(func() error {
-			return ec.Get(ctx, types.NamespacedName{Namespace: ns, Name: seats.LedgerName("sa")}, l)
+			return ec.Get(ctx, seatKey(ns), l)
 		}).Should(Succeed())
 
 		refused := func(err error, op string) {

@@ -1,0 +1,140 @@
+package licensing
+
+// The layout of an assignment's seat ledger: a main SeatLedger (the line,
+// spec.blocked) and one seat object per held seat (a SeatLedger of one entry,
+// or of one reservation of count 1), named by its index. These functions name
+// the objects and fold them into the one ledger the rules read
+// (MergeSeatLedgers); internal/seats reads and writes them.
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"slices"
+	"strconv"
+
+	licensingv1alpha1 "github.com/license-operator/license-operator/api/v1alpha1"
+)
+
+const ledgerPrefix = "seat-ledger-"
+
+// LedgerName is the name of the main SeatLedger of an assignment.
+func LedgerName(assignment string) string {
+	return boundedName(ledgerPrefix+assignment, assignment)
+}
+
+// boundedName is name when it is a valid object name's length, else its
+// start and a hash of key.
+func boundedName(name, key string) string {
+	if len(name) <= 253 {
+		return name
+	}
+	sum := sha256.Sum256([]byte(key))
+	return name[:253-17] + "-" + hex.EncodeToString(sum[:8])
+}
+
+// SeatObjectName is the name of the seat object of index i of the ledger
+// named ledger: seat-ledger-<assignment>-<i>.
+func SeatObjectName(ledger string, i int) string {
+	suffix := "-" + strconv.Itoa(i)
+	if len(ledger)+len(suffix) <= 253 {
+		return ledger + suffix
+	}
+	sum := sha256.Sum256([]byte(ledger))
+	return ledger[:253-17-len(suffix)] + "-" + hex.EncodeToString(sum[:8]) + suffix
+}
+
+// SeatLedgerLabelValue is the value of the SeatLedgerLabel of the seat
+// objects of the ledger named ledger: the name, or a hash of it when it is
+// longer than a label value may be (63).
+func SeatLedgerLabelValue(ledger string) string {
+	if len(ledger) <= 63 {
+		return ledger
+	}
+	sum := sha256.Sum256([]byte(ledger))
+	return "h-" + hex.EncodeToString(sum[:16])
+}
+
+// SeatIndex is the index of a seat object, and whether l is one.
+func SeatIndex(l *licensingv1alpha1.SeatLedger) (int, bool) {
+	v, ok := l.Labels[licensingv1alpha1.SeatIndexLabel]
+	if !ok || l.Spec.Assignment == "" {
+		return 0, false
+	}
+	i, err := strconv.Atoi(v)
+	if err != nil || i < 0 {
+		return 0, false
+	}
+	return i, true
+}
+
+// MergeSeatLedgers folds the seat objects among ledgers into the main ledger
+// of their assignment (LedgerName of spec.assignment): its entries are its
+// own and its seat objects', and its reservations are one per Workload and
+// pod set, whose count is the seats held for it and whose rides are those of
+// its seat objects. A main ledger that does not exist while seat objects do
+// is made up from them (no resourceVersion; the owner of the seat objects).
+// Ledgers that are no seat objects (main ledgers, the uses of a licence) come
+// back in their order, made-up main ledgers after them. The input is not
+// changed.
+func MergeSeatLedgers(ledgers []licensingv1alpha1.SeatLedger) []licensingv1alpha1.SeatLedger {
+	type key struct{ namespace, name string }
+	out := make([]licensingv1alpha1.SeatLedger, 0, len(ledgers))
+	index := map[key]int{}
+	var seats []*licensingv1alpha1.SeatLedger
+	for i := range ledgers {
+		l := &ledgers[i]
+		if _, ok := SeatIndex(l); ok {
+			seats = append(seats, l)
+			continue
+		}
+		index[key{l.Namespace, l.Name}] = len(out)
+		out = append(out, *l.DeepCopy())
+	}
+	for _, s := range seats {
+		k := key{s.Namespace, LedgerName(s.Spec.Assignment)}
+		i, ok := index[k]
+		if !ok {
+			i = len(out)
+			index[k] = i
+			out = append(out, MainLedgerOf(s))
+		}
+		FoldSeat(&out[i], s)
+	}
+	return out
+}
+
+// MainLedgerOf is the main ledger of the seat object s as it would be
+// created: empty, owned as s is.
+func MainLedgerOf(s *licensingv1alpha1.SeatLedger) licensingv1alpha1.SeatLedger {
+	m := licensingv1alpha1.SeatLedger{Spec: licensingv1alpha1.SeatLedgerSpec{Assignment: s.Spec.Assignment}}
+	m.Namespace, m.Name = s.Namespace, LedgerName(s.Spec.Assignment)
+	m.OwnerReferences = slices.Clone(s.OwnerReferences)
+	return m
+}
+
+// FoldSeat adds the entry or the reservation seat of the seat object s to
+// the ledger main. An entry of a Pod that main lists already is not added
+// twice (the first stands).
+func FoldSeat(main, s *licensingv1alpha1.SeatLedger) {
+	for _, e := range s.Spec.Entries {
+		if !slices.ContainsFunc(main.Spec.Entries, func(o licensingv1alpha1.SeatLedgerEntry) bool { return o.Pod == e.Pod }) {
+			main.Spec.Entries = append(main.Spec.Entries, e)
+		}
+	}
+	for _, r := range s.Spec.Reservations {
+		i := slices.IndexFunc(main.Spec.Reservations, func(o licensingv1alpha1.SeatLedgerReservation) bool {
+			return o.UID == r.UID && o.PodSet == r.PodSet
+		})
+		if i < 0 {
+			r := *r.DeepCopy()
+			main.Spec.Reservations = append(main.Spec.Reservations, r)
+			continue
+		}
+		m := &main.Spec.Reservations[i]
+		m.Count += r.Count
+		m.Rides = append(m.Rides, r.Rides...)
+		if r.Since.Before(&m.Since) {
+			m.Since = r.Since
+		}
+	}
+}

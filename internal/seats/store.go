@@ -1,0 +1,460 @@
+package seats
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"time"
+
+	apiequality "k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	licensingv1alpha1 "github.com/license-operator/license-operator/api/v1alpha1"
+	"github.com/license-operator/license-operator/internal/licensing"
+)
+
+// An assignment's ledger is stored as several objects (the SeatLedger type's
+// comment): its main ledger, with the line, and one seat object per held
+// seat, named by its index. The rules read one ledger, the objects merged
+// (licensing.MergeSeatLedgers); writes go back as the few objects a decision
+// changed (planWrite): taking a seat creates the seat object of a free index,
+// which a second create of that index is refused (the compare-and-swap), and
+// freeing it deletes the object on the UID and resourceVersion it was read
+// with. A take costs the same small write whatever the holders and the line.
+
+// unbounded is the limit of a write that may take seats beyond the
+// assignment's (Soft enforcement, a recount of Pods that run).
+const unbounded = -1
+
+// ledgerParts is one assignment's ledger as stored: its main ledger (nil
+// when it does not exist) and its seat objects.
+type ledgerParts struct {
+	key   types.NamespacedName
+	main  *licensingv1alpha1.SeatLedger
+	seats []licensingv1alpha1.SeatLedger
+	// migrate moves the entries the main ledger lists (an earlier
+	// version's) into seat objects at the next write.
+	migrate bool
+}
+
+// empty says that no object of the ledger exists.
+func (p *ledgerParts) empty() bool { return p.main == nil && len(p.seats) == 0 }
+
+// merged is the ledger the rules read (a new object), nil when empty.
+func (p *ledgerParts) merged() *licensingv1alpha1.SeatLedger {
+	var m licensingv1alpha1.SeatLedger
+	switch {
+	case p.main != nil:
+		m = *p.main.DeepCopy()
+	case len(p.seats) > 0:
+		m = licensing.MainLedgerOf(&p.seats[0])
+	default:
+		return nil
+	}
+	for i := range p.seats {
+		licensing.FoldSeat(&m, &p.seats[i])
+	}
+	return &m
+}
+
+func (p *ledgerParts) deepCopy() *ledgerParts {
+	out := &ledgerParts{key: p.key}
+	if p.main != nil {
+		out.main = p.main.DeepCopy()
+	}
+	out.seats = make([]licensingv1alpha1.SeatLedger, len(p.seats))
+	for i := range p.seats {
+		p.seats[i].DeepCopyInto(&out.seats[i])
+	}
+	return out
+}
+
+// splitLedgers groups the SeatLedgers of a list by the assignment ledger
+// they are part of (the main ledger's key); the uses ledgers of licences are
+// left out.
+func splitLedgers(items []licensingv1alpha1.SeatLedger) map[types.NamespacedName]*ledgerParts {
+	out := map[types.NamespacedName]*ledgerParts{}
+	part := func(key types.NamespacedName) *ledgerParts {
+		p, ok := out[key]
+		if !ok {
+			p = &ledgerParts{key: key}
+			out[key] = p
+		}
+		return p
+	}
+	for i := range items {
+		l := &items[i]
+		if l.Spec.Assignment == "" {
+			continue
+		}
+		if _, ok := licensing.SeatIndex(l); ok {
+			p := part(types.NamespacedName{Namespace: l.Namespace, Name: licensing.LedgerName(l.Spec.Assignment)})
+			p.seats = append(p.seats, *l.DeepCopy())
+			continue
+		}
+		part(client.ObjectKeyFromObject(l)).main = l.DeepCopy()
+	}
+	return out
+}
+
+// readParts reads the ledger whose main ledger is key: the main ledger and
+// the seat objects labelled as its, from r (live, or a cache).
+func readParts(ctx context.Context, r client.Reader, key types.NamespacedName) (*ledgerParts, error) {
+	p := &ledgerParts{key: key}
+	main := &licensingv1alpha1.SeatLedger{}
+	switch err := r.Get(ctx, key, main); {
+	case err == nil:
+		p.main = main
+	case !apierrors.IsNotFound(err):
+		return nil, err
+	}
+	list := &licensingv1alpha1.SeatLedgerList{}
+	if err := r.List(ctx, list, client.InNamespace(key.Namespace),
+		client.MatchingLabels{licensingv1alpha1.SeatLedgerLabel: licensing.SeatLedgerLabelValue(key.Name)}); err != nil {
+		return nil, err
+	}
+	for i := range list.Items {
+		s := &list.Items[i]
+		if _, ok := licensing.SeatIndex(s); ok && licensing.LedgerName(s.Spec.Assignment) == key.Name {
+			p.seats = append(p.seats, *s)
+		}
+	}
+	return p, nil
+}
+
+// ReadLedger reads the ledger of an assignment merged from its objects
+// (its main ledger and its seat objects), from r; NotFound when none exists.
+func ReadLedger(ctx context.Context, r client.Reader, namespace, assignment string) (*licensingv1alpha1.SeatLedger, error) {
+	key := types.NamespacedName{Namespace: namespace, Name: LedgerName(assignment)}
+	p, err := readParts(ctx, r, key)
+	if err != nil {
+		return nil, err
+	}
+	if p.empty() {
+		return nil, apierrors.NewNotFound(licensingv1alpha1.GroupVersion.WithResource("seatledgers").GroupResource(), key.Name)
+	}
+	return p.merged(), nil
+}
+
+// writePlan is what a write of a ledger changes: seat objects to delete,
+// update and create, and the main ledger to write (nil: none).
+type writePlan struct {
+	deletes, updates, creates []licensingv1alpha1.SeatLedger
+	// keep are the seat objects that stay as they are.
+	keep       []licensingv1alpha1.SeatLedger
+	main       *licensingv1alpha1.SeatLedger
+	createMain bool
+}
+
+// errNoSeatIndex is a decision that took a seat where every index below
+// the limit is held: the ledger read was not the one stored.
+var errNoSeatIndex = errors.New("no free seat index below the assignment's seats")
+
+// planWrite turns the ledger after (before, merged, as a rule changed it)
+// into the writes of its objects:
+//   - an entry of a Pod that has a seat object keeps it (updated when the
+//     entry changed); one that the main ledger lists stays there (a ledger an
+//     earlier version wrote); a new one is a new seat object;
+//   - a reservation keeps the seat objects it has, up to its count, those
+//     the desired rides ride first; the others are deleted, the missing ones
+//     created; rides are placed on its seat objects, one each;
+//   - a seat object of no entry or reservation of after is deleted;
+//   - the main ledger keeps the line and spec.blocked (and the entries it
+//     lists already), and is written when they change. Reservations it lists
+//     (an earlier version's) move to seat objects.
+//
+// New seat objects take the lowest free indices, below limit (the
+// assignment's seats under Hard enforcement; unbounded otherwise). When the
+// ledger holds seats that have no index below limit (the main ledger's
+// entries, indices at or above it) and seats are taken, the main ledger is
+// written too (LedgerSerialAnnotation): its compare-and-swap then orders the
+// takers, as the indices alone cannot when seats were lowered.
+func planWrite(before *ledgerParts, after *licensingv1alpha1.SeatLedger, limit int) (writePlan, error) {
+	var plan writePlan
+	done := make([]bool, len(before.seats))
+	entrySeat := map[string]int{}
+	resSeats := map[[2]string][]int{}
+	for i := range before.seats {
+		s := &before.seats[i]
+		for _, e := range s.Spec.Entries {
+			if _, ok := entrySeat[e.Pod]; !ok {
+				entrySeat[e.Pod] = i
+			}
+		}
+		for _, r := range s.Spec.Reservations {
+			k := [2]string{r.UID, r.PodSet}
+			resSeats[k] = append(resSeats[k], i)
+		}
+	}
+	mainEntries := map[string]bool{}
+	if before.main != nil && !before.migrate {
+		for _, e := range before.main.Spec.Entries {
+			mainEntries[e.Pod] = true
+		}
+	}
+	mainSpec := licensingv1alpha1.SeatLedgerSpec{Assignment: after.Spec.Assignment, Waiting: after.Spec.Waiting, Blocked: after.Spec.Blocked}
+	var fresh []licensingv1alpha1.SeatLedgerSpec
+	setSeat := func(i int, spec licensingv1alpha1.SeatLedgerSpec) {
+		done[i] = true
+		s := &before.seats[i]
+		if apiequality.Semantic.DeepEqual(s.Spec, spec) {
+			plan.keep = append(plan.keep, *s)
+			return
+		}
+		u := s.DeepCopy()
+		u.Spec = spec
+		plan.updates = append(plan.updates, *u)
+	}
+	for _, e := range after.Spec.Entries {
+		if i, ok := entrySeat[e.Pod]; ok && !done[i] {
+			setSeat(i, licensingv1alpha1.SeatLedgerSpec{Assignment: after.Spec.Assignment, Entries: []licensingv1alpha1.SeatLedgerEntry{e}})
+			continue
+		}
+		if mainEntries[e.Pod] {
+			mainSpec.Entries = append(mainSpec.Entries, e)
+			continue
+		}
+		fresh = append(fresh, licensingv1alpha1.SeatLedgerSpec{Assignment: after.Spec.Assignment, Entries: []licensingv1alpha1.SeatLedgerEntry{e}})
+	}
+	for _, r := range after.Spec.Reservations {
+		fresh = append(fresh, planReservation(before, after.Spec.Assignment, r, resSeats[[2]string{r.UID, r.PodSet}], done, setSeat)...)
+	}
+	for i := range before.seats {
+		if !done[i] {
+			plan.deletes = append(plan.deletes, before.seats[i])
+		}
+	}
+
+	// Indices: those of the seat objects that stay are taken; a deleted
+	// one's is free again (the deletes go first).
+	taken := map[int]bool{}
+	over := len(mainSpec.Entries) > 0
+	for _, list := range [][]licensingv1alpha1.SeatLedger{plan.keep, plan.updates} {
+		for i := range list {
+			idx, _ := licensing.SeatIndex(&list[i])
+			taken[idx] = true
+			over = over || (limit != unbounded && idx >= limit)
+		}
+	}
+	next := 0
+	for _, spec := range fresh {
+		for taken[next] {
+			next++
+		}
+		if limit != unbounded && next >= limit {
+			return writePlan{}, errNoSeatIndex
+		}
+		taken[next] = true
+		plan.creates = append(plan.creates, seatObject(before.key, after, next, spec))
+	}
+
+	switch {
+	case before.main == nil:
+		if len(mainSpec.Waiting) > 0 || mainSpec.Blocked != "" || (over && len(plan.creates) > 0) {
+			m := &licensingv1alpha1.SeatLedger{Spec: mainSpec}
+			m.Namespace, m.Name = before.key.Namespace, before.key.Name
+			m.OwnerReferences = slices.Clone(after.OwnerReferences)
+			plan.main, plan.createMain = m, true
+		}
+	case !apiequality.Semantic.DeepEqual(before.main.Spec, mainSpec) || (over && len(plan.creates) > 0):
+		m := before.main.DeepCopy()
+		m.Spec = mainSpec
+		if over && len(plan.creates) > 0 {
+			n, _ := strconv.Atoi(m.Annotations[licensingv1alpha1.LedgerSerialAnnotation])
+			if m.Annotations == nil {
+				m.Annotations = map[string]string{}
+			}
+			m.Annotations[licensingv1alpha1.LedgerSerialAnnotation] = strconv.Itoa(n + 1)
+		}
+		plan.main = m
+	}
+	return plan, nil
+}
+
+// planReservation places the reservation r of after on the seat objects
+// idx it has (indices into before.seats), through setSeat, and returns the
+// specs of the seat objects to create for it.
+func planReservation(before *ledgerParts, assignment string, r licensingv1alpha1.SeatLedgerReservation, idx []int, done []bool,
+	setSeat func(int, licensingv1alpha1.SeatLedgerSpec)) []licensingv1alpha1.SeatLedgerSpec {
+	want := map[string]licensingv1alpha1.SeatLedgerEntry{}
+	for _, ride := range r.Rides {
+		want[ride.Pod] = ride
+	}
+	rideOn := func(i int) (licensingv1alpha1.SeatLedgerEntry, bool) {
+		s := &before.seats[i]
+		if len(s.Spec.Reservations) == 0 || len(s.Spec.Reservations[0].Rides) == 0 {
+			return licensingv1alpha1.SeatLedgerEntry{}, false
+		}
+		return s.Spec.Reservations[0].Rides[0], true
+	}
+	// The seat objects kept, those whose ride stays first, then free ones,
+	// then those whose ride leaves.
+	var kept []int
+	placed := map[string]bool{}
+	for pass := 0; pass < 3; pass++ {
+		for _, i := range idx {
+			if done[i] || slices.Contains(kept, i) || len(kept) >= int(r.Count) {
+				continue
+			}
+			ride, rides := rideOn(i)
+			_, wanted := want[ride.Pod]
+			switch {
+			case pass == 0 && rides && wanted && !placed[ride.Pod]:
+				placed[ride.Pod] = true
+			case pass == 1 && !rides:
+			case pass == 2 && rides && (!wanted || placed[ride.Pod]) && !slices.Contains(kept, i):
+			default:
+				continue
+			}
+			kept = append(kept, i)
+		}
+	}
+	var pending []licensingv1alpha1.SeatLedgerEntry
+	for _, ride := range r.Rides {
+		if !placed[ride.Pod] {
+			pending = append(pending, ride)
+		}
+	}
+	spec := func(since licensingv1alpha1.SeatLedgerReservation, ride *licensingv1alpha1.SeatLedgerEntry) licensingv1alpha1.SeatLedgerSpec {
+		res := licensingv1alpha1.SeatLedgerReservation{Workload: r.Workload, UID: r.UID, PodSet: r.PodSet, Count: 1, Since: since.Since}
+		if ride != nil {
+			res.Rides = []licensingv1alpha1.SeatLedgerEntry{*ride}
+		}
+		return licensingv1alpha1.SeatLedgerSpec{Assignment: assignment, Reservations: []licensingv1alpha1.SeatLedgerReservation{res}}
+	}
+	for _, i := range kept {
+		own := before.seats[i].Spec.Reservations[0]
+		var ride *licensingv1alpha1.SeatLedgerEntry
+		if cur, ok := rideOn(i); ok && placed[cur.Pod] {
+			w := want[cur.Pod]
+			ride = &w
+			delete(placed, cur.Pod) // placed once
+		} else if len(pending) > 0 {
+			ride, pending = &pending[0], pending[1:]
+		}
+		setSeat(i, spec(own, ride))
+	}
+	var out []licensingv1alpha1.SeatLedgerSpec
+	for n := len(kept); n < int(r.Count); n++ {
+		var ride *licensingv1alpha1.SeatLedgerEntry
+		if len(pending) > 0 {
+			ride, pending = &pending[0], pending[1:]
+		}
+		out = append(out, spec(r, ride))
+	}
+	return out
+}
+
+// seatObject is the seat object of index i of the ledger key, of spec,
+// owned as the ledger l is.
+func seatObject(key types.NamespacedName, l *licensingv1alpha1.SeatLedger, i int, spec licensingv1alpha1.SeatLedgerSpec) licensingv1alpha1.SeatLedger {
+	s := licensingv1alpha1.SeatLedger{Spec: spec}
+	s.Namespace, s.Name = key.Namespace, licensing.SeatObjectName(key.Name, i)
+	s.Labels = map[string]string{
+		licensingv1alpha1.SeatLedgerLabel: licensing.SeatLedgerLabelValue(key.Name),
+		licensingv1alpha1.SeatIndexLabel:  strconv.Itoa(i),
+	}
+	s.OwnerReferences = slices.Clone(l.OwnerReferences)
+	return s
+}
+
+// writeParts writes what the ledger after changed of before (planWrite)
+// and returns the ledger as stored after the writes. Deletes go first (on
+// the UID and resourceVersion read), then updates, creates, and the main
+// ledger last; an error of any (a Conflict, AlreadyExists or NotFound when
+// another writer came first) undoes the creates of this write, so that a
+// decision either stands whole or takes no seat, and is returned as it is.
+func writeParts(ctx context.Context, w client.Writer, before *ledgerParts, after *licensingv1alpha1.SeatLedger, limit int) (*ledgerParts, error) {
+	if after.Spec.Assignment == "" {
+		// The uses of a licence: one object.
+		if err := updateLedger(ctx, w, after); err != nil {
+			return nil, err
+		}
+		return &ledgerParts{key: before.key, main: after.DeepCopy()}, nil
+	}
+	plan, err := planWrite(before, after, limit)
+	if err != nil {
+		return nil, err
+	}
+	out := &ledgerParts{key: before.key, main: before.main, seats: plan.keep}
+	for i := range plan.deletes {
+		d := &plan.deletes[i]
+		err := w.Delete(ctx, d, client.Preconditions{UID: &d.UID, ResourceVersion: &d.ResourceVersion})
+		if err != nil && !apierrors.IsNotFound(err) {
+			return nil, err
+		}
+	}
+	for i := range plan.updates {
+		u := &plan.updates[i]
+		if err := updateLedger(ctx, w, u); err != nil {
+			return nil, err
+		}
+		out.seats = append(out.seats, *u)
+	}
+	var created []licensingv1alpha1.SeatLedger
+	undo := func(err error) (*ledgerParts, error) {
+		// Undo without the request's deadline, which may be what ended it.
+		uctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		for i := range created {
+			c := &created[i]
+			_ = w.Delete(uctx, c, client.Preconditions{UID: &c.UID})
+		}
+		return nil, err
+	}
+	for i := range plan.creates {
+		c := &plan.creates[i]
+		if err := w.Create(ctx, c); err != nil {
+			return undo(err)
+		}
+		created = append(created, *c)
+	}
+	if m := plan.main; m != nil {
+		if plan.createMain {
+			err = w.Create(ctx, m)
+		} else {
+			err = updateLedger(ctx, w, m)
+		}
+		if err != nil {
+			return undo(err)
+		}
+		out.main = m
+	}
+	out.seats = append(out.seats, created...)
+	return out, nil
+}
+
+// isRetryable says whether a write of a ledger failed because another
+// writer came first: read again and decide again.
+func isRetryable(err error) bool {
+	return apierrors.IsConflict(err) || apierrors.IsNotFound(err) || apierrors.IsAlreadyExists(err) || errors.Is(err, errNoSeatIndex)
+}
+
+// describeWrite wraps an error of writing the ledger key.
+func describeWrite(key types.NamespacedName, err error) error {
+	return fmt.Errorf("writing seat ledger %s: %w", key, err)
+}
+
+// GetLedger reads into l the ledger of an assignment merged from its
+// objects (ReadLedger), from r; NotFound when none exists.
+func GetLedger(ctx context.Context, r client.Reader, namespace, assignment string, l *licensingv1alpha1.SeatLedger) error {
+	m, err := ReadLedger(ctx, r, namespace, assignment)
+	if err != nil {
+		return err
+	}
+	*l = *m
+	return nil
+}
+
+// SeatObjectOf is the seat object of index i of the assignment's ledger
+// holding the entry e, as a take creates it (for tests and benchmarks that
+// set up a ledger).
+func SeatObjectOf(asg *licensingv1alpha1.LicenseAssignment, i int, e licensingv1alpha1.SeatLedgerEntry) *licensingv1alpha1.SeatLedger {
+	key := types.NamespacedName{Namespace: asg.Namespace, Name: LedgerName(asg.Name)}
+	s := seatObject(key, NewSeatLedger(asg, key.Name), i, licensingv1alpha1.SeatLedgerSpec{Assignment: asg.Name, Entries: []licensingv1alpha1.SeatLedgerEntry{e}})
+	return &s
+}
