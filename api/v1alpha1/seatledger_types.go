@@ -17,17 +17,19 @@ import (
 // assignment.
 //
 // The ledger of an assignment is several objects: its main ledger, named
-// seat-ledger-<assignment>, holds the line (spec.waiting) and spec.blocked;
-// each held seat is a seat object of its own, named
-// seat-ledger-<assignment>-<index> and labelled SeatLedgerLabel and
-// SeatIndexLabel, whose spec holds one entry (a Pod's seat) or one
-// reservation of count 1 (a seat a Kueue Workload reserved, with at most one
-// ride). A seat costs one small write whatever the holders and the line.
-// The ledger as read is the main ledger with the entries and reservations of
-// its seat objects (licensing.MergeSeatLedgers; a reservation's count is its
-// seat objects). A main ledger written by an earlier version may still list
-// entries and reservations itself: they count the same, and leave it as
-// their Pods go.
+// seat-ledger-<assignment>, holds spec.blocked; each held seat is a seat
+// object of its own, named seat-ledger-<assignment>-<index> and labelled
+// SeatLedgerLabel and SeatIndexLabel, whose spec holds one entry (a Pod's
+// seat) or one reservation of count 1 (a seat a Kueue Workload reserved,
+// with at most one ride); each Pod in line is a waiter object,
+// seat-ledger-<assignment>-w-<pod>, labelled SeatLedgerLabel and
+// SeatWaiterLabel, whose spec.waiting holds it. A seat taken or a place in
+// line costs one small write whatever the holders and the line. The ledger
+// as read is the main ledger with the entries, reservations and waiters of
+// its other objects (licensing.MergeSeatLedgers; a reservation's count is
+// its seat objects). A main ledger written by an earlier version may still
+// list entries, reservations and waiters itself: they count the same, and
+// the seat recount moves them into objects of their own.
 
 // Labels of the seat objects of an assignment's ledger.
 const (
@@ -40,6 +42,10 @@ const (
 	// second create of the same index is refused (AlreadyExists), the
 	// compare-and-swap that keeps a seat from being taken twice.
 	SeatIndexLabel = LabelPrefix + "seat-index"
+	// SeatWaiterLabel on a waiter object (value "true") marks it as one Pod's
+	// place in the line of the ledger SeatLedgerLabel names: joining the line
+	// creates it, leaving it deletes it.
+	SeatWaiterLabel = LabelPrefix + "seat-waiter"
 	// LedgerSerialAnnotation on an assignment's main ledger changes with every
 	// write that takes seats while the assignment holds more than its seats
 	// (seats lowered, or Pods recounted beyond them): the write of the main

@@ -54,6 +54,25 @@ func SeatLedgerLabelValue(ledger string) string {
 	return "h-" + hex.EncodeToString(sum[:16])
 }
 
+// WaiterObjectName is the name of the waiter object of the Pod named pod
+// in the line of the ledger named ledger: seat-ledger-<assignment>-w-<pod>.
+func WaiterObjectName(ledger, pod string) string {
+	return boundedName(ledger+"-w-"+pod, ledger+"/"+pod)
+}
+
+// IsWaiterObject says whether l is a waiter object (one Pod's place in the
+// line of an assignment's ledger).
+func IsWaiterObject(l *licensingv1alpha1.SeatLedger) bool {
+	return l.Labels[licensingv1alpha1.SeatWaiterLabel] == "true" && l.Spec.Assignment != ""
+}
+
+// IsLedgerPart says whether l is a seat or a waiter object: a part of the
+// ledger of its assignment that MergeSeatLedgers folds into the main one.
+func IsLedgerPart(l *licensingv1alpha1.SeatLedger) bool {
+	_, seat := SeatIndex(l)
+	return seat || IsWaiterObject(l)
+}
+
 // SeatIndex is the index of a seat object, and whether l is one.
 func SeatIndex(l *licensingv1alpha1.SeatLedger) (int, bool) {
 	v, ok := l.Labels[licensingv1alpha1.SeatIndexLabel]
@@ -67,11 +86,12 @@ func SeatIndex(l *licensingv1alpha1.SeatLedger) (int, bool) {
 	return i, true
 }
 
-// MergeSeatLedgers folds the seat objects among ledgers into the main ledger
-// of their assignment (LedgerName of spec.assignment): its entries are its
-// own and its seat objects', and its reservations are one per Workload and
-// pod set, whose count is the seats held for it and whose rides are those of
-// its seat objects. A main ledger that does not exist while seat objects do
+// MergeSeatLedgers folds the seat and waiter objects among ledgers into the
+// main ledger of their assignment (LedgerName of spec.assignment): its
+// entries are its own and its seat objects', its reservations are one per
+// Workload and pod set, whose count is the seats held for it and whose rides
+// are those of its seat objects, and its line is its own and its waiter
+// objects'. A main ledger that does not exist while seat objects do
 // is made up from them (no resourceVersion; the owner of the seat objects).
 // Ledgers that are no seat objects (main ledgers, the uses of a licence) come
 // back in their order, made-up main ledgers after them. The input is not
@@ -83,7 +103,7 @@ func MergeSeatLedgers(ledgers []licensingv1alpha1.SeatLedger) []licensingv1alpha
 	var seats []*licensingv1alpha1.SeatLedger
 	for i := range ledgers {
 		l := &ledgers[i]
-		if _, ok := SeatIndex(l); ok {
+		if IsLedgerPart(l) {
 			seats = append(seats, l)
 			continue
 		}
@@ -112,10 +132,16 @@ func MainLedgerOf(s *licensingv1alpha1.SeatLedger) licensingv1alpha1.SeatLedger 
 	return m
 }
 
-// FoldSeat adds the entry or the reservation seat of the seat object s to
-// the ledger main. An entry of a Pod that main lists already is not added
-// twice (the first stands).
+// FoldSeat adds the entry or the reservation seat of the seat object s, or
+// the waiter of the waiter object s, to the ledger main. An entry or a
+// waiter of a Pod that main lists already is not added twice (the first
+// stands).
 func FoldSeat(main, s *licensingv1alpha1.SeatLedger) {
+	for _, w := range s.Spec.Waiting {
+		if !slices.ContainsFunc(main.Spec.Waiting, func(o licensingv1alpha1.SeatLedgerWaiter) bool { return o.Pod == w.Pod }) {
+			main.Spec.Waiting = append(main.Spec.Waiting, *w.DeepCopy())
+		}
+	}
 	for _, e := range s.Spec.Entries {
 		if !slices.ContainsFunc(main.Spec.Entries, func(o licensingv1alpha1.SeatLedgerEntry) bool { return o.Pod == e.Pod }) {
 			main.Spec.Entries = append(main.Spec.Entries, e)

@@ -270,6 +270,27 @@ func (l *Ledger) write(ctx context.Context, s *ledgerSlot, before *ledgerParts, 
 	return nil
 }
 
+// learnTaken adds to the remembered ledger the seat object whose create
+// err refused (AlreadyExists: another replica took that index since this one
+// read the ledger), read live, and says whether it did: the next decision
+// can then be taken on the remembered ledger, which a grant may be (a
+// refusal is still decided on a live read), instead of reading every object
+// of the ledger again.
+func (l *Ledger) learnTaken(ctx context.Context, s *ledgerSlot, before *ledgerParts, err error) bool {
+	var taken *seatTakenError
+	if !errors.As(err, &taken) || before == nil {
+		return false
+	}
+	obj := &licensingv1alpha1.SeatLedger{}
+	if err := l.Reader.Get(ctx, types.NamespacedName{Namespace: before.key.Namespace, Name: taken.name}, obj); err != nil {
+		return false
+	}
+	p := before.deepCopy()
+	p.seats = append(p.seats, *obj)
+	s.parts = p
+	return true
+}
+
 // batchLimit is the limit of the seat indices a batch of asks may take:
 // the assignment's seats, unbounded when it admits beyond them (Soft).
 func batchLimit(batch []*reservationRequest) int {
@@ -418,6 +439,9 @@ func (l *Ledger) commit(ctx context.Context, asg *licensingv1alpha1.LicenseAssig
 				// Only the pruning was to be saved; the refusals stand on the live ledger.
 				err = nil
 			} else if isRetryable(err) {
+				// A seat index another replica took is learned with one
+				// read of it; anything else is read again whole.
+				fresh = !l.learnTaken(ctx, s, before, err)
 				continue
 			}
 			if err != nil {

@@ -105,20 +105,30 @@ func (r *QueueController) SetupWithManager(mgr ctrl.Manager) error {
 			// Every main ledger once at start: a seat taken for a Pod still
 			// gated is given to it (a Pod that waited has a main ledger).
 			// A seat taken is no work for the line.
-			if _, seat := licensing.SeatIndex(e.Object); !seat && (e.Object.Spec.Assignment != "" || len(e.Object.Spec.Waiting) > 0) {
+			// A Pod joining the line is.
+			switch {
+			case licensing.IsWaiterObject(e.Object):
+				q.Add(ledgerOf(e.Object.Namespace, e.Object.Spec.Assignment))
+			case licensing.IsLedgerPart(e.Object):
+			case e.Object.Spec.Assignment != "" || len(e.Object.Spec.Waiting) > 0:
 				q.Add(reconcile.Request{NamespacedName: client.ObjectKeyFromObject(e.Object)})
 			}
 		},
 		DeleteFunc: func(_ context.Context, e event.TypedDeleteEvent[*licensingv1alpha1.SeatLedger], q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
-			// A seat freed: the head of the line may take it.
-			if _, seat := licensing.SeatIndex(e.Object); seat {
+			// A seat freed: the head of the line may take it; a Pod left
+			// the line: the others' positions changed.
+			if licensing.IsLedgerPart(e.Object) {
 				q.Add(ledgerOf(e.Object.Namespace, e.Object.Spec.Assignment))
 			}
 		},
 		UpdateFunc: func(_ context.Context, e event.TypedUpdateEvent[*licensingv1alpha1.SeatLedger], q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
 			// Only a ledger with a line, or one that had one (its last
 			// decision granted seats to gated Pods), has work here.
-			if len(e.ObjectNew.Spec.Waiting) > 0 || len(e.ObjectOld.Spec.Waiting) > 0 {
+			switch {
+			case len(e.ObjectNew.Spec.Waiting) == 0 && len(e.ObjectOld.Spec.Waiting) == 0:
+			case e.ObjectNew.Spec.Assignment != "":
+				q.Add(ledgerOf(e.ObjectNew.Namespace, e.ObjectNew.Spec.Assignment))
+			default: // the uses of a licence
 				q.Add(reconcile.Request{NamespacedName: client.ObjectKeyFromObject(e.ObjectNew)})
 			}
 		},

@@ -3,6 +3,7 @@ package seats
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"time"
 
@@ -248,25 +249,21 @@ func (r *SeatRecounter) Reconcile(ctx context.Context, req reconcile.Request) (r
 }
 
 // needsMigration says whether a ledger's main ledger, written by an
-// earlier version, lists the entries or reservations that seat objects
-// hold now.
+// earlier version, lists the entries, reservations or waiters that seat
+// and waiter objects hold now.
 func needsMigration(parts map[types.NamespacedName]*ledgerParts) bool {
-	for _, p := range parts {
-		if p.main != nil && (len(p.main.Spec.Entries) > 0 || len(p.main.Spec.Reservations) > 0) {
-			return true
-		}
-	}
-	return false
+	return slices.ContainsFunc(slices.Collect(maps.Values(parts)), (*ledgerParts).unmigrated)
 }
 
-// migrate moves the entries and reservations that main ledgers written by
-// an earlier version list into seat objects of their own (planWrite moves
-// the reservations; migrating moves the entries), one ledger at a time. The
+// migrate moves the entries, reservations and waiters that main ledgers
+// written by an earlier version list into seat and waiter objects of their
+// own (planWrite moves the reservations; migrating moves the entries and
+// waiters), one ledger at a time. The
 // objects are read live; a write that another writer beat is tried again
 // shortly.
 func (r *SeatRecounter) migrate(ctx context.Context, parts map[types.NamespacedName]*ledgerParts) (reconcile.Result, error) {
 	for key, p := range parts {
-		if p.main == nil || (len(p.main.Spec.Entries) == 0 && len(p.main.Spec.Reservations) == 0) {
+		if !p.unmigrated() {
 			continue
 		}
 		merged := p.merged()
@@ -279,7 +276,7 @@ func (r *SeatRecounter) migrate(ctx context.Context, parts map[types.NamespacedN
 			return reconcile.Result{}, describeWrite(key, err)
 		}
 		ctrl.LoggerFrom(ctx).Info("Moved the seats of a ledger written by an earlier version into seat objects", "ledger", klog.KRef(key.Namespace, key.Name),
-			"entries", len(p.main.Spec.Entries), "reservations", len(p.main.Spec.Reservations))
+			"entries", len(p.main.Spec.Entries), "reservations", len(p.main.Spec.Reservations), "waiting", len(p.main.Spec.Waiting))
 		// The recount goes on from the ledger as it is now.
 		return reconcile.Result{Requeue: true}, nil
 	}

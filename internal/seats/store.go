@@ -31,7 +31,7 @@ import (
 const unbounded = -1
 
 // ledgerParts is one assignment's ledger as stored: its main ledger (nil
-// when it does not exist) and its seat objects.
+// when it does not exist) and its seat and waiter objects (seats).
 type ledgerParts struct {
 	key   types.NamespacedName
 	main  *licensingv1alpha1.SeatLedger
@@ -39,6 +39,12 @@ type ledgerParts struct {
 	// migrate moves the entries the main ledger lists (an earlier
 	// version's) into seat objects at the next write.
 	migrate bool
+}
+
+// unmigrated says whether the main ledger, written by an earlier version,
+// lists entries, reservations or waiters itself.
+func (p *ledgerParts) unmigrated() bool {
+	return p.main != nil && (len(p.main.Spec.Entries) > 0 || len(p.main.Spec.Reservations) > 0 || len(p.main.Spec.Waiting) > 0)
 }
 
 // empty says that no object of the ledger exists.
@@ -91,7 +97,7 @@ func splitLedgers(items []licensingv1alpha1.SeatLedger) map[types.NamespacedName
 		if l.Spec.Assignment == "" {
 			continue
 		}
-		if _, ok := licensing.SeatIndex(l); ok {
+		if licensing.IsLedgerPart(l) {
 			p := part(types.NamespacedName{Namespace: l.Namespace, Name: licensing.LedgerName(l.Spec.Assignment)})
 			p.seats = append(p.seats, *l.DeepCopy())
 			continue
@@ -119,7 +125,7 @@ func readParts(ctx context.Context, r client.Reader, key types.NamespacedName) (
 	}
 	for i := range list.Items {
 		s := &list.Items[i]
-		if _, ok := licensing.SeatIndex(s); ok && licensing.LedgerName(s.Spec.Assignment) == key.Name {
+		if licensing.IsLedgerPart(s) && licensing.LedgerName(s.Spec.Assignment) == key.Name {
 			p.seats = append(p.seats, *s)
 		}
 	}
@@ -141,9 +147,11 @@ func ReadLedger(ctx context.Context, r client.Reader, namespace, assignment stri
 }
 
 // writePlan is what a write of a ledger changes: seat objects to delete,
-// update and create, and the main ledger to write (nil: none).
+// update and create, waiter objects to create and delete (updates of both
+// kinds are in updates), and the main ledger to write (nil: none).
 type writePlan struct {
-	deletes, updates, creates []licensingv1alpha1.SeatLedger
+	deletes, updates, creates    []licensingv1alpha1.SeatLedger
+	waiterCreates, waiterDeletes []licensingv1alpha1.SeatLedger
 	// keep are the seat objects that stay as they are.
 	keep       []licensingv1alpha1.SeatLedger
 	main       *licensingv1alpha1.SeatLedger
@@ -178,8 +186,17 @@ func planWrite(before *ledgerParts, after *licensingv1alpha1.SeatLedger, limit i
 	done := make([]bool, len(before.seats))
 	entrySeat := map[string]int{}
 	resSeats := map[[2]string][]int{}
+	waiterObj := map[string]int{}
 	for i := range before.seats {
 		s := &before.seats[i]
+		if licensing.IsWaiterObject(s) {
+			for _, w := range s.Spec.Waiting {
+				if _, ok := waiterObj[w.Pod]; !ok {
+					waiterObj[w.Pod] = i
+				}
+			}
+			continue
+		}
 		for _, e := range s.Spec.Entries {
 			if _, ok := entrySeat[e.Pod]; !ok {
 				entrySeat[e.Pod] = i
@@ -190,13 +207,16 @@ func planWrite(before *ledgerParts, after *licensingv1alpha1.SeatLedger, limit i
 			resSeats[k] = append(resSeats[k], i)
 		}
 	}
-	mainEntries := map[string]bool{}
+	mainEntries, mainWaiting := map[string]bool{}, map[string]bool{}
 	if before.main != nil && !before.migrate {
 		for _, e := range before.main.Spec.Entries {
 			mainEntries[e.Pod] = true
 		}
+		for _, w := range before.main.Spec.Waiting {
+			mainWaiting[w.Pod] = true
+		}
 	}
-	mainSpec := licensingv1alpha1.SeatLedgerSpec{Assignment: after.Spec.Assignment, Waiting: after.Spec.Waiting, Blocked: after.Spec.Blocked}
+	mainSpec := licensingv1alpha1.SeatLedgerSpec{Assignment: after.Spec.Assignment, Blocked: after.Spec.Blocked}
 	var fresh []licensingv1alpha1.SeatLedgerSpec
 	setSeat := func(i int, spec licensingv1alpha1.SeatLedgerSpec) {
 		done[i] = true
@@ -223,8 +243,23 @@ func planWrite(before *ledgerParts, after *licensingv1alpha1.SeatLedger, limit i
 	for _, r := range after.Spec.Reservations {
 		fresh = append(fresh, planReservation(before, after.Spec.Assignment, r, resSeats[[2]string{r.UID, r.PodSet}], done, setSeat)...)
 	}
+	for _, w := range after.Spec.Waiting {
+		spec := licensingv1alpha1.SeatLedgerSpec{Assignment: after.Spec.Assignment, Waiting: []licensingv1alpha1.SeatLedgerWaiter{w}}
+		switch i, ok := waiterObj[w.Pod]; {
+		case ok && !done[i]:
+			setSeat(i, spec)
+		case mainWaiting[w.Pod]:
+			mainSpec.Waiting = append(mainSpec.Waiting, w)
+		default:
+			plan.waiterCreates = append(plan.waiterCreates, waiterObject(before.key, after, spec))
+		}
+	}
 	for i := range before.seats {
-		if !done[i] {
+		switch {
+		case done[i]:
+		case licensing.IsWaiterObject(&before.seats[i]):
+			plan.waiterDeletes = append(plan.waiterDeletes, before.seats[i])
+		default:
 			plan.deletes = append(plan.deletes, before.seats[i])
 		}
 	}
@@ -235,7 +270,10 @@ func planWrite(before *ledgerParts, after *licensingv1alpha1.SeatLedger, limit i
 	over := len(mainSpec.Entries) > 0
 	for _, list := range [][]licensingv1alpha1.SeatLedger{plan.keep, plan.updates} {
 		for i := range list {
-			idx, _ := licensing.SeatIndex(&list[i])
+			idx, seat := licensing.SeatIndex(&list[i])
+			if !seat {
+				continue
+			}
 			taken[idx] = true
 			over = over || (limit != unbounded && idx >= limit)
 		}
@@ -349,6 +387,19 @@ func planReservation(before *ledgerParts, assignment string, r licensingv1alpha1
 	return out
 }
 
+// waiterObject is the waiter object of the one waiter of spec in the line
+// of the ledger key, owned as the ledger l is.
+func waiterObject(key types.NamespacedName, l *licensingv1alpha1.SeatLedger, spec licensingv1alpha1.SeatLedgerSpec) licensingv1alpha1.SeatLedger {
+	w := licensingv1alpha1.SeatLedger{Spec: spec}
+	w.Namespace, w.Name = key.Namespace, licensing.WaiterObjectName(key.Name, spec.Waiting[0].Pod)
+	w.Labels = map[string]string{
+		licensingv1alpha1.SeatLedgerLabel: licensing.SeatLedgerLabelValue(key.Name),
+		licensingv1alpha1.SeatWaiterLabel: "true",
+	}
+	w.OwnerReferences = slices.Clone(l.OwnerReferences)
+	return w
+}
+
 // seatObject is the seat object of index i of the ledger key, of spec,
 // owned as the ledger l is.
 func seatObject(key types.NamespacedName, l *licensingv1alpha1.SeatLedger, i int, spec licensingv1alpha1.SeatLedgerSpec) licensingv1alpha1.SeatLedger {
@@ -363,11 +414,12 @@ func seatObject(key types.NamespacedName, l *licensingv1alpha1.SeatLedger, i int
 }
 
 // writeParts writes what the ledger after changed of before (planWrite)
-// and returns the ledger as stored after the writes. Deletes go first (on
-// the UID and resourceVersion read), then updates, creates, and the main
-// ledger last; an error of any (a Conflict, AlreadyExists or NotFound when
-// another writer came first) undoes the creates of this write, so that a
-// decision either stands whole or takes no seat, and is returned as it is.
+// and returns the ledger as stored after the writes. The deletes of seat
+// objects go first (on the UID and resourceVersion read), then updates,
+// creates of seat and waiter objects and the main ledger; an error of any (a
+// Conflict, AlreadyExists or NotFound when another writer came first) undoes
+// the creates of this write, so that a decision either stands whole or takes
+// no seat, and is returned as it is. The deletes of waiter objects go last.
 func writeParts(ctx context.Context, w client.Writer, before *ledgerParts, after *licensingv1alpha1.SeatLedger, limit int) (*ledgerParts, error) {
 	if after.Spec.Assignment == "" {
 		// The uses of a licence: one object.
@@ -406,12 +458,17 @@ func writeParts(ctx context.Context, w client.Writer, before *ledgerParts, after
 		}
 		return nil, err
 	}
-	for i := range plan.creates {
-		c := &plan.creates[i]
-		if err := w.Create(ctx, c); err != nil {
-			return undo(err)
+	for _, list := range [][]licensingv1alpha1.SeatLedger{plan.creates, plan.waiterCreates} {
+		for i := range list {
+			c := &list[i]
+			if err := w.Create(ctx, c); err != nil {
+				if _, seat := licensing.SeatIndex(c); seat && apierrors.IsAlreadyExists(err) {
+					err = &seatTakenError{name: c.Name, err: err}
+				}
+				return undo(err)
+			}
+			created = append(created, *c)
 		}
-		created = append(created, *c)
 	}
 	if m := plan.main; m != nil {
 		if plan.createMain {
@@ -425,8 +482,30 @@ func writeParts(ctx context.Context, w client.Writer, before *ledgerParts, after
 		out.main = m
 	}
 	out.seats = append(out.seats, created...)
+	// The places in line go last: a Pod granted a seat leaves the line only
+	// once its seat is held, so that no failure leaves it with neither. The
+	// decision stands from here: a waiter that another writer changed meanwhile
+	// is not undone (the caller reads again; a Pod that holds a seat and still
+	// waits is granted nothing twice, its entry being by name).
+	for i := range plan.waiterDeletes {
+		d := &plan.waiterDeletes[i]
+		err := w.Delete(ctx, d, client.Preconditions{UID: &d.UID, ResourceVersion: &d.ResourceVersion})
+		if err != nil && !apierrors.IsNotFound(err) {
+			return nil, err
+		}
+	}
 	return out, nil
 }
+
+// seatTakenError is the AlreadyExists of the create of the seat object
+// name: another writer took that index first.
+type seatTakenError struct {
+	name string
+	err  error
+}
+
+func (e *seatTakenError) Error() string { return e.err.Error() }
+func (e *seatTakenError) Unwrap() error { return e.err }
 
 // isRetryable says whether a write of a ledger failed because another
 // writer came first: read again and decide again.

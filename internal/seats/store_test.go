@@ -131,7 +131,7 @@ func TestPlanWriteOverTheSeatsOrdersTakersOnTheMainLedger(t *testing.T) {
 	}
 }
 
-func TestPlanWriteKeepsTheLineOnTheMainLedger(t *testing.T) {
+func TestPlanWriteAPlaceInLineIsOneWaiterObject(t *testing.T) {
 	before := &ledgerParts{key: key}
 	after := ledgerOf().Waiter("w", "uw", 0, t0).Obj()
 	after.OwnerReferences = []metav1.OwnerReference{{Name: "a", UID: "asg-uid"}}
@@ -139,11 +139,25 @@ func TestPlanWriteKeepsTheLineOnTheMainLedger(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if plan.main == nil || !plan.createMain || len(plan.main.Spec.Waiting) != 1 || len(plan.creates) != 0 {
-		t.Fatalf("joining the line of a new ledger: main %+v, creates %d", plan.main, len(plan.creates))
+	if plan.main != nil || len(plan.creates) != 0 || len(plan.waiterCreates) != 1 {
+		t.Fatalf("joining the line: main %+v, creates %d, waiter creates %d", plan.main, len(plan.creates), len(plan.waiterCreates))
 	}
-	if plan.main.Name != key.Name || len(plan.main.OwnerReferences) != 1 {
-		t.Errorf("main %s owned by %v", plan.main.Name, plan.main.OwnerReferences)
+	w := plan.waiterCreates[0]
+	if w.Name != licensing.WaiterObjectName(key.Name, "w") || w.Labels[licensingv1alpha1.SeatWaiterLabel] != "true" || len(w.OwnerReferences) != 1 {
+		t.Errorf("waiter object %s, labels %v, owners %v", w.Name, w.Labels, w.OwnerReferences)
+	}
+
+	// The head of the line granted: its seat is created, its waiter object deleted.
+	before.seats = []licensingv1alpha1.SeatLedger{w}
+	after = before.merged()
+	d := licensing.TakeSeats(licensing.SeatState{Seats: 1, Enforcement: licensingv1alpha1.EnforcementHard}, Line(after, ""))
+	ApplySeatDecision(after, d, t0)
+	plan, err = planWrite(before, after, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(plan.creates) != 1 || len(plan.waiterDeletes) != 1 || plan.main != nil {
+		t.Fatalf("granting the head: creates %d, waiter deletes %d, main %v", len(plan.creates), len(plan.waiterDeletes), plan.main != nil)
 	}
 }
 
