@@ -11,6 +11,7 @@ import (
 	"encoding/hex"
 	"slices"
 	"strconv"
+	"strings"
 
 	licensingv1alpha1 "github.com/license-operator/license-operator/api/v1alpha1"
 )
@@ -110,6 +111,7 @@ func MergeSeatLedgers(ledgers []licensingv1alpha1.SeatLedger) []licensingv1alpha
 		index[key{l.Namespace, l.Name}] = len(out)
 		out = append(out, *l.DeepCopy())
 	}
+	parts := map[int][]licensingv1alpha1.SeatLedger{}
 	for _, s := range seats {
 		k := key{s.Namespace, LedgerName(s.Spec.Assignment)}
 		i, ok := index[k]
@@ -118,9 +120,38 @@ func MergeSeatLedgers(ledgers []licensingv1alpha1.SeatLedger) []licensingv1alpha
 			index[k] = i
 			out = append(out, MainLedgerOf(s))
 		}
-		FoldSeat(&out[i], s)
+		parts[i] = append(parts[i], *s) // a shallow copy: FoldSeats only reads it
+	}
+	for i, p := range parts {
+		FoldSeats(&out[i], p)
 	}
 	return out
+}
+
+// SortLedger orders a merged ledger's lists as they were taken: entries and
+// rides by admission time, then by Pod name, waiters in LineOrder
+// (the objects come in the order of their names, which says nothing).
+func SortLedger(l *licensingv1alpha1.SeatLedger) {
+	byAdmitted := func(a, b licensingv1alpha1.SeatLedgerEntry) int {
+		if c := a.Admitted.Time.Compare(b.Admitted.Time); c != 0 {
+			return c
+		}
+		return strings.Compare(a.Pod, b.Pod)
+	}
+	slices.SortStableFunc(l.Spec.Entries, byAdmitted)
+	for i := range l.Spec.Reservations {
+		slices.SortStableFunc(l.Spec.Reservations[i].Rides, byAdmitted)
+	}
+	// The line in LineOrder: priority, then who queued first, then name.
+	slices.SortStableFunc(l.Spec.Waiting, func(a, b licensingv1alpha1.SeatLedgerWaiter) int {
+		if a.Priority != b.Priority {
+			return int(b.Priority) - int(a.Priority)
+		}
+		if c := a.Queued.Time.Compare(b.Queued.Time); c != 0 {
+			return c
+		}
+		return strings.Compare(a.Pod, b.Pod)
+	})
 }
 
 // MainLedgerOf is the main ledger of the seat object s as it would be
@@ -132,35 +163,54 @@ func MainLedgerOf(s *licensingv1alpha1.SeatLedger) licensingv1alpha1.SeatLedger 
 	return m
 }
 
-// FoldSeat adds the entry or the reservation seat of the seat object s, or
-// the waiter of the waiter object s, to the ledger main. An entry or a
-// waiter of a Pod that main lists already is not added twice (the first
-// stands).
-func FoldSeat(main, s *licensingv1alpha1.SeatLedger) {
-	for _, w := range s.Spec.Waiting {
-		if !slices.ContainsFunc(main.Spec.Waiting, func(o licensingv1alpha1.SeatLedgerWaiter) bool { return o.Pod == w.Pod }) {
-			main.Spec.Waiting = append(main.Spec.Waiting, *w.DeepCopy())
+// FoldSeats adds the entries and reservation seats of the seat objects
+// among parts, and the waiters of its waiter objects, to the ledger main,
+// and orders its lists (SortLedger). An entry or a waiter of a Pod that main
+// lists already is not added twice (the first stands).
+func FoldSeats(main *licensingv1alpha1.SeatLedger, parts []licensingv1alpha1.SeatLedger) {
+	if len(parts) == 0 {
+		return
+	}
+	entries, waiters := map[string]bool{}, map[string]bool{}
+	for _, e := range main.Spec.Entries {
+		entries[e.Pod] = true
+	}
+	for _, w := range main.Spec.Waiting {
+		waiters[w.Pod] = true
+	}
+	res := map[[2]string]int{}
+	for i, r := range main.Spec.Reservations {
+		res[[2]string{r.UID, r.PodSet}] = i
+	}
+	for i := range parts {
+		s := &parts[i]
+		for _, w := range s.Spec.Waiting {
+			if !waiters[w.Pod] {
+				waiters[w.Pod] = true
+				main.Spec.Waiting = append(main.Spec.Waiting, *w.DeepCopy())
+			}
+		}
+		for _, e := range s.Spec.Entries {
+			if !entries[e.Pod] {
+				entries[e.Pod] = true
+				main.Spec.Entries = append(main.Spec.Entries, e)
+			}
+		}
+		for _, r := range s.Spec.Reservations {
+			k := [2]string{r.UID, r.PodSet}
+			j, ok := res[k]
+			if !ok {
+				res[k] = len(main.Spec.Reservations)
+				main.Spec.Reservations = append(main.Spec.Reservations, *r.DeepCopy())
+				continue
+			}
+			m := &main.Spec.Reservations[j]
+			m.Count += r.Count
+			m.Rides = append(m.Rides, r.Rides...)
+			if r.Since.Before(&m.Since) {
+				m.Since = r.Since
+			}
 		}
 	}
-	for _, e := range s.Spec.Entries {
-		if !slices.ContainsFunc(main.Spec.Entries, func(o licensingv1alpha1.SeatLedgerEntry) bool { return o.Pod == e.Pod }) {
-			main.Spec.Entries = append(main.Spec.Entries, e)
-		}
-	}
-	for _, r := range s.Spec.Reservations {
-		i := slices.IndexFunc(main.Spec.Reservations, func(o licensingv1alpha1.SeatLedgerReservation) bool {
-			return o.UID == r.UID && o.PodSet == r.PodSet
-		})
-		if i < 0 {
-			r := *r.DeepCopy()
-			main.Spec.Reservations = append(main.Spec.Reservations, r)
-			continue
-		}
-		m := &main.Spec.Reservations[i]
-		m.Count += r.Count
-		m.Rides = append(m.Rides, r.Rides...)
-		if r.Since.Before(&m.Since) {
-			m.Since = r.Since
-		}
-	}
+	SortLedger(main)
 }

@@ -164,6 +164,9 @@ type Ledger struct {
 type ledgerSlot struct {
 	sem   chan struct{}
 	parts *ledgerParts
+	// stripe is where this replica starts looking for a free seat index:
+	// another replica, starting elsewhere, seldom takes the same.
+	stripe int
 
 	mu    sync.Mutex
 	queue []*reservationRequest
@@ -219,7 +222,7 @@ func (l *Ledger) slot(key types.NamespacedName) *ledgerSlot {
 	}
 	s, ok := l.ledgers[key]
 	if !ok {
-		s = &ledgerSlot{sem: make(chan struct{}, 1)}
+		s = &ledgerSlot{sem: make(chan struct{}, 1), stripe: rand.IntN(1 << 20)}
 		l.ledgers[key] = s
 	}
 	return s
@@ -244,7 +247,9 @@ func (s *ledgerSlot) unlock() { <-s.sem }
 // the ledger exists (before is then empty, and cm nil).
 func (l *Ledger) read(ctx context.Context, s *ledgerSlot, key types.NamespacedName, fresh bool) (cm *licensingv1alpha1.SeatLedger, before *ledgerParts, live bool, err error) {
 	if !fresh && s.parts != nil && !s.parts.empty() {
-		return s.parts.merged(), s.parts.deepCopy(), false, nil
+		// The remembered objects are never changed (a write makes new
+		// ones): no copy.
+		return s.parts.merged(), s.parts, false, nil
 	}
 	s.parts = nil
 	p, err := readParts(ctx, l.Reader, key)
@@ -254,14 +259,18 @@ func (l *Ledger) read(ctx context.Context, s *ledgerSlot, key types.NamespacedNa
 	if p.empty() {
 		return nil, p, true, apierrors.NewNotFound(licensingv1alpha1.GroupVersion.WithResource("seatledgers").GroupResource(), key.Name)
 	}
-	s.parts = p.deepCopy()
+	s.parts = p
 	return p.merged(), p, true, nil
 }
 
 // write writes what cm changed of before (writeParts) and remembers the
 // ledger as written.
 func (l *Ledger) write(ctx context.Context, s *ledgerSlot, before *ledgerParts, cm *licensingv1alpha1.SeatLedger, limit int) error {
-	after, err := writeParts(ctx, l.Writer, before, cm, limit)
+	start := s.stripe
+	if limit > 0 {
+		start %= limit
+	}
+	after, err := writeParts(ctx, l.Writer, before, cm, limit, start)
 	if err != nil {
 		s.parts = nil
 		return err

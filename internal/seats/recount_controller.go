@@ -224,7 +224,7 @@ func (r *SeatRecounter) Reconcile(ctx context.Context, req reconcile.Request) (r
 		l.Spec.Entries = append(l.Spec.Entries, rep.Added...)
 		// The Pods added run already: they hold their seats whatever the
 		// seats, and the repair says when that is more than the seats.
-		_, err = writeParts(ctx, r.Writer, before, l, unbounded)
+		_, err = writeParts(ctx, r.Writer, before, l, unbounded, 0)
 		if isRetryable(err) {
 			// Admission (or another replica) changed the ledger since it
 			// was read: recount on the new one, shortly and without an error.
@@ -268,7 +268,7 @@ func (r *SeatRecounter) migrate(ctx context.Context, parts map[types.NamespacedN
 		}
 		merged := p.merged()
 		p.migrate = true
-		_, err := writeParts(ctx, r.Writer, p, merged, unbounded)
+		_, err := writeParts(ctx, r.Writer, p, merged, unbounded, 0)
 		if isRetryable(err) {
 			return reconcile.Result{RequeueAfter: recountAfterConflict}, nil
 		}

@@ -61,9 +61,7 @@ func (p *ledgerParts) merged() *licensingv1alpha1.SeatLedger {
 	default:
 		return nil
 	}
-	for i := range p.seats {
-		licensing.FoldSeat(&m, &p.seats[i])
-	}
+	licensing.FoldSeats(&m, p.seats)
 	return &m
 }
 
@@ -175,13 +173,15 @@ var errNoSeatIndex = errors.New("no free seat index below the assignment's seats
 //     lists already), and is written when they change. Reservations it lists
 //     (an earlier version's) move to seat objects.
 //
-// New seat objects take the lowest free indices, below limit (the
-// assignment's seats under Hard enforcement; unbounded otherwise). When the
+// New seat objects take the first free indices from start on, below limit
+// (the assignment's seats under Hard enforcement, wrapping round to 0;
+// unbounded otherwise): writers that start at different indices (each
+// replica its own) seldom try the same one. When the
 // ledger holds seats that have no index below limit (the main ledger's
 // entries, indices at or above it) and seats are taken, the main ledger is
 // written too (LedgerSerialAnnotation): its compare-and-swap then orders the
 // takers, as the indices alone cannot when seats were lowered.
-func planWrite(before *ledgerParts, after *licensingv1alpha1.SeatLedger, limit int) (writePlan, error) {
+func planWrite(before *ledgerParts, after *licensingv1alpha1.SeatLedger, limit, start int) (writePlan, error) {
 	var plan writePlan
 	done := make([]bool, len(before.seats))
 	entrySeat := map[string]int{}
@@ -221,7 +221,7 @@ func planWrite(before *ledgerParts, after *licensingv1alpha1.SeatLedger, limit i
 	setSeat := func(i int, spec licensingv1alpha1.SeatLedgerSpec) {
 		done[i] = true
 		s := &before.seats[i]
-		if apiequality.Semantic.DeepEqual(s.Spec, spec) {
+		if sameSpec(&s.Spec, &spec) {
 			plan.keep = append(plan.keep, *s)
 			return
 		}
@@ -278,12 +278,9 @@ func planWrite(before *ledgerParts, after *licensingv1alpha1.SeatLedger, limit i
 			over = over || (limit != unbounded && idx >= limit)
 		}
 	}
-	next := 0
 	for _, spec := range fresh {
-		for taken[next] {
-			next++
-		}
-		if limit != unbounded && next >= limit {
+		next, ok := freeIndex(taken, limit, start)
+		if !ok {
 			return writePlan{}, errNoSeatIndex
 		}
 		taken[next] = true
@@ -311,6 +308,55 @@ func planWrite(before *ledgerParts, after *licensingv1alpha1.SeatLedger, limit i
 		plan.main = m
 	}
 	return plan, nil
+}
+
+// freeIndex is the first index from start on that taken does not hold:
+// below limit, wrapping round to 0, or without bound when limit is
+// unbounded. ok is false when every index below limit is taken.
+func freeIndex(taken map[int]bool, limit, start int) (int, bool) {
+	if limit == unbounded {
+		for i := max(start, 0); ; i++ {
+			if !taken[i] {
+				return i, true
+			}
+		}
+	}
+	if limit <= 0 {
+		return 0, false
+	}
+	for n := range limit {
+		if i := (start + n) % limit; !taken[i] {
+			return i, true
+		}
+	}
+	return 0, false
+}
+
+// sameSpec says whether a seat or waiter object's spec a is b: cheaply for
+// the one entry or waiter most hold (a write compares every object of the
+// ledger).
+func sameSpec(a, b *licensingv1alpha1.SeatLedgerSpec) bool {
+	switch {
+	case a.Assignment != b.Assignment || len(a.Entries) != len(b.Entries) || len(a.Waiting) != len(b.Waiting) ||
+		len(a.Reservations) != len(b.Reservations) || a.Blocked != b.Blocked || a.License != b.License || a.Uses != nil || b.Uses != nil:
+		return false
+	case len(a.Reservations) > 0:
+		return apiequality.Semantic.DeepEqual(a, b)
+	}
+	for i := range a.Entries {
+		x, y := &a.Entries[i], &b.Entries[i]
+		if x.Pod != y.Pod || x.UID != y.UID || !x.Admitted.Equal(&y.Admitted) {
+			return false
+		}
+	}
+	for i := range a.Waiting {
+		x, y := &a.Waiting[i], &b.Waiting[i]
+		if x.Pod != y.Pod || x.UID != y.UID || x.Priority != y.Priority || !x.Queued.Equal(&y.Queued) || x.Gang != y.Gang ||
+			x.GangSize != y.GangSize || x.Namespace != y.Namespace || !slices.Equal(x.Features, y.Features) {
+			return false
+		}
+	}
+	return true
 }
 
 // planReservation places the reservation r of after on the seat objects
@@ -420,7 +466,7 @@ func seatObject(key types.NamespacedName, l *licensingv1alpha1.SeatLedger, i int
 // Conflict, AlreadyExists or NotFound when another writer came first) undoes
 // the creates of this write, so that a decision either stands whole or takes
 // no seat, and is returned as it is. The deletes of waiter objects go last.
-func writeParts(ctx context.Context, w client.Writer, before *ledgerParts, after *licensingv1alpha1.SeatLedger, limit int) (*ledgerParts, error) {
+func writeParts(ctx context.Context, w client.Writer, before *ledgerParts, after *licensingv1alpha1.SeatLedger, limit, start int) (*ledgerParts, error) {
 	if after.Spec.Assignment == "" {
 		// The uses of a licence: one object.
 		if err := updateLedger(ctx, w, after); err != nil {
@@ -428,7 +474,7 @@ func writeParts(ctx context.Context, w client.Writer, before *ledgerParts, after
 		}
 		return &ledgerParts{key: before.key, main: after.DeepCopy()}, nil
 	}
-	plan, err := planWrite(before, after, limit)
+	plan, err := planWrite(before, after, limit, start)
 	if err != nil {
 		return nil, err
 	}
@@ -536,4 +582,13 @@ func SeatObjectOf(asg *licensingv1alpha1.LicenseAssignment, i int, e licensingv1
 	key := types.NamespacedName{Namespace: asg.Namespace, Name: LedgerName(asg.Name)}
 	s := seatObject(key, NewSeatLedger(asg, key.Name), i, licensingv1alpha1.SeatLedgerSpec{Assignment: asg.Name, Entries: []licensingv1alpha1.SeatLedgerEntry{e}})
 	return &s
+}
+
+// WaiterObjectOf is the waiter object of w in the line of the assignment's
+// ledger, as joining the line creates it (for tests and benchmarks that set
+// up a ledger).
+func WaiterObjectOf(asg *licensingv1alpha1.LicenseAssignment, w licensingv1alpha1.SeatLedgerWaiter) *licensingv1alpha1.SeatLedger {
+	key := types.NamespacedName{Namespace: asg.Namespace, Name: LedgerName(asg.Name)}
+	o := waiterObject(key, NewSeatLedger(asg, key.Name), licensingv1alpha1.SeatLedgerSpec{Assignment: asg.Name, Waiting: []licensingv1alpha1.SeatLedgerWaiter{w}})
+	return &o
 }

@@ -58,7 +58,7 @@ func TestPlanWriteTakeIsOneCreateAtTheLowestFreeIndex(t *testing.T) {
 	before := &ledgerParts{key: key, seats: []licensingv1alpha1.SeatLedger{entrySeat(0, "p0"), entrySeat(2, "p2")}}
 	after := before.merged()
 	setEntry(after, PodRef{Namespace: ns, Name: "new", UID: "unew"}, t0)
-	plan, err := planWrite(before, after, 3)
+	plan, err := planWrite(before, after, 3, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -82,10 +82,10 @@ func TestPlanWriteRefusesAnIndexAtTheLimit(t *testing.T) {
 	before := &ledgerParts{key: key, seats: []licensingv1alpha1.SeatLedger{entrySeat(0, "p0"), entrySeat(1, "p1")}}
 	after := before.merged()
 	setEntry(after, PodRef{Namespace: ns, Name: "new", UID: "unew"}, t0)
-	if _, err := planWrite(before, after, 2); err != errNoSeatIndex {
+	if _, err := planWrite(before, after, 2, 0); err != errNoSeatIndex {
 		t.Fatalf("a third seat of 2: err %v, want errNoSeatIndex", err)
 	}
-	if plan, err := planWrite(before, after, unbounded); err != nil || len(plan.creates) != 1 {
+	if plan, err := planWrite(before, after, unbounded, 0); err != nil || len(plan.creates) != 1 {
 		t.Fatalf("unbounded (Soft): %v, %d creates", err, len(plan.creates))
 	}
 }
@@ -94,7 +94,7 @@ func TestPlanWriteFreeIsADeleteOnTheReadVersion(t *testing.T) {
 	before := &ledgerParts{key: key, seats: []licensingv1alpha1.SeatLedger{entrySeat(0, "p0"), entrySeat(1, "p1")}}
 	after := before.merged()
 	removeEntries(after, map[string]bool{"p0": true})
-	plan, err := planWrite(before, after, 2)
+	plan, err := planWrite(before, after, 2, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -112,7 +112,7 @@ func TestPlanWriteOverTheSeatsOrdersTakersOnTheMainLedger(t *testing.T) {
 	before := &ledgerParts{key: key, main: main, seats: []licensingv1alpha1.SeatLedger{entrySeat(2, "p2")}}
 	after := before.merged()
 	setEntry(after, PodRef{Namespace: ns, Name: "new", UID: "unew"}, t0)
-	plan, err := planWrite(before, after, 2)
+	plan, err := planWrite(before, after, 2, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -126,7 +126,7 @@ func TestPlanWriteOverTheSeatsOrdersTakersOnTheMainLedger(t *testing.T) {
 	before.seats = []licensingv1alpha1.SeatLedger{entrySeat(1, "p1")}
 	after = before.merged()
 	setEntry(after, PodRef{Namespace: ns, Name: "new", UID: "unew"}, t0)
-	if plan, _ := planWrite(before, after, 2); plan.main != nil {
+	if plan, _ := planWrite(before, after, 2, 0); plan.main != nil {
 		t.Errorf("a take under the seats wrote the main ledger")
 	}
 }
@@ -135,7 +135,7 @@ func TestPlanWriteAPlaceInLineIsOneWaiterObject(t *testing.T) {
 	before := &ledgerParts{key: key}
 	after := ledgerOf().Waiter("w", "uw", 0, t0).Obj()
 	after.OwnerReferences = []metav1.OwnerReference{{Name: "a", UID: "asg-uid"}}
-	plan, err := planWrite(before, after, 1)
+	plan, err := planWrite(before, after, 1, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -152,7 +152,7 @@ func TestPlanWriteAPlaceInLineIsOneWaiterObject(t *testing.T) {
 	after = before.merged()
 	d := licensing.TakeSeats(licensing.SeatState{Seats: 1, Enforcement: licensingv1alpha1.EnforcementHard}, Line(after, ""))
 	ApplySeatDecision(after, d, t0)
-	plan, err = planWrite(before, after, 1)
+	plan, err = planWrite(before, after, 1, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -168,7 +168,7 @@ func TestPlanWriteMigratesAnEarlierVersionsLedger(t *testing.T) {
 	after := before.merged()
 
 	// An ordinary write keeps the entries where they are and moves the reservation.
-	plan, err := planWrite(before, after, unbounded)
+	plan, err := planWrite(before, after, unbounded, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -177,7 +177,7 @@ func TestPlanWriteMigratesAnEarlierVersionsLedger(t *testing.T) {
 	}
 	// Migrating moves the entries too.
 	before.migrate = true
-	plan, err = planWrite(before, after, unbounded)
+	plan, err = planWrite(before, after, unbounded, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -202,7 +202,7 @@ func TestPlanWriteReservationKeepsItsRiddenSeats(t *testing.T) {
 	}
 	r.Count = 2
 	r.Rides = append(r.Rides, licensingv1alpha1.SeatLedgerEntry{Pod: "r2", UID: "ur2", Admitted: metav1.NewTime(t0)})
-	plan, err := planWrite(before, after, 3)
+	plan, err := planWrite(before, after, 3, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
