@@ -22,8 +22,9 @@ import (
 // at a Pod's CREATE on the mutating Pod path: the API server gives a Pod its
 // UID only after the mutating webhooks (with its creation time), so the
 // entry carries the admission request's UID, and the stored Pod is matched
-// to it by name and creation time (EntryOfPod). The recount then writes the
-// Pod's own UID into it (RecountSeatLedgers' Adopted).
+// to it by name and creation time (EntryOfPod), for the Pod's life. The
+// recount finds which entries the stored Pods adopt (RecountSeatLedgers'
+// Adopted) and does not write them: it would cost a write per admitted Pod.
 const AdmissionUIDPrefix = "admission:"
 
 // AdmissionUID is the UID of the entries of the Pod whose CREATE is the
@@ -148,8 +149,8 @@ type LedgerRepair struct {
 	// Added are the entries of live Pods to add, sorted by Pod name.
 	Added []licensingv1alpha1.SeatLedgerEntry
 	// Adopted are entries written at admission with an admission UID whose
-	// Pod is stored now, with the Pod's own UID: a bookkeeping change, not a
-	// repair (no event).
+	// Pod is stored now, with the Pod's own UID: bookkeeping, not a repair
+	// (no event), which the seat recount does not write.
 	Adopted []licensingv1alpha1.SeatLedgerEntry
 	// DroppedRides are the rides of reservations to remove: their Pods are
 	// gone or finished (StaleLedgerEntries). The reservation keeps its seats;

@@ -2,6 +2,7 @@ package seats
 
 import (
 	"context"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -40,8 +41,9 @@ type ledgerHarness struct {
 	clock  *clocktesting.FakeClock
 	ledger *Ledger
 	asg    *licensingv1alpha1.LicenseAssignment
-	// writes counts the creates, updates, patches and deletes that reached the client.
-	writes int
+	// writes counts the creates, updates, patches and deletes that reached
+	// the client (a write's creates go at once).
+	writes atomic.Int64
 }
 
 func newLedgerHarness(t *testing.T, funcs interceptor.Funcs, objs ...client.Object) *ledgerHarness {
@@ -58,25 +60,25 @@ func newLedgerHarness(t *testing.T, funcs interceptor.Funcs, objs ...client.Obje
 	h.asg.UID = "asg-uid"
 	count := interceptor.Funcs{
 		Create: func(ctx context.Context, c client.WithWatch, o client.Object, opts ...client.CreateOption) error {
-			h.writes++
+			h.writes.Add(1)
 			if funcs.Create != nil {
 				return funcs.Create(ctx, c, o, opts...)
 			}
 			return c.Create(ctx, o, opts...)
 		},
 		Update: func(ctx context.Context, c client.WithWatch, o client.Object, opts ...client.UpdateOption) error {
-			h.writes++
+			h.writes.Add(1)
 			if funcs.Update != nil {
 				return funcs.Update(ctx, c, o, opts...)
 			}
 			return c.Update(ctx, o, opts...)
 		},
 		Patch: func(ctx context.Context, c client.WithWatch, o client.Object, p client.Patch, opts ...client.PatchOption) error {
-			h.writes++
+			h.writes.Add(1)
 			return c.Patch(ctx, o, p, opts...)
 		},
 		Delete: func(ctx context.Context, c client.WithWatch, o client.Object, opts ...client.DeleteOption) error {
-			h.writes++
+			h.writes.Add(1)
 			return c.Delete(ctx, o, opts...)
 		},
 	}
@@ -213,12 +215,12 @@ func TestAskRetriedKeepsSeatAndPlace(t *testing.T) {
 	h.clock.Step(time.Second)
 	h.ask("w2", "uw2", 1, queue)
 	h.clock.Step(time.Minute)
-	writes := h.writes
+	writes := h.writes.Load()
 	if got := h.ask("w1", "uw1", 1, queue); !got.Queued || got.Position != 1 || got.Waiting != 2 {
 		t.Errorf("retried place: %+v, want queued at 1 of 2", got)
 	}
-	if h.writes != writes {
-		t.Errorf("a retried ask wrote the ledger %d times", h.writes-writes)
+	if h.writes.Load() != writes {
+		t.Errorf("a retried ask wrote the ledger %d times", h.writes.Load()-writes)
 	}
 	l := h.stored()
 	if diff := cmp.Diff([]entry{{"p1", "u1", t0}}, entriesOf(l)); diff != "" {
@@ -268,8 +270,8 @@ func TestAskRefuseNeverPassesTheLine(t *testing.T) {
 		if got := h.ask("n", "un", 1); got.Admitted || got.Queued || got.Used != 1 {
 			t.Errorf("newcomer: %+v, want refused with 1 used", got)
 		}
-		if h.writes != 0 {
-			t.Errorf("a refusal wrote the ledger %d times", h.writes)
+		if h.writes.Load() != 0 {
+			t.Errorf("a refusal wrote the ledger %d times", h.writes.Load())
 		}
 	})
 }
@@ -357,9 +359,9 @@ func TestRelease(t *testing.T) {
 	if len(l.Spec.Waiting) != 0 {
 		t.Errorf("line %v, want empty", waitersOf(l))
 	}
-	writes := h.writes
+	writes := h.writes.Load()
 	release("gone", "")
-	if h.writes != writes {
+	if h.writes.Load() != writes {
 		t.Errorf("releasing a Pod the ledger does not hold wrote it")
 	}
 	if err := h.ledger.Release(context.Background(), types.NamespacedName{Namespace: ns, Name: "no-such-ledger"}, PodRef{Name: "x"}); err != nil {
@@ -448,8 +450,8 @@ func TestPeekWritesNothing(t *testing.T) {
 	if got, err := h.ledger.PeekAsk(ctx, other, Ask{Pod: pod, Seats: 1, Gang: licensing.Gang{Name: "g", Size: 1}}); err != nil || !got.Admitted {
 		t.Errorf("PeekAsk on an assignment without a ledger: %+v, %v; want admitted", got, err)
 	}
-	if h.writes != 0 {
-		t.Errorf("Peek and PeekAsk wrote %d times", h.writes)
+	if h.writes.Load() != 0 {
+		t.Errorf("Peek and PeekAsk wrote %d times", h.writes.Load())
 	}
 }
 

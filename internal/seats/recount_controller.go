@@ -165,7 +165,7 @@ func (r *SeatRecounter) Reconcile(ctx context.Context, req reconcile.Request) (r
 	if err != nil {
 		return reconcile.Result{}, err
 	}
-	repairs := licensing.RecountSeatLedgers(in)
+	repairs := withoutAdoptions(licensing.RecountSeatLedgers(in))
 	if len(repairs) == 0 && !needsMigration(parts) {
 		return reconcile.Result{RequeueAfter: r.graceEnd(in)}, nil
 	}
@@ -185,7 +185,7 @@ func (r *SeatRecounter) Reconcile(ctx context.Context, req reconcile.Request) (r
 			return reconcile.Result{}, err
 		}
 	}
-	repairs = licensing.RecountSeatLedgers(in)
+	repairs = withoutAdoptions(licensing.RecountSeatLedgers(in))
 	byName := map[string]*licensingv1alpha1.SeatLedger{}
 	for i := range in.Ledgers {
 		byName[in.Ledgers[i].Name] = &in.Ledgers[i]
@@ -215,11 +215,6 @@ func (r *SeatRecounter) Reconcile(ctx context.Context, req reconcile.Request) (r
 			drop[d.Entry.Pod] = true
 		}
 		removeEntries(l, drop)
-		for _, e := range rep.Adopted {
-			if i := entryOf(l, e.Pod); i >= 0 {
-				l.Spec.Entries[i].UID = e.UID
-			}
-		}
 		applyRides(l, rep)
 		l.Spec.Entries = append(l.Spec.Entries, rep.Added...)
 		// The Pods added run already: they hold their seats whatever the
@@ -234,8 +229,7 @@ func (r *SeatRecounter) Reconcile(ctx context.Context, req reconcile.Request) (r
 			return reconcile.Result{}, fmt.Errorf("writing seat ledger %s/%s: %w", ns, name, err)
 		}
 		if !rep.Repairs() {
-			log.V(1).Info("Adopted the UIDs of stored Pods, or dropped the rides of Pods gone", "ledger", klog.KObj(l),
-				"adopted", len(rep.Adopted)+len(rep.AdoptedRides), "droppedRides", len(rep.DroppedRides))
+			log.V(1).Info("Dropped the rides of Pods gone", "ledger", klog.KObj(l), "droppedRides", len(rep.DroppedRides))
 			continue
 		}
 		msg := licensing.RepairMessage(rep)
@@ -283,9 +277,26 @@ func (r *SeatRecounter) migrate(ctx context.Context, parts map[types.NamespacedN
 	return reconcile.Result{}, nil
 }
 
+// withoutAdoptions leaves out of the repairs the admission UIDs to adopt
+// (LedgerRepair.Adopted, AdoptedRides), and the repairs that had nothing
+// else: an entry or a ride written with its Pod's admission UID matches
+// that Pod for the Pod's life (licensing.EntryOfPod: by name, and a
+// creation time within the grace of the admission), so writing the Pod's
+// own UID into it would cost one write per admitted Pod, a seat object each,
+// and change nothing anyone decides.
+func withoutAdoptions(repairs []licensing.LedgerRepair) []licensing.LedgerRepair {
+	out := repairs[:0]
+	for _, rep := range repairs {
+		rep.Adopted, rep.AdoptedRides = nil, nil
+		if len(rep.Dropped)+len(rep.Added)+len(rep.DroppedRides) > 0 {
+			out = append(out, rep)
+		}
+	}
+	return out
+}
+
 // applyRides writes a recount's changes of the rides of Kueue Workloads'
-// reservations into l: the rides of Pods that are gone go, and the rides
-// written with an admission UID get their Pod's UID.
+// reservations into l: the rides of Pods that are gone go.
 func applyRides(l *licensingv1alpha1.SeatLedger, rep licensing.LedgerRepair) {
 	for _, d := range rep.DroppedRides {
 		if i := reservationOf(l, d.UID, d.PodSet); i >= 0 {
@@ -293,13 +304,6 @@ func applyRides(l *licensingv1alpha1.SeatLedger, rep licensing.LedgerRepair) {
 			r.Rides = slices.DeleteFunc(r.Rides, func(e licensingv1alpha1.SeatLedgerEntry) bool { return e.Pod == d.Entry.Pod && e.UID == d.Entry.UID })
 			if len(r.Rides) == 0 {
 				r.Rides = nil
-			}
-		}
-	}
-	for _, a := range rep.AdoptedRides {
-		if i := reservationOf(l, a.UID, a.PodSet); i >= 0 {
-			if j := rideOf(&l.Spec.Reservations[i], a.Entry.Pod); j >= 0 {
-				l.Spec.Reservations[i].Rides[j].UID = a.Entry.UID
 			}
 		}
 	}

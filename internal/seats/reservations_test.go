@@ -54,12 +54,12 @@ func TestReserveWorkloadAllOrNothing(t *testing.T) {
 	if got := h.reserve("wl-a", "a", 3, 4); !got.Reserved || !got.Already {
 		t.Errorf("the same reservation again: %+v, want held already", got)
 	}
-	writes := h.writes
+	writes := h.writes.Load()
 	got := h.reserve("wl-b", "b", 1, 4)
 	if got.Reserved || got.Free != 0 || got.Stopped == "" {
 		t.Errorf("no seat left: %+v, want not reserved with 0 free and why", got)
 	}
-	if h.writes != writes {
+	if h.writes.Load() != writes {
 		t.Errorf("a reservation that waits wrote the ledger")
 	}
 	l := h.stored()

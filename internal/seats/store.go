@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"sync"
 	"time"
 
 	apiequality "k8s.io/apimachinery/pkg/api/equality"
@@ -504,17 +505,36 @@ func writeParts(ctx context.Context, w client.Writer, before *ledgerParts, after
 		}
 		return nil, err
 	}
-	for _, list := range [][]licensingv1alpha1.SeatLedger{plan.creates, plan.waiterCreates} {
-		for i := range list {
-			c := &list[i]
-			if err := w.Create(ctx, c); err != nil {
-				if _, seat := licensing.SeatIndex(c); seat && apierrors.IsAlreadyExists(err) {
-					err = &seatTakenError{name: c.Name, err: err}
-				}
-				return undo(err)
-			}
+	// The creates of one decision (a batch of admissions, a gang, a
+	// reservation) are independent objects: they go at once.
+	creates := append(slices.Clone(plan.creates), plan.waiterCreates...)
+	errs := make([]error, len(creates))
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, maxParallelCreates)
+	for i := range creates {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			errs[i] = w.Create(ctx, &creates[i])
+		}()
+	}
+	wg.Wait()
+	var first error
+	for i := range creates {
+		c := &creates[i]
+		switch err := errs[i]; {
+		case err == nil:
 			created = append(created, *c)
+		case first != nil:
+		case apierrors.IsAlreadyExists(err) && c.Labels[licensingv1alpha1.SeatIndexLabel] != "":
+			first = &seatTakenError{name: c.Name, err: err}
+		default:
+			first = err
 		}
+	}
+	if first != nil {
+		return undo(first)
 	}
 	if m := plan.main; m != nil {
 		if plan.createMain {
@@ -552,6 +572,9 @@ type seatTakenError struct {
 
 func (e *seatTakenError) Error() string { return e.err.Error() }
 func (e *seatTakenError) Unwrap() error { return e.err }
+
+// maxParallelCreates bounds the creates of one write in flight at once.
+const maxParallelCreates = 16
 
 // isRetryable says whether a write of a ledger failed because another
 // writer came first: read again and decide again.
