@@ -71,7 +71,8 @@ func TestManagerRoleIsNarrow(t *testing.T) {
 		{"licensing.license-operator.dev", "licenseproducts", []string{"get", "list", "update", "watch"}},
 		{"licensing.license-operator.dev", "softwarelicenses", []string{"get", "list", "update", "watch"}},
 		{"licensing.license-operator.dev", "licenseassignments", []string{"get", "list", "watch"}},
-		{"licensing.license-operator.dev", "seatledgers", []string{"create", "get", "list", "update", "watch"}},
+		// delete: freeing a seat deletes its seat object (issue 15).
+		{"licensing.license-operator.dev", "seatledgers", []string{"create", "delete", "get", "list", "update", "watch"}},
 		// Each status writer uses one verb: an assignment's status is a full
 		// update guarded by its resourceVersion, a product's and a licence's a
 		// merge patch.

@@ -260,6 +260,19 @@ var _ = Describe("The seat ledger is out of tenants' reach", func() {
 		}).WithTimeout(timeout).Should(Succeed())
 		Expect(ledger(ns, "sa")).To(SatisfyAll(HaveLen(1), HaveKey("holder")))
 		expectSecondPodRefused(k8sClient, ns, product)
+
+		By("the recount moved the entry, which the main ledger held as an earlier version wrote it, into a seat object of its own")
+		Eventually(func(g Gomega) {
+			main := &licensingv1alpha1.SeatLedger{}
+			g.Expect(k8sClient.Get(ctx, types.NamespacedName{Namespace: ns, Name: seats.LedgerName("sa")}, main)).To(Succeed())
+			g.Expect(main.Spec.Entries).To(BeEmpty())
+			parts := &licensingv1alpha1.SeatLedgerList{}
+			g.Expect(k8sClient.List(ctx, parts, client.InNamespace(ns),
+				client.MatchingLabels{licensingv1alpha1.SeatLedgerLabel: licensing.SeatLedgerLabelValue(seats.LedgerName("sa"))})).To(Succeed())
+			g.Expect(parts.Items).To(HaveLen(1))
+			g.Expect(parts.Items[0].Spec.Entries).To(ConsistOf(HaveField("Pod", "holder")))
+		}).WithTimeout(timeout).Should(Succeed())
+		Expect(ledger(ns, "sa")).To(SatisfyAll(HaveLen(1), HaveKey("holder")))
 	})
 
 	It("counts Pods that run without an entry once an assignment covers them, and reports the over-allocation", func() {
