@@ -552,6 +552,13 @@ func (se *scaleEnv) removeWebhooks(b *testing.B) {
 	for i := range vals.Items {
 		must(b, se.admin.Delete(ctx, &vals.Items[i]))
 	}
+	// The API server's admission sees the configurations gone after a
+	// moment; until then it calls the stopped manager's webhooks, and a
+	// create fails with "connection refused".
+	waitFor(b, "the API server to stop calling the webhooks", func() bool {
+		probe := utiltesting.MakeProduct("scale-webhook-probe").Obj()
+		return se.admin.Create(ctx, probe, client.DryRunAll) == nil
+	})
 }
 
 func (se *scaleEnv) restoreWebhooks(b *testing.B) {
