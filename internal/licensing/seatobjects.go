@@ -133,7 +133,7 @@ func MergeSeatLedgers(ledgers []licensingv1alpha1.SeatLedger) []licensingv1alpha
 // (the objects come in the order of their names, which says nothing).
 func SortLedger(l *licensingv1alpha1.SeatLedger) {
 	byAdmitted := func(a, b licensingv1alpha1.SeatLedgerEntry) int {
-		if c := a.Admitted.Time.Compare(b.Admitted.Time); c != 0 {
+		if c := a.Admitted.Compare(b.Admitted.Time); c != 0 {
 			return c
 		}
 		return strings.Compare(a.Pod, b.Pod)
@@ -147,7 +147,7 @@ func SortLedger(l *licensingv1alpha1.SeatLedger) {
 		if a.Priority != b.Priority {
 			return int(b.Priority) - int(a.Priority)
 		}
-		if c := a.Queued.Time.Compare(b.Queued.Time); c != 0 {
+		if c := a.Queued.Compare(b.Queued.Time); c != 0 {
 			return c
 		}
 		return strings.Compare(a.Pod, b.Pod)

@@ -272,7 +272,7 @@ func (r *SeatRecounter) migrate(ctx context.Context, parts map[types.NamespacedN
 		ctrl.LoggerFrom(ctx).Info("Moved the seats of a ledger written by an earlier version into seat objects", "ledger", klog.KRef(key.Namespace, key.Name),
 			"entries", len(p.main.Spec.Entries), "reservations", len(p.main.Spec.Reservations), "waiting", len(p.main.Spec.Waiting))
 		// The recount goes on from the ledger as it is now.
-		return reconcile.Result{Requeue: true}, nil
+		return reconcile.Result{RequeueAfter: recountAfterConflict}, nil
 	}
 	return reconcile.Result{}, nil
 }

@@ -184,6 +184,39 @@ var errNoSeatIndex = errors.New("no free seat index below the assignment's seats
 // takers, as the indices alone cannot when seats were lowered.
 func planWrite(before *ledgerParts, after *licensingv1alpha1.SeatLedger, limit, start int) (writePlan, error) {
 	var plan writePlan
+	mainSpec, fresh := plan.placeAll(before, after)
+	// Indices: those of the seat objects that stay are taken; a deleted
+	// one's is free again (the deletes go first).
+	taken := map[int]bool{}
+	over := len(mainSpec.Entries) > 0
+	for _, list := range [][]licensingv1alpha1.SeatLedger{plan.keep, plan.updates} {
+		for i := range list {
+			idx, seat := licensing.SeatIndex(&list[i])
+			if !seat {
+				continue
+			}
+			taken[idx] = true
+			over = over || (limit != unbounded && idx >= limit)
+		}
+	}
+	for _, spec := range fresh {
+		next, ok := freeIndex(taken, limit, start)
+		if !ok {
+			return writePlan{}, errNoSeatIndex
+		}
+		taken[next] = true
+		plan.creates = append(plan.creates, seatObject(before.key, after, next, spec))
+	}
+	plan.planMain(before, after, mainSpec, over && len(plan.creates) > 0)
+	return plan, nil
+}
+
+// placeAll decides, for each entry, reservation and waiter of after, the
+// object of before that keeps it (in plan.keep or plan.updates) or that is
+// created for it (plan.waiterCreates; the seat objects to create are
+// returned, without their index, as fresh); the objects of before that keep
+// nothing are deleted. It returns what the main ledger keeps.
+func (plan *writePlan) placeAll(before *ledgerParts, after *licensingv1alpha1.SeatLedger) (mainSpec licensingv1alpha1.SeatLedgerSpec, fresh []licensingv1alpha1.SeatLedgerSpec) {
 	done := make([]bool, len(before.seats))
 	entrySeat := map[string]int{}
 	resSeats := map[[2]string][]int{}
@@ -217,8 +250,7 @@ func planWrite(before *ledgerParts, after *licensingv1alpha1.SeatLedger, limit, 
 			mainWaiting[w.Pod] = true
 		}
 	}
-	mainSpec := licensingv1alpha1.SeatLedgerSpec{Assignment: after.Spec.Assignment, Blocked: after.Spec.Blocked}
-	var fresh []licensingv1alpha1.SeatLedgerSpec
+	mainSpec = licensingv1alpha1.SeatLedgerSpec{Assignment: after.Spec.Assignment, Blocked: after.Spec.Blocked}
 	setSeat := func(i int, spec licensingv1alpha1.SeatLedgerSpec) {
 		done[i] = true
 		s := &before.seats[i]
@@ -264,42 +296,26 @@ func planWrite(before *ledgerParts, after *licensingv1alpha1.SeatLedger, limit, 
 			plan.deletes = append(plan.deletes, before.seats[i])
 		}
 	}
+	return mainSpec, fresh
+}
 
-	// Indices: those of the seat objects that stay are taken; a deleted
-	// one's is free again (the deletes go first).
-	taken := map[int]bool{}
-	over := len(mainSpec.Entries) > 0
-	for _, list := range [][]licensingv1alpha1.SeatLedger{plan.keep, plan.updates} {
-		for i := range list {
-			idx, seat := licensing.SeatIndex(&list[i])
-			if !seat {
-				continue
-			}
-			taken[idx] = true
-			over = over || (limit != unbounded && idx >= limit)
-		}
-	}
-	for _, spec := range fresh {
-		next, ok := freeIndex(taken, limit, start)
-		if !ok {
-			return writePlan{}, errNoSeatIndex
-		}
-		taken[next] = true
-		plan.creates = append(plan.creates, seatObject(before.key, after, next, spec))
-	}
-
+// planMain decides the write of the main ledger, which keeps mainSpec:
+// none when nothing of it changes, unless serialize (seats taken while the
+// assignment holds seats without an index below its limit), which writes it
+// with a new LedgerSerialAnnotation.
+func (plan *writePlan) planMain(before *ledgerParts, after *licensingv1alpha1.SeatLedger, mainSpec licensingv1alpha1.SeatLedgerSpec, serialize bool) {
 	switch {
 	case before.main == nil:
-		if len(mainSpec.Waiting) > 0 || mainSpec.Blocked != "" || (over && len(plan.creates) > 0) {
+		if len(mainSpec.Waiting) > 0 || mainSpec.Blocked != "" || serialize {
 			m := &licensingv1alpha1.SeatLedger{Spec: mainSpec}
 			m.Namespace, m.Name = before.key.Namespace, before.key.Name
 			m.OwnerReferences = slices.Clone(after.OwnerReferences)
 			plan.main, plan.createMain = m, true
 		}
-	case !apiequality.Semantic.DeepEqual(before.main.Spec, mainSpec) || (over && len(plan.creates) > 0):
+	case !apiequality.Semantic.DeepEqual(before.main.Spec, mainSpec) || serialize:
 		m := before.main.DeepCopy()
 		m.Spec = mainSpec
-		if over && len(plan.creates) > 0 {
+		if serialize {
 			n, _ := strconv.Atoi(m.Annotations[licensingv1alpha1.LedgerSerialAnnotation])
 			if m.Annotations == nil {
 				m.Annotations = map[string]string{}
@@ -308,7 +324,6 @@ func planWrite(before *ledgerParts, after *licensingv1alpha1.SeatLedger, limit, 
 		}
 		plan.main = m
 	}
-	return plan, nil
 }
 
 // freeIndex is the first index from start on that taken does not hold:
