@@ -311,7 +311,9 @@ var _ = Describe("Queueing for Concurrent seats", func() {
 		// The releaser gives back the seats of the deleted holders as it sees them go.
 		Eventually(q.holders).WithTimeout(timeout).Should(HaveLen(7))
 		o.Stop()
-		Expect(q.line()).To(BeEmpty())
+		// And the places in line of the deleted waiters, each its own object,
+		// as it sees them go.
+		Eventually(q.line).WithTimeout(timeout).Should(BeEmpty())
 	})
 
 	Context("gangs", func() {
