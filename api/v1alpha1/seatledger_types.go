@@ -204,21 +204,22 @@ type SeatLedgerSpec struct {
 	// +optional
 	Uses *LicenseUses `json:"uses,omitempty"`
 
-	// entries are the Pods holding a seat, one per Pod name. At most 10000:
-	// etcd stores objects up to 1.5 MiB, about 10000 entries of Pods with
-	// names of average length; an assignment whose Pods hold more seats needs
-	// splitting into several assignments.
+	// entries are the Pods holding a seat, one per Pod name: the one Pod of
+	// a seat object (SeatIndexLabel). A main ledger written by an earlier
+	// version may list many, until the seat recount moves them into seat
+	// objects; at most 10000 (etcd stores objects up to 1.5 MiB).
 	// +optional
 	// +listType=map
 	// +listMapKey=pod
 	// +kubebuilder:validation:MaxItems=10000
 	Entries []SeatLedgerEntry `json:"entries,omitempty"`
 
-	// waiting are the Pods waiting in line for a seat (spec.assignment), or
-	// for a use of the licence in its next consumption period
-	// (spec.license), in no particular order: the line's order is
-	// licensing.LineOrder (priority, then queued, then name). Pods in it
-	// hold no seat and took no use.
+	// waiting are the Pods waiting in line for a seat (spec.assignment: the
+	// one Pod of a waiter object, SeatWaiterLabel; a main ledger of an
+	// earlier version may list many), or for a use of the licence in its
+	// next consumption period (spec.license), in no particular order: the
+	// line's order is licensing.LineOrder (priority, then queued, then name).
+	// Pods in it hold no seat and took no use.
 	// +optional
 	// +listType=map
 	// +listMapKey=pod
@@ -227,8 +228,10 @@ type SeatLedgerSpec struct {
 
 	// reservations are the seats Kueue Workloads reserved on the assignment
 	// (spec.assignment), each held whole: a seat of a reservation is held
-	// whether a Pod rides it or not. The seats held on the assignment are
-	// the entries plus the counts of the reservations.
+	// whether a Pod rides it or not. A seat object holds one seat of one
+	// reservation (count 1, at most one ride); the reservation of a pod set
+	// is all its seat objects. The seats held on the assignment are the
+	// entries plus the counts of the reservations.
 	// +optional
 	// +listType=map
 	// +listMapKey=uid

@@ -257,7 +257,7 @@ func (l *Ledger) read(ctx context.Context, s *ledgerSlot, key types.NamespacedNa
 		return nil, nil, true, err
 	}
 	if p.empty() {
-		return nil, p, true, apierrors.NewNotFound(licensingv1alpha1.GroupVersion.WithResource("seatledgers").GroupResource(), key.Name)
+		return nil, p, true, ledgerNotFound(key.Name)
 	}
 	s.parts = p
 	return p.merged(), p, true, nil

@@ -287,7 +287,7 @@ func (r *QueueController) cachedLedger(ctx context.Context, key types.Namespaced
 		return &licensingv1alpha1.SeatLedger{}, err
 	}
 	if p.empty() {
-		return &licensingv1alpha1.SeatLedger{}, apierrors.NewNotFound(licensingv1alpha1.GroupVersion.WithResource("seatledgers").GroupResource(), key.Name)
+		return &licensingv1alpha1.SeatLedger{}, ledgerNotFound(key.Name)
 	}
 	return p.merged(), nil
 }

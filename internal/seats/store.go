@@ -140,9 +140,14 @@ func ReadLedger(ctx context.Context, r client.Reader, namespace, assignment stri
 		return nil, err
 	}
 	if p.empty() {
-		return nil, apierrors.NewNotFound(licensingv1alpha1.GroupVersion.WithResource("seatledgers").GroupResource(), key.Name)
+		return nil, ledgerNotFound(key.Name)
 	}
 	return p.merged(), nil
+}
+
+// ledgerNotFound is the NotFound of a ledger of which no object exists.
+func ledgerNotFound(name string) error {
+	return apierrors.NewNotFound(licensingv1alpha1.GroupVersion.WithResource("seatledgers").GroupResource(), name)
 }
 
 // writePlan is what a write of a ledger changes: seat objects to delete,
