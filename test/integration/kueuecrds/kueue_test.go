@@ -429,8 +429,17 @@ var _ = Describe("The Kueue AdmissionCheck, against Kueue's CRDs without the Kue
 			}
 		}()
 
+		// One Workload holds seats before the mix starts: a plain Pod's
+		// admission is quicker than a Workload's way through the check, and
+		// the Pods could take every seat before any Workload asked. The Pods
+		// and Workloads of the mix then compete for the rest beside a
+		// reservation.
+		_, first := t.job("mixed-first", 2)
+		reserveQuota(first)
+		expectCheck(first, kueuev1beta2.CheckStateReady)
+
 		var wg sync.WaitGroup
-		workloads := make([]*kueuev1beta2.Workload, 0, 25)
+		workloads := []*kueuev1beta2.Workload{first}
 		var wmu sync.Mutex
 		for i := range 50 {
 			wg.Add(1)
@@ -488,7 +497,7 @@ var _ = Describe("The Kueue AdmissionCheck, against Kueue's CRDs without the Kue
 		Expect(running + reserved).To(BeNumerically("<=", seatCount))
 		Expect(licensing.HeldSeats(&l.Spec)).To(BeNumerically("<=", seatCount))
 		Expect(maxHeld).To(BeNumerically("<=", seatCount))
-		Expect(ready).To(BeNumerically(">", 0), "the mix exercised Workloads")
+		Expect(ready).To(BeNumerically(">", 0), "the first Workload still holds its seats")
 		Expect(running).To(BeNumerically(">", 0), "the mix exercised Pods")
 	})
 })
