@@ -52,6 +52,10 @@ const (
 	// ledger then orders the takers (compare-and-swap), which the seat
 	// indices alone do not.
 	LedgerSerialAnnotation = LabelPrefix + "serial"
+	// SeatClaimAnnotation on a seat object changes when a write other than
+	// the one that created it finishes the grant it was created for: the
+	// creator, should the rest of its own write fail, then leaves it.
+	SeatClaimAnnotation = LabelPrefix + "claim"
 )
 
 // SeatLedgerEntry is one Pod that holds a seat.

@@ -36,8 +36,36 @@ func ReservedSeats(spec *licensingv1alpha1.SeatLedgerSpec) int {
 // riding a reservation hold no seat of their own). Every path that counts
 // seats (admission, the queue, the status) counts these, so that the Hard
 // limit holds across Pods and Kueue Workloads.
+//
+// An entry of a Pod that still waits in line is a grant in flight (a seat
+// object is created before its Pod's waiter object is deleted, and is
+// undone if the rest of its write fails): it is not held yet, and the Pod
+// is decided as one in line. The seat indices keep the seats taken below the
+// assignment's whatever such a count says.
 func HeldSeats(spec *licensingv1alpha1.SeatLedgerSpec) int {
-	return len(spec.Entries) + ReservedSeats(spec)
+	return len(spec.Entries) - len(PendingGrants(spec)) + ReservedSeats(spec)
+}
+
+// PendingGrants are the Pods that hold an entry and wait in line: grants in
+// flight (HeldSeats).
+func PendingGrants(spec *licensingv1alpha1.SeatLedgerSpec) map[string]bool {
+	if len(spec.Waiting) == 0 || len(spec.Entries) == 0 {
+		return nil
+	}
+	waiting := make(map[string]bool, len(spec.Waiting))
+	for _, w := range spec.Waiting {
+		waiting[w.Pod] = true
+	}
+	var out map[string]bool
+	for _, e := range spec.Entries {
+		if waiting[e.Pod] {
+			if out == nil {
+				out = map[string]bool{}
+			}
+			out[e.Pod] = true
+		}
+	}
+	return out
 }
 
 // PodSetSeats is one pod set of a Kueue Workload as the AdmissionCheck sees it.

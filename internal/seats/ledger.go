@@ -490,7 +490,9 @@ func (l *Ledger) decide(ctx context.Context, cm *licensingv1alpha1.SeatLedger, b
 			changed, admitted = changed || c, admitted || a
 			continue
 		}
-		if i := entryOf(cm, pod.Name); i >= 0 {
+		if i := entryOf(cm, pod.Name); i >= 0 && waiterOf(cm, pod.Name) < 0 {
+			// (An entry of a Pod in line is a grant in flight: the Pod is
+			// decided as one in line, below.)
 			if types.UID(cm.Spec.Entries[i].UID) == pod.UID {
 				// A retried admission of the same Pod: it holds its seat already.
 				r.res = Reservation{Admitted: true, Used: len(cm.Spec.Entries)}
@@ -789,7 +791,7 @@ func (l *Ledger) prune(ctx context.Context, cm *licensingv1alpha1.SeatLedger) (b
 // asking Pod's name (which is gone: decide and Peek check it with nameHeld).
 func liveCount(cm *licensingv1alpha1.SeatLedger, podName string) int {
 	n := licensing.HeldSeats(&cm.Spec)
-	if entryOf(cm, podName) >= 0 {
+	if entryOf(cm, podName) >= 0 && !licensing.PendingGrants(&cm.Spec)[podName] {
 		n--
 	}
 	return n

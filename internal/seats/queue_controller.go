@@ -368,7 +368,13 @@ func (r *QueueController) ungate(ctx context.Context, l *licensingv1alpha1.SeatL
 		return nil
 	}
 	now := r.Clock.Now()
+	// A Pod that holds an entry and still waits is a grant another writer
+	// has not finished (licensing.PendingGrants): its seat may be undone.
+	pending := licensing.PendingGrants(&l.Spec)
 	for _, e := range l.Spec.Entries {
+		if pending[e.Pod] {
+			continue
+		}
 		p, err := r.ungatePod(ctx, types.NamespacedName{Namespace: l.Namespace, Name: e.Pod}, licensingv1alpha1.SeatGate, e.UID, e.Admitted.Time)
 		if err != nil {
 			return err

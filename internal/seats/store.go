@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"slices"
 	"strconv"
 	"sync"
@@ -223,29 +224,7 @@ func planWrite(before *ledgerParts, after *licensingv1alpha1.SeatLedger, limit, 
 // nothing are deleted. It returns what the main ledger keeps.
 func (plan *writePlan) placeAll(before *ledgerParts, after *licensingv1alpha1.SeatLedger) (mainSpec licensingv1alpha1.SeatLedgerSpec, fresh []licensingv1alpha1.SeatLedgerSpec) {
 	done := make([]bool, len(before.seats))
-	entrySeat := map[string]int{}
-	resSeats := map[[2]string][]int{}
-	waiterObj := map[string]int{}
-	for i := range before.seats {
-		s := &before.seats[i]
-		if licensing.IsWaiterObject(s) {
-			for _, w := range s.Spec.Waiting {
-				if _, ok := waiterObj[w.Pod]; !ok {
-					waiterObj[w.Pod] = i
-				}
-			}
-			continue
-		}
-		for _, e := range s.Spec.Entries {
-			if _, ok := entrySeat[e.Pod]; !ok {
-				entrySeat[e.Pod] = i
-			}
-		}
-		for _, r := range s.Spec.Reservations {
-			k := [2]string{r.UID, r.PodSet}
-			resSeats[k] = append(resSeats[k], i)
-		}
-	}
+	entrySeat, resSeats, waiterObj := before.index()
 	mainEntries, mainWaiting := map[string]bool{}, map[string]bool{}
 	if before.main != nil && !before.migrate {
 		for _, e := range before.main.Spec.Entries {
@@ -267,9 +246,32 @@ func (plan *writePlan) placeAll(before *ledgerParts, after *licensingv1alpha1.Se
 		u.Spec = spec
 		plan.updates = append(plan.updates, *u)
 	}
+	// The seat objects of grants in flight (another writer created them and
+	// has not deleted its Pods' waiter objects yet) that this write keeps as
+	// its own are claimed: updated, so that the other writer's undo, which
+	// deletes only the versions it created, leaves them.
+	inFlight := func(pod string) bool {
+		_, waits := waiterObj[pod]
+		return waits || mainWaiting[pod] || (before.main != nil && waiterOf(before.main, pod) >= 0)
+	}
+	claim := func(i int, spec licensingv1alpha1.SeatLedgerSpec) {
+		done[i] = true
+		u := before.seats[i].DeepCopy()
+		u.Spec = spec
+		if u.Annotations == nil {
+			u.Annotations = map[string]string{}
+		}
+		u.Annotations[licensingv1alpha1.SeatClaimAnnotation] = strconv.FormatInt(rand.Int64(), 36)
+		plan.updates = append(plan.updates, *u)
+	}
 	for _, e := range after.Spec.Entries {
 		if i, ok := entrySeat[e.Pod]; ok && !done[i] {
-			setSeat(i, licensingv1alpha1.SeatLedgerSpec{Assignment: after.Spec.Assignment, Entries: []licensingv1alpha1.SeatLedgerEntry{e}})
+			spec := licensingv1alpha1.SeatLedgerSpec{Assignment: after.Spec.Assignment, Entries: []licensingv1alpha1.SeatLedgerEntry{e}}
+			if inFlight(e.Pod) && !slices.ContainsFunc(after.Spec.Waiting, func(w licensingv1alpha1.SeatLedgerWaiter) bool { return w.Pod == e.Pod }) {
+				claim(i, spec) // this write finishes the grant
+			} else {
+				setSeat(i, spec)
+			}
 			continue
 		}
 		if mainEntries[e.Pod] {
@@ -302,6 +304,34 @@ func (plan *writePlan) placeAll(before *ledgerParts, after *licensingv1alpha1.Se
 		}
 	}
 	return mainSpec, fresh
+}
+
+// index maps, to their places in p.seats, the seat object of each Pod's
+// entry (the first, when several), the seat objects of each reservation (by
+// Workload UID and pod set) and the waiter object of each Pod in line.
+func (p *ledgerParts) index() (entrySeat map[string]int, resSeats map[[2]string][]int, waiterObj map[string]int) {
+	entrySeat, resSeats, waiterObj = map[string]int{}, map[[2]string][]int{}, map[string]int{}
+	for i := range p.seats {
+		s := &p.seats[i]
+		if licensing.IsWaiterObject(s) {
+			for _, w := range s.Spec.Waiting {
+				if _, ok := waiterObj[w.Pod]; !ok {
+					waiterObj[w.Pod] = i
+				}
+			}
+			continue
+		}
+		for _, e := range s.Spec.Entries {
+			if _, ok := entrySeat[e.Pod]; !ok {
+				entrySeat[e.Pod] = i
+			}
+		}
+		for _, r := range s.Spec.Reservations {
+			k := [2]string{r.UID, r.PodSet}
+			resSeats[k] = append(resSeats[k], i)
+		}
+	}
+	return entrySeat, resSeats, waiterObj
 }
 
 // planMain decides the write of the main ledger, which keeps mainSpec:
@@ -520,8 +550,10 @@ func writeParts(ctx context.Context, w client.Writer, before *ledgerParts, after
 		uctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 		defer cancel()
 		for i := range created {
+			// Only the version created: another writer that claimed it
+			// (planWrite) keeps it.
 			c := &created[i]
-			_ = w.Delete(uctx, c, client.Preconditions{UID: &c.UID})
+			_ = w.Delete(uctx, c, client.Preconditions{UID: &c.UID, ResourceVersion: &c.ResourceVersion})
 		}
 		return nil, err
 	}

@@ -252,3 +252,40 @@ func TestTwoReplicasTakeTheLastSeatOnce(t *testing.T) {
 		t.Errorf("holders %v", got)
 	}
 }
+
+// A grant in flight: another writer created g's seat and has not deleted
+// g's waiter object yet. It is not held (HeldSeats), and a write that
+// finishes the grant claims the seat object (updates it), so that the other
+// writer's undo, which deletes only the version it created, leaves it.
+func TestPlanWriteClaimsAGrantInFlight(t *testing.T) {
+	waiter := waiterObject(key, &licensingv1alpha1.SeatLedger{}, licensingv1alpha1.SeatLedgerSpec{
+		Assignment: "a", Waiting: []licensingv1alpha1.SeatLedgerWaiter{{Pod: "g", UID: "ug", Queued: metav1.NewMicroTime(t0)}},
+	})
+	waiter.UID, waiter.ResourceVersion = "obj-wg", "1"
+	before := &ledgerParts{key: key, seats: []licensingv1alpha1.SeatLedger{entrySeat(0, "g"), waiter, entrySeat(1, "h")}}
+	merged := before.merged()
+	if got := licensing.HeldSeats(&merged.Spec); got != 1 {
+		t.Fatalf("held %d, want 1: g's seat is a grant in flight", got)
+	}
+	if liveCount(merged, "g") != 1 {
+		t.Errorf("liveCount for g %d, want 1 (its own entry in flight is not counted twice)", liveCount(merged, "g"))
+	}
+	// The queue finishes the grant: g leaves the line.
+	removeWaiters(merged, map[string]bool{"g": true})
+	plan, err := planWrite(before, merged, 2, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(plan.updates) != 1 || plan.updates[0].Name != entrySeat(0, "g").Name || plan.updates[0].Annotations[licensingv1alpha1.SeatClaimAnnotation] == "" {
+		t.Fatalf("updates %v, want g's seat claimed", plan.updates)
+	}
+	if len(plan.waiterDeletes) != 1 || len(plan.creates) != 0 || len(plan.deletes) != 0 {
+		t.Errorf("waiter deletes %d, creates %d, deletes %d", len(plan.waiterDeletes), len(plan.creates), len(plan.deletes))
+	}
+	// A write that leaves g in line does not claim it.
+	merged = before.merged()
+	merged.Spec.Blocked = "why"
+	if plan, _ := planWrite(before, merged, 2, 0); len(plan.updates) != 0 {
+		t.Errorf("a write that leaves the grant in flight claimed %v", plan.updates)
+	}
+}
