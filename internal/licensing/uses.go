@@ -9,8 +9,6 @@ package licensing
 // the recount. Nothing here talks to a client.
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"slices"
 	"strings"
@@ -25,14 +23,7 @@ const usesLedgerPrefix = "uses-"
 
 // UsesLedgerName is the name of the SeatLedger (in the licence's namespace)
 // that counts the uses of the licence named licence.
-func UsesLedgerName(licence string) string {
-	name := usesLedgerPrefix + licence
-	if len(name) <= 253 {
-		return name
-	}
-	sum := sha256.Sum256([]byte(licence))
-	return name[:253-17] + "-" + hex.EncodeToString(sum[:8])
-}
+func UsesLedgerName(licence string) string { return boundedName(usesLedgerPrefix+licence, licence) }
 
 // UsePeriod is one consumption period: from Start until Next (nil: it never ends).
 type UsePeriod struct {

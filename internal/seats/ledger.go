@@ -22,9 +22,10 @@ import (
 )
 
 // The seat ledger of a Concurrent assignment is SeatLedgers in the
-// assignment's namespace, owned by the assignment: a main ledger with the
-// line, and one seat object per held seat (store.go), listing the Pods
-// admitted on its seats (spec.entries: Pod name, UID, admission time). Only
+// assignment's namespace, owned by the assignment (store.go): one seat object
+// per held seat, holding the Pod admitted on it (spec.entries: Pod name, UID,
+// admission time), one waiter object per Pod in line, and a main ledger that
+// says why the line is blocked. Only
 // the operator's ServiceAccount may write them (config/policy); tenants'
 // roles do not include them. The webhook reads them live from the API server
 // and writes them with compare-and-swap, as the ResourceQuota admission
@@ -157,10 +158,11 @@ type Ledger struct {
 
 // ledgerSlot serialises the reservations of one ledger inside this replica, so
 // that concurrent admissions queue instead of racing each other into
-// conflicts, and remembers the last version this replica read or wrote: the
-// next update is tried on it, and the API server refuses it (Conflict) if
-// another replica changed the ledger since, which costs one read. It is never
-// trusted without the API server's compare-and-swap.
+// conflicts, and remembers the objects of the ledger this replica last read
+// or wrote (parts): the next decision is taken on them, and the API server
+// refuses its writes (AlreadyExists for a seat index another replica took,
+// Conflict for an object it changed) if they are stale. It is never trusted
+// without the API server's compare-and-swap.
 type ledgerSlot struct {
 	sem   chan struct{}
 	parts *ledgerParts
@@ -294,8 +296,7 @@ func (l *Ledger) learnTaken(ctx context.Context, s *ledgerSlot, before *ledgerPa
 	if err := l.Reader.Get(ctx, types.NamespacedName{Namespace: before.key.Namespace, Name: taken.name}, obj); err != nil {
 		return false
 	}
-	p := before.deepCopy()
-	p.seats = append(p.seats, *obj)
+	p := &ledgerParts{key: before.key, main: before.main, seats: append(slices.Clone(before.seats), *obj)}
 	s.parts = p
 	return true
 }
@@ -791,7 +792,7 @@ func (l *Ledger) prune(ctx context.Context, cm *licensingv1alpha1.SeatLedger) (b
 // asking Pod's name (which is gone: decide and Peek check it with nameHeld).
 func liveCount(cm *licensingv1alpha1.SeatLedger, podName string) int {
 	n := licensing.HeldSeats(&cm.Spec)
-	if entryOf(cm, podName) >= 0 && !licensing.PendingGrants(&cm.Spec)[podName] {
+	if entryOf(cm, podName) >= 0 && waiterOf(cm, podName) < 0 { // (an entry of a Pod in line is not held)
 		n--
 	}
 	return n

@@ -282,14 +282,11 @@ func (r *QueueController) Reconcile(ctx context.Context, req reconcile.Request) 
 // objects (a licence's uses ledger is one object). It is an empty ledger when
 // none exists, with the error NotFound.
 func (r *QueueController) cachedLedger(ctx context.Context, key types.NamespacedName) (*licensingv1alpha1.SeatLedger, error) {
-	p, err := readParts(ctx, r.Cache, key)
+	l, err := readMerged(ctx, r.Cache, key)
 	if err != nil {
 		return &licensingv1alpha1.SeatLedger{}, err
 	}
-	if p.empty() {
-		return &licensingv1alpha1.SeatLedger{}, ledgerNotFound(key.Name)
-	}
-	return p.merged(), nil
+	return l, nil
 }
 
 // seatLimit is the seat indices a grant of state may take: its seats, or

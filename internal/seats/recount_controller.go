@@ -3,7 +3,6 @@ package seats
 import (
 	"context"
 	"fmt"
-	"maps"
 	"slices"
 	"time"
 
@@ -246,7 +245,12 @@ func (r *SeatRecounter) Reconcile(ctx context.Context, req reconcile.Request) (r
 // earlier version, lists the entries, reservations or waiters that seat
 // and waiter objects hold now.
 func needsMigration(parts map[types.NamespacedName]*ledgerParts) bool {
-	return slices.ContainsFunc(slices.Collect(maps.Values(parts)), (*ledgerParts).unmigrated)
+	for _, p := range parts {
+		if p.unmigrated() {
+			return true
+		}
+	}
+	return false
 }
 
 // migrate moves the entries, reservations and waiters that main ledgers

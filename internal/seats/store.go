@@ -67,18 +67,6 @@ func (p *ledgerParts) merged() *licensingv1alpha1.SeatLedger {
 	return &m
 }
 
-func (p *ledgerParts) deepCopy() *ledgerParts {
-	out := &ledgerParts{key: p.key}
-	if p.main != nil {
-		out.main = p.main.DeepCopy()
-	}
-	out.seats = make([]licensingv1alpha1.SeatLedger, len(p.seats))
-	for i := range p.seats {
-		p.seats[i].DeepCopyInto(&out.seats[i])
-	}
-	return out
-}
-
 // splitLedgers groups the SeatLedgers of a list by the assignment ledger
 // they are part of (the main ledger's key); the uses ledgers of licences are
 // left out.
@@ -99,10 +87,10 @@ func splitLedgers(items []licensingv1alpha1.SeatLedger) map[types.NamespacedName
 		}
 		if licensing.IsLedgerPart(l) {
 			p := part(types.NamespacedName{Namespace: l.Namespace, Name: licensing.LedgerName(l.Spec.Assignment)})
-			p.seats = append(p.seats, *l.DeepCopy())
+			p.seats = append(p.seats, *l) // never changed: a write makes new objects
 			continue
 		}
-		part(client.ObjectKeyFromObject(l)).main = l.DeepCopy()
+		part(client.ObjectKeyFromObject(l)).main = l
 	}
 	return out
 }
@@ -115,6 +103,9 @@ func readParts(ctx context.Context, r client.Reader, key types.NamespacedName) (
 	switch err := r.Get(ctx, key, main); {
 	case err == nil:
 		p.main = main
+		if main.Spec.Assignment == "" {
+			return p, nil // the uses of a licence: one object
+		}
 	case !apierrors.IsNotFound(err):
 		return nil, err
 	}
@@ -135,7 +126,12 @@ func readParts(ctx context.Context, r client.Reader, key types.NamespacedName) (
 // ReadLedger reads the ledger of an assignment merged from its objects
 // (its main ledger and its seat objects), from r; NotFound when none exists.
 func ReadLedger(ctx context.Context, r client.Reader, namespace, assignment string) (*licensingv1alpha1.SeatLedger, error) {
-	key := types.NamespacedName{Namespace: namespace, Name: LedgerName(assignment)}
+	return readMerged(ctx, r, types.NamespacedName{Namespace: namespace, Name: LedgerName(assignment)})
+}
+
+// readMerged reads the ledger key (readParts) merged; NotFound when no
+// object of it exists.
+func readMerged(ctx context.Context, r client.Reader, key types.NamespacedName) (*licensingv1alpha1.SeatLedger, error) {
 	p, err := readParts(ctx, r, key)
 	if err != nil {
 		return nil, err
@@ -487,27 +483,23 @@ func planReservation(before *ledgerParts, assignment string, r licensingv1alpha1
 // waiterObject is the waiter object of the one waiter of spec in the line
 // of the ledger key, owned as the ledger l is.
 func waiterObject(key types.NamespacedName, l *licensingv1alpha1.SeatLedger, spec licensingv1alpha1.SeatLedgerSpec) licensingv1alpha1.SeatLedger {
-	w := licensingv1alpha1.SeatLedger{Spec: spec}
-	w.Namespace, w.Name = key.Namespace, licensing.WaiterObjectName(key.Name, spec.Waiting[0].Pod)
-	w.Labels = map[string]string{
-		licensingv1alpha1.SeatLedgerLabel: licensing.SeatLedgerLabelValue(key.Name),
-		licensingv1alpha1.SeatWaiterLabel: "true",
-	}
-	w.OwnerReferences = slices.Clone(l.OwnerReferences)
-	return w
+	return ledgerPart(key, l, licensing.WaiterObjectName(key.Name, spec.Waiting[0].Pod), licensingv1alpha1.SeatWaiterLabel, "true", spec)
 }
 
 // seatObject is the seat object of index i of the ledger key, of spec,
 // owned as the ledger l is.
 func seatObject(key types.NamespacedName, l *licensingv1alpha1.SeatLedger, i int, spec licensingv1alpha1.SeatLedgerSpec) licensingv1alpha1.SeatLedger {
-	s := licensingv1alpha1.SeatLedger{Spec: spec}
-	s.Namespace, s.Name = key.Namespace, licensing.SeatObjectName(key.Name, i)
-	s.Labels = map[string]string{
-		licensingv1alpha1.SeatLedgerLabel: licensing.SeatLedgerLabelValue(key.Name),
-		licensingv1alpha1.SeatIndexLabel:  strconv.Itoa(i),
-	}
-	s.OwnerReferences = slices.Clone(l.OwnerReferences)
-	return s
+	return ledgerPart(key, l, licensing.SeatObjectName(key.Name, i), licensingv1alpha1.SeatIndexLabel, strconv.Itoa(i), spec)
+}
+
+// ledgerPart is an object of the ledger key named name, of spec, labelled as
+// the ledger's and with label=value, owned as the ledger l is.
+func ledgerPart(key types.NamespacedName, l *licensingv1alpha1.SeatLedger, name, label, value string, spec licensingv1alpha1.SeatLedgerSpec) licensingv1alpha1.SeatLedger {
+	o := licensingv1alpha1.SeatLedger{Spec: spec}
+	o.Namespace, o.Name = key.Namespace, name
+	o.Labels = map[string]string{licensingv1alpha1.SeatLedgerLabel: licensing.SeatLedgerLabelValue(key.Name), label: value}
+	o.OwnerReferences = slices.Clone(l.OwnerReferences)
+	return o
 }
 
 // writeParts writes what the ledger after changed of before (planWrite)

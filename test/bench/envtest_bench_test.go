@@ -1,14 +1,20 @@
 package bench
 
 import (
+	"context"
+	"fmt"
 	"os"
 	"strconv"
+	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/go-logr/logr"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/manager"
 
 	utiltesting "github.com/license-operator/license-operator/internal/util/testing"
 )
@@ -70,4 +76,48 @@ func metOrMissed(met bool) string {
 		return "met"
 	}
 	return "missed"
+}
+
+// parallelDo calls do(worker, i) for every i below n from workers
+// goroutines (worker is the goroutine's index), stops at the first error,
+// which fails b naming i, and returns how long it took.
+func parallelDo(b *testing.B, workers, n int, do func(worker, i int) error) time.Duration {
+	b.Helper()
+	var wg sync.WaitGroup
+	var next atomic.Int64
+	var failed atomic.Value
+	start := time.Now()
+	for worker := range workers {
+		wg.Go(func() {
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= n || failed.Load() != nil {
+					return
+				}
+				if err := do(worker, i); err != nil {
+					failed.Store(fmt.Errorf("%d: %w", i, err))
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if err, ok := failed.Load().(error); ok {
+		b.Fatal(err)
+	}
+	return time.Since(start)
+}
+
+// runManager starts mgr in a goroutine and returns its context and a stop
+// function that ends it and waits for it (safe to call more than once).
+func runManager(b *testing.B, mgr manager.Manager) (context.Context, func()) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if err := mgr.Start(ctx); err != nil {
+			b.Error(err)
+		}
+	}()
+	return ctx, sync.OnceFunc(func() { cancel(); <-done })
 }

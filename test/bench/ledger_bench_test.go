@@ -192,7 +192,7 @@ func measureWhole(b *testing.B, ctx context.Context, admin, measured client.Clie
 	for i := range holders {
 		held = append(held, seats.SeatObjectOf(asg, i, licensingv1alpha1.SeatLedgerEntry{Pod: fmt.Sprintf("holder-%d", i), UID: fmt.Sprintf("uid-holder-%d", i), Admitted: metav1.NewTime(now)}))
 	}
-	createAll(b, ctx, admin, held)
+	seatCreate(b, admin, len(held), func(i int) client.Object { return held[i] })
 	line := make([]client.Object, 0, waiting)
 	for i := range waiting {
 		line = append(line, seats.WaiterObjectOf(asg, licensingv1alpha1.SeatLedgerWaiter{
@@ -200,15 +200,16 @@ func measureWhole(b *testing.B, ctx context.Context, admin, measured client.Clie
 			Gang: "gang", GangSize: int32(waiting + 1),
 		}))
 	}
-	createAll(b, ctx, admin, line)
+	seatCreate(b, admin, len(line), func(i int) client.Object { return line[i] })
 	newLedger := func() *seats.Ledger {
 		return &seats.Ledger{Reader: measured, Writer: measured, Clock: clock.RealClock{}, Grace: seats.LedgerGrace}
 	}
-	ask := func(led *seats.Ledger, pod string) {
+	ask := func(led *seats.Ledger, pod string) error {
 		r, err := led.Ask(ctx, asg, seats.Ask{Pod: seats.PodRef{Namespace: ledgerBenchNS, Name: pod, UID: types.UID("uid-" + pod)}, Seats: ledgerSeats, Priority: 1})
 		if err != nil || !r.Admitted {
-			b.Fatalf("take of %s: %+v %v", pod, r, err)
+			return fmt.Errorf("take of %s: %+v %v", pod, r, err)
 		}
+		return nil
 	}
 	var res layoutResult
 	// One taker.
@@ -216,7 +217,9 @@ func measureWhole(b *testing.B, ctx context.Context, admin, measured client.Clie
 	before, cpuBefore := counter.snapshot(), meter.sample()
 	for i := range sz.takes {
 		t := time.Now()
-		ask(led, fmt.Sprintf("taker-%d", i))
+		if err := ask(led, fmt.Sprintf("taker-%d", i)); err != nil {
+			b.Fatal(err)
+		}
 		res.take = append(res.take, time.Since(t))
 		if i == 0 {
 			res.firstTakeBytes = float64(counter.snapshot().sub(before).sent["seatledgers"])
@@ -266,8 +269,8 @@ func measureWhole(b *testing.B, ctx context.Context, admin, measured client.Clie
 		replicas[i] = newLedger()
 	}
 	before = counter.snapshot()
-	elapsed := concurrently(sz.concurrentTakes, func(taker, i int) {
-		ask(replicas[taker%ledgerReplicas], fmt.Sprintf("ctaker-%d", i))
+	elapsed := parallelDo(b, ledgerTakers, sz.concurrentTakes, func(taker, i int) error {
+		return ask(replicas[taker%ledgerReplicas], fmt.Sprintf("ctaker-%d", i))
 	})
 	d = counter.snapshot().sub(before)
 	res.takesPerSecond = float64(sz.concurrentTakes) / elapsed.Seconds()
@@ -288,32 +291,6 @@ func measureWhole(b *testing.B, ctx context.Context, admin, measured client.Clie
 		b.Fatalf("the ledger holds %d entries and %d waiting, want %d and %d", len(stored.Spec.Entries), len(stored.Spec.Waiting), holders+sz.concurrentTakes, waiting)
 	}
 	return res
-}
-
-// concurrently runs n jobs on ledgerTakers goroutines and returns how long they took.
-func concurrently(n int, job func(taker, i int)) time.Duration {
-	var mu sync.Mutex
-	next := 0
-	var wg sync.WaitGroup
-	start := time.Now()
-	for taker := range ledgerTakers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				mu.Lock()
-				i := next
-				next++
-				mu.Unlock()
-				if i >= n {
-					return
-				}
-				job(taker, i)
-			}
-		}()
-	}
-	wg.Wait()
-	return time.Since(start)
 }
 
 // The prototype of one object per seat.
@@ -456,19 +433,6 @@ func (r *seatReplica) take(ctx context.Context, c client.Client, asg, pod string
 	}
 }
 
-// createAll creates the objects with 16 clients.
-func createAll(b *testing.B, ctx context.Context, c client.Client, objs []client.Object) {
-	b.Helper()
-	concurrently(len(objs), func(_, i int) {
-		if err := c.Create(ctx, objs[i]); err != nil {
-			b.Errorf("create %s: %v", objs[i].GetName(), err)
-		}
-	})
-	if b.Failed() {
-		b.FailNow()
-	}
-}
-
 // measureSeatObjects measures the prototype on a new assignment named asg,
 // prefilled with holders seat objects and waiting waiter objects.
 func measureSeatObjects(b *testing.B, ctx context.Context, admin, measured client.Client, counter *callCounter, meter *cpuMeter, asg string, holders, waiting int, sz ledgerSizes) layoutResult {
@@ -487,7 +451,7 @@ func measureSeatObjects(b *testing.B, ctx context.Context, admin, measured clien
 			"gang": "gang", "gangSize": int64(waiting + 1),
 		}))
 	}
-	createAll(b, ctx, admin, objs)
+	seatCreate(b, admin, len(objs), func(i int) client.Object { return objs[i] })
 	var res layoutResult
 	// One taker.
 	r := seatView(b, ctx, measured, asg)
@@ -532,14 +496,9 @@ func measureSeatObjects(b *testing.B, ctx context.Context, admin, measured clien
 		replicas[i] = seatView(b, ctx, measured, asg)
 	}
 	before = counter.snapshot()
-	elapsed := concurrently(sz.concurrentTakes, func(taker, i int) {
-		if err := replicas[taker%ledgerReplicas].take(ctx, measured, asg, fmt.Sprintf("ctaker-%d", i), taker%ledgerReplicas, ledgerReplicas); err != nil {
-			b.Error(err)
-		}
+	elapsed := parallelDo(b, ledgerTakers, sz.concurrentTakes, func(taker, i int) error {
+		return replicas[taker%ledgerReplicas].take(ctx, measured, asg, fmt.Sprintf("ctaker-%d", i), taker%ledgerReplicas, ledgerReplicas)
 	})
-	if b.Failed() {
-		b.FailNow()
-	}
 	d = counter.snapshot().sub(before)
 	res.takesPerSecond = float64(sz.concurrentTakes) / elapsed.Seconds()
 	res.writesPerTake = float64(d.writes[benchSeatResource]) / float64(sz.concurrentTakes)

@@ -96,7 +96,6 @@ type lifecycleEnv struct {
 	env      *envtest.Environment
 	cfg      *rest.Config
 	c        client.WithWatch
-	stop     context.CancelFunc
 	requests *requestCounter
 }
 
@@ -143,16 +142,8 @@ func startLifecycleEnv(b *testing.B) *lifecycleEnv {
 	if err := controller.SetupWithManager(mgr, controller.Options{Clock: clock.RealClock{}}); err != nil {
 		b.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	e.stop = cancel
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		if err := mgr.Start(ctx); err != nil {
-			b.Error(err)
-		}
-	}()
-	b.Cleanup(func() { cancel(); <-done })
+	_, stop := runManager(b, mgr)
+	b.Cleanup(stop)
 	return e
 }
 
@@ -166,29 +157,7 @@ func (e *lifecycleEnv) namespace(b *testing.B, name string) {
 // createAll creates objects with a few workers.
 func (e *lifecycleEnv) createAll(b *testing.B, n int, build func(i int) client.Object) {
 	b.Helper()
-	var wg sync.WaitGroup
-	var failed atomic.Value
-	next := atomic.Int64{}
-	for range 8 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				i := int(next.Add(1)) - 1
-				if i >= n {
-					return
-				}
-				if err := e.c.Create(context.Background(), build(i)); err != nil {
-					failed.Store(err)
-					return
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	if err, ok := failed.Load().(error); ok {
-		b.Fatal(err)
-	}
+	parallelDo(b, 8, n, func(_, i int) error { return e.c.Create(context.Background(), build(i)) })
 }
 
 // BenchmarkLifecycleReconcileCost reconciles one licence with few and with
@@ -557,7 +526,7 @@ func runExpiry(b *testing.B, cfg *rest.Config, c client.WithWatch, ec expiryCase
 		ready[licName(i)] = false
 	}
 	mu.Unlock()
-	parallelDo(b, n, func(i int) error {
+	parallelDo(b, seatCreators, n, func(_, i int) error {
 		l := &licensingv1alpha1.SoftwareLicense{}
 		if err := c.Get(ctx, client.ObjectKey{Namespace: ns, Name: licName(i)}, l); err != nil {
 			return err
@@ -692,41 +661,6 @@ func startBenchManager(b *testing.B, cfg *rest.Config, counter *seatCounter) fun
 	if err := controller.SetupWithManager(mgr, benchControllerOptions(b)); err != nil {
 		b.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		if err := mgr.Start(ctx); err != nil {
-			b.Error(err)
-		}
-	}()
-	return func() { cancel(); <-done }
-}
-
-// parallelDo calls do(i) for every i below n from seatCreators goroutines.
-func parallelDo(b *testing.B, n int, do func(i int) error) {
-	b.Helper()
-	var wg sync.WaitGroup
-	var next atomic.Int64
-	var failed atomic.Value
-	for range seatCreators {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				i := int(next.Add(1)) - 1
-				if i >= n {
-					return
-				}
-				if err := do(i); err != nil {
-					failed.Store(err)
-					return
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	if err, ok := failed.Load().(error); ok {
-		b.Fatal(err)
-	}
+	_, stop := runManager(b, mgr)
+	return stop
 }

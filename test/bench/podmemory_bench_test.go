@@ -141,15 +141,8 @@ func startPodManager(b *testing.B, cfg *rest.Config, opts cache.Options, sentine
 	if _, err := seats.SetupWithManager(mgr, lc, clock.RealClock{}); err != nil {
 		b.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		if err := mgr.Start(ctx); err != nil {
-			b.Error(err)
-		}
-	}()
-	pm := &podManager{mgr: mgr, stop: func() { cancel(); <-done }}
+	ctx, stop := runManager(b, mgr)
+	pm := &podManager{mgr: mgr, stop: stop}
 	if _, err := mgr.GetCache().GetInformer(ctx, &corev1.Pod{}); err != nil {
 		pm.stop()
 		b.Fatal(err)

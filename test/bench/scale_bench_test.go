@@ -212,7 +212,7 @@ func runScale(b *testing.B, n int) {
 		return strings.NewReplacer(scaleSampleNS, nsName(i), scaleSampleProduct, product(i), scaleSampleLicence, licName(i), scaleSampleAsg, asgName(i))
 	}
 	t0 := time.Now()
-	scaleWrite(b, n, func(i int) error {
+	parallelDo(b, scaleWriters, n, func(_, i int) error {
 		l := copyObject(b, lic0, rename(i), &licensingv1alpha1.SoftwareLicense{})
 		l.Finalizers = lic1.Finalizers // the seat protection the licence has once an assignment is bound
 		st := l.Status
@@ -242,7 +242,7 @@ func runScale(b *testing.B, n int) {
 	// The assignments, Bound, and the licences' statuses with their seat used.
 	se.removeWebhooks(b)
 	t0 = time.Now()
-	scaleWrite(b, n, func(i int) error {
+	parallelDo(b, scaleWriters, n, func(_, i int) error {
 		a := copyObject(b, asg1, rename(i), &licensingv1alpha1.LicenseAssignment{})
 		st := a.Status
 		if err := se.admin.Create(ctx, a); err != nil {
@@ -440,32 +440,6 @@ func copyObject[T client.Object](b *testing.B, sample client.Object, r *strings.
 	return into
 }
 
-// scaleWrite runs write(i) for i in [0, n) from scaleWriters clients.
-func scaleWrite(b *testing.B, n int, write func(i int) error) {
-	b.Helper()
-	var wg sync.WaitGroup
-	var next atomic.Int64
-	var failed atomic.Value
-	for range scaleWriters {
-		wg.Go(func() {
-			for {
-				i := int(next.Add(1)) - 1
-				if i >= n || failed.Load() != nil {
-					return
-				}
-				if err := write(i); err != nil {
-					failed.Store(fmt.Errorf("object %d: %w", i, err))
-					return
-				}
-			}
-		})
-	}
-	wg.Wait()
-	if err, ok := failed.Load().(error); ok {
-		b.Fatal(err)
-	}
-}
-
 func startScaleEnv(b *testing.B) *scaleEnv {
 	b.Helper()
 	env, cfg := startEnvtest(b, func(assets string) (envtest.WebhookInstallOptions, error) {
@@ -615,16 +589,8 @@ func (se *scaleEnv) startManager(b *testing.B) *scaleManager {
 	must(b, mgr.AddReadyzCheck("webhook", mgr.GetWebhookServer().StartedChecker()))
 
 	sm := &scaleManager{mgr: mgr, probe: fmt.Sprintf("http://127.0.0.1:%d/readyz", port)}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
 	sm.started = time.Now()
-	go func() {
-		defer close(done)
-		if err := mgr.Start(ctx); err != nil {
-			b.Error(err)
-		}
-	}()
-	sm.stop = func() { cancel(); <-done }
+	_, sm.stop = runManager(b, mgr)
 	return sm
 }
 

@@ -327,31 +327,9 @@ func convergeRaw(b *testing.B, c client.Client, f convergeFixture) (parallel, se
 // long it took.
 func rawStatusWrites(b *testing.B, c client.Client, objs []client.Object, writers int, change func(client.Object) client.Object) time.Duration {
 	b.Helper()
-	var next atomic.Int64
-	var failed atomic.Value
-	var wg sync.WaitGroup
-	t0 := time.Now()
-	for range writers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				i := int(next.Add(1)) - 1
-				if i >= len(objs) {
-					return
-				}
-				if err := c.Status().Update(context.Background(), change(objs[i])); err != nil {
-					failed.Store(err)
-					return
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	if err, ok := failed.Load().(error); ok {
-		b.Fatal(err)
-	}
-	return time.Since(t0)
+	return parallelDo(b, writers, len(objs), func(_, i int) error {
+		return c.Status().Update(context.Background(), change(objs[i]))
+	})
 }
 
 // startBenchProfile starts a CPU profile of this process into
@@ -468,7 +446,7 @@ func (t *seatCountingTransport) RoundTrip(req *http.Request) (*http.Response, er
 // seatCreate creates n objects from seatCreators concurrent clients.
 func seatCreate(b *testing.B, c client.Client, n int, build func(i int) client.Object) {
 	b.Helper()
-	parallelDo(b, n, func(i int) error { return c.Create(context.Background(), build(i)) })
+	parallelDo(b, seatCreators, n, func(_, i int) error { return c.Create(context.Background(), build(i)) })
 }
 
 func waitFor(b *testing.B, what string, cond func() bool) {
